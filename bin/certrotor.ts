@@ -1,0 +1,13 @@
+import { runCli } from '../lambda/cli/program';
+
+// The CLI composition root: the only place that reads process globals and the real clock.
+void runCli(process.argv.slice(2), {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+  clock: () => new Date(),
+  exitCode: 0,
+}).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,288 @@
+/**
+ * Ports: what the use cases need from the world. Narrow on purpose (one request and one response
+ * type per operation); optional abilities are separate small interfaces. Every adapter of a port
+ * passes that port's contract suite in test/contracts/.
+ */
+import type { CertificateFacts } from './certificate';
+import type { SecretKey } from './secret';
+
+/** Time is always injected. */
+export type Clock = () => Date;
+/** Randomness is always injected: returns a float in [0, 1). */
+export type RandomSource = () => number;
+
+// ---------------------------------------------------------------------------------------------
+// Certificates as material
+// ---------------------------------------------------------------------------------------------
+
+/** A certificate together with its PEM body. Public material; safe to log by fingerprint. */
+export interface CertificateMaterial {
+  readonly facts: CertificateFacts;
+  readonly pem: string;
+}
+
+/** Everything a destination needs to install one version. The key is wrapped and never serialises. */
+export interface CertificateBundle {
+  /** Managed certificate name from configuration. */
+  readonly name: string;
+  /** Version id: stable for one issuance, used as idempotency key and in references. */
+  readonly version: string;
+  readonly certificatePem: string;
+  /** Intermediates, leaf's issuer first, without the leaf. May be empty. */
+  readonly chainPem: string;
+  readonly privateKey: SecretKey;
+  readonly facts: CertificateFacts;
+}
+
+/** A reference to a stored bundle: this, never the bundle, travels through workflow state and events. */
+export interface BundleRef {
+  readonly name: string;
+  readonly version: string;
+  /** Where the material lives: a Secrets Manager ARN + version id, or a local path. */
+  readonly location: string;
+}
+
+/** Holds issued bundles (the key store). Local: a 0700 directory; AWS: Secrets Manager. */
+export interface BundleStore {
+  put(bundle: CertificateBundle): Promise<BundleRef>;
+  get(ref: BundleRef): Promise<CertificateBundle>;
+  /** The bundle last stored for `name`/`version`, if any: lets a retried step resume instead of reissuing. */
+  find(name: string, version: string): Promise<BundleRef | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inventory: sources and probes
+// ---------------------------------------------------------------------------------------------
+
+export interface InventoryItem {
+  /** Stable id within its source, e.g. an ACM ARN, a secret ARN, a file path. */
+  readonly id: string;
+  /** Source name, e.g. `acm`, `secrets-manager`, `files`, `agent`. */
+  readonly source: string;
+  readonly environment: string;
+  /** Human readable place: `acm:us-east-1`, `/etc/nginx/tls/api.pem`, `host-7`. */
+  readonly location: string;
+  readonly facts: CertificateFacts;
+  /** Managed certificate name, when this item is one of ours (tag, naming, or configuration). */
+  readonly managedName?: string;
+  /** Source-specific status, e.g. ACM `ISSUED`, `EXPIRED`, `PENDING_VALIDATION`. */
+  readonly status?: string;
+  /** Where it is attached, e.g. ACM `InUseBy` ARNs. */
+  readonly inUseBy?: readonly string[];
+}
+
+export interface CertificateSource {
+  readonly name: string;
+  /** Discovers every certificate this source knows. Throws on failure; the use case isolates it. */
+  discover(): Promise<InventoryItem[]>;
+}
+
+export interface ProbeRequest {
+  readonly host: string;
+  readonly port: number;
+  /** SNI name; defaults to `host` unless host is an IP address. */
+  readonly servername?: string;
+  /** Trust anchors (PEM) to verify against instead of the system trust store. */
+  readonly caPem?: readonly string[];
+  /** Client certificate to present (mutual TLS upstreams). */
+  readonly clientCertificate?: { readonly certificatePem: string; readonly privateKey: SecretKey };
+  /** Connect + handshake timeout. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Probe every address behind `host` (each A/AAAA record). @default true */
+  readonly allAddresses?: boolean;
+}
+
+/** The outcome of one fresh handshake to one address. */
+export interface ProbeResult {
+  readonly host: string;
+  readonly port: number;
+  readonly servername?: string;
+  /** The IP address connected to. */
+  readonly address: string;
+  readonly observedAt: string;
+  /** False when no handshake completed or no peer certificate was presented. */
+  readonly ok: boolean;
+  /** One line, when `ok` is false. */
+  readonly error?: string;
+  /** e.g. `TLSv1.3`. */
+  readonly protocol?: string;
+  /** Served chain, leaf first, in the order the server sent it. */
+  readonly chain: readonly CertificateMaterial[];
+  /** Chain verified against the trust store in use. */
+  readonly authorized: boolean;
+  readonly authorizationError?: string;
+  readonly hostnameMatches: boolean;
+  readonly handshakeMs?: number;
+}
+
+export interface TlsProber {
+  /** One result per address probed; never throws for network failures (they are results with ok=false). */
+  probe(request: ProbeRequest): Promise<ProbeResult[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuing
+// ---------------------------------------------------------------------------------------------
+
+export type KeySpec = 'EC_P256' | 'EC_P384' | 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
+export type CertificateUsage = 'server' | 'client' | 'server-and-client';
+
+export interface IssueRequest {
+  readonly name: string;
+  readonly version: string;
+  readonly commonName: string;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  readonly keySpec: KeySpec;
+  readonly usage: CertificateUsage;
+  /** Requested lifetime. */
+  readonly validityDays: number;
+  /** Deterministic per rotation; a retried issue with the same key must not mint a second certificate. */
+  readonly idempotencyKey: string;
+}
+
+export interface Issuer {
+  readonly name: string;
+  issue(request: IssueRequest, now: Date): Promise<CertificateBundle>;
+}
+
+/** Optional: issuers that can tell when their own CA expires (no AWS event exists for ACM PCA). */
+export interface IssuerWithCaExpiry {
+  caCertificate(): Promise<CertificateMaterial>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distribution
+// ---------------------------------------------------------------------------------------------
+
+/** What a destination reports for one target after an operation. */
+export interface TargetOutcome {
+  readonly target: string;
+  readonly ok: boolean;
+  readonly error?: string;
+  /** Fingerprint the target holds after the operation, when known. */
+  readonly fingerprintSha256?: string;
+  readonly detail?: string;
+}
+
+/**
+ * Delivers a bundle to every target it covers (hosts, an ACM ARN, a secret). `deliver` must keep the
+ * previous version so that `rollback` can restore it; nothing is ever deleted before promotion.
+ */
+export interface Destination {
+  readonly name: string;
+  readonly kind: string;
+  /** The individual targets (hosts, resources) this destination delivers to, for fan-out and per-host status. */
+  targets(): Promise<string[]>;
+  deliver(target: string, bundle: CertificateBundle): Promise<TargetOutcome>;
+  /** Restores what the target held before the last `deliver`. */
+  rollback(target: string): Promise<TargetOutcome>;
+}
+
+/** Optional: destinations that hold material rather than serve it can say what they hold. */
+export interface InspectableDestination {
+  currentFingerprint(target: string): Promise<string | undefined>;
+}
+
+/** Optional: destinations with an explicit promotion step (Secrets Manager AWSPENDING → AWSCURRENT). */
+export interface PromotableDestination {
+  promote(target: string, bundle: BundleRef): Promise<TargetOutcome>;
+}
+
+export function isInspectable(d: Destination): d is Destination & InspectableDestination {
+  return typeof (d as Partial<InspectableDestination>).currentFingerprint === 'function';
+}
+
+export function isPromotable(d: Destination): d is Destination & PromotableDestination {
+  return typeof (d as Partial<PromotableDestination>).promote === 'function';
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+export interface StoredItem<T> {
+  readonly id: string;
+  readonly value: T;
+  /** Increments on every write; used for optimistic concurrency. */
+  readonly revision: number;
+  readonly updatedAt: string;
+  readonly expiresAt?: string;
+}
+
+export interface PutOptions {
+  /** Write only if no live (unexpired) item exists: locks and alert deduplication. */
+  readonly ifAbsent?: boolean;
+  /** Write only if the stored revision is this one. */
+  readonly expectedRevision?: number;
+  /** Item is treated as absent after this time (DynamoDB TTL; local store filters). */
+  readonly expiresAt?: Date;
+}
+
+/** Thrown by `put`/`delete` when a condition fails. */
+export class ConditionFailedError extends Error {
+  constructor(
+    readonly collection: string,
+    readonly id: string,
+  ) {
+    super(`${collection}/${id}: condition failed (already exists or changed concurrently)`);
+    this.name = 'ConditionFailedError';
+  }
+}
+
+/**
+ * A small keyed document store. Collections used: `observations`, `alerts` (dedupe keys), `locks`,
+ * `certificates` (current/previous/pending version per managed certificate), `rotations`,
+ * `hosts` (agent reports), `announcements`, `silences`.
+ */
+export interface StateStore {
+  get<T>(collection: string, id: string, now: Date): Promise<StoredItem<T> | undefined>;
+  put<T>(collection: string, id: string, value: T, now: Date, options?: PutOptions): Promise<StoredItem<T>>;
+  list<T>(collection: string, now: Date, prefix?: string): Promise<StoredItem<T>[]>;
+  delete(collection: string, id: string, options?: { expectedRevision?: number }): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events and notifications
+// ---------------------------------------------------------------------------------------------
+
+/** An event ready to publish; `detail` conforms to the catalogue schema of `detailType`. */
+export interface OutgoingEvent {
+  readonly source: 'certrotor';
+  readonly detailType: string;
+  readonly time: string;
+  readonly detail: Record<string, unknown>;
+  /** Resources the event is about (ARNs or `certrotor:` ids). */
+  readonly resources?: readonly string[];
+}
+
+export interface PublishReport {
+  readonly published: number;
+  readonly failed: readonly { readonly event: OutgoingEvent; readonly error: string }[];
+}
+
+export interface EventPublisher {
+  readonly name: string;
+  publish(events: readonly OutgoingEvent[]): Promise<PublishReport>;
+}
+
+/** A built chat message, independent of transport. */
+export interface ChatMessage {
+  readonly text: string;
+  readonly blocks: readonly Record<string, unknown>[];
+}
+
+export interface DeliveryOutcome {
+  readonly ok: boolean;
+  /** HTTP status when one was received. */
+  readonly status?: number;
+  readonly attempts: number;
+  /** Permanent failures (400/403/404/410) are not retried and need an operator. */
+  readonly permanent?: boolean;
+  readonly error?: string;
+}
+
+export interface Notifier {
+  readonly name: string;
+  send(message: ChatMessage): Promise<DeliveryOutcome>;
+}
