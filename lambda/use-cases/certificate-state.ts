@@ -4,6 +4,7 @@
  * references and public facts are stored here; key material stays in the BundleStore.
  */
 import { createHash } from 'node:crypto';
+import type { CertificateFacts } from '../domain/certificate';
 import type { BundleRef, StateStore, StoredItem } from '../domain/ports';
 import { ConditionFailedError } from '../domain/ports';
 
@@ -14,6 +15,8 @@ export interface VersionRecord {
   readonly notBefore: string;
   readonly bundle: BundleRef;
   readonly promotedAt?: string;
+  /** Public facts of this version, for findings and status. */
+  readonly facts?: CertificateFacts;
 }
 
 export interface PendingRotation {

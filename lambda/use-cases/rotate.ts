@@ -512,6 +512,7 @@ export async function promoteStep(
       notBefore: bundle.facts.notBefore,
       bundle: ref,
       promotedAt: now.toISOString(),
+      facts: bundle.facts,
     },
     ...(state.current ? { previous: state.current } : {}),
     failedAttempts: 0,

@@ -1,0 +1,135 @@
+/**
+ * Alert thresholds before expiry. A threshold is crossed once the time left is at most that many
+ * days; the most severe crossed threshold is the one reported. Each crossing has a deduplication key
+ * per certificate version (fingerprint) and threshold, so re-running a scan never repeats an alert and
+ * a renewed certificate starts afresh.
+ */
+import { type CertificateFacts, DAY_MS, daysLeft } from './certificate';
+import { formatDuration } from './duration';
+import { InvalidInputError } from './errors';
+import { type Finding, type FindingContext, type Severity, certificateOf, keyFingerprint } from './findings';
+
+/** Days left (fractions allowed, e.g. 0.25 for 6 hours), or `expired`. */
+export type Threshold = number | 'expired';
+
+/** @default [30, 14, 7, 3, 1, 'expired'] */
+export const DEFAULT_THRESHOLDS: readonly Threshold[] = [30, 14, 7, 3, 1, 'expired'];
+
+/** At or below this many days left a threshold is critical. */
+export const CRITICAL_DAYS = 3;
+/** At or below this many days left (and above CRITICAL_DAYS) a threshold is a warning; above, info. */
+export const WARNING_DAYS = 14;
+
+export interface ThresholdCrossing {
+  readonly threshold: Threshold;
+  readonly severity: Severity;
+  /** Whole days left, floored; negative once expired. */
+  readonly daysLeft: number;
+  /** Milliseconds left; negative once expired. */
+  readonly remainingMs: number;
+}
+
+/**
+ * Validates and orders thresholds from configuration: day thresholds descending without duplicates,
+ * `expired` last when present.
+ * @throws InvalidInputError naming `path` when a threshold is not a positive number or `expired`
+ */
+export function normalizeThresholds(thresholds: readonly Threshold[], path = 'thresholds'): Threshold[] {
+  const days = new Set<number>();
+  let expired = false;
+  thresholds.forEach((threshold, index) => {
+    if (threshold === 'expired') expired = true;
+    else if (typeof threshold === 'number' && Number.isFinite(threshold) && threshold > 0)
+      days.add(threshold);
+    else {
+      throw new InvalidInputError(
+        `${path}[${index}]: ${typeof threshold === 'number' ? threshold : JSON.stringify(threshold)} is not a positive number of days or "expired"`,
+      );
+    }
+  });
+  return [...[...days].sort((a, b) => b - a), ...(expired ? (['expired'] as const) : [])];
+}
+
+/** Severity of a threshold: expired and ≤ 3 days critical, ≤ 14 days warning, otherwise info. */
+export function thresholdSeverity(threshold: Threshold): Severity {
+  if (threshold === 'expired' || threshold <= CRITICAL_DAYS) return 'critical';
+  if (threshold <= WARNING_DAYS) return 'warning';
+  return 'info';
+}
+
+/**
+ * The most severe threshold crossed at `now`, or undefined when none is. A certificate is expired
+ * once `now` is after notAfter (RFC 5280 validity includes notAfter itself); without an `expired`
+ * threshold an expired certificate reports the smallest day threshold.
+ * @param thresholds in any order; pass DEFAULT_THRESHOLDS when configuration names none
+ */
+export function crossedThreshold(
+  facts: Pick<CertificateFacts, 'notAfter'>,
+  thresholds: readonly Threshold[],
+  now: Date,
+): ThresholdCrossing | undefined {
+  const notAfter = Date.parse(facts.notAfter);
+  if (Number.isNaN(notAfter))
+    throw new InvalidInputError(`certificate notAfter "${facts.notAfter}" is not a date`);
+  const remainingMs = notAfter - now.getTime();
+  const crossed = thresholds
+    .filter((threshold) => (threshold === 'expired' ? remainingMs < 0 : remainingMs <= threshold * DAY_MS))
+    .sort(compareThresholds);
+  const threshold = crossed[crossed.length - 1];
+  if (threshold === undefined) return undefined;
+  return { threshold, severity: thresholdSeverity(threshold), daysLeft: daysLeft(facts, now), remainingMs };
+}
+
+/** Orders thresholds from least to most severe: larger day counts first, `expired` last. */
+export function compareThresholds(a: Threshold, b: Threshold): number {
+  return thresholdRank(a) - thresholdRank(b);
+}
+
+/** True when `next` is more severe than `previous` (or nothing was reported before). */
+export function escalates(previous: Threshold | undefined, next: Threshold): boolean {
+  return previous === undefined || compareThresholds(next, previous) > 0;
+}
+
+/** The deduplication key of one threshold crossing: one alert per certificate version and threshold. */
+export function alertKey(fingerprintSha256: string, threshold: Threshold): string {
+  return `expiry:${keyFingerprint(fingerprintSha256)}:${thresholdLabel(threshold)}`;
+}
+
+/** `30d`, `0.5d`, `expired`. */
+export function thresholdLabel(threshold: Threshold): string {
+  return threshold === 'expired' ? 'expired' : `${threshold}d`;
+}
+
+/** An `expiring` or `expired` finding for the most severe threshold crossed, if any. */
+export function expiryFinding(
+  facts: CertificateFacts,
+  thresholds: readonly Threshold[],
+  now: Date,
+  context: FindingContext,
+): Finding | undefined {
+  const crossing = crossedThreshold(facts, thresholds, now);
+  if (!crossing) return undefined;
+  const expired = crossing.remainingMs < 0;
+  const label = context.name ?? facts.subject;
+  return {
+    kind: expired ? 'expired' : 'expiring',
+    severity: expired ? 'critical' : crossing.severity,
+    certificate: certificateOf(facts, context.name),
+    environments: [context.environment],
+    locations: context.location !== undefined ? [context.location] : [],
+    daysLeft: crossing.daysLeft,
+    message: expired
+      ? `${label} expired ${formatDuration(-crossing.remainingMs)} ago (${facts.notAfter})`
+      : `${label} expires in ${formatDuration(crossing.remainingMs)} (${facts.notAfter}), threshold ${thresholdLabel(crossing.threshold)}`,
+    dedupeKey: alertKey(facts.fingerprintSha256, crossing.threshold),
+    details: {
+      threshold: crossing.threshold,
+      remainingMs: crossing.remainingMs,
+      notAfter: facts.notAfter,
+    },
+  };
+}
+
+function thresholdRank(threshold: Threshold): number {
+  return threshold === 'expired' ? Number.POSITIVE_INFINITY : -threshold;
+}

@@ -1,0 +1,164 @@
+/**
+ * One scan. Primary course: read every inventory source and probe every endpoint (fresh handshakes,
+ * bounded concurrency) → observations → findings from pure policy → group the same certificate across
+ * environments → keep only findings not alerted before (one alert per certificate version and
+ * threshold, recorded in the state store) → report. A source or endpoint that fails is one failure in
+ * the report; the rest of the scan goes on.
+ */
+import type { CertificateFacts } from '../domain/certificate';
+import { describeError } from '../domain/errors';
+import type { Finding } from '../domain/findings';
+import { groupAcrossEnvironments } from '../domain/findings';
+import type {
+  CertificateSource,
+  Clock,
+  InventoryItem,
+  ProbeResult,
+  StateStore,
+  TlsProber,
+} from '../domain/ports';
+import { ConditionFailedError } from '../domain/ports';
+import { COLLECTIONS } from './certificate-state';
+
+export interface EndpointTarget {
+  /** Configured endpoint name, or `host:port`. */
+  readonly name: string;
+  readonly environment: string;
+  readonly host: string;
+  readonly port: number;
+  readonly servername?: string;
+  readonly caPem?: readonly string[];
+  /** Managed certificate this endpoint must serve (its current version is the expected fingerprint). */
+  readonly expects?: string;
+  readonly timeoutMs?: number;
+}
+
+/** What one scan saw: the facts, before any judgement. */
+export type Observation =
+  | {
+      readonly kind: 'endpoint';
+      readonly endpoint: EndpointTarget;
+      readonly result: ProbeResult;
+    }
+  | {
+      readonly kind: 'inventory';
+      readonly item: InventoryItem;
+    };
+
+export interface ScanFailure {
+  /** `source acm`, `endpoint api-prod (10.0.0.7)`, `notifier slack`. */
+  readonly what: string;
+  readonly error: string;
+}
+
+export interface ScanDeps {
+  readonly sources: readonly CertificateSource[];
+  readonly prober: TlsProber;
+  readonly clock: Clock;
+}
+
+/** Gathers observations. Never throws for one source or endpoint: each failure is reported. */
+export async function gatherObservations(
+  deps: ScanDeps,
+  endpoints: readonly EndpointTarget[],
+  options: { concurrency?: number } = {},
+): Promise<{ observations: Observation[]; failures: ScanFailure[] }> {
+  const observations: Observation[] = [];
+  const failures: ScanFailure[] = [];
+  const sourceRuns = deps.sources.map(async (source) => {
+    try {
+      for (const item of await source.discover()) observations.push({ kind: 'inventory', item });
+    } catch (error) {
+      failures.push({ what: `source ${source.name}`, error: describeError(error) });
+    }
+  });
+  const probeRuns = mapWithConcurrency(endpoints, options.concurrency ?? 32, async (endpoint) => {
+    try {
+      const results = await deps.prober.probe({
+        host: endpoint.host,
+        port: endpoint.port,
+        ...(endpoint.servername ? { servername: endpoint.servername } : {}),
+        ...(endpoint.caPem ? { caPem: endpoint.caPem } : {}),
+        ...(endpoint.timeoutMs ? { timeoutMs: endpoint.timeoutMs } : {}),
+      });
+      for (const result of results) {
+        observations.push({ kind: 'endpoint', endpoint, result });
+        if (!result.ok)
+          failures.push({
+            what: `endpoint ${endpoint.name} (${result.address})`,
+            error: result.error ?? 'no certificate',
+          });
+      }
+    } catch (error) {
+      failures.push({ what: `endpoint ${endpoint.name}`, error: describeError(error) });
+    }
+  });
+  await Promise.all([...sourceRuns, probeRuns]);
+  return { observations, failures };
+}
+
+/**
+ * Records each finding's deduplication key; returns the findings never alerted before. A grouped
+ * finding is new when any of its keys is new (a new environment joining a known problem is news).
+ */
+export async function selectNewFindings(
+  state: StateStore,
+  findings: readonly Finding[],
+  now: Date,
+  retentionMs = 400 * 86_400_000,
+): Promise<Finding[]> {
+  const fresh: Finding[] = [];
+  for (const finding of findings) {
+    let isNew = false;
+    for (const key of [finding.dedupeKey, ...(finding.relatedKeys ?? [])]) {
+      try {
+        await state.put(
+          COLLECTIONS.alerts,
+          key,
+          { kind: finding.kind, firstSeen: now.toISOString(), environments: finding.environments },
+          now,
+          { ifAbsent: true, expiresAt: new Date(now.getTime() + retentionMs) },
+        );
+        isNew = true;
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      }
+    }
+    if (isNew) fresh.push(finding);
+  }
+  return fresh;
+}
+
+/** The certificate seen by an observation (the leaf for endpoints). */
+export function observedFacts(observation: Observation): CertificateFacts | undefined {
+  return observation.kind === 'inventory' ? observation.item.facts : observation.result.chain[0]?.facts;
+}
+
+export function observationEnvironment(observation: Observation): string {
+  return observation.kind === 'inventory' ? observation.item.environment : observation.endpoint.environment;
+}
+
+export function observationLocation(observation: Observation): string {
+  if (observation.kind === 'inventory') return observation.item.location;
+  const { endpoint, result } = observation;
+  return `${endpoint.host}:${endpoint.port}${result.address && result.address !== endpoint.host ? ` (${result.address})` : ''}`;
+}
+
+export { groupAcrossEnvironments };
+
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(Math.max(1, concurrency), items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!, index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
