@@ -1,0 +1,137 @@
+/**
+ * The one place AWS SDK v3 clients are configured, so every adapter retries, names its region and
+ * reaches the same endpoint (the emulator in tests and `--endpoint-url`) the same way.
+ *
+ * Retries: `standard` mode with 5 attempts by default. Standard retries throttling and transient
+ * errors (5xx, timeouts, connection resets) with exponential backoff and full jitter, and stops
+ * early when its retry quota is spent, so an outage does not turn into a retry storm. `adaptive`
+ * adds client-side rate limiting on top; it helps a long listing that keeps getting throttled
+ * (`retryMode: 'adaptive'`), but it slows every call of that client after one throttle, so it is
+ * not the default.
+ */
+import { OperationError } from '../../domain/errors';
+import { scrubPrivateKeys } from '../../domain/secret';
+
+export type RetryMode = 'standard' | 'adaptive';
+
+export interface AwsClientOptions {
+  /** AWS region; when absent the SDK's chain decides (AWS_REGION, the profile). */
+  readonly region?: string;
+  /** Named profile from the shared config files (CLI `--profile`). */
+  readonly profile?: string;
+  /** Endpoint override: the emulator, or a VPC endpoint (CLI `--endpoint-url`). */
+  readonly endpoint?: string;
+  /** Explicit credentials; tests and the emulator use fake static ones. */
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
+  /** @default 'standard' */
+  readonly retryMode?: RetryMode;
+  /** Attempts including the first. @default 5 */
+  readonly maxAttempts?: number;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_RETRY_MODE: RetryMode = 'standard';
+
+/** The configuration every SDK v3 client constructor accepts. */
+export interface AwsClientConfig {
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  retryMode: RetryMode;
+  maxAttempts: number;
+}
+
+export function awsClientConfig(options: AwsClientOptions = {}): AwsClientConfig {
+  const config: AwsClientConfig = {
+    retryMode: options.retryMode ?? DEFAULT_RETRY_MODE,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+  };
+  if (options.region !== undefined) config.region = options.region;
+  if (options.profile !== undefined) config.profile = options.profile;
+  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+  if (options.credentials !== undefined) config.credentials = { ...options.credentials };
+  return config;
+}
+
+/** Builds any SDK v3 client: `createAwsClient(SecretsManagerClient, options)`. */
+export function createAwsClient<C>(
+  Client: new (config: AwsClientConfig) => C,
+  options: AwsClientOptions = {},
+): C {
+  return new Client(awsClientConfig(options));
+}
+
+interface SdkErrorShape {
+  readonly name?: unknown;
+  readonly message?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: number; readonly requestId?: string };
+  readonly $fault?: unknown;
+}
+
+/** The service error code (`ResourceNotFoundException`, `ThrottlingException`…), if `error` is an SDK error. */
+export function awsErrorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const name = (error as SdkErrorShape).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+export function isAwsError(error: unknown, ...names: readonly string[]): boolean {
+  const name = awsErrorName(error);
+  return name !== undefined && names.includes(name);
+}
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'LimitExceededException',
+]);
+
+export function isThrottlingError(error: unknown): boolean {
+  const name = awsErrorName(error);
+  return name !== undefined && THROTTLING.has(name);
+}
+
+/**
+ * Wraps an SDK failure as an OperationError naming the operation and the resource, e.g.
+ * `PutSecretValue certrotor/api: AccessDeniedException: User … is not authorized (HTTP 403)`.
+ * Any private key block in the service's message is scrubbed, and the cause keeps the SDK's error
+ * (scrubbed too when it carried key material) for logs that want its request id.
+ */
+export function describeAwsError(operation: string, resource: string, error: unknown): OperationError {
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
+  const name = awsErrorName(error);
+  const rawMessage =
+    typeof shape.message === 'string'
+      ? shape.message
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  const message = scrubPrivateKeys(rawMessage).split('\n')[0]?.trim() ?? '';
+  const status = shape.$metadata?.httpStatusCode;
+  const parts = [
+    name !== undefined && name !== 'Error' && !message.startsWith(name) ? `${name}: ` : '',
+    message,
+  ];
+  const detail = `${parts.join('') || 'unknown error'}${status !== undefined ? ` (HTTP ${status})` : ''}`;
+  const cause = rawMessage === scrubPrivateKeys(rawMessage) ? error : scrubbedCopy(error, name, message);
+  return new OperationError(operation, scrubPrivateKeys(resource), detail, { cause });
+}
+
+function scrubbedCopy(error: unknown, name: string | undefined, message: string): Error {
+  const copy = new Error(message);
+  if (name !== undefined) copy.name = name;
+  const metadata = (error as SdkErrorShape).$metadata;
+  if (metadata !== undefined) Object.assign(copy, { $metadata: metadata });
+  return copy;
+}

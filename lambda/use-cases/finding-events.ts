@@ -1,0 +1,332 @@
+/**
+ * Turns findings and rotation outcomes into catalogue events. Every event is built through the
+ * catalogue (`buildEvent`), so a producer mistake is an error here, never a malformed event on the bus.
+ */
+import { type CertificateFacts } from '../domain/certificate';
+import { DetailType, buildEvent, type CertificateRef, type EventDetailInput } from '../domain/events';
+import type { Finding, FindingCertificate } from '../domain/findings';
+import type { OutgoingEvent } from '../domain/ports';
+import type { RotationResult, TargetStatus } from './rotate';
+
+/** Owner and runbook for a certificate name (or an endpoint/upstream name), from configuration. */
+export type OwnershipLookup = (name: string | undefined) => { owner?: string; runbookUrl?: string };
+
+export interface FindingEventContext {
+  readonly now: Date;
+  readonly ownership: OwnershipLookup;
+  /** Names of managed certificates (to mark `managed`). */
+  readonly managed: ReadonlySet<string>;
+  /** Environments checked in this run (for drift events). */
+  readonly checkedEnvironments: readonly string[];
+}
+
+const PROBLEM_KIND: Partial<Record<Finding['kind'], string>> = {
+  'hostname-mismatch': 'hostname-mismatch',
+  'incomplete-chain': 'incomplete-chain',
+  'untrusted-chain': 'untrusted',
+  'chain-expired': 'expired-in-chain',
+  'weak-key': 'weak-key',
+  'not-yet-valid': 'not-yet-valid',
+  'probe-failed': 'unreachable',
+};
+
+/**
+ * One event per finding. Upstream findings are produced as events by the upstream use case itself
+ * (they need the announcement), so they are skipped here.
+ */
+export function findingToEvent(finding: Finding, ctx: FindingEventContext): OutgoingEvent | undefined {
+  const name = finding.certificate?.name;
+  const common = {
+    dedupeKey: finding.dedupeKey,
+    severity: finding.severity,
+    occurredAt: ctx.now.toISOString(),
+    environments: [...finding.environments],
+    summary: truncate(finding.message, 500),
+    ...definedOnly(ctx.ownership(name)),
+  };
+  const locations = finding.locations.map((location, i) => ({
+    environment: finding.environments[Math.min(i, finding.environments.length - 1)] ?? 'default',
+    location: truncate(location, 500),
+  }));
+  switch (finding.kind) {
+    case 'expiring':
+      return buildEvent(
+        DetailType.CertificateExpiring,
+        {
+          ...common,
+          certificate: ref(finding.certificate!),
+          daysLeft: finding.daysLeft ?? 0,
+          threshold: Math.max(Number(finding.details.threshold) || 1, Number.MIN_VALUE),
+          locations:
+            locations.length > 0
+              ? locations
+              : [{ environment: common.environments[0] ?? 'default', location: 'unknown' }],
+          managed: name !== undefined && ctx.managed.has(name),
+        },
+        ctx.now,
+      );
+    case 'expired':
+      return buildEvent(
+        DetailType.CertificateExpired,
+        {
+          ...common,
+          certificate: ref(finding.certificate!),
+          expiredAt: finding.certificate!.notAfter ?? String(finding.details.notAfter),
+          daysLeft: Math.min(0, finding.daysLeft ?? 0),
+          locations:
+            locations.length > 0
+              ? locations
+              : [{ environment: common.environments[0] ?? 'default', location: 'unknown' }],
+          managed: name !== undefined && ctx.managed.has(name),
+        },
+        ctx.now,
+      );
+    case 'renewal-due':
+      return buildEvent(
+        DetailType.RenewalDue,
+        {
+          ...common,
+          certificate: ref(finding.certificate!),
+          name: name ?? finding.certificate!.subject,
+          renewAt: String(finding.details.renewAt ?? ctx.now.toISOString()),
+          daysLeft: finding.daysLeft ?? 0,
+          reason: finding.details.reason === 'expired' ? 'expired' : 'renewal-window',
+        },
+        ctx.now,
+      );
+    case 'drift': {
+      const expected = (finding.details.expectedFingerprints as string[] | undefined)?.[0];
+      return buildEvent(
+        DetailType.EndpointDriftDetected,
+        {
+          ...common,
+          certificate: ref(finding.certificate!),
+          drifts: finding.locations.map((location, i) => ({
+            environment: finding.environments[Math.min(i, finding.environments.length - 1)] ?? 'default',
+            endpoint: truncate(location, 500),
+            ...(expected
+              ? { expectedFingerprint: expected }
+              : { expectedFingerprint: finding.certificate!.fingerprintSha256 }),
+            servedFingerprint: finding.certificate!.fingerprintSha256,
+            reason: 'unexpected-certificate' as const,
+            source: 'probe' as const,
+          })),
+          checkedEnvironments: [...ctx.checkedEnvironments],
+        },
+        ctx.now,
+      );
+    }
+    case 'hostname-mismatch':
+    case 'incomplete-chain':
+    case 'untrusted-chain':
+    case 'chain-expired':
+    case 'weak-key':
+    case 'not-yet-valid':
+    case 'probe-failed': {
+      const endpoint = parseEndpoint(String(finding.details.endpoint ?? finding.locations[0] ?? ''));
+      return buildEvent(
+        DetailType.EndpointProblemDetected,
+        {
+          ...common,
+          ...(finding.certificate ? { certificate: ref(finding.certificate) } : {}),
+          endpoint: {
+            ...endpoint,
+            environment: finding.environments[0] ?? 'default',
+            ...(typeof finding.details.address === 'string' && finding.details.address
+              ? { address: finding.details.address }
+              : {}),
+          },
+          problems: [
+            {
+              kind: (finding.kind === 'probe-failed' && /no certificate/i.test(finding.message)
+                ? 'no-certificate'
+                : PROBLEM_KIND[finding.kind]) as 'unreachable',
+              message: truncate(finding.message, 1000),
+            },
+          ],
+        },
+        ctx.now,
+      );
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The events a finished rotation produces: succeeded, rolled back, or failed (with every failed host). */
+export function rotationEvents(
+  result: RotationResult,
+  ctx: {
+    now: Date;
+    environments: readonly string[];
+    ownership: OwnershipLookup;
+    newFacts?: CertificateFacts;
+    previousFacts?: CertificateFacts;
+  },
+): OutgoingEvent[] {
+  const common = {
+    dedupeKey: `rotation:${result.rotationId}:${result.status}`,
+    occurredAt: ctx.now.toISOString(),
+    environments: [...ctx.environments],
+    ...definedOnly(ctx.ownership(result.name)),
+  };
+  const rotation = { id: result.rotationId, name: result.name, version: result.version };
+  const certificate = ctx.newFacts ? { certificate: factsRef(ctx.newFacts, result.name) } : {};
+  const previous = ctx.previousFacts ? { previous: factsRef(ctx.previousFacts, result.name) } : {};
+  const hosts = (list: readonly TargetStatus[]) =>
+    list.map((t) => ({ target: t.target, destination: t.destination }));
+  const failedHosts = result.targets
+    .filter((t) => t.error)
+    .map((t) => ({ target: t.target, destination: t.destination, reason: truncate(t.error!, 1000) }));
+  if (result.status === 'dry-run') return [];
+  if (result.status === 'rolled-back' && ctx.previousFacts) {
+    return [
+      buildEvent(
+        DetailType.RotationRolledBack,
+        {
+          ...common,
+          severity: 'error',
+          summary: truncate(`${result.name} rolled back: ${result.reason ?? ''}`, 500),
+          rotation,
+          ...certificate,
+          previous: factsRef(ctx.previousFacts, result.name),
+          failedHosts,
+          restoredHosts: hosts(result.targets.filter((t) => t.state === 'rolled-back')),
+          rollbackVerified: result.targets.every((t) => t.state !== 'rollback-failed'),
+          convergencePercent: result.convergence,
+        },
+        ctx.now,
+      ),
+    ];
+  }
+  switch (result.status) {
+    case 'succeeded':
+      return [
+        buildEvent(
+          DetailType.RotationSucceeded,
+          {
+            ...common,
+            severity: 'info',
+            summary: truncate(
+              `${result.name} rotated to ${result.newFingerprint?.slice(0, 23)} on ${result.targets.length} target(s)`,
+              500,
+            ),
+            rotation,
+            certificate: certificate.certificate ?? {
+              fingerprintSha256: result.newFingerprint!,
+              subject: result.name,
+            },
+            ...previous,
+            verifiedHosts: hosts(result.targets.filter((t) => t.state === 'verified')),
+            convergencePercent: result.convergence,
+          },
+          ctx.now,
+        ),
+      ];
+    // A rollback with no previous version to name is reported as a failure.
+    case 'rolled-back':
+    case 'failed':
+    case 'refused':
+      return [
+        buildEvent(
+          DetailType.RotationFailed,
+          {
+            ...common,
+            severity: result.status === 'refused' ? 'warning' : 'error',
+            summary: truncate(`${result.name} rotation ${result.status}: ${result.reason ?? ''}`, 500),
+            rotation,
+            ...certificate,
+            ...previous,
+            stage: failedStage(result),
+            error: truncate(result.reason ?? result.status, 1000),
+            failedHosts,
+            convergencePercent: result.convergence,
+            rolledBack: result.status === 'rolled-back',
+          },
+          ctx.now,
+        ),
+      ];
+  }
+}
+
+export function rotationStartedEvent(
+  input: {
+    name: string;
+    version: string;
+    rotationId: string;
+    destinations: readonly string[];
+    targets: number;
+    dryRun?: boolean;
+  },
+  ctx: {
+    now: Date;
+    environments: readonly string[];
+    ownership: OwnershipLookup;
+    previousFacts?: CertificateFacts;
+  },
+): OutgoingEvent {
+  const detail: EventDetailInput<typeof DetailType.RotationStarted> = {
+    dedupeKey: `rotation:${input.rotationId}:started`,
+    severity: 'info',
+    occurredAt: ctx.now.toISOString(),
+    environments: [...ctx.environments],
+    summary: truncate(`${input.name}: rotation ${input.version} started for ${input.targets} target(s)`, 500),
+    ...definedOnly(ctx.ownership(input.name)),
+    rotation: { id: input.rotationId, name: input.name, version: input.version },
+    ...(ctx.previousFacts ? { previous: factsRef(ctx.previousFacts, input.name) } : {}),
+    destinations: [...input.destinations],
+    targets: input.targets,
+    ...(input.dryRun ? { dryRun: true } : {}),
+  };
+  return buildEvent(DetailType.RotationStarted, detail, ctx.now);
+}
+
+function failedStage(result: RotationResult): 'issue' | 'distribute' | 'verify' | 'promote' | 'rollback' {
+  if (result.targets.some((t) => t.state === 'rollback-failed')) return 'rollback';
+  if (result.targets.some((t) => t.failedAt === 'promote')) return 'promote';
+  if (result.targets.some((t) => t.failedAt === 'verify')) return 'verify';
+  if (result.targets.some((t) => t.failedAt === 'deliver')) return 'distribute';
+  return 'issue';
+}
+
+function ref(c: FindingCertificate): CertificateRef {
+  return {
+    fingerprintSha256: c.fingerprintSha256,
+    subject: truncate(c.subject || c.name || 'unknown', 1000),
+    ...(c.name ? { name: c.name } : {}),
+    ...(c.serialNumber && /^[0-9A-F]{1,64}$/.test(c.serialNumber) ? { serialNumber: c.serialNumber } : {}),
+    ...(c.notAfter ? { notAfter: c.notAfter } : {}),
+  };
+}
+
+export function factsRef(f: CertificateFacts, name?: string): CertificateRef {
+  return {
+    ...ref({
+      fingerprintSha256: f.fingerprintSha256,
+      subject: f.subject,
+      serialNumber: f.serialNumber,
+      notAfter: f.notAfter,
+      ...(name ? { name } : {}),
+    }),
+    ...(f.issuer ? { issuer: truncate(f.issuer, 1000) } : {}),
+    dnsNames: f.subjectAltNames.filter((s) => s.type === 'DNS').map((s) => s.value),
+  };
+}
+
+function parseEndpoint(text: string): { host: string; port: number; servername?: string } {
+  const [hostPort, servername] = text.split('#');
+  const match = /^\[?(.+?)\]?:(\d+)/.exec(hostPort ?? '');
+  if (!match) return { host: truncate(text || 'unknown', 253), port: 443 };
+  return { host: match[1]!, port: Number(match[2]), ...(servername ? { servername } : {}) };
+}
+
+function definedOnly(o: { owner?: string; runbookUrl?: string }): { owner?: string; runbookUrl?: string } {
+  return {
+    ...(o.owner ? { owner: o.owner } : {}),
+    ...(o.runbookUrl ? { runbookUrl: o.runbookUrl } : {}),
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

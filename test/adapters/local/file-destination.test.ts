@@ -1,0 +1,338 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileDestination, INSTALLED_FILES } from '../../../lambda/adapters/local/file-destination';
+import type { CertificateBundle } from '../../../lambda/domain/ports';
+import { containsPrivateKey } from '../../../lambda/domain/secret';
+import { buildBundle, buildBundleVersions } from '../../builders/bundles';
+import { buildCa, type BuiltCertificate } from '../../builders/certificates';
+import { describeDestinationContract } from '../../contracts/destination-contract';
+import { useTempDirs } from '../../support/temp-dir';
+
+const temp = useTempDirs();
+
+describeDestinationContract('file destination', async () => ({
+  destination: new FileDestination({
+    name: 'web',
+    hosts: ['web-1', 'web-2'],
+    directory: await temp.make('hosts'),
+    reload: 'true',
+  }),
+  target: 'web-1',
+}));
+
+describeDestinationContract('file destination without a reload command', async () => ({
+  destination: new FileDestination({
+    name: 'plain',
+    hosts: { 'app-1': { dir: join(await temp.make('host'), 'tls') } },
+  }),
+  target: 'app-1',
+}));
+
+async function readInstalled(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of Object.values(INSTALLED_FILES)) out[name] = await readFile(join(dir, name), 'utf8');
+  return out;
+}
+
+function modeOf(path: string): Promise<number> {
+  return stat(path).then((s) => s.mode & 0o777);
+}
+
+describe('file destination on a host directory', () => {
+  let ca: BuiltCertificate;
+  let versions: CertificateBundle[];
+
+  beforeAll(async () => {
+    ca = await buildCa();
+    versions = await buildBundleVersions(3, { issuer: ca });
+  });
+
+  async function destinationWith(reload?: string | string[], extra: { reloadTimeoutMs?: number } = {}) {
+    const directory = await temp.make('hosts');
+    const destination = new FileDestination({
+      name: 'web',
+      hosts: ['web-1'],
+      directory,
+      ...(reload ? { reload } : {}),
+      ...extra,
+    });
+    return { destination, dir: join(directory, 'web-1'), directory };
+  }
+
+  it('writes certificate, chain, full chain and key, the key 0600', async () => {
+    const { destination, dir } = await destinationWith();
+    const bundle = versions[0]!;
+
+    const outcome = await destination.deliver('web-1', bundle);
+
+    expect(outcome.ok).toBe(true);
+    expect(await readInstalled(dir)).toEqual({
+      'cert.pem': bundle.certificatePem,
+      'chain.pem': bundle.chainPem,
+      'fullchain.pem': bundle.certificatePem + bundle.chainPem,
+      'key.pem': bundle.privateKey.reveal(),
+    });
+    expect(await modeOf(join(dir, 'key.pem'))).toBe(0o600);
+    expect(await modeOf(join(dir, 'cert.pem'))).toBe(0o644);
+  });
+
+  it('keeps the version it replaces in previous/, its key 0600, and leaves no temporary files', async () => {
+    const { destination, dir } = await destinationWith();
+    await destination.deliver('web-1', versions[0]!);
+    const before = await readInstalled(dir);
+
+    await destination.deliver('web-1', versions[1]!);
+
+    expect(await readInstalled(join(dir, 'previous'))).toEqual(before);
+    expect(await modeOf(join(dir, 'previous'))).toBe(0o700);
+    expect(await modeOf(join(dir, 'previous', 'key.pem'))).toBe(0o600);
+    expect((await readdir(dir)).sort()).toEqual([
+      'cert.pem',
+      'chain.pem',
+      'fullchain.pem',
+      'key.pem',
+      'previous',
+    ]);
+  });
+
+  it('restores the previous files byte for byte on rollback', async () => {
+    const { destination, dir } = await destinationWith();
+    await destination.deliver('web-1', versions[0]!);
+    const before = await readInstalled(dir);
+    await destination.deliver('web-1', versions[1]!);
+
+    const outcome = await destination.rollback('web-1');
+
+    expect(outcome).toMatchObject({ ok: true, fingerprintSha256: versions[0]!.facts.fingerprintSha256 });
+    expect(await readInstalled(dir)).toEqual(before);
+    expect(await modeOf(join(dir, 'key.pem'))).toBe(0o600);
+  });
+
+  it('keeps previous/ when the version already installed is delivered again, so a retry cannot lose it', async () => {
+    const { destination, dir } = await destinationWith();
+    await destination.deliver('web-1', versions[0]!);
+    await destination.deliver('web-1', versions[1]!);
+
+    const retried = await destination.deliver('web-1', versions[1]!);
+    const rolledBack = await destination.rollback('web-1');
+
+    expect(retried.ok).toBe(true);
+    expect(rolledBack.fingerprintSha256).toBe(versions[0]!.facts.fingerprintSha256);
+    expect(await readFile(join(dir, 'cert.pem'), 'utf8')).toBe(versions[0]!.certificatePem);
+  });
+
+  it('reports that there is nothing to roll back to on a host that never had a previous version', async () => {
+    const { destination, dir } = await destinationWith();
+    await destination.deliver('web-1', versions[0]!);
+
+    const outcome = await destination.rollback('web-1');
+
+    expect(outcome).toEqual({
+      target: 'web-1',
+      ok: false,
+      error: `no previous version to restore in ${join(dir, 'previous')}`,
+    });
+    expect(await destination.currentFingerprint('web-1')).toBe(versions[0]!.facts.fingerprintSha256);
+  });
+
+  it('refuses a bundle whose key does not match its certificate before touching any file', async () => {
+    const { destination, dir } = await destinationWith();
+    await destination.deliver('web-1', versions[0]!);
+    const other = await buildBundle({ issuer: ca });
+    const mismatched: CertificateBundle = { ...versions[1]!, privateKey: other.privateKey };
+
+    const outcome = await destination.deliver('web-1', mismatched);
+
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toContain('private key does not match the certificate');
+    expect(await readFile(join(dir, 'cert.pem'), 'utf8')).toBe(versions[0]!.certificatePem);
+  });
+
+  it('names the host and the hosts it has when asked for an unknown one', async () => {
+    const { destination } = await destinationWith();
+
+    const outcome = await destination.deliver('db-9', versions[0]!);
+
+    expect(outcome).toEqual({
+      target: 'db-9',
+      ok: false,
+      error: 'destination web has no host db-9 (hosts: web-1)',
+    });
+  });
+
+  it('gives each host its own directory, named in options or under the destination directory', async () => {
+    const directory = await temp.make('hosts');
+    const custom = join(await temp.make('custom'), 'etc', 'nginx', 'tls');
+    const destination = new FileDestination({
+      name: 'web',
+      directory,
+      hosts: { 'web-1': {}, 'web-2': { dir: custom } },
+    });
+
+    await destination.deliver('web-1', versions[0]!);
+    await destination.deliver('web-2', versions[1]!);
+
+    expect(destination.directoryOf('web-2')).toBe(custom);
+    expect(await readFile(join(directory, 'web-1', 'cert.pem'), 'utf8')).toBe(versions[0]!.certificatePem);
+    expect(await readFile(join(custom, 'cert.pem'), 'utf8')).toBe(versions[1]!.certificatePem);
+  });
+
+  it('sets owner and group on the files when configured', async () => {
+    const directory = await temp.make('hosts');
+    const isRoot = process.getuid?.() === 0;
+    const owner = isRoot ? { uid: 1, gid: 1 } : { uid: process.getuid!(), gid: process.getgid!() };
+    const destination = new FileDestination({ name: 'web', directory, hosts: ['web-1'], owner });
+
+    await destination.deliver('web-1', versions[0]!);
+    await destination.deliver('web-1', versions[1]!);
+
+    for (const file of ['key.pem', 'cert.pem', join('previous', 'key.pem')]) {
+      const s = await stat(join(directory, 'web-1', file));
+      expect([file, s.uid, s.gid]).toEqual([file, owner.uid, owner.gid]);
+    }
+  });
+
+  describe('reload command', () => {
+    it('runs after the files are in place, with the host and its directory in the environment', async () => {
+      const { destination, dir, directory } = await destinationWith([
+        process.execPath,
+        '-e',
+        `const fs = require('fs');
+         fs.appendFileSync(${JSON.stringify(join('..', 'reloads.log'))},
+           [process.env.CERTROTOR_HOST, process.env.CERTROTOR_DIR, fs.readFileSync('cert.pem', 'utf8').length].join(' ') + '\\n');`,
+      ]);
+
+      await destination.deliver('web-1', versions[0]!);
+      await destination.rollback('web-1');
+
+      const log = await readFile(join(directory, 'reloads.log'), 'utf8');
+      expect(log).toBe(`web-1 ${dir} ${versions[0]!.certificatePem.length}\n`);
+    });
+
+    it('runs a shell string and again on rollback', async () => {
+      const { destination, directory } = await destinationWith('echo "$CERTROTOR_HOST" >> ../reloads.log');
+
+      await destination.deliver('web-1', versions[0]!);
+      await destination.deliver('web-1', versions[1]!);
+      await destination.rollback('web-1');
+
+      expect(await readFile(join(directory, 'reloads.log'), 'utf8')).toBe('web-1\nweb-1\nweb-1\n');
+    });
+
+    it('reports a failing reload with its exit code and last stderr line, and puts the previous files back', async () => {
+      const { destination, dir } = await destinationWith();
+      await destination.deliver('web-1', versions[0]!);
+      const before = await readInstalled(dir);
+      const refusing = new FileDestination({
+        name: 'web',
+        hosts: { 'web-1': { dir } },
+        reload: 'echo "checking config" >&2; echo "nginx: [emerg] cannot load certificate" >&2; exit 3',
+      });
+
+      const outcome = await refusing.deliver('web-1', versions[1]!);
+
+      expect(outcome).toEqual({
+        target: 'web-1',
+        ok: false,
+        error:
+          'reload `echo "checking config" >&2; echo "nginx: [emerg] cannot load certificate" >&2; exit 3` exited 3: nginx: [emerg] cannot load certificate; previous files restored',
+        fingerprintSha256: versions[0]!.facts.fingerprintSha256,
+      });
+      expect(await readInstalled(dir)).toEqual(before);
+    });
+
+    it('reports a failing reload on rollback after restoring the files', async () => {
+      const { destination, dir } = await destinationWith();
+      await destination.deliver('web-1', versions[0]!);
+      await destination.deliver('web-1', versions[1]!);
+      const refusing = new FileDestination({ name: 'web', hosts: { 'web-1': { dir } }, reload: 'exit 1' });
+
+      const outcome = await refusing.rollback('web-1');
+
+      expect(outcome).toMatchObject({
+        ok: false,
+        error: 'previous files restored but reload `exit 1` exited 1',
+        fingerprintSha256: versions[0]!.facts.fingerprintSha256,
+      });
+    });
+
+    it('kills a reload that outlives its timeout, with everything it started', async () => {
+      const { destination, dir } = await destinationWith(
+        'sleep 30 & echo $! > sleeper.pid; echo "still waiting" >&2; wait',
+        {
+          reloadTimeoutMs: 300,
+        },
+      );
+
+      const outcome = await destination.deliver('web-1', versions[0]!);
+
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error).toMatch(/timed out after 300 ms and was killed: still waiting$/);
+      const sleeper = Number(await readFile(join(dir, 'sleeper.pid'), 'utf8'));
+      expect(await stopsRunning(sleeper)).toBe(true);
+    });
+
+    it('never lets key material from the command output into the outcome', async () => {
+      const { destination } = await destinationWith('cat key.pem >&2; exit 1');
+      const { destination: truncating } = await destinationWith('head -c 120 key.pem >&2; exit 1');
+      const { destination: lastKeyLine } = await destinationWith('sed -n 2p key.pem >&2; exit 1');
+
+      const outcomes = [
+        await destination.deliver('web-1', versions[0]!),
+        await truncating.deliver('web-1', versions[0]!),
+        await lastKeyLine.deliver('web-1', versions[0]!),
+      ];
+
+      const keyLines = versions[0]!.privateKey
+        .reveal()
+        .split('\n')
+        .filter((l) => l.length > 20);
+      for (const outcome of outcomes) {
+        const text = JSON.stringify(outcome);
+        expect(outcome.ok).toBe(false);
+        expect(containsPrivateKey(text)).toBe(false);
+        for (const line of keyLines) expect(text).not.toContain(line);
+      }
+    });
+
+    it('reports a command that cannot start', async () => {
+      const { destination } = await destinationWith(['/nonexistent/reload-nginx']);
+
+      const outcome = await destination.deliver('web-1', versions[0]!);
+
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error).toMatch(/^reload `\/nonexistent\/reload-nginx` could not start: .*ENOENT/);
+    });
+  });
+
+  it('serialises concurrent deliveries to one host so that previous/ is always a whole version', async () => {
+    const { destination, dir } = await destinationWith();
+    await destination.deliver('web-1', versions[0]!);
+
+    await Promise.all([
+      destination.deliver('web-1', versions[1]!),
+      destination.deliver('web-1', versions[2]!),
+    ]);
+
+    const current = await readInstalled(dir);
+    const previous = await readInstalled(join(dir, 'previous'));
+    const fingerprints = versions.map((v) => v.certificatePem);
+    expect(fingerprints).toContain(current['cert.pem']);
+    expect(fingerprints).toContain(previous['cert.pem']);
+    expect(current['cert.pem']).not.toBe(previous['cert.pem']);
+    for (const set of [current, previous]) {
+      const version = versions.find((v) => v.certificatePem === set['cert.pem'])!;
+      expect(set['key.pem']).toBe(version.privateKey.reveal());
+    }
+  });
+});
+
+/** True once `pid` is gone or a zombie (killed, not yet reaped by whoever inherited it). */
+async function stopsRunning(pid: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+    if (status === undefined || /^State:\s+Z/m.test(status)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
