@@ -1,0 +1,236 @@
+/**
+ * The local composition root: builds the adapters a validated configuration asks for (state in a
+ * directory, a local CA, file destinations with reload commands, the TLS prober, event sinks) and
+ * maps configuration onto the use cases' views. The AWS composition lives in aws-runtime.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CertrotorConfig, ManagedCertificateConfig } from '../domain/config';
+import { ConfigurationError } from '../domain/errors';
+import type { BundleStore, Destination, EventPublisher, Issuer, StateStore, TlsProber } from '../domain/ports';
+import { FileBundleStore } from '../adapters/local/file-bundle-store';
+import { FileDestination } from '../adapters/local/file-destination';
+import { FileStateStore } from '../adapters/local/file-state-store';
+import { LocalCaIssuer } from '../adapters/local/local-ca-issuer';
+import { FanOutPublisher, JsonlFileEventPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
+import { NodeTlsProber } from '../adapters/net/tls-prober';
+import type { ManagedCertificateSpec, VerifyEndpoint } from '../use-cases/managed-certificate';
+import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
+import type { EndpointTarget } from '../use-cases/scan';
+import type { OwnershipLookup } from '../use-cases/finding-events';
+import type { Clock } from '../domain/ports';
+
+export interface Runtime {
+  readonly config: CertrotorConfig;
+  readonly state: StateStore;
+  readonly bundles: BundleStore;
+  readonly issuers: ReadonlyMap<string, Issuer>;
+  readonly destinations: ReadonlyMap<string, Destination>;
+  readonly prober: TlsProber;
+  readonly publisher: EventPublisher;
+  readonly specs: readonly ManagedCertificateSpec[];
+  readonly endpoints: readonly EndpointTarget[];
+  readonly ownership: OwnershipLookup;
+}
+
+export interface LocalRuntimeOptions {
+  readonly clock: Clock;
+  /** Where human-readable event lines go (stdout in the CLI); omitted with --json. */
+  readonly eventStream?: NodeJS.WritableStream;
+}
+
+export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntimeOptions): Runtime {
+  const stateDir = config.local.stateDirectory;
+  const issuers = new Map<string, Issuer>();
+  for (const issuer of config.issuers) {
+    if (issuer.kind === 'local-ca') {
+      issuers.set(
+        issuer.name,
+        new LocalCaIssuer({
+          directory: issuer.directory ?? join(stateDir, 'ca', issuer.name),
+          name: issuer.name,
+          caCommonName: issuer.commonName,
+          caValidityDays: Math.round(issuer.validity / 86_400_000),
+          clock: options.clock,
+        }),
+      );
+    }
+    // acm-pca and acm issuers need the AWS backend; `external` issuers are supplied by vendors.
+  }
+  const destinations = new Map<string, Destination>();
+  for (const d of config.destinations) {
+    if (d.kind !== 'files') continue;
+    const host = d.host ?? d.name;
+    destinations.set(
+      d.name,
+      new FileDestination({
+        name: d.name,
+        hosts: {
+          [host]: {
+            dir: d.directory,
+            ...(d.reloadCommand !== undefined ? { reload: d.reloadCommand } : {}),
+            reloadTimeoutMs: d.reloadTimeout,
+          },
+        },
+      }),
+    );
+  }
+  const sinks: EventPublisher[] = [];
+  if (options.eventStream && config.local.events.stdout) {
+    sinks.push(new StreamEventPublisher({ name: 'stdout', stream: options.eventStream as never, format: humanEventLine }));
+  }
+  if (config.local.events.jsonlFile) sinks.push(new JsonlFileEventPublisher({ path: config.local.events.jsonlFile }));
+  return {
+    config,
+    state: new FileStateStore({ directory: join(stateDir, 'state') }),
+    bundles: new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: options.clock }),
+    issuers,
+    destinations,
+    prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
+    publisher: new FanOutPublisher(sinks, 'events'),
+    specs: config.certificates.map((c) => managedSpec(config, c, issuers)),
+    endpoints: endpointTargets(config),
+    ownership: ownershipLookup(config),
+  };
+}
+
+/** Maps one configured certificate onto the rotation use case's view. */
+export function managedSpec(
+  config: CertrotorConfig,
+  c: ManagedCertificateConfig,
+  issuers: ReadonlyMap<string, Issuer>,
+): ManagedCertificateSpec {
+  const caPem = caOf(issuers.get(c.issuer));
+  const verify: VerifyEndpoint[] = [];
+  const environments = new Set<string>();
+  for (const name of c.destinations) {
+    const d = config.destinations.find((x) => x.name === name);
+    if (!d) continue;
+    if (d.environment) environments.add(d.environment);
+    if (d.kind === 'files' && d.host) {
+      const host = config.hosts.find((h) => h.name === d.host);
+      if (host) environments.add(host.environment);
+      if (host?.endpoint) {
+        verify.push({
+          environment: host.environment,
+          host: host.endpoint.host ?? host.address ?? host.name,
+          port: host.endpoint.port,
+          ...(host.endpoint.servername ? { servername: host.endpoint.servername } : {}),
+          target: host.name,
+          ...(caPem ? { caPem } : {}),
+        });
+      }
+    }
+  }
+  for (const name of c.endpoints) {
+    const e = config.endpoints.find((x) => x.name === name);
+    if (!e) continue;
+    environments.add(e.environment);
+    verify.push({
+      environment: e.environment,
+      host: e.host,
+      port: e.port,
+      ...(e.servername ? { servername: e.servername } : {}),
+      ...(caPem ? { caPem } : {}),
+    });
+  }
+  const commonName = c.commonName ?? c.dnsNames[0] ?? c.ipAddresses[0] ?? c.name;
+  return {
+    name: c.name,
+    commonName,
+    dnsNames: c.dnsNames,
+    ipAddresses: c.ipAddresses,
+    keySpec: c.keySpec,
+    usage: c.usage,
+    validityDays: Math.max(1, Math.round(c.validity / 86_400_000)),
+    issuer: c.issuer,
+    destinations: c.destinations,
+    verify,
+    environments: environments.size > 0 ? [...environments] : [config.environments[0]!.name],
+    rollout: { canary: c.rollout.canary, batchSize: c.rollout.batchSize, failureTolerance: c.rollout.failureTolerance },
+    verifyPolicy: {
+      attempts: Math.max(1, Math.ceil(c.rollout.verifyTimeout / Math.max(1, c.rollout.verifyInterval))),
+      intervalMs: c.rollout.verifyInterval,
+      timeoutMs: config.probe.timeout || DEFAULT_VERIFY.timeoutMs,
+    },
+    ...(c.owner ? { owner: c.owner } : {}),
+    ...(c.runbookUrl ? { runbookUrl: c.runbookUrl } : {}),
+  };
+}
+
+/** Every endpoint to probe: configured endpoints and the endpoints hosts serve. */
+export function endpointTargets(config: CertrotorConfig): EndpointTarget[] {
+  const targets: EndpointTarget[] = [];
+  const seen = new Set<string>();
+  const add = (t: EndpointTarget) => {
+    const key = `${t.environment}|${t.host}:${t.port}|${t.servername ?? ''}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      targets.push(t);
+    }
+  };
+  for (const e of config.endpoints) {
+    add({
+      name: e.name,
+      environment: e.environment,
+      host: e.host,
+      port: e.port,
+      ...(e.servername ? { servername: e.servername } : {}),
+      ...(e.caFile ? { caPem: [readCaFile(e.caFile, `endpoints.${e.name}.caFile`)] } : {}),
+      ...(e.expect?.certificate ? { expects: e.expect.certificate } : {}),
+      timeoutMs: config.probe.timeout,
+    });
+  }
+  for (const h of config.hosts) {
+    if (!h.endpoint) continue;
+    const cert = config.certificates.find((c) =>
+      c.destinations.some((d) => config.destinations.find((x) => x.name === d && x.kind === 'files' && x.host === h.name)),
+    );
+    add({
+      name: h.name,
+      environment: h.environment,
+      host: h.endpoint.host ?? h.address ?? h.name,
+      port: h.endpoint.port,
+      ...(h.endpoint.servername ? { servername: h.endpoint.servername } : {}),
+      ...(cert ? { expects: cert.name } : {}),
+      timeoutMs: config.probe.timeout,
+    });
+  }
+  return targets;
+}
+
+export function ownershipLookup(config: CertrotorConfig): OwnershipLookup {
+  return (name) => {
+    const c = name ? config.certificates.find((x) => x.name === name) : undefined;
+    const e = name ? config.endpoints.find((x) => x.name === name) : undefined;
+    const u = name ? config.upstreams.find((x) => x.name === name) : undefined;
+    const owner = c?.owner ?? e?.owner ?? u?.owner;
+    const runbookUrl = c?.runbookUrl ?? e?.runbookUrl ?? u?.runbookUrl;
+    return { ...(owner ? { owner } : {}), ...(runbookUrl ? { runbookUrl } : {}) };
+  };
+}
+
+function caOf(issuer: Issuer | undefined): string[] | undefined {
+  if (issuer instanceof LocalCaIssuer) {
+    try {
+      return [readFileSync(issuer.caCertificatePath, 'utf8')];
+    } catch {
+      return undefined; // created on first issue
+    }
+  }
+  return undefined;
+}
+
+function readCaFile(path: string, where: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(where, [`${where}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`]);
+  }
+}
+
+function humanEventLine(event: { detailType: string; detail: Record<string, unknown> }): string {
+  const severity = String(event.detail.severity ?? 'info').toUpperCase();
+  const envs = Array.isArray(event.detail.environments) ? ` [${(event.detail.environments as string[]).join(', ')}]` : '';
+  return `event  ${severity.padEnd(8)} ${event.detailType}${envs}: ${String(event.detail.summary ?? '')}`;
+}
