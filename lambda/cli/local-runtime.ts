@@ -5,14 +5,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import type { CertrotorConfig, ManagedCertificateConfig } from '../domain/config';
 import { ConfigurationError } from '../domain/errors';
-import type { BundleStore, Destination, EventPublisher, Issuer, StateStore, TlsProber } from '../domain/ports';
+import type {
+  BundleStore,
+  Destination,
+  EventPublisher,
+  Issuer,
+  StateStore,
+  TlsProber,
+} from '../domain/ports';
 import { FileBundleStore } from '../adapters/local/file-bundle-store';
 import { FileDestination } from '../adapters/local/file-destination';
 import { FileStateStore } from '../adapters/local/file-state-store';
 import { LocalCaIssuer } from '../adapters/local/local-ca-issuer';
-import { FanOutPublisher, JsonlFileEventPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
+import {
+  FanOutPublisher,
+  JsonlFileEventPublisher,
+  StreamEventPublisher,
+} from '../adapters/local/event-sinks';
 import { NodeTlsProber } from '../adapters/net/tls-prober';
 import type { ManagedCertificateSpec, VerifyEndpoint } from '../use-cases/managed-certificate';
 import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
@@ -36,7 +48,7 @@ export interface Runtime {
 export interface LocalRuntimeOptions {
   readonly clock: Clock;
   /** Where human-readable event lines go (stdout in the CLI); omitted with --json. */
-  readonly eventStream?: NodeJS.WritableStream;
+  readonly eventStream?: Writable;
 }
 
 export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntimeOptions): Runtime {
@@ -77,9 +89,12 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
   }
   const sinks: EventPublisher[] = [];
   if (options.eventStream && config.local.events.stdout) {
-    sinks.push(new StreamEventPublisher({ name: 'stdout', stream: options.eventStream as never, format: humanEventLine }));
+    sinks.push(
+      new StreamEventPublisher({ name: 'stdout', stream: options.eventStream, format: humanEventLine }),
+    );
   }
-  if (config.local.events.jsonlFile) sinks.push(new JsonlFileEventPublisher({ path: config.local.events.jsonlFile }));
+  if (config.local.events.jsonlFile)
+    sinks.push(new JsonlFileEventPublisher({ path: config.local.events.jsonlFile }));
   return {
     config,
     state: new FileStateStore({ directory: join(stateDir, 'state') }),
@@ -89,7 +104,7 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs: config.certificates.map((c) => managedSpec(config, c, issuers)),
-    endpoints: endpointTargets(config),
+    endpoints: endpointTargets(config, issuers),
     ownership: ownershipLookup(config),
   };
 }
@@ -147,7 +162,11 @@ export function managedSpec(
     destinations: c.destinations,
     verify,
     environments: environments.size > 0 ? [...environments] : [config.environments[0]!.name],
-    rollout: { canary: c.rollout.canary, batchSize: c.rollout.batchSize, failureTolerance: c.rollout.failureTolerance },
+    rollout: {
+      canary: c.rollout.canary,
+      batchSize: c.rollout.batchSize,
+      failureTolerance: c.rollout.failureTolerance,
+    },
     verifyPolicy: {
       attempts: Math.max(1, Math.ceil(c.rollout.verifyTimeout / Math.max(1, c.rollout.verifyInterval))),
       intervalMs: c.rollout.verifyInterval,
@@ -159,7 +178,10 @@ export function managedSpec(
 }
 
 /** Every endpoint to probe: configured endpoints and the endpoints hosts serve. */
-export function endpointTargets(config: CertrotorConfig): EndpointTarget[] {
+export function endpointTargets(
+  config: CertrotorConfig,
+  issuers: ReadonlyMap<string, Issuer> = new Map(),
+): EndpointTarget[] {
   const targets: EndpointTarget[] = [];
   const seen = new Set<string>();
   const add = (t: EndpointTarget) => {
@@ -184,8 +206,12 @@ export function endpointTargets(config: CertrotorConfig): EndpointTarget[] {
   for (const h of config.hosts) {
     if (!h.endpoint) continue;
     const cert = config.certificates.find((c) =>
-      c.destinations.some((d) => config.destinations.find((x) => x.name === d && x.kind === 'files' && x.host === h.name)),
+      c.destinations.some((d) =>
+        config.destinations.find((x) => x.name === d && x.kind === 'files' && x.host === h.name),
+      ),
     );
+    // A host serving a certificate from our own CA is verified against that CA.
+    const caPem = cert ? caOf(issuers.get(cert.issuer)) : undefined;
     add({
       name: h.name,
       environment: h.environment,
@@ -193,6 +219,7 @@ export function endpointTargets(config: CertrotorConfig): EndpointTarget[] {
       port: h.endpoint.port,
       ...(h.endpoint.servername ? { servername: h.endpoint.servername } : {}),
       ...(cert ? { expects: cert.name } : {}),
+      ...(caPem ? { caPem } : {}),
       timeoutMs: config.probe.timeout,
     });
   }
@@ -225,12 +252,16 @@ function readCaFile(path: string, where: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigurationError(where, [`${where}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`]);
+    throw new ConfigurationError(where, [
+      `${where}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    ]);
   }
 }
 
 function humanEventLine(event: { detailType: string; detail: Record<string, unknown> }): string {
   const severity = String(event.detail.severity ?? 'info').toUpperCase();
-  const envs = Array.isArray(event.detail.environments) ? ` [${(event.detail.environments as string[]).join(', ')}]` : '';
+  const envs = Array.isArray(event.detail.environments)
+    ? ` [${(event.detail.environments as string[]).join(', ')}]`
+    : '';
   return `event  ${severity.padEnd(8)} ${event.detailType}${envs}: ${String(event.detail.summary ?? '')}`;
 }

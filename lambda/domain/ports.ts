@@ -111,6 +111,8 @@ export interface ProbeResult {
   /** Chain verified against the trust store in use. */
   readonly authorized: boolean;
   readonly authorizationError?: string;
+  /** OpenSSL's verify code behind `authorizationError`, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE` (incomplete chain). */
+  readonly authorizationErrorCode?: string;
   readonly hostnameMatches: boolean;
   readonly handshakeMs?: number;
 }
@@ -285,4 +287,33 @@ export interface DeliveryOutcome {
 export interface Notifier {
   readonly name: string;
   send(message: ChatMessage): Promise<DeliveryOutcome>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream rotation tracking
+// ---------------------------------------------------------------------------------------------
+
+/** Fetches a status-page feed's text (http(s) or file URL), bounded in time and size. */
+export interface FeedFetcher {
+  /** @throws OperationError naming the URL on network failure, timeout, non-2xx or oversize body */
+  fetchText(url: string): Promise<string>;
+}
+
+/** Whether a mutual-TLS server accepted the client certificate presented in a fresh handshake. */
+export interface ClientAuthResult {
+  readonly endpoint: string;
+  readonly accepted: boolean;
+  /** One line: why the server refused, or why acceptance could not be established. */
+  readonly error?: string;
+  /** Fingerprint of the server leaf seen, when the handshake got that far. */
+  readonly serverFingerprint?: string;
+}
+
+/**
+ * Proves client certificates against mutual-TLS upstreams. A TLS 1.3 server rejects a client
+ * certificate only after the client considers the handshake done, so acceptance needs more than a
+ * probe: the adapter waits for the server's verdict.
+ */
+export interface ClientAuthProber {
+  checkClientAuth(request: ProbeRequest): Promise<ClientAuthResult>;
 }

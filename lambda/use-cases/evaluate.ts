@@ -94,7 +94,10 @@ export function evaluate(
       now,
       context,
     )) {
-      if (f.kind !== 'expired' || !expiry) findings.push(f);
+      // The expiry finding already says it; an untrusted chain caused only by the expired leaf is noise.
+      const onlyExpired = f.kind === 'untrusted-chain' && f.details.authorizationError === 'CERT_HAS_EXPIRED';
+      if (expiry && (f.kind === 'expired' || onlyExpired)) continue;
+      findings.push(f);
     }
   }
 

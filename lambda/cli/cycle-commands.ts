@@ -1,0 +1,429 @@
+/**
+ * `scan`, `status`, `plan`, `rotate`, `run`, `repair` and `silence`: the local cycle over the same
+ * use cases the Lambdas run. Every command accepts --config and --json, and exits non-zero when
+ * anything failed (the summary names each failure).
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import type { CertrotorConfig } from '../domain/config';
+import { InvalidInputError } from '../domain/errors';
+import { parseDuration } from '../domain/duration';
+import type { Finding } from '../domain/findings';
+import { planEventNotifications } from '../domain/notification-routing';
+import type { Notifier, OutgoingEvent } from '../domain/ports';
+import {
+  createSilence,
+  liveSilences,
+  silencesFromConfig,
+  formatScope,
+  type Silence,
+} from '../domain/silences';
+import { shortFingerprint } from '../domain/certificate';
+import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
+import { FilesSource } from '../adapters/local/files-source';
+import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
+import {
+  type CycleDeps,
+  type ScanInput,
+  rotateWithEvents,
+  runCycle,
+  scan,
+  type StoredObservation,
+} from '../use-cases/cycle';
+import { NotificationDispatcher } from '../use-cases/notify';
+import { clearPending, type RotationDeps, type RotationResult } from '../use-cases/rotate';
+import type { ScanFailure } from '../use-cases/scan';
+import { withConfigOption, loadCliConfig } from './config-option';
+import type { CliContext } from './context';
+import { buildLocalRuntime, type Runtime } from './local-runtime';
+
+interface CommonOptions {
+  config?: string;
+  json?: boolean;
+}
+
+/** Builds the runtime for a command; --json turns human event lines off so stdout stays one JSON. */
+async function runtimeFor(ctx: CliContext, options: CommonOptions): Promise<Runtime> {
+  const { config } = await loadCliConfig(ctx, options.config);
+  return buildLocalRuntime(config, {
+    clock: ctx.clock,
+    ...(options.json
+      ? {}
+      : {
+          eventStream: new Writable({
+            write(chunk: Buffer, _encoding, done) {
+              ctx.out(chunk.toString().replace(/\n$/, ''));
+              done();
+            },
+          }),
+        }),
+  });
+}
+
+export function cycleDeps(runtime: Runtime, ctx: CliContext): CycleDeps & { rotation: RotationDeps } {
+  const config = runtime.config;
+  return {
+    sources: config.sources.flatMap((s) =>
+      s.kind === 'files' ? [new FilesSource(s.name, s.environment, s.paths)] : [],
+    ),
+    prober: runtime.prober,
+    state: runtime.state,
+    publisher: runtime.publisher,
+    clock: ctx.clock,
+    ownership: runtime.ownership,
+    notify: notifierFor(runtime, ctx),
+    rotation: {
+      issuers: runtime.issuers,
+      destinations: runtime.destinations,
+      bundles: runtime.bundles,
+      state: runtime.state,
+      prober: runtime.prober,
+      clock: ctx.clock,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    },
+  };
+}
+
+export function scanInput(runtime: Runtime): ScanInput {
+  return {
+    endpoints: runtime.endpoints,
+    specs: runtime.specs,
+    renewal: new Map(runtime.config.certificates.map((c) => [c.name, c.renewal])),
+    thresholds: runtime.config.notifications.thresholds,
+    concurrency: runtime.config.probe.concurrency,
+  };
+}
+
+/**
+ * Routes events to Slack channels whose webhook URL is in the environment; channels without one are
+ * skipped (local mode prints events anyway). Inhibited and digest-held events are not sent.
+ */
+function notifierFor(
+  runtime: Runtime,
+  ctx: CliContext,
+): ((events: readonly OutgoingEvent[]) => Promise<string[]>) | undefined {
+  const config = runtime.config;
+  const notifiers = new Map<string, Notifier>();
+  for (const channel of config.notifications.channels) {
+    const url = channel.webhook.env ? ctx.env[channel.webhook.env] : undefined;
+    if (url) {
+      notifiers.set(
+        channel.name,
+        new SlackWebhookNotifier({
+          webhookUrl: url,
+          name: channel.name,
+          minIntervalMs: 1000 / config.notifications.delivery.messagesPerSecond,
+          maxAttempts: config.notifications.delivery.maxAttempts,
+          timeoutMs: config.notifications.delivery.timeout,
+        }),
+      );
+    }
+  }
+  if (notifiers.size === 0) return undefined;
+  return async (events) => {
+    const silences = await allSilences(runtime, ctx.clock());
+    const plan = planEventNotifications(events as never, config, silences, ctx.clock());
+    const dispatcher = new NotificationDispatcher({
+      notifierFor: (name) => notifiers.get(name),
+      dedupe: { store: runtime.state, clock: ctx.clock },
+    });
+    const report = await dispatcher.dispatch(plan.send.filter((d) => notifiers.has(d.channel)));
+    return report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`);
+  };
+}
+
+async function allSilences(runtime: Runtime, now: Date): Promise<Silence[]> {
+  const stored = await runtime.state.list<Silence>(COLLECTIONS.silences, now);
+  return liveSilences([...silencesFromConfig(runtime.config.silences), ...stored.map((s) => s.value)], now);
+}
+
+export function registerCycleCommands(program: Command, ctx: CliContext): void {
+  withConfigOption(program.command('scan'))
+    .description('probe every endpoint and read every source; report new findings as events')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: CommonOptions) => {
+      const runtime = await runtimeFor(ctx, options);
+      const report = await scan(cycleDeps(runtime, ctx), scanInput(runtime));
+      if (options.json) {
+        ctx.out(
+          JSON.stringify(
+            {
+              findings: report.evaluation.findings,
+              newFindings: report.newFindings.length,
+              events: report.events,
+              failures: report.failures,
+            },
+            null,
+            2,
+          ),
+        );
+      } else {
+        printFindings(ctx, report.evaluation.findings, new Set(report.newFindings.map((f) => f.dedupeKey)));
+        printFailures(ctx, report.failures);
+      }
+      if (report.failures.length > 0) ctx.exitCode = 1;
+    });
+
+  withConfigOption(program.command('status'))
+    .description('one line per certificate and place: where, fingerprint, days left, state')
+    .option('--json', 'print JSON')
+    .action(async (options: CommonOptions) => {
+      const runtime = await runtimeFor(ctx, { ...options, json: true });
+      const now = ctx.clock();
+      const rows = await statusRows(runtime, now);
+      if (options.json) ctx.out(JSON.stringify(rows, null, 2));
+      else
+        printTable(
+          ctx,
+          ['ENVIRONMENT', 'WHERE', 'CERTIFICATE', 'FINGERPRINT', 'DAYS LEFT', 'STATE'],
+          rows.map((r) => [r.environment, r.where, r.certificate, r.fingerprint, r.daysLeft, r.state]),
+        );
+    });
+
+  withConfigOption(program.command('plan'))
+    .description('what will need renewing or acting on within the horizon, and why; changes nothing')
+    .option('--horizon <duration>', 'look this far ahead', '30d')
+    .option('--json', 'print JSON')
+    .action(async (options: CommonOptions & { horizon: string }) => {
+      const horizonMs = parseDuration(options.horizon, '--horizon');
+      const runtime = await runtimeFor(ctx, { ...options, json: true });
+      const now = ctx.clock();
+      const later = new Date(now.getTime() + horizonMs);
+      const deps = {
+        ...cycleDeps(runtime, ctx),
+        clock: () => later,
+        publisher: { name: 'none', publish: async () => ({ published: 0, failed: [] }) },
+      };
+      // Evaluate as of the end of the horizon, without recording anything.
+      const { gatherObservations } = await import('../use-cases/scan');
+      const { evaluate } = await import('../use-cases/evaluate');
+      const { observations, failures } = await gatherObservations(deps, runtime.endpoints, {
+        concurrency: runtime.config.probe.concurrency,
+      });
+      const managed = await Promise.all(
+        runtime.specs.map(async (s) => {
+          const stored = await readCertificateState(runtime.state, s.name, now);
+          return {
+            name: s.name,
+            environments: s.environments,
+            renewal: runtime.config.certificates.find((c) => c.name === s.name)!.renewal,
+            ...(stored ? { state: stored.value } : {}),
+            endpoints: s.verify.map((v) => `${v.host}:${v.port}`),
+          };
+        }),
+      );
+      const evaluation = evaluate(
+        observations,
+        managed,
+        { thresholds: runtime.config.notifications.thresholds },
+        later,
+      );
+      const actions = [
+        ...evaluation.renewals
+          .filter((r) => r.due)
+          .map((r) => ({ what: `rotate ${r.name}`, when: r.renewAt ?? 'now', why: r.reason })),
+        ...evaluation.findings
+          .filter((f) => f.kind !== 'renewal-due')
+          .map((f) => ({ what: f.kind, when: f.certificate?.notAfter ?? '', why: f.message })),
+      ];
+      if (options.json)
+        ctx.out(
+          JSON.stringify(
+            { horizon: options.horizon, until: later.toISOString(), actions, failures },
+            null,
+            2,
+          ),
+        );
+      else {
+        ctx.out(`within ${options.horizon} (until ${later.toISOString()}):`);
+        if (actions.length === 0) ctx.out('  nothing to do');
+        for (const a of actions) ctx.out(`  ${a.what.padEnd(28)} ${a.why}`);
+        printFailures(ctx, failures);
+      }
+      if (failures.length > 0) ctx.exitCode = 1;
+    });
+
+  withConfigOption(program.command('rotate <name>'))
+    .description(
+      'issue → stage → distribute (canary first) → verify every host → promote; roll back on failure',
+    )
+    .option('--dry-run', 'say what would happen; change nothing')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: CommonOptions & { dryRun?: boolean }) => {
+      const runtime = await runtimeFor(ctx, options);
+      const spec = runtime.specs.find((s) => s.name === name);
+      if (!spec)
+        throw new InvalidInputError(
+          `rotate ${name}: no certificate named ${name} in the configuration (known: ${runtime.specs.map((s) => s.name).join(', ') || 'none'})`,
+        );
+      const { result, failures } = await rotateWithEvents(cycleDeps(runtime, ctx), spec, {
+        reason: 'manual',
+        owner: `cli-${randomUUID()}`,
+        dryRun: options.dryRun ?? false,
+      });
+      if (options.json) ctx.out(JSON.stringify({ rotation: result, failures }, null, 2));
+      else printRotation(ctx, result);
+      if (failures.length > 0) ctx.exitCode = 1;
+    });
+
+  withConfigOption(program.command('run'))
+    .description('one scheduled cycle: scan, then rotate whatever policy says is due')
+    .option('--dry-run', 'scan and plan rotations without changing anything')
+    .option('--json', 'print JSON')
+    .action(async (options: CommonOptions & { dryRun?: boolean }) => {
+      const runtime = await runtimeFor(ctx, options);
+      const report = await runCycle(cycleDeps(runtime, ctx), {
+        ...scanInput(runtime),
+        owner: `run-${randomUUID()}`,
+        dryRun: options.dryRun ?? false,
+      });
+      if (options.json) {
+        ctx.out(
+          JSON.stringify(
+            {
+              findings: report.scan.evaluation.findings,
+              events: report.scan.events.length,
+              rotations: report.rotations,
+              failures: report.failures,
+            },
+            null,
+            2,
+          ),
+        );
+      } else {
+        printFindings(
+          ctx,
+          report.scan.evaluation.findings,
+          new Set(report.scan.newFindings.map((f) => f.dedupeKey)),
+        );
+        for (const r of report.rotations) printRotation(ctx, r);
+        printFailures(ctx, report.failures);
+      }
+      if (report.failures.length > 0) ctx.exitCode = 1;
+    });
+
+  withConfigOption(program.command('repair <name>'))
+    .description('clear a pending version left by a crashed rotation (after checking its hosts)')
+    .action(async (name: string, options: CommonOptions) => {
+      const runtime = await runtimeFor(ctx, { ...options, json: true });
+      const now = ctx.clock();
+      const stored = await readCertificateState(runtime.state, name, now);
+      if (!stored?.value.pending) throw new InvalidInputError(`repair ${name}: no pending rotation to clear`);
+      await clearPending(runtime.state, name, now);
+      ctx.out(`cleared pending version ${stored.value.pending.version} of ${name}`);
+    });
+
+  withConfigOption(program.command('silence'))
+    .description(
+      'suppress repeated alerts for a scope until a time; anything expiring inside the window still alerts',
+    )
+    .requiredOption('--scope <matchers>', 'e.g. environment=staging,certificate=api-*')
+    .requiredOption('--until <time>', 'ISO 8601 time, or a duration from now such as 4h')
+    .requiredOption('--reason <text>', 'why (incident id, ticket)')
+    .option('--json', 'print JSON')
+    .action(async (options: CommonOptions & { scope: string; until: string; reason: string }) => {
+      const runtime = await runtimeFor(ctx, { ...options, json: true });
+      const now = ctx.clock();
+      const until = /^\d{4}-/.test(options.until)
+        ? options.until
+        : new Date(now.getTime() + parseDuration(options.until, '--until')).toISOString();
+      const silence = createSilence(
+        { scope: options.scope, until, reason: options.reason, createdBy: ctx.env.USER ?? 'cli' },
+        now,
+      );
+      await runtime.state.put(COLLECTIONS.silences, silence.id, silence, now, {
+        expiresAt: new Date(Date.parse(silence.until)),
+      });
+      if (options.json) ctx.out(JSON.stringify(silence, null, 2));
+      else ctx.out(`silenced ${formatScope(silence.scope)} until ${silence.until} (${silence.reason})`);
+    });
+}
+
+export interface StatusRow {
+  environment: string;
+  where: string;
+  certificate: string;
+  fingerprint: string;
+  daysLeft: string;
+  state: string;
+}
+
+async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
+  const rows: StatusRow[] = [];
+  for (const spec of runtime.specs) {
+    const state = (await readCertificateState(runtime.state, spec.name, now))?.value;
+    const cur = state?.current;
+    rows.push({
+      environment: spec.environments.join(','),
+      where: `managed (${spec.destinations.join(', ')})`,
+      certificate: spec.name,
+      fingerprint: cur ? shortFingerprint(cur.fingerprintSha256) : '-',
+      daysLeft: cur ? String(Math.floor((Date.parse(cur.notAfter) - now.getTime()) / 86_400_000)) : '-',
+      state: state?.pending
+        ? `pending ${state.pending.version}`
+        : cur
+          ? `current ${cur.version}`
+          : 'not issued',
+    });
+  }
+  for (const o of (await runtime.state.list<StoredObservation>(COLLECTIONS.observations, now)).map(
+    (i) => i.value,
+  )) {
+    const days = o.notAfter ? Math.floor((Date.parse(o.notAfter) - now.getTime()) / 86_400_000) : undefined;
+    rows.push({
+      environment: o.environment,
+      where: o.location,
+      certificate: o.managedName ?? o.subject ?? '-',
+      fingerprint: o.fingerprintSha256 ? shortFingerprint(o.fingerprintSha256) : '-',
+      daysLeft: days === undefined ? '-' : String(days),
+      state: !o.ok
+        ? `unreachable: ${o.error ?? ''}`
+        : days !== undefined && days < 0
+          ? 'EXPIRED'
+          : `seen ${o.observedAt}`,
+    });
+  }
+  return rows;
+}
+
+function printFindings(ctx: CliContext, findings: readonly Finding[], fresh: ReadonlySet<string>): void {
+  if (findings.length === 0) {
+    ctx.out('findings: none');
+    return;
+  }
+  ctx.out(
+    `findings (${findings.length}, ${[...findings].filter((f) => fresh.has(f.dedupeKey)).length} new):`,
+  );
+  for (const f of findings) {
+    const also = f.environments.length > 1 ? ` (in ${f.environments.join(', ')})` : '';
+    ctx.out(
+      `  ${f.severity.toUpperCase().padEnd(8)} ${f.kind.padEnd(20)} ${f.message}${also}${fresh.has(f.dedupeKey) ? '' : '  [already reported]'}`,
+    );
+  }
+}
+
+function printRotation(ctx: CliContext, r: RotationResult): void {
+  ctx.out(`rotation ${r.name} ${r.version}: ${r.status.toUpperCase()}${r.reason ? ` — ${r.reason}` : ''}`);
+  if (r.newFingerprint)
+    ctx.out(`  new certificate ${shortFingerprint(r.newFingerprint)} valid until ${r.newNotAfter}`);
+  for (const t of r.targets)
+    ctx.out(`  ${t.state.padEnd(16)} ${t.destination}/${t.target}${t.error ? `: ${t.error}` : ''}`);
+  if (r.targets.length > 0) ctx.out(`  convergence ${r.convergence}%`);
+}
+
+function printFailures(ctx: CliContext, failures: readonly ScanFailure[]): void {
+  if (failures.length === 0) return;
+  ctx.out(`failures (${failures.length}):`);
+  for (const f of failures) ctx.out(`  ${f.what}: ${f.error}`);
+}
+
+function printTable(ctx: CliContext, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  ctx.out(line(header));
+  for (const r of rows) ctx.out(line(r));
+}
+
+export type { CertrotorConfig };

@@ -1,0 +1,288 @@
+/**
+ * `certrotor demo` (what `npm start` runs): the whole cycle on loopback with nothing but Node.
+ * Starts TLS hosts in two environments (separate processes serving certificate files and reloading
+ * on SIGHUP), holds a long-lived connection to one whose certificate has expired, runs one cycle
+ * (scan → findings → events → Slack messages → rotation with per-host verification), shows the final
+ * status, and stops every process it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as tls from 'node:tls';
+import type { Command } from 'commander';
+import { createPrivateKey } from 'node:crypto';
+import {
+  exportPrivateKey,
+  generateKeyPair,
+  importSigningKey,
+  mintCertificate,
+} from '../../adapters/crypto/mint';
+import { LocalCaIssuer } from '../../adapters/local/local-ca-issuer';
+import { SecretKey } from '../../domain/secret';
+import { buildSlackMessage } from '../../domain/slack-message';
+import { parseEvent } from '../../domain/events';
+import type { OutgoingEvent } from '../../domain/ports';
+import type { CliContext } from '../context';
+import { runCli } from '../program';
+
+const DAY = 86_400_000;
+
+interface DemoHost {
+  readonly name: string;
+  readonly environment: string;
+  readonly daysLeft: number;
+  port?: number;
+  process?: ChildProcess;
+}
+
+export function registerDemoCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description(
+      'run the whole cycle on loopback: TLS hosts in two environments, findings, events, Slack messages, rotation',
+    )
+    .option('--dir <dir>', 'working directory (recreated)', '.certrotor-demo')
+    .action(async (options: { dir: string }) => {
+      ctx.exitCode = await runDemo(ctx, resolve(ctx.cwd, options.dir));
+    });
+}
+
+async function runDemo(ctx: CliContext, dir: string): Promise<number> {
+  const started = Date.now();
+  const hosts: DemoHost[] = [
+    { name: 'staging-api', environment: 'staging', daysLeft: -2 },
+    { name: 'prod-api-1', environment: 'prod', daysLeft: 5 },
+    { name: 'prod-api-2', environment: 'prod', daysLeft: 5 },
+  ];
+  let longLived: tls.TLSSocket | undefined;
+  try {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    section(ctx, '1. Setting up: a local CA and three TLS hosts in two environments');
+    const stateDir = join(dir, 'state');
+    const ca = new LocalCaIssuer({
+      directory: join(stateDir, 'ca', 'local-ca'),
+      name: 'local-ca',
+      clock: ctx.clock,
+    });
+    const caPem = (await ca.caCertificate()).pem;
+    const caKey = new SecretKey(await readFile(join(ca.directory, 'ca.key.pem'), 'utf8'));
+    const caKeys = await importSigningKey(caKey, caPem);
+    const now = ctx.clock();
+    for (const host of hosts) {
+      const hostDir = join(dir, 'hosts', host.name);
+      await mkdir(hostDir, { recursive: true });
+      // Staging's certificate starts valid so a client can connect; it is then replaced by an expired one.
+      await installCertificate(
+        hostDir,
+        caPem,
+        caKeys,
+        host.environment === 'staging' ? 30 : host.daysLeft,
+        now,
+      );
+      host.process = startHost(hostDir);
+      host.port = await listeningPort(host.process, host.name);
+      ctx.out(
+        `  ${host.name.padEnd(12)} ${host.environment.padEnd(8)} https://127.0.0.1:${host.port}  (pid ${host.process.pid})`,
+      );
+    }
+
+    const staging = hosts[0]!;
+    longLived = await openLongLivedConnection(staging.port!, caPem);
+    await installCertificate(join(dir, 'hosts', staging.name), caPem, caKeys, staging.daysLeft, now);
+    await reloadHost(staging);
+    ctx.out(
+      `  a client opened a long-lived connection to ${staging.name}; then its certificate was replaced by one that expired ${-staging.daysLeft} days ago`,
+    );
+    ctx.out(
+      `  long-lived connection still works: ${await ping(longLived)}  ← this is how an expired certificate hides`,
+    );
+
+    const configFile = join(dir, 'certrotor.yaml');
+    await writeFile(configFile, demoConfig(hosts, dir));
+    ctx.out(`  configuration: ${configFile}`);
+
+    const events: OutgoingEvent[] = [];
+    const cli = (args: string[], capture?: (line: string) => void) =>
+      runCli([...args, '--config', configFile], {
+        ...ctx,
+        out: (line) => (capture ? capture(line) : ctx.out(indent(line))),
+        err: (line) => ctx.err(indent(line)),
+        exitCode: 0,
+      });
+
+    section(
+      ctx,
+      '2. One cycle: fresh-handshake probes, findings, events, rotation with per-host verification',
+    );
+    const runCode = await cli(['run']);
+    for (const line of (await readFile(join(dir, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean)) {
+      events.push(JSON.parse(line) as OutgoingEvent);
+    }
+
+    section(
+      ctx,
+      '3. Slack messages built from those events' +
+        (ctx.env.SLACK_WEBHOOK_URL
+          ? ' (also sent to SLACK_WEBHOOK_URL)'
+          : ' (set SLACK_WEBHOOK_URL to send them)'),
+    );
+    for (const event of events) {
+      const message = buildSlackMessage(parseEvent(event), {
+        now: ctx.clock(),
+        runbookBaseUrl: 'https://runbooks.example.com/certrotor',
+      });
+      ctx.out(indent(message.text.split('\n')[0] ?? ''));
+    }
+
+    section(ctx, '4. Status after the cycle (a second scan: nothing is reported twice)');
+    await cli(['scan']);
+    await cli(['status']);
+    ctx.out(
+      `  long-lived connection to ${staging.name} is still up: ${await ping(longLived)}; new connections get the new certificate`,
+    );
+
+    section(ctx, `done in ${((Date.now() - started) / 1000).toFixed(1)} s; state and events kept in ${dir}`);
+    // The run reports failures (the expired certificate was a finding, not a failure); a rotation
+    // failure would make it non-zero.
+    return runCode;
+  } finally {
+    longLived?.destroy();
+    for (const host of hosts) host.process?.kill('SIGTERM');
+    await Promise.all(hosts.map((h) => (h.process ? exited(h.process) : undefined)));
+  }
+}
+
+async function installCertificate(
+  hostDir: string,
+  caPem: string,
+  caKeys: CryptoKeyPair,
+  daysLeft: number,
+  now: Date,
+): Promise<void> {
+  const pair = await generateKeyPair('EC_P256');
+  const notAfter = new Date(now.getTime() + daysLeft * DAY);
+  const pem = await mintCertificate({
+    subject: 'CN=api.internal, O=certrotor demo',
+    dnsNames: ['api.internal', 'localhost'],
+    ipAddresses: ['127.0.0.1'],
+    notBefore: new Date(notAfter.getTime() - 90 * DAY),
+    notAfter,
+    subjectKeys: pair.keys,
+    issuer: { certificatePem: caPem, keys: caKeys },
+  });
+  const key = await exportPrivateKey(pair);
+  createPrivateKey(key.reveal()); // sanity: a usable key before the host loads it
+  await writeFile(join(hostDir, 'key.pem'), key.reveal(), { mode: 0o600 });
+  await writeFile(join(hostDir, 'fullchain.pem'), pem + caPem);
+  await writeFile(join(hostDir, 'cert.pem'), pem);
+  await writeFile(join(hostDir, 'chain.pem'), caPem);
+}
+
+function startHost(hostDir: string): ChildProcess {
+  const script = join(__dirname, 'demo-host.js');
+  return spawn(process.execPath, [script, hostDir, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function listeningPort(child: ChildProcess, name: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo host ${name} did not start within 10 s`)), 10_000);
+    child.stdout!.on('data', (data: Buffer) => {
+      const match = /listening (\d+)/.exec(data.toString());
+      if (match) {
+        clearTimeout(timer);
+        resolvePort(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`demo host ${name} exited with ${code}`)));
+  });
+}
+
+async function reloadHost(host: DemoHost): Promise<void> {
+  const reloaded = new Promise<void>((r) => host.process!.stdout!.once('data', () => r()));
+  host.process!.kill('SIGHUP');
+  await reloaded;
+}
+
+function openLongLivedConnection(port: number, caPem: string): Promise<tls.TLSSocket> {
+  return new Promise((resolveSocket, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'api.internal', ca: [caPem] }, () =>
+      resolveSocket(socket),
+    );
+    socket.once('error', reject);
+  });
+}
+
+function ping(socket: tls.TLSSocket): Promise<string> {
+  return new Promise((r) => {
+    const timer = setTimeout(() => r('no answer'), 2000);
+    socket.once('data', (d) => {
+      clearTimeout(timer);
+      r(`sent "ping", got "${d.toString()}"`);
+    });
+    socket.write('ping');
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+function demoConfig(hosts: readonly DemoHost[], dir: string): string {
+  const hostYaml = hosts
+    .map(
+      (h) =>
+        `  - name: ${h.name}\n    environment: ${h.environment}\n    address: 127.0.0.1\n    endpoint: { port: ${h.port}, servername: api.internal }`,
+    )
+    .join('\n');
+  const destinations = hosts
+    .map(
+      (h) =>
+        `  - name: ${h.name}-files\n    kind: files\n    host: ${h.name}\n    directory: hosts/${h.name}\n    reloadCommand: ["kill", "-HUP", "${h.process!.pid}"]\n    reloadTimeout: 5s`,
+    )
+    .join('\n');
+  return `# Generated by \`certrotor demo\` in ${dir}
+version: 1
+environments:
+  - name: staging
+  - name: prod
+issuers:
+  - name: local-ca
+    kind: local-ca
+    directory: state/ca/local-ca
+hosts:
+${hostYaml}
+destinations:
+${destinations}
+certificates:
+  - name: internal-api
+    commonName: api.internal
+    dnsNames: [api.internal, localhost]
+    ipAddresses: [127.0.0.1]
+    issuer: local-ca
+    validity: 90d
+    destinations: [${hosts.map((h) => `${h.name}-files`).join(', ')}]
+    rollout: { canary: 1, batchSize: 2, verifyTimeout: 10s, verifyInterval: 200ms }
+    owner: platform-team
+    runbookUrl: https://runbooks.example.com/certrotor/internal-api
+notifications:
+  channels:
+    - name: ops
+      kind: slack
+      webhook: { env: SLACK_WEBHOOK_URL }
+  runbookBaseUrl: https://runbooks.example.com/certrotor
+probe: { timeout: 3s }
+local:
+  stateDirectory: state
+  events: { stdout: true, jsonlFile: events.jsonl }
+`;
+}
+
+function section(ctx: CliContext, title: string): void {
+  ctx.out('');
+  ctx.out(`== ${title}`);
+}
+
+function indent(line: string): string {
+  return `  ${line}`;
+}

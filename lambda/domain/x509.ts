@@ -1,0 +1,756 @@
+/**
+ * Certificate parsing and offline bundle checks. Reads PEM (one or many blocks, junk around them, CRLF,
+ * no final newline) and DER with Node's X509Certificate, and turns each certificate into the
+ * CertificateFacts every decision is made from. Every failure is an InvalidInputError whose one-line
+ * message names the input; key material never appears in a message.
+ */
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import type { CertificateFacts, KeyAlgorithm, SubjectAltName } from './certificate';
+import { InvalidInputError } from './errors';
+import type { CertificateMaterial, CertificateUsage } from './ports';
+import { SecretKey } from './secret';
+
+// ---------------------------------------------------------------------------------------------
+// Certificates
+// ---------------------------------------------------------------------------------------------
+
+/** Labels that hold a certificate. `TRUSTED CERTIFICATE` is OpenSSL's certificate + trust settings. */
+const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
+
+/** What other PEM blocks are, for a message that tells the user what they gave us instead. */
+function describeLabel(label: string): string {
+  if (/PRIVATE KEY$/.test(label)) return 'a private key';
+  if (label === 'CERTIFICATE REQUEST' || label === 'NEW CERTIFICATE REQUEST')
+    return 'a certificate request (CSR)';
+  if (/PUBLIC KEY$/.test(label)) return 'a public key';
+  if (label === 'X509 CRL') return 'a certificate revocation list';
+  if (label === 'PKCS7' || label === 'CMS')
+    return 'a PKCS#7 bundle (convert it with openssl pkcs7 -print_certs)';
+  return `a "${label}" block`;
+}
+
+interface PemBlock {
+  readonly label: string;
+  readonly body: string;
+  /** 1-based line of the BEGIN marker. */
+  readonly line: number;
+}
+
+const MARKER = /-----(BEGIN|END) ([A-Z0-9 #]+?)-----/g;
+
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+/** Splits PEM text into blocks; anything outside BEGIN/END markers is ignored. */
+function pemBlocks(text: string, inputName: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  let open: { label: string; start: number; index: number } | undefined;
+  for (const match of text.matchAll(MARKER)) {
+    const [marker, kind, label] = match as unknown as [string, 'BEGIN' | 'END', string];
+    if (kind === 'BEGIN') {
+      if (open) {
+        throw new InvalidInputError(
+          `${inputName}: truncated PEM: BEGIN ${open.label} at line ${lineAt(text, open.index)} has no END line`,
+        );
+      }
+      open = { label, start: match.index + marker.length, index: match.index };
+    } else {
+      if (!open) {
+        throw new InvalidInputError(
+          `${inputName}: truncated PEM: END ${label} at line ${lineAt(text, match.index)} has no BEGIN line`,
+        );
+      }
+      if (open.label !== label) {
+        throw new InvalidInputError(
+          `${inputName}: malformed PEM: BEGIN ${open.label} at line ${lineAt(text, open.index)} ends with END ${label}`,
+        );
+      }
+      blocks.push({ label, body: text.slice(open.start, match.index), line: lineAt(text, open.index) });
+      open = undefined;
+    }
+  }
+  if (open) {
+    throw new InvalidInputError(
+      `${inputName}: truncated PEM: BEGIN ${open.label} at line ${lineAt(text, open.index)} has no END line`,
+    );
+  }
+  return blocks;
+}
+
+function decodeBase64Body(block: PemBlock, inputName: string, what: string): Buffer {
+  // RFC 1421 headers (Proc-Type, DEK-Info) sit before a blank line; certificates have none, keys may.
+  const lines = block.body.split(/\r?\n/).filter((l) => !l.includes(':'));
+  const b64 = lines.join('').replace(/\s+/g, '');
+  if (b64.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1) {
+    throw new InvalidInputError(`${inputName}: ${what} at line ${block.line} is not valid base64`);
+  }
+  return Buffer.from(b64, 'base64');
+}
+
+/**
+ * Length in bytes of the DER element (tag + length + content) starting at `offset`, or undefined
+ * when the bytes there cannot be a complete DER SEQUENCE.
+ */
+function derSequenceLength(der: Buffer, offset: number): number | undefined {
+  if (der[offset] !== 0x30 || offset + 2 > der.length) return undefined;
+  const first = der[offset + 1]!;
+  let length: number;
+  let header = 2;
+  if (first < 0x80) {
+    length = first;
+  } else {
+    const octets = first & 0x7f;
+    if (octets === 0 || octets > 4 || offset + 2 + octets > der.length) return undefined;
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + der[offset + 2 + i]!;
+    header += octets;
+  }
+  const total = header + length;
+  return offset + total <= der.length ? total : undefined;
+}
+
+function shortReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // OpenSSL messages look like `error:0680007B:asn1 encoding routines::header too long`.
+  const tail = message.split('::').pop() ?? message;
+  return tail.split('\n')[0]!.trim();
+}
+
+function toPem(der: Buffer): string {
+  const b64 = der.toString('base64');
+  let out = '-----BEGIN CERTIFICATE-----\n';
+  for (let i = 0; i < b64.length; i += 64) out += b64.slice(i, i + 64) + '\n';
+  return out + '-----END CERTIFICATE-----\n';
+}
+
+function looksLikePrivateKeyDer(der: Buffer): boolean {
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      createPrivateKey({ key: der, format: 'der', type });
+      return true;
+    } catch {
+      // not this encoding
+    }
+  }
+  return false;
+}
+
+/** A certificate from its DER bytes: the form a TLS handshake hands over. */
+export function materialFromDer(der: Buffer): CertificateMaterial {
+  const certificate = new X509Certificate(der);
+  return { facts: factsOf(certificate), pem: toPem(der) };
+}
+
+/**
+ * Parses every certificate in `input`: PEM text with one or more certificate blocks (text around
+ * them ignored), or DER (one certificate, or several concatenated). Throws InvalidInputError naming
+ * `inputName` for anything else.
+ */
+export function parseCertificates(input: Buffer | string, inputName: string): CertificateMaterial[] {
+  const buffer = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  if (buffer.length === 0 || (buffer.toString('latin1').trim() === '' && buffer.length < 1 << 20)) {
+    throw new InvalidInputError(`${inputName}: is empty, expected a PEM or DER certificate`);
+  }
+  const text = typeof input === 'string' ? input : buffer.toString('latin1');
+  if (text.includes('-----BEGIN ') || text.includes('-----END ')) return parsePem(text, inputName);
+  if (buffer[0] === 0x30) return parseDer(buffer, inputName);
+  if (/PRIVATE KEY/.test(text)) {
+    throw new InvalidInputError(`${inputName}: contains a private key, not a certificate`);
+  }
+  throw new InvalidInputError(`${inputName}: not a certificate (no PEM certificate block and not DER)`);
+}
+
+function parsePem(text: string, inputName: string): CertificateMaterial[] {
+  const blocks = pemBlocks(text, inputName);
+  const certificates = blocks.filter((b) => CERTIFICATE_LABELS.has(b.label));
+  if (certificates.length === 0) {
+    const labels = [...new Set(blocks.map((b) => b.label))];
+    const found = labels.map(describeLabel);
+    if (labels.some((l) => /PRIVATE KEY$/.test(l)) && labels.length === 1) {
+      throw new InvalidInputError(`${inputName}: contains a private key, not a certificate`);
+    }
+    throw new InvalidInputError(
+      `${inputName}: not a certificate (contains ${found.join(' and ') || 'no PEM block'})`,
+    );
+  }
+  return certificates.map((block, index) => {
+    const what = certificates.length > 1 ? `certificate ${index + 1}` : 'certificate';
+    let der = decodeBase64Body(block, inputName, what);
+    if (block.label === 'TRUSTED CERTIFICATE') {
+      // The certificate is the first SEQUENCE; OpenSSL's trust settings follow it.
+      const length = derSequenceLength(der, 0);
+      if (length !== undefined) der = der.subarray(0, length);
+    }
+    try {
+      return { facts: factsOf(new X509Certificate(der)), pem: toPem(der) };
+    } catch (error) {
+      throw new InvalidInputError(
+        `${inputName}: ${what} at line ${block.line} is not a valid certificate (${shortReason(error)})`,
+        { cause: error },
+      );
+    }
+  });
+}
+
+function parseDer(der: Buffer, inputName: string): CertificateMaterial[] {
+  const results: CertificateMaterial[] = [];
+  let offset = 0;
+  while (offset < der.length) {
+    const length = derSequenceLength(der, offset);
+    if (length === undefined) {
+      if (results.length === 0) {
+        throw new InvalidInputError(`${inputName}: not a certificate (DER is truncated or malformed)`);
+      }
+      throw new InvalidInputError(
+        `${inputName}: DER certificate ${results.length + 1} at byte ${offset} is truncated or malformed`,
+      );
+    }
+    const element = der.subarray(offset, offset + length);
+    try {
+      results.push({ facts: factsOf(new X509Certificate(element)), pem: toPem(element) });
+    } catch (error) {
+      if (looksLikePrivateKeyDer(element)) {
+        throw new InvalidInputError(`${inputName}: contains a private key, not a certificate`);
+      }
+      throw new InvalidInputError(
+        `${inputName}: not a certificate (DER does not parse: ${shortReason(error)})`,
+        {
+          cause: error,
+        },
+      );
+    }
+    offset += length;
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts
+// ---------------------------------------------------------------------------------------------
+
+const EKU_NAMES: Record<string, string> = {
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
+  '1.3.6.1.5.5.7.3.3': 'codeSigning',
+  '1.3.6.1.5.5.7.3.4': 'emailProtection',
+  '1.3.6.1.5.5.7.3.5': 'ipsecEndSystem',
+  '1.3.6.1.5.5.7.3.6': 'ipsecTunnel',
+  '1.3.6.1.5.5.7.3.7': 'ipsecUser',
+  '1.3.6.1.5.5.7.3.8': 'timeStamping',
+  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+  '1.3.6.1.5.5.7.3.17': 'ipsecIKE',
+  '2.5.29.37.0': 'anyExtendedKeyUsage',
+};
+
+const CURVES: Record<string, string> = {
+  prime256v1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+};
+
+const KEY_TYPES: Record<string, KeyAlgorithm> = {
+  rsa: 'RSA',
+  'rsa-pss': 'RSA',
+  ec: 'EC',
+  ed25519: 'Ed25519',
+  ed448: 'Ed448',
+  dsa: 'DSA',
+};
+
+interface KeyFacts {
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly keySize?: number;
+  readonly curve?: string;
+}
+
+function keyFacts(key: KeyObject): KeyFacts {
+  const type = key.asymmetricKeyType ?? '';
+  const keyAlgorithm = KEY_TYPES[type] ?? 'unknown';
+  const details = key.asymmetricKeyDetails ?? {};
+  if (keyAlgorithm === 'EC') {
+    const named = details.namedCurve ?? 'unknown';
+    return { keyAlgorithm, curve: CURVES[named] ?? named };
+  }
+  if (keyAlgorithm === 'Ed25519' || keyAlgorithm === 'Ed448') return { keyAlgorithm, curve: keyAlgorithm };
+  if (details.modulusLength !== undefined) return { keyAlgorithm, keySize: details.modulusLength };
+  return { keyAlgorithm };
+}
+
+/**
+ * One-line distinguished name, most specific first (`CN=api, O=Example, C=US`), with RFC 2253
+ * escaping and UTF-8 text. Node renders one RDN per line in certificate order; reversing it gives the
+ * same string as `openssl x509 -nameopt esc_2253,esc_ctrl,utf8,sep_comma_plus_space,dn_rev,sname`.
+ */
+function oneLineName(multiline: string | undefined): string {
+  if (!multiline) return '';
+  // OpenSSL's dn_rev reverses attributes, keeping multi-valued RDNs joined with ` + `.
+  const rdns = multiline.split('\n').map((rdn) => rdn.split(' + ').reverse().join(' + '));
+  return rdns.reverse().join(', ');
+}
+
+/** Splits Node's `subjectAltName` rendering: `DNS:a, IP Address:1.2.3.4, DNS:"quoted\u002cvalue"`. */
+function parseSubjectAltNames(rendered: string | undefined): SubjectAltName[] {
+  if (!rendered) return [];
+  const names: SubjectAltName[] = [];
+  let i = 0;
+  while (i < rendered.length) {
+    const colon = rendered.indexOf(':', i);
+    if (colon === -1) break;
+    const kind = rendered.slice(i, colon);
+    let value: string;
+    let next: number;
+    if (rendered[colon + 1] === '"') {
+      // Node JSON-quotes values that contain separators, so a value cannot forge another entry.
+      let end = colon + 2;
+      while (end < rendered.length && rendered[end] !== '"') end += rendered[end] === '\\' ? 2 : 1;
+      value = JSON.parse(rendered.slice(colon + 1, end + 1)) as string;
+      next = rendered.indexOf(', ', end + 1);
+    } else {
+      next = rendered.indexOf(', ', colon + 1);
+      value = rendered.slice(colon + 1, next === -1 ? undefined : next);
+    }
+    const type = SAN_TYPES[kind];
+    if (type) names.push({ type, value: type === 'IP' ? normalizeIp(value) : value });
+    if (next === -1) break;
+    i = next + 2;
+  }
+  return names;
+}
+
+const SAN_TYPES: Record<string, SubjectAltName['type']> = {
+  DNS: 'DNS',
+  'IP Address': 'IP',
+  email: 'email',
+  URI: 'URI',
+};
+
+/** IPv4 as is; IPv6 in RFC 5952 form (lowercase, longest zero run compressed). */
+export function normalizeIp(value: string): string {
+  if (!value.includes(':')) return value;
+  let groups: string[];
+  if (value.includes('::')) {
+    const [head, tail] = value.split('::') as [string, string];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    groups = [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  } else {
+    groups = value.split(':');
+  }
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return value.toLowerCase();
+  const hex = groups.map((g) => parseInt(g, 16).toString(16));
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let start = 0; start < 8;) {
+    if (hex[start] !== '0') {
+      start++;
+      continue;
+    }
+    let end = start;
+    while (end < 8 && hex[end] === '0') end++;
+    if (end - start > bestLength) {
+      bestStart = start;
+      bestLength = end - start;
+    }
+    start = end;
+  }
+  if (bestStart === -1) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+function isoDate(date: Date | undefined, rendered: string): string {
+  return (date ?? new Date(rendered)).toISOString();
+}
+
+/**
+ * Issuer name equals subject and the signature verifies with the certificate's own key. Not
+ * `checkIssued(self)`: that also demands keyCertSign, which a self-signed leaf does not carry.
+ */
+function isSelfSigned(certificate: X509Certificate): boolean {
+  if (certificate.subject !== certificate.issuer) return false;
+  try {
+    return certificate.verify(certificate.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Whole bytes, as `openssl x509 -serial` prints them: Node renders a zero serial as `0`, OpenSSL as `00`. */
+function serialHex(rendered: string): string {
+  const negative = rendered.startsWith('-');
+  const digits = (negative ? rendered.slice(1) : rendered).toUpperCase();
+  return `${negative ? '-' : ''}${digits.length % 2 === 1 ? '0' : ''}${digits}`;
+}
+
+/** The facts of one parsed certificate. */
+export function factsOf(certificate: X509Certificate): CertificateFacts {
+  let key: KeyFacts = { keyAlgorithm: 'unknown' };
+  try {
+    key = keyFacts(certificate.publicKey);
+  } catch {
+    // Key types OpenSSL cannot load (e.g. GOST) stay `unknown`; the rest of the facts still stand.
+  }
+  const withDates = certificate as X509Certificate & { validFromDate?: Date; validToDate?: Date };
+  return {
+    fingerprintSha256: certificate.fingerprint256,
+    serialNumber: serialHex(certificate.serialNumber),
+    subject: oneLineName(certificate.subject),
+    issuer: oneLineName(certificate.issuer),
+    subjectAltNames: parseSubjectAltNames(certificate.subjectAltName),
+    notBefore: isoDate(withDates.validFromDate, certificate.validFrom),
+    notAfter: isoDate(withDates.validToDate, certificate.validTo),
+    ...key,
+    isCA: certificate.ca,
+    selfSigned: isSelfSigned(certificate),
+    extendedKeyUsage: (certificate.keyUsage ?? []).map((oid) => EKU_NAMES[oid] ?? oid),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+export function isIpAddress(value: string): boolean {
+  return IPV4.test(value) || (value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value));
+}
+
+/**
+ * Whether the certificate's SANs cover `name`: exact DNS match, a wildcard covering exactly one
+ * leftmost label, or an equal IP address. A wildcard `name` must appear as is. The subject CN is
+ * not consulted, as browsers and Go no longer do.
+ */
+export function coversName(facts: Pick<CertificateFacts, 'subjectAltNames'>, name: string): boolean {
+  if (isIpAddress(name)) {
+    const ip = normalizeIp(name);
+    return facts.subjectAltNames.some((san) => san.type === 'IP' && san.value === ip);
+  }
+  const wanted = name.toLowerCase().replace(/\.$/, '');
+  return facts.subjectAltNames.some((san) => {
+    if (san.type !== 'DNS') return false;
+    const dns = san.value.toLowerCase().replace(/\.$/, '');
+    if (dns === wanted) return true;
+    if (!dns.startsWith('*.') || wanted.startsWith('*.')) return false;
+    const dot = wanted.indexOf('.');
+    return dot > 0 && wanted.slice(dot) === dns.slice(1);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private keys
+// ---------------------------------------------------------------------------------------------
+
+export interface PrivateKeySummary extends KeyFacts {
+  /** The key block alone (text around it dropped), wrapped so it cannot leak. */
+  readonly key: SecretKey;
+}
+
+const PRIVATE_KEY_BLOCK =
+  /-----BEGIN ((?:RSA |EC |DSA |ENCRYPTED |OPENSSH )?PRIVATE KEY)-----[\s\S]*?-----END \1-----/;
+
+/**
+ * Finds and loads the private key in `input`. Encrypted keys are refused with a clear message:
+ * certrotor installs keys unattended, so it needs them decrypted (and protects them itself).
+ */
+export function parsePrivateKey(input: string | Buffer, inputName: string): PrivateKeySummary {
+  const text = typeof input === 'string' ? input : input.toString('latin1');
+  if (text.trim() === '') throw new InvalidInputError(`${inputName}: is empty, expected a PEM private key`);
+  const match = PRIVATE_KEY_BLOCK.exec(text);
+  if (!match) {
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+      throw new InvalidInputError(`${inputName}: truncated PEM: private key block has no END line`);
+    }
+    throw new InvalidInputError(`${inputName}: no private key found (expected a PEM PRIVATE KEY block)`);
+  }
+  const block = match[0];
+  if (match[1] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(block)) {
+    throw new InvalidInputError(
+      `${inputName}: the private key is encrypted; provide it unencrypted (openssl pkey -in KEY -out KEY.plain)`,
+    );
+  }
+  if (match[1] === 'OPENSSH PRIVATE KEY') {
+    throw new InvalidInputError(`${inputName}: is an OpenSSH private key; a PEM (PKCS#8) TLS key is needed`);
+  }
+  let keyObject: KeyObject;
+  try {
+    keyObject = createPrivateKey({ key: block, format: 'pem' });
+  } catch (error) {
+    // Node's message never contains the key; keep only OpenSSL's reason.
+    throw new InvalidInputError(`${inputName}: the private key does not parse (${shortReason(error)})`);
+  }
+  return { key: new SecretKey(block.replace(/\r\n/g, '\n') + '\n'), ...keyFacts(keyObject) };
+}
+
+/** Whether `key` is the private half of the certificate's public key. */
+export function keyMatchesCertificate(certificatePem: string, key: SecretKey): boolean {
+  try {
+    return new X509Certificate(certificatePem).checkPrivateKey(createPrivateKey(key.reveal()));
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline bundle checks
+// ---------------------------------------------------------------------------------------------
+
+export type BundleProblemCode =
+  | 'unparseable'
+  | 'several-certificates'
+  | 'private-key-unusable'
+  | 'key-mismatch'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'chain-expired'
+  | 'chain-out-of-order'
+  | 'chain-incomplete'
+  | 'chain-unrelated'
+  | 'outlives-issuer'
+  | 'missing-names'
+  | 'wrong-usage'
+  | 'key-type-changed'
+  | 'weak-key';
+
+export interface BundleProblem {
+  readonly code: BundleProblemCode;
+  /** One line naming the certificate or input concerned. */
+  readonly message: string;
+}
+
+export interface BundleCheckRequest {
+  /** The leaf, PEM or DER. Exactly one certificate is expected; extras are reported and used as chain. */
+  readonly certificate: string | Buffer;
+  /** Intermediates (and optionally the root), PEM in any order. */
+  readonly chain?: string | Buffer;
+  readonly privateKey?: SecretKey;
+  readonly now: Date;
+  /** Names (DNS or IP) the certificate must cover. */
+  readonly expectedNames?: readonly string[];
+  /** Extended key usage required; a certificate without the extension is usable for anything. */
+  readonly usage?: CertificateUsage;
+  /** The key type of the version being replaced: some destinations (ACM re-import) require it unchanged. */
+  readonly previousKey?: Pick<CertificateFacts, 'keyAlgorithm' | 'keySize' | 'curve'>;
+  /** Trust anchors (PEM) the chain must reach. Without them, the chain must at least hold the leaf's issuer. */
+  readonly trustAnchorsPem?: readonly string[];
+  /** Names used in messages. @default { certificate: 'certificate', chain: 'chain', privateKey: 'private key' } */
+  readonly inputNames?: {
+    readonly certificate?: string;
+    readonly chain?: string;
+    readonly privateKey?: string;
+  };
+  /** @default 2048 */
+  readonly minimumRsaBits?: number;
+}
+
+export interface BundleCheck {
+  readonly ok: boolean;
+  readonly problems: readonly BundleProblem[];
+  readonly leaf?: CertificateMaterial;
+  /** Certificates above the leaf in issuance order (leaf's issuer first), ready to install. */
+  readonly chain: readonly CertificateMaterial[];
+}
+
+interface Parsed {
+  readonly material: CertificateMaterial;
+  readonly x509: X509Certificate;
+}
+
+function issued(issuer: Parsed, subject: Parsed): boolean {
+  if (!subject.x509.checkIssued(issuer.x509)) return false;
+  try {
+    return subject.x509.verify(issuer.x509.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function label(facts: CertificateFacts): string {
+  return facts.subject || facts.fingerprintSha256.slice(0, 23);
+}
+
+const USAGE_EKUS: Record<CertificateUsage, readonly string[]> = {
+  server: ['serverAuth'],
+  client: ['clientAuth'],
+  'server-and-client': ['serverAuth', 'clientAuth'],
+};
+
+/**
+ * Offline checks before an irreversible install (an ACM re-import, a vendor client certificate):
+ * every problem found is returned as a value; nothing is thrown. The checks run in order, one
+ * trailing comment each.
+ */
+export function validateBundle(request: BundleCheckRequest): BundleCheck {
+  const names = {
+    certificate: request.inputNames?.certificate ?? 'certificate',
+    chain: request.inputNames?.chain ?? 'chain',
+    privateKey: request.inputNames?.privateKey ?? 'private key',
+  };
+  const problems: BundleProblem[] = [];
+  const problem = (code: BundleProblemCode, message: string) => problems.push({ code, message });
+  const parse = (input: string | Buffer, name: string): Parsed[] | undefined => {
+    try {
+      return parseCertificates(input, name).map((material) => ({
+        material,
+        x509: new X509Certificate(material.pem),
+      }));
+    } catch (error) {
+      problem('unparseable', error instanceof Error ? error.message : String(error));
+      return undefined;
+    }
+  };
+
+  const given = parse(request.certificate, names.certificate);
+  const chainGiven =
+    request.chain !== undefined && String(request.chain).trim() !== ''
+      ? parse(request.chain, names.chain)
+      : [];
+  if (!given || !chainGiven) return { ok: false, problems, chain: [] };
+  const leaf = given[0]!;
+  if (given.length > 1) {
+    problem(
+      'several-certificates',
+      `${names.certificate}: holds ${given.length} certificates where one was expected; the first (${label(leaf.material.facts)}) is taken as the leaf`,
+    ); // a full chain passed as the certificate: the extras are treated as chain below
+  }
+
+  // Build the path leaf → root from whatever was given, so order in the input does not matter.
+  const pool = [...given.slice(1), ...chainGiven];
+  const path: Parsed[] = [];
+  let current = leaf;
+  while (!current.material.facts.selfSigned) {
+    const index = pool.findIndex((candidate) => issued(candidate, current));
+    if (index === -1) break;
+    current = pool.splice(index, 1)[0]!;
+    path.push(current);
+  }
+  const givenOrder = [...given.slice(1), ...chainGiven].filter((p) => path.includes(p));
+  if (givenOrder.some((p, i) => p !== path[i])) {
+    problem(
+      'chain-out-of-order',
+      `${names.chain}: certificates are out of order; expected ${path.map((p) => label(p.material.facts)).join(' → ')} after the leaf (reordered)`,
+    ); // installers send the chain as given, and some clients refuse a misordered one
+  }
+  for (const stray of pool) {
+    problem(
+      'chain-unrelated',
+      `${names.chain}: ${label(stray.material.facts)} is not part of the leaf's issuing chain`,
+    ); // a leftover certificate usually means the wrong intermediate was bundled
+  }
+
+  const top = path[path.length - 1] ?? leaf;
+  const anchors = (request.trustAnchorsPem ?? []).flatMap((pem) => parse(pem, 'trust anchors') ?? []);
+  const anchor = anchors.find(
+    (a) => a.material.facts.fingerprintSha256 === top.material.facts.fingerprintSha256 || issued(a, top),
+  );
+  if (!top.material.facts.selfSigned) {
+    if (request.trustAnchorsPem && !anchor) {
+      problem(
+        'chain-incomplete',
+        `${names.chain}: incomplete: no certificate given or trusted issued ${label(top.material.facts)} (issuer ${top.material.facts.issuer})`,
+      ); // clients without the missing intermediate fail to verify
+    } else if (!request.trustAnchorsPem && path.length === 0) {
+      problem(
+        'chain-incomplete',
+        `${names.chain}: incomplete: the leaf's issuer (${leaf.material.facts.issuer}) is not in the chain`,
+      ); // leaf only: the classic "works in the browser, fails in curl" chain
+    }
+  }
+
+  const leafFacts = leaf.material.facts;
+  if (Date.parse(leafFacts.notAfter) <= request.now.getTime()) {
+    problem('expired', `${names.certificate}: ${label(leafFacts)} expired at ${leafFacts.notAfter}`);
+  } // installing an expired certificate breaks every client at once
+  if (Date.parse(leafFacts.notBefore) > request.now.getTime()) {
+    problem(
+      'not-yet-valid',
+      `${names.certificate}: ${label(leafFacts)} is not valid before ${leafFacts.notBefore}`,
+    );
+  } // clients reject it until then; a clock-skewed issuer is the usual cause
+  for (const link of path) {
+    const facts = link.material.facts;
+    if (Date.parse(facts.notAfter) <= request.now.getTime()) {
+      problem('chain-expired', `${names.chain}: ${label(facts)} expired at ${facts.notAfter}`);
+    } // an expired intermediate breaks verification as surely as an expired leaf
+  }
+  const links: [Parsed, Parsed | undefined][] = [leaf, ...path].map((p, i, all) => [
+    p,
+    all[i + 1] ?? (i === all.length - 1 ? anchor : undefined),
+  ]);
+  for (const [child, parent] of links) {
+    if (!parent) continue;
+    if (Date.parse(child.material.facts.notAfter) > Date.parse(parent.material.facts.notAfter)) {
+      problem(
+        'outlives-issuer',
+        `${child === leaf ? names.certificate : names.chain}: ${label(child.material.facts)} (until ${child.material.facts.notAfter}) outlives its issuer ${label(parent.material.facts)} (until ${parent.material.facts.notAfter})`,
+      ); // it stops verifying when the issuer expires, earlier than its own date says
+    }
+  }
+
+  const missing = (request.expectedNames ?? []).filter((name) => !coversName(leafFacts, name));
+  if (missing.length > 0) {
+    problem(
+      'missing-names',
+      `${names.certificate}: ${label(leafFacts)} does not cover ${missing.join(', ')} (SANs: ${leafFacts.subjectAltNames.map((s) => s.value).join(', ') || 'none'})`,
+    ); // clients match SANs only, never the CN
+  }
+  if (
+    request.usage &&
+    leafFacts.extendedKeyUsage.length > 0 &&
+    !leafFacts.extendedKeyUsage.includes('anyExtendedKeyUsage')
+  ) {
+    const absent = USAGE_EKUS[request.usage].filter((u) => !leafFacts.extendedKeyUsage.includes(u));
+    if (absent.length > 0) {
+      problem(
+        'wrong-usage',
+        `${names.certificate}: ${label(leafFacts)} has extended key usage ${leafFacts.extendedKeyUsage.join(', ')} but ${absent.join(' and ')} is required`,
+      ); // a client certificate presented as a server one (or the reverse) fails the handshake
+    }
+  }
+  if (leafFacts.keyAlgorithm === 'RSA' && (leafFacts.keySize ?? 0) < (request.minimumRsaBits ?? 2048)) {
+    problem('weak-key', `${names.certificate}: ${label(leafFacts)} has a ${leafFacts.keySize}-bit RSA key`);
+  } // below 2048 bits modern clients refuse it
+  const previous = request.previousKey;
+  if (
+    previous &&
+    (previous.keyAlgorithm !== leafFacts.keyAlgorithm ||
+      previous.keySize !== leafFacts.keySize ||
+      previous.curve !== leafFacts.curve)
+  ) {
+    problem(
+      'key-type-changed',
+      `${names.certificate}: key type changed from ${describeKey(previous)} to ${describeKey(leafFacts)}`,
+    ); // ACM re-import in place requires the same key type
+  }
+
+  if (request.privateKey) {
+    let summary: PrivateKeySummary | undefined;
+    try {
+      summary = parsePrivateKey(request.privateKey.reveal(), names.privateKey);
+    } catch (error) {
+      problem('private-key-unusable', error instanceof Error ? error.message : String(error));
+    }
+    if (summary && !keyMatchesCertificate(leaf.material.pem, summary.key)) {
+      problem(
+        'key-mismatch',
+        `${names.privateKey}: does not match ${names.certificate} ${label(leafFacts)} (${describeKey(summary)} key)`,
+      ); // the server would fail to start or serve handshakes that fail
+    }
+  }
+
+  return {
+    ok: problems.length === 0,
+    problems,
+    leaf: leaf.material,
+    chain: path.map((p) => p.material),
+  };
+}
+
+/** `EC P-256`, `RSA 2048`. */
+export function describeKey(key: Pick<CertificateFacts, 'keyAlgorithm' | 'keySize' | 'curve'>): string {
+  if (key.keyAlgorithm === 'EC') return `EC ${key.curve ?? '?'}`;
+  if (key.keySize !== undefined) return `${key.keyAlgorithm} ${key.keySize}`;
+  return key.keyAlgorithm;
+}

@@ -1,0 +1,259 @@
+/**
+ * One scheduled cycle, as `certrotor run` and the scheduled Lambdas run it. Primary course: scan
+ * (gather → evaluate → new findings only) → publish their events → notify → rotate every managed
+ * certificate whose renewal is due → publish the rotation events → notify. Publishing and notifying
+ * never fail the cycle; their problems are reported with the rest.
+ */
+import { describeError } from '../domain/errors';
+import type { Finding } from '../domain/findings';
+import type { Threshold } from '../domain/thresholds';
+import type {
+  CertificateSource,
+  Clock,
+  EventPublisher,
+  OutgoingEvent,
+  StateStore,
+  TlsProber,
+} from '../domain/ports';
+import { COLLECTIONS, readCertificateState } from './certificate-state';
+import { type Evaluation, type ManagedView, evaluate } from './evaluate';
+import { findingToEvent, rotationEvents, rotationStartedEvent, type OwnershipLookup } from './finding-events';
+import type { ManagedCertificateSpec } from './managed-certificate';
+import { type RotationDeps, type RotationResult, listTargets, rotateCertificate } from './rotate';
+import {
+  type EndpointTarget,
+  type Observation,
+  type ScanFailure,
+  gatherObservations,
+  observationEnvironment,
+  observationLocation,
+  observedFacts,
+  selectNewFindings,
+} from './scan';
+import type { RenewalPolicy } from '../domain/renewal';
+
+export interface CycleDeps {
+  readonly sources: readonly CertificateSource[];
+  readonly prober: TlsProber;
+  readonly state: StateStore;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  readonly ownership: OwnershipLookup;
+  /** Sends events to people; returns one line per problem. Never throws. */
+  readonly notify?: (events: readonly OutgoingEvent[]) => Promise<string[]>;
+}
+
+export interface ScanInput {
+  readonly endpoints: readonly EndpointTarget[];
+  readonly specs: readonly ManagedCertificateSpec[];
+  readonly renewal: ReadonlyMap<string, RenewalPolicy>;
+  readonly thresholds: readonly Threshold[];
+  readonly concurrency: number;
+}
+
+export interface ScanReport {
+  readonly observations: readonly Observation[];
+  readonly evaluation: Evaluation;
+  /** Findings not alerted before. */
+  readonly newFindings: readonly Finding[];
+  readonly events: readonly OutgoingEvent[];
+  readonly failures: readonly ScanFailure[];
+}
+
+export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanReport> {
+  const now = deps.clock();
+  const { observations, failures } = await gatherObservations(deps, input.endpoints, {
+    concurrency: input.concurrency,
+  });
+  const managed = await managedViews(deps.state, input, now);
+  const evaluation = evaluate(observations, managed, { thresholds: input.thresholds }, now);
+  const newFindings = await selectNewFindings(deps.state, evaluation.findings, now);
+  const environments = [...new Set(observations.map(observationEnvironment))];
+  const events: OutgoingEvent[] = [];
+  const problems: ScanFailure[] = [...failures];
+  for (const finding of newFindings) {
+    try {
+      const event = findingToEvent(finding, {
+        now,
+        ownership: deps.ownership,
+        managed: new Set(input.specs.map((s) => s.name)),
+        checkedEnvironments: environments,
+      });
+      if (event) events.push(event);
+    } catch (error) {
+      problems.push({ what: `event for ${finding.dedupeKey}`, error: describeError(error) });
+    }
+  }
+  await recordObservations(deps.state, observations, now);
+  problems.push(...(await deliver(deps, events)));
+  return { observations, evaluation, newFindings, events, failures: problems };
+}
+
+export interface CycleReport {
+  readonly scan: ScanReport;
+  readonly rotations: readonly RotationResult[];
+  readonly failures: readonly ScanFailure[];
+}
+
+/** Scan, then rotate whatever policy says is due. */
+export async function runCycle(
+  deps: CycleDeps & { rotation: RotationDeps },
+  input: ScanInput & { owner: string; dryRun?: boolean },
+): Promise<CycleReport> {
+  const report = await scan(deps, input);
+  const failures: ScanFailure[] = [...report.failures];
+  const rotations: RotationResult[] = [];
+  for (const verdict of report.evaluation.renewals.filter((r) => r.due)) {
+    const spec = input.specs.find((s) => s.name === verdict.name);
+    if (!spec) continue;
+    const outcome = await rotateWithEvents(deps, spec, {
+      reason: verdict.reason,
+      owner: input.owner,
+      dryRun: input.dryRun ?? false,
+    });
+    rotations.push(outcome.result);
+    failures.push(...outcome.failures);
+  }
+  return { scan: report, rotations, failures };
+}
+
+/** Rotates one certificate and publishes its started/outcome events. */
+export async function rotateWithEvents(
+  deps: CycleDeps & { rotation: RotationDeps },
+  spec: ManagedCertificateSpec,
+  options: { reason: string; owner: string; dryRun: boolean },
+): Promise<{ result: RotationResult; events: OutgoingEvent[]; failures: ScanFailure[] }> {
+  const now = deps.clock();
+  const before = (await readCertificateState(deps.state, spec.name, now))?.value.current?.facts;
+  const events: OutgoingEvent[] = [];
+  const failures: ScanFailure[] = [];
+  const ctx = {
+    now,
+    environments: spec.environments,
+    ownership: deps.ownership,
+    ...(before ? { previousFacts: before } : {}),
+  };
+  const targetCount = await listTargets(deps.rotation, spec).then(
+    (t) => t.length,
+    () => 0,
+  );
+  const result = await rotateCertificate(
+    {
+      ...deps.rotation,
+      onProgress: async (p) => {
+        await deps.rotation.onProgress?.(p);
+        if (p.phase === 'started') {
+          const started = rotationStartedEvent(
+            {
+              name: spec.name,
+              version: p.version,
+              rotationId: `${spec.name}:${p.version}`,
+              destinations: spec.destinations,
+              targets: targetCount,
+            },
+            ctx,
+          );
+          events.push(started);
+          failures.push(...(await deliver(deps, [started])));
+        }
+      },
+    },
+    spec,
+    options,
+  );
+  if (result.status !== 'dry-run') {
+    const after = (await readCertificateState(deps.state, spec.name, deps.clock()))?.value;
+    const newFacts =
+      after?.current?.fingerprintSha256 === result.newFingerprint ? after?.current?.facts : undefined;
+    try {
+      const outcome = rotationEvents(result, {
+        ...ctx,
+        now: deps.clock(),
+        ...(newFacts ? { newFacts } : {}),
+      });
+      events.push(...outcome);
+      failures.push(...(await deliver(deps, outcome)));
+    } catch (error) {
+      failures.push({ what: `events for rotation ${result.rotationId}`, error: describeError(error) });
+    }
+  }
+  if (result.status !== 'succeeded' && result.status !== 'dry-run') {
+    failures.push({ what: `rotation ${spec.name}`, error: result.reason ?? result.status });
+  }
+  return { result, events, failures };
+}
+
+async function deliver(deps: CycleDeps, events: readonly OutgoingEvent[]): Promise<ScanFailure[]> {
+  if (events.length === 0) return [];
+  const failures: ScanFailure[] = [];
+  try {
+    const report = await deps.publisher.publish(events);
+    for (const f of report.failed) failures.push({ what: `publish ${f.event.detailType}`, error: f.error });
+  } catch (error) {
+    failures.push({ what: `publisher ${deps.publisher.name}`, error: describeError(error) });
+  }
+  if (deps.notify) {
+    try {
+      for (const problem of await deps.notify(events))
+        failures.push({ what: 'notification', error: problem });
+    } catch (error) {
+      failures.push({ what: 'notification', error: describeError(error) });
+    }
+  }
+  return failures;
+}
+
+async function managedViews(state: StateStore, input: ScanInput, now: Date): Promise<ManagedView[]> {
+  return Promise.all(
+    input.specs.map(async (spec) => {
+      const stored = await readCertificateState(state, spec.name, now);
+      return {
+        name: spec.name,
+        environments: spec.environments,
+        renewal: input.renewal.get(spec.name) ?? {},
+        ...(stored ? { state: stored.value } : {}),
+        endpoints: spec.verify.map((v) => `${v.host}:${v.port}`),
+      };
+    }),
+  );
+}
+
+/** The latest observation per place, for `status`. */
+export interface StoredObservation {
+  readonly environment: string;
+  readonly location: string;
+  readonly source: string;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly fingerprintSha256?: string;
+  readonly subject?: string;
+  readonly notAfter?: string;
+  readonly managedName?: string;
+  readonly observedAt: string;
+}
+
+async function recordObservations(
+  state: StateStore,
+  observations: readonly Observation[],
+  now: Date,
+): Promise<void> {
+  for (const o of observations) {
+    const facts = observedFacts(o);
+    const value: StoredObservation = {
+      environment: observationEnvironment(o),
+      location: observationLocation(o),
+      source: o.kind === 'inventory' ? o.item.source : 'probe',
+      ok: o.kind === 'inventory' ? true : o.result.ok,
+      ...(o.kind === 'endpoint' && o.result.error ? { error: o.result.error } : {}),
+      ...(facts
+        ? { fingerprintSha256: facts.fingerprintSha256, subject: facts.subject, notAfter: facts.notAfter }
+        : {}),
+      ...(o.kind === 'endpoint' && o.endpoint.expects ? { managedName: o.endpoint.expects } : {}),
+      ...(o.kind === 'inventory' && o.item.managedName ? { managedName: o.item.managedName } : {}),
+      observedAt: now.toISOString(),
+    };
+    await state.put(COLLECTIONS.observations, `${value.environment}|${value.location}`, value, now, {
+      expiresAt: new Date(now.getTime() + 30 * 86_400_000),
+    });
+  }
+}
