@@ -1,6 +1,11 @@
 import { runCli } from '../lambda/cli/program';
 
 // The CLI composition root: the only place that reads process globals and the real clock.
+// A reader that closes early (`certrotor status | head`) is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 void runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),

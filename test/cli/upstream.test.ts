@@ -67,11 +67,16 @@ describe('certrotor upstream announce', () => {
     const announced = await certrotor(
       dir,
       NOW,
-      'upstream', 'announce', 'payments',
-      '--window-start', '2026-11-01T00:00:00Z',
-      '--cutover', '2026-12-01T14:00:00+01:00',
-      '--note', 'VEND-1 client CA rotation',
-    ); // prettier-ignore
+      'upstream',
+      'announce',
+      'payments',
+      '--window-start',
+      '2026-11-01T00:00:00Z',
+      '--cutover',
+      '2026-12-01T14:00:00+01:00',
+      '--note',
+      'VEND-1 client CA rotation',
+    );
     const shown = await certrotor(dir, NOW, 'upstream', 'status', '--json');
 
     // Assess
@@ -125,9 +130,16 @@ describe('certrotor upstream announce', () => {
   it('refuses an upstream the configuration does not define', async () => {
     // Act
     const run = await certrotor(
-      await workspace(), NOW,
-      'upstream', 'announce', 'nope', '--window-start', '2026-11-01T00:00:00Z', '--cutover', '2026-12-01T00:00:00Z',
-    ); // prettier-ignore
+      await workspace(),
+      NOW,
+      'upstream',
+      'announce',
+      'nope',
+      '--window-start',
+      '2026-11-01T00:00:00Z',
+      '--cutover',
+      '2026-12-01T00:00:00Z',
+    );
 
     // Assess
     expect(run.code).toBe(1);
@@ -142,15 +154,32 @@ describe('certrotor upstream announce', () => {
 
     // Act
     const good = await certrotor(
-      dir, NOW, 'upstream', 'announce', 'payments', '--json',
-      '--window-start', '2026-11-01T00:00:00Z', '--cutover', '2026-12-01T00:00:00Z',
-      '--new-ca', write(dir, 'ca.pem', ca.certificatePem),
-    ); // prettier-ignore
+      dir,
+      NOW,
+      'upstream',
+      'announce',
+      'payments',
+      '--json',
+      '--window-start',
+      '2026-11-01T00:00:00Z',
+      '--cutover',
+      '2026-12-01T00:00:00Z',
+      '--new-ca',
+      write(dir, 'ca.pem', ca.certificatePem),
+    );
     const bad = await certrotor(
-      dir, NOW, 'upstream', 'announce', 'payments',
-      '--window-start', '2026-11-01T00:00:00Z', '--cutover', '2026-12-01T00:00:00Z',
-      '--new-ca', write(dir, 'leaf.pem', leaf.certificatePem),
-    ); // prettier-ignore
+      dir,
+      NOW,
+      'upstream',
+      'announce',
+      'payments',
+      '--window-start',
+      '2026-11-01T00:00:00Z',
+      '--cutover',
+      '2026-12-01T00:00:00Z',
+      '--new-ca',
+      write(dir, 'leaf.pem', leaf.certificatePem),
+    );
 
     // Assess
     expect(good.code).toBe(0);
@@ -166,16 +195,30 @@ describe('certrotor upstream import-client-cert', () => {
     const dir = await workspace();
     const client = await clientCertificate();
     await certrotor(
-      dir, NOW, 'upstream', 'announce', 'payments',
-      '--window-start', '2026-11-01T00:00:00Z', '--cutover', '2026-12-01T00:00:00Z',
-    ); // prettier-ignore
+      dir,
+      NOW,
+      'upstream',
+      'announce',
+      'payments',
+      '--window-start',
+      '2026-11-01T00:00:00Z',
+      '--cutover',
+      '2026-12-01T00:00:00Z',
+    );
 
     // Act
     const run = await certrotor(
-      dir, NOW, 'upstream', 'import-client-cert', 'payments', '--json',
-      '--cert', write(dir, 'client.pem', client.certificatePem),
-      '--key', write(dir, 'client.key', client.privateKey.reveal()),
-    ); // prettier-ignore
+      dir,
+      NOW,
+      'upstream',
+      'import-client-cert',
+      'payments',
+      '--json',
+      '--cert',
+      write(dir, 'client.pem', client.certificatePem),
+      '--key',
+      write(dir, 'client.key', client.privateKey.reveal()),
+    );
     const shown = await certrotor(dir, NOW, 'upstream', 'status', 'payments');
 
     // Assess
@@ -189,23 +232,26 @@ describe('certrotor upstream import-client-cert', () => {
     expect(shown.out).toMatch(/NOT READY web-1: holds no client certificate we can see/);
   });
 
-  it.each([
-    ['a certificate without clientAuth', { eku: ['serverAuth'] as const }, /clientAuth is required/],
+  it.each<[string, Parameters<typeof clientCertificate>[0], RegExp]>([
+    ['a certificate without clientAuth', { eku: ['serverAuth'] }, /clientAuth is required/],
     ['an expired certificate', { daysLeft: -1 }, /expired at/],
   ])('refuses %s', async (_name, options, message) => {
     // Prepare
     const dir = await workspace();
-    const client = await clientCertificate({
-      ...options,
-      eku: options.eku ? [...options.eku] : ['clientAuth'],
-    });
+    const client = await clientCertificate(options);
 
     // Act
     const run = await certrotor(
-      dir, NOW, 'upstream', 'import-client-cert', 'payments',
-      '--cert', write(dir, 'client.pem', client.certificatePem),
-      '--key', write(dir, 'client.key', client.privateKey.reveal()),
-    ); // prettier-ignore
+      dir,
+      NOW,
+      'upstream',
+      'import-client-cert',
+      'payments',
+      '--cert',
+      write(dir, 'client.pem', client.certificatePem),
+      '--key',
+      write(dir, 'client.key', client.privateKey.reveal()),
+    );
 
     // Assess
     expect(run.code).toBe(1);
@@ -221,10 +267,16 @@ describe('certrotor upstream import-client-cert', () => {
 
     // Act
     const run = await certrotor(
-      dir, NOW, 'upstream', 'import-client-cert', 'payments',
-      '--cert', write(dir, 'client.pem', client.certificatePem),
-      '--key', write(dir, 'other.key', other.privateKey.reveal()),
-    ); // prettier-ignore
+      dir,
+      NOW,
+      'upstream',
+      'import-client-cert',
+      'payments',
+      '--cert',
+      write(dir, 'client.pem', client.certificatePem),
+      '--key',
+      write(dir, 'other.key', other.privateKey.reveal()),
+    );
 
     // Assess
     expect(run.code).toBe(1);
@@ -238,9 +290,16 @@ describe('certrotor upstream status', () => {
     // Prepare
     const dir = await workspace();
     await certrotor(
-      dir, NOW, 'upstream', 'announce', 'payments',
-      '--window-start', '2026-11-01T00:00:00Z', '--cutover', '2026-11-10T00:00:00Z',
-    ); // prettier-ignore
+      dir,
+      NOW,
+      'upstream',
+      'announce',
+      'payments',
+      '--window-start',
+      '2026-11-01T00:00:00Z',
+      '--cutover',
+      '2026-11-10T00:00:00Z',
+    );
 
     // Act
     const run = await certrotor(dir, new Date(NOW.getTime() + 20 * DAY), 'upstream', 'status');

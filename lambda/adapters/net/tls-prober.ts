@@ -125,7 +125,11 @@ class MaterialCache {
   }
 }
 
-/** Walks Node's issuer links from the leaf; the root refers to itself. */
+/**
+ * Walks Node's issuer links from the leaf; the root refers to itself. Node orders the links by
+ * issuance (not by how the server sent them), drops sent certificates that are not on the path, and
+ * completes the path from the trust store in use: a root at the end may not have been sent.
+ */
 function servedChain(peer: tls.DetailedPeerCertificate, cache: MaterialCache): CertificateMaterial[] {
   const chain: CertificateMaterial[] = [];
   const seen = new Set<tls.DetailedPeerCertificate>();

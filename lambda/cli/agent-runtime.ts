@@ -1,0 +1,188 @@
+/**
+ * Configuration → host agents: which hosts an `agent` destination covers (by name or fleet), which
+ * certificates a host's agent installs, where, and how it proves them; and the `agent` destinations
+ * themselves for the rotation workflow.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CertrotorConfig, DestinationConfig, HostConfig } from '../domain/config';
+import { InvalidInputError } from '../domain/errors';
+import type { BundleStore, Clock, ProbeRequest, StateStore, TlsProber } from '../domain/ports';
+import type { ExpectedHost } from '../domain/host-drift';
+import { AgentDestination } from '../adapters/local/agent-destination';
+import { FileInstaller, commandHealthCheck } from '../adapters/local/agent-host';
+import type { FileOwner } from '../adapters/local/file-destination';
+import {
+  type AgentCertificate,
+  type HealthCheck,
+  allHealthChecks,
+  handshakeHealthCheck,
+} from '../use-cases/agent';
+
+export type AgentDestinationConfig = Extract<DestinationConfig, { kind: 'agent' }>;
+
+/** Hosts of a fleet: named members plus selector matches (environment and every tag). */
+export function fleetMembers(config: CertrotorConfig, fleetName: string): string[] {
+  const fleet = config.fleets.find((f) => f.name === fleetName);
+  if (!fleet) return [];
+  const named = fleet.hosts ?? [];
+  const selected = fleet.selector
+    ? config.hosts
+        .filter((h) => {
+          const s = fleet.selector!;
+          const env = s.environment ?? fleet.environment;
+          if (env && h.environment !== env) return false;
+          return Object.entries(s.tags ?? {}).every(([k, v]) => h.tags?.[k] === v);
+        })
+        .map((h) => h.name)
+    : [];
+  return [...new Set([...named, ...selected])];
+}
+
+export function agentDestinationHosts(config: CertrotorConfig, d: AgentDestinationConfig): string[] {
+  return [...new Set([...(d.hosts ?? []), ...(d.fleet ? fleetMembers(config, d.fleet) : [])])];
+}
+
+export interface AgentAssignment {
+  readonly certificate: string;
+  readonly destination: AgentDestinationConfig;
+}
+
+/** Every (certificate, agent destination) a host's agent is responsible for. */
+export function assignmentsFor(config: CertrotorConfig, host: string): AgentAssignment[] {
+  const out: AgentAssignment[] = [];
+  for (const d of config.destinations) {
+    if (d.kind !== 'agent' || !agentDestinationHosts(config, d).includes(host)) continue;
+    for (const c of config.certificates)
+      if (c.destinations.includes(d.name)) out.push({ certificate: c.name, destination: d });
+  }
+  return out;
+}
+
+/** Hosts expected to report, for `certrotor hosts` and drift. */
+export function expectedAgentHosts(config: CertrotorConfig): ExpectedHost[] {
+  const out: ExpectedHost[] = [];
+  for (const h of config.hosts) {
+    for (const a of assignmentsFor(config, h.name)) {
+      const poll = h.agent?.pollInterval ?? 300_000;
+      const jitter = h.agent?.jitter ?? 60_000;
+      out.push({
+        host: h.name,
+        certificate: a.certificate,
+        environment: h.environment,
+        staleAfterMs: 3 * (poll + jitter),
+      });
+    }
+  }
+  return out;
+}
+
+export function findAgentHost(config: CertrotorConfig, name: string): HostConfig {
+  const host = config.hosts.find((h) => h.name === name);
+  if (!host) {
+    throw new InvalidInputError(
+      `--host ${name}: no such host in the configuration (hosts: ${config.hosts.map((h) => h.name).join(', ') || 'none'})`,
+    );
+  }
+  return host;
+}
+
+/** The agent's certificates with their installers and health checks. */
+export function agentCertificates(
+  config: CertrotorConfig,
+  host: HostConfig,
+  deps: { prober: TlsProber; sleep: (ms: number) => Promise<void> },
+): AgentCertificate[] {
+  const assignments = assignmentsFor(config, host.name);
+  const perDirectory = new Map<string, number>();
+  for (const a of assignments)
+    perDirectory.set(a.destination.directory, (perDirectory.get(a.destination.directory) ?? 0) + 1);
+  return assignments.map((a) => {
+    const d = a.destination;
+    // Two certificates through one destination must not share files: each gets a subdirectory.
+    const directory =
+      (perDirectory.get(d.directory) ?? 0) > 1 ? join(d.directory, a.certificate) : d.directory;
+    const owner = resolveOwner(d.owner, d.group);
+    const checks: HealthCheck[] = [];
+    if (d.healthCheck.handshake && host.endpoint) {
+      const request: ProbeRequest = {
+        host: host.endpoint.host ?? host.address ?? host.name,
+        port: host.endpoint.port,
+        ...(host.endpoint.servername ? { servername: host.endpoint.servername } : {}),
+        timeoutMs: d.healthCheck.timeout,
+        allAddresses: false,
+      };
+      checks.push(
+        handshakeHealthCheck(deps.prober, request, { attempts: 5, intervalMs: 1000, sleep: deps.sleep }),
+      );
+    }
+    if (d.healthCheck.command)
+      checks.push(
+        commandHealthCheck(d.healthCheck.command, { timeoutMs: d.healthCheck.timeout, cwd: directory }),
+      );
+    return {
+      name: a.certificate,
+      installer: new FileInstaller({
+        certificate: a.certificate,
+        directory,
+        ...(d.reloadCommand !== undefined ? { reload: d.reloadCommand } : {}),
+        reloadTimeoutMs: d.reloadTimeout,
+        ...(owner ? { owner } : {}),
+      }),
+      ...(checks.length > 0 ? { healthCheck: allHealthChecks(checks) } : {}),
+    };
+  });
+}
+
+/** `agent` destinations for the rotation workflow. */
+export function buildAgentDestinations(
+  config: CertrotorConfig,
+  deps: { state: StateStore; bundles: BundleStore; clock: Clock; sleep: (ms: number) => Promise<void> },
+): Map<string, AgentDestination> {
+  const out = new Map<string, AgentDestination>();
+  for (const d of config.destinations) {
+    if (d.kind !== 'agent') continue;
+    const hosts = agentDestinationHosts(config, d);
+    // Long enough for every agent to poll once with its jitter, and to install.
+    const slowest = Math.max(
+      0,
+      ...hosts.map((n) => {
+        const h = config.hosts.find((x) => x.name === n);
+        return (h?.agent?.pollInterval ?? 300_000) + (h?.agent?.jitter ?? 60_000);
+      }),
+    );
+    out.set(
+      d.name,
+      new AgentDestination({
+        name: d.name,
+        hosts,
+        ...deps,
+        timeoutMs: slowest + d.reloadTimeout + d.healthCheck.timeout + 60_000,
+      }),
+    );
+  }
+  return out;
+}
+
+/** Numeric ids, or names looked up in /etc/passwd and /etc/group. */
+function resolveOwner(user: string | undefined, group: string | undefined): FileOwner | undefined {
+  if (user === undefined && group === undefined) return undefined;
+  const uid = user === undefined ? undefined : idOf(user, '/etc/passwd', 'owner');
+  const gid = group === undefined ? undefined : idOf(group, '/etc/group', 'group');
+  return { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
+}
+
+function idOf(name: string, file: string, what: string): number {
+  if (/^\d+$/.test(name)) return Number(name);
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // fall through to the error below
+  }
+  const line = text.split('\n').find((l) => l.split(':')[0] === name);
+  const id = line?.split(':')[2];
+  if (id === undefined || !/^\d+$/.test(id))
+    throw new InvalidInputError(`${what} ${name}: not found in ${file}`);
+  return Number(id);
+}

@@ -1,0 +1,478 @@
+/**
+ * `npm run bench:probe`: how fast certrotor's fresh-handshake probe is, next to the raw Node TLS
+ * handshake rate and Prometheus blackbox_exporter (tcp prober with TLS), all measured in one run
+ * against the same N loopback endpoints at the same concurrency.
+ *
+ *   node dist/bench-probe.js [--endpoints 2000] [--concurrency 50] [--seconds 5] [--rounds 2]
+ *                            [--servers 2] [--no-blackbox]
+ *
+ * Endpoints are TLS listeners on 127.0.0.1 spread over a few child processes (so the probing process
+ * has its core to itself). Everything is bounded: each measurement stops after --seconds (whole passes
+ * over the endpoints, at most --max-passes), the run aborts after --deadline seconds, and every child
+ * process (servers, blackbox_exporter) is killed on the way out.
+ */
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
+import { exportPrivateKey, generateKeyPair, mintCertificate } from '../lambda/adapters/crypto/mint';
+import { NodeTlsProber, probeMany } from '../lambda/adapters/net/tls-prober';
+import type { ProbeRequest } from '../lambda/domain/ports';
+
+const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
+
+interface Options {
+  endpoints: number;
+  concurrency: number;
+  seconds: number;
+  rounds: number;
+  servers: number;
+  maxPasses: number;
+  deadline: number;
+  blackbox: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = {
+    endpoints: 2000,
+    concurrency: 50,
+    seconds: 5,
+    rounds: 2,
+    servers: 2,
+    maxPasses: 20,
+    deadline: 600,
+    blackbox: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--no-blackbox') {
+      options.blackbox = false;
+      continue;
+    }
+    const key = arg.replace(/^--/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof Options;
+    const value = Number(argv[++i]);
+    if (!(key in options) || key === 'blackbox' || !Number.isFinite(value) || value <= 0) {
+      throw new Error(`bench-probe: bad argument ${arg} ${argv[i] ?? ''}`);
+    }
+    (options[key] as number) = value;
+  }
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: TLS endpoints
+// ---------------------------------------------------------------------------------------------
+
+interface ServeMessage {
+  readonly cert: string;
+  readonly key: string;
+  readonly count: number;
+}
+
+function serveChild(): void {
+  process.once('message', async (message: ServeMessage) => {
+    const ports: number[] = [];
+    const options = { cert: message.cert, key: message.key };
+    for (let i = 0; i < message.count; i++) {
+      const server = tls.createServer(options, (socket) => {
+        socket.on('error', () => undefined);
+        socket.resume();
+      });
+      server.on('tlsClientError', () => undefined);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', 1024, () => resolve());
+      });
+      ports.push((server.address() as net.AddressInfo).port);
+    }
+    process.send!({ ports });
+  });
+  // The parent going away for any reason ends the child.
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+// ---------------------------------------------------------------------------------------------
+
+const children: ChildProcess[] = [];
+
+function killChildren(): void {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+async function startEndpoints(options: Options, cert: string, key: string): Promise<number[]> {
+  const perServer = Math.ceil(options.endpoints / options.servers);
+  const batches = await Promise.all(
+    Array.from({ length: options.servers }, (_, index) => {
+      const count = Math.min(perServer, options.endpoints - index * perServer);
+      if (count <= 0) return Promise.resolve<number[]>([]);
+      const child = fork(process.argv[1]!, ['--serve-child'], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      children.push(child);
+      return new Promise<number[]>((resolve, reject) => {
+        child.once('message', (reply: { ports: number[] }) => resolve(reply.ports));
+        child.once('exit', (code) => reject(new Error(`endpoint server exited (${code}) before listening`)));
+        child.send({ cert, key, count } satisfies ServeMessage);
+      });
+    }),
+  );
+  return batches.flat();
+}
+
+interface Measurement {
+  readonly probes: number;
+  readonly failures: number;
+  readonly seconds: number;
+  readonly rate: number;
+  /** Client-side CPU seconds (this process, plus blackbox_exporter's for it): robust on a busy machine. */
+  readonly cpuSeconds: number;
+}
+
+/** CPU seconds used so far by this process and, when given, another process (from /proc). */
+function cpuNow(otherPid?: number): number {
+  const own = process.cpuUsage();
+  let other = 0;
+  if (otherPid !== undefined) {
+    try {
+      const fields = readFileSync(`/proc/${otherPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      other = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
+    } catch {
+      other = 0;
+    }
+  }
+  return (own.user + own.system) / 1e6 + other;
+}
+
+/** Runs whole passes over `ports` with `concurrency` in flight until `seconds` have passed. */
+async function measure(
+  ports: readonly number[],
+  options: Options,
+  once: (port: number) => Promise<boolean>,
+  otherPid?: number,
+): Promise<Measurement> {
+  const cpuStart = cpuNow(otherPid);
+  const started = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  let probes = 0;
+  let failures = 0;
+  for (let pass = 0; pass < options.maxPasses && (pass === 0 || elapsed() < options.seconds); pass++) {
+    let next = 0;
+    const worker = async () => {
+      while (next < ports.length) {
+        const port = ports[next++]!;
+        const ok = await once(port);
+        probes++;
+        if (!ok) failures++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, ports.length) }, worker));
+  }
+  const seconds = elapsed();
+  return { probes, failures, seconds, rate: probes / seconds, cpuSeconds: cpuNow(otherPid) - cpuStart };
+}
+
+/** The ceiling: a bare handshake with a shared secure context, verified, closed the way the prober closes. */
+function rawHandshake(secureContext: tls.SecureContext): (port: number) => Promise<boolean> {
+  return (port) =>
+    new Promise<boolean>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', secureContext });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve(false);
+      }, 5000);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        const ok = socket.authorized;
+        socket.end();
+        resolve(ok);
+      });
+      socket.on('error', () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(false);
+      });
+    });
+}
+
+function certrotorProbe(caPem: string, options: Options): (ports: readonly number[]) => Promise<Measurement> {
+  const prober = new NodeTlsProber();
+  const anchors = [caPem]; // loaded once, as a scan loads its configuration once
+  return async (ports) => {
+    const cpuStart = cpuNow();
+    const requests: ProbeRequest[] = ports.map((port) => ({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      caPem: anchors,
+    }));
+    const started = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+    let probes = 0;
+    let failures = 0;
+    for (let pass = 0; pass < options.maxPasses && (pass === 0 || elapsed() < options.seconds); pass++) {
+      const results = await probeMany(prober, requests, { concurrency: options.concurrency });
+      for (const perAddress of results) {
+        for (const result of perAddress) {
+          probes++;
+          if (!result.ok || !result.authorized || result.chain.length === 0) failures++;
+        }
+      }
+    }
+    const seconds = elapsed();
+    return { probes, failures, seconds, rate: probes / seconds, cpuSeconds: cpuNow() - cpuStart };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// blackbox_exporter
+// ---------------------------------------------------------------------------------------------
+
+function ensureBlackbox(): string | undefined {
+  if (existsSync(BLACKBOX)) return undefined;
+  if (process.getuid?.() !== 0)
+    return `${BLACKBOX} is missing (apt-get install prometheus-blackbox-exporter)`;
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus-blackbox-exporter'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      timeout: 300_000,
+    }).status === 0;
+  console.log('installing prometheus-blackbox-exporter from Debian packages…');
+  if (!install()) {
+    spawnSync('apt-get', ['update'], { stdio: 'ignore', timeout: 300_000 });
+    if (!install()) return 'apt-get install prometheus-blackbox-exporter failed';
+  }
+  return existsSync(BLACKBOX) ? undefined : `${BLACKBOX} is still missing after installing`;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function httpGet(agent: http.Agent, port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path, agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.setTimeout(10_000, () => request.destroy(new Error('timed out')));
+    request.on('error', reject);
+  });
+}
+
+interface Blackbox {
+  readonly port: number;
+  readonly agent: http.Agent;
+  readonly pid: number;
+}
+
+async function startBlackbox(dir: string, caFile: string): Promise<Blackbox> {
+  const config = join(dir, 'blackbox.yml');
+  writeFileSync(
+    config,
+    [
+      'modules:',
+      '  tls_connect:',
+      '    prober: tcp',
+      '    timeout: 5s',
+      '    tcp:',
+      '      preferred_ip_protocol: ip4',
+      '      tls: true',
+      '      tls_config:',
+      `        ca_file: ${caFile}`,
+      '        server_name: localhost',
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const child = spawn(
+    BLACKBOX,
+    [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  children.push(child);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const { status } = await httpGet(agent, port, '/-/healthy');
+      if (status === 200) return { port, agent, pid: child.pid! };
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('blackbox_exporter did not start');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function blackboxProbe(blackbox: Blackbox): (port: number) => Promise<boolean> {
+  return async (target) => {
+    try {
+      const { status, body } = await httpGet(
+        blackbox.agent,
+        blackbox.port,
+        `/probe?module=tls_connect&target=127.0.0.1:${target}`,
+      );
+      return status === 200 && /^probe_success 1$/m.test(body);
+    } catch {
+      return false;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function format(m: Measurement): string {
+  const failures = m.failures > 0 ? `, ${m.failures} failed` : '';
+  const perCpu = m.cpuSeconds > 0 ? (m.probes / m.cpuSeconds).toFixed(0) : '?';
+  return `${m.rate.toFixed(0).padStart(6)} probes/s ${perCpu.padStart(6)} probes/CPU-s  (${m.probes} probes in ${m.seconds.toFixed(1)} s${failures})`;
+}
+
+async function main(options: Options): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'certrotor-bench-'));
+  try {
+    // One CA and one ECDSA P-256 leaf for every endpoint, as most modern fleets serve.
+    const now = new Date();
+    const caKeys = await generateKeyPair('EC_P256');
+    const caPem = await mintCertificate({
+      subject: 'CN=certrotor bench CA',
+      notBefore: new Date(now.getTime() - 3_600_000),
+      notAfter: new Date(now.getTime() + 30 * 86_400_000),
+      subjectKeys: caKeys.keys,
+      isCA: true,
+    });
+    const leafKeys = await generateKeyPair('EC_P256');
+    const leafPem = await mintCertificate({
+      subject: 'CN=localhost',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      notBefore: new Date(now.getTime() - 3_600_000),
+      notAfter: new Date(now.getTime() + 7 * 86_400_000),
+      subjectKeys: leafKeys.keys,
+      issuer: { certificatePem: caPem, keys: caKeys.keys },
+    });
+    const key = (await exportPrivateKey(leafKeys)).reveal();
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, caPem);
+
+    const ports = await startEndpoints(options, leafPem + caPem, key);
+    console.log(
+      `bench:probe — ${ports.length} TLS endpoints on 127.0.0.1 in ${options.servers} server processes, ` +
+        `concurrency ${options.concurrency}, ≥${options.seconds} s per measurement, ${options.rounds} rounds`,
+    );
+
+    let blackbox: Blackbox | undefined;
+    if (options.blackbox) {
+      const missing = ensureBlackbox();
+      if (missing) console.log(`blackbox_exporter: skipped (${missing})`);
+      else blackbox = await startBlackbox(dir, caFile);
+    }
+
+    const secureContext = tls.createSecureContext({ ca: caPem });
+    const raw = rawHandshake(secureContext);
+    const certrotor = certrotorProbe(caPem, options);
+    // Warm up every path (JIT, connection pools) on a slice of the endpoints.
+    const warm = ports.slice(0, Math.min(200, ports.length));
+    await measure(warm, { ...options, seconds: 0, maxPasses: 1 }, raw);
+    await certrotor(warm).catch(() => undefined);
+    if (blackbox) await measure(warm, { ...options, seconds: 0, maxPasses: 1 }, blackboxProbe(blackbox));
+
+    const results: Record<'raw' | 'certrotor' | 'blackbox', Measurement[]> = {
+      raw: [],
+      certrotor: [],
+      blackbox: [],
+    };
+    for (let round = 1; round <= options.rounds; round++) {
+      const r = await measure(ports, options, raw);
+      results.raw.push(r);
+      console.log(`round ${round}  raw Node TLS handshake   ${format(r)}`);
+      const c = await certrotor(ports);
+      results.certrotor.push(c);
+      console.log(`round ${round}  certrotor NodeTlsProber  ${format(c)}`);
+      if (blackbox) {
+        const b = await measure(ports, options, blackboxProbe(blackbox), blackbox.pid);
+        results.blackbox.push(b);
+        console.log(`round ${round}  blackbox_exporter tcp+tls ${format(b)}`);
+      }
+    }
+
+    const mean = (ms: Measurement[]) =>
+      ms.reduce((sum, m) => sum + m.probes, 0) / ms.reduce((s, m) => s + m.seconds, 0);
+    const perCpu = (ms: Measurement[]) =>
+      ms.reduce((sum, m) => sum + m.probes, 0) / ms.reduce((sum, m) => sum + m.cpuSeconds, 0);
+    const rawRate = mean(results.raw);
+    const certrotorRate = mean(results.certrotor);
+    console.log('');
+    console.log(`summary (${ports.length} endpoints, concurrency ${options.concurrency}, all rounds pooled)`);
+    console.log(`  raw Node TLS handshake      ${rawRate.toFixed(0).padStart(6)} probes/s`);
+    console.log(
+      `  certrotor NodeTlsProber     ${certrotorRate.toFixed(0).padStart(6)} probes/s  ` +
+        `(${((certrotorRate / rawRate) * 100).toFixed(0)}% of raw Node)`,
+    );
+    console.log(
+      `  client CPU efficiency: raw ${perCpu(results.raw).toFixed(0)}, certrotor ${perCpu(results.certrotor).toFixed(0)}` +
+        `${blackbox ? `, blackbox_exporter ${perCpu(results.blackbox).toFixed(0)}` : ''} probes per CPU-second ` +
+        `(certrotor ${((perCpu(results.certrotor) / perCpu(results.raw)) * 100).toFixed(0)}% of raw)`,
+    );
+    if (blackbox) {
+      const blackboxRate = mean(results.blackbox);
+      console.log(
+        `  blackbox_exporter tcp+tls   ${blackboxRate.toFixed(0).padStart(6)} probes/s  ` +
+          `(certrotor is ${(certrotorRate / blackboxRate).toFixed(2)}x blackbox_exporter)`,
+      );
+      blackbox.agent.destroy();
+    }
+    const failed = [...results.raw, ...results.certrotor, ...results.blackbox].reduce(
+      (s, m) => s + m.failures,
+      0,
+    );
+    if (failed > 0) {
+      console.log(`  ${failed} probes failed: the figures above are not trustworthy`);
+      process.exitCode = 1;
+    }
+  } finally {
+    killChildren();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--serve-child')) {
+  serveChild();
+} else {
+  const options = parseArgs(process.argv.slice(2));
+  const deadline = setTimeout(() => {
+    console.error(`bench-probe: gave up after ${options.deadline} s`);
+    killChildren();
+    process.exit(1);
+  }, options.deadline * 1000);
+  deadline.unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killChildren();
+      process.exit(130);
+    });
+  }
+  main(options)
+    .catch((error: unknown) => {
+      console.error(`bench-probe: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      killChildren();
+      // Keep-alive sockets and unref'd close timers must not hold the process open.
+      setTimeout(() => process.exit(), 100).unref();
+    });
+}
