@@ -27,6 +27,7 @@ import {
 } from '../adapters/local/event-sinks';
 import { NodeTlsProber } from '../adapters/net/tls-prober';
 import type { ManagedCertificateSpec, VerifyEndpoint } from '../use-cases/managed-certificate';
+import { agentDestinationHosts, buildAgentDestinations } from './agent-runtime';
 import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
 import type { EndpointTarget } from '../use-cases/scan';
 import type { OwnershipLookup } from '../use-cases/finding-events';
@@ -87,6 +88,16 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
       }),
     );
   }
+  const state = new FileStateStore({ directory: join(stateDir, 'state') });
+  const bundles = new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: options.clock });
+  for (const [name, destination] of buildAgentDestinations(config, {
+    state,
+    bundles,
+    clock: options.clock,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  })) {
+    destinations.set(name, destination);
+  }
   const sinks: EventPublisher[] = [];
   if (options.eventStream && config.local.events.stdout) {
     sinks.push(
@@ -97,8 +108,8 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     sinks.push(new JsonlFileEventPublisher({ path: config.local.events.jsonlFile }));
   return {
     config,
-    state: new FileStateStore({ directory: join(stateDir, 'state') }),
-    bundles: new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: options.clock }),
+    state,
+    bundles,
     issuers,
     destinations,
     prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
@@ -122,8 +133,9 @@ export function managedSpec(
     const d = config.destinations.find((x) => x.name === name);
     if (!d) continue;
     if (d.environment) environments.add(d.environment);
-    if (d.kind === 'files' && d.host) {
-      const host = config.hosts.find((h) => h.name === d.host);
+    const hostNames = d.kind === 'files' && d.host ? [d.host] : d.kind === 'agent' ? agentDestinationHosts(config, d) : [];
+    for (const hostName of hostNames) {
+      const host = config.hosts.find((h) => h.name === hostName);
       if (host) environments.add(host.environment);
       if (host?.endpoint) {
         verify.push({

@@ -1,0 +1,403 @@
+/**
+ * `certrotor upstream …`: vendor rotations of the certificates our consumers use to reach them.
+ *
+ * - `announce <upstream> --window-start … --cutover … [--new-cert FILE] [--new-ca FILE] [--note …]`
+ *   records a rotation announced by mail, ticket or phone.
+ * - `import-client-cert <upstream> --cert FILE --key FILE [--chain FILE]` checks a vendor-supplied
+ *   client certificate offline (key matches, valid now, clientAuth usage) and stores it in the local
+ *   key store; the key is never printed.
+ * - `status [upstream]` shows each announcement, its stage, deadline and per-consumer readiness.
+ *
+ * State lives under the configuration's `local.stateDirectory` (`state/` and `bundles/`).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { FileBundleStore } from '../adapters/local/file-bundle-store';
+import { FileDestination } from '../adapters/local/file-destination';
+import { FileStateStore } from '../adapters/local/file-state-store';
+import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
+import { NodeTlsProber } from '../adapters/net/tls-prober';
+import { shortFingerprint } from '../domain/certificate';
+import type { CertrotorConfig, UpstreamConfig } from '../domain/config';
+import { InvalidInputError, describeError } from '../domain/errors';
+import { parseRfc3339 } from '../domain/feed-parsing';
+import type { CertificateBundle, Destination } from '../domain/ports';
+import { parseCertificates, parsePrivateKey, validateBundle } from '../domain/x509';
+import {
+  type AnnouncementStatus,
+  type UpstreamDeps,
+  attachNewMaterial,
+  listAnnouncements,
+  recordAnnouncement,
+  upstreamSpecOf,
+  upstreamStatus,
+} from '../use-cases/upstream';
+import { loadCliConfig, withConfigOption } from './config-option';
+import type { CliContext } from './context';
+
+interface CommonOptions {
+  readonly config?: string;
+  readonly json?: boolean;
+}
+
+interface AnnounceOptions extends CommonOptions {
+  readonly windowStart: string;
+  readonly cutover: string;
+  readonly newCert?: string;
+  readonly newCa?: string;
+  readonly note?: string;
+  readonly id?: string;
+}
+
+interface ImportOptions extends CommonOptions {
+  readonly cert: string;
+  readonly key: string;
+  readonly chain?: string;
+  readonly announcement?: string;
+}
+
+export function registerUpstreamCommand(program: Command, ctx: CliContext): void {
+  const upstream = program
+    .command('upstream')
+    .description('Track vendor certificate rotations and whether every consumer is ready for them.');
+
+  withConfigOption(
+    upstream
+      .command('announce')
+      .description('Record a rotation the vendor announced: overlap start, cutover and any new material.')
+      .argument('<upstream>', 'upstream name from the configuration')
+      .requiredOption('--window-start <time>', 'overlap start, RFC 3339 with offset (2026-11-01T00:00:00Z)')
+      .requiredOption('--cutover <time>', 'when only the new material works, RFC 3339 with offset')
+      .option('--new-cert <file>', "the vendor's new server certificate (PEM or DER)")
+      .option('--new-ca <file>', 'the new CA certificate(s) consumers must trust (PEM)')
+      .option('--note <text>', 'free text kept with the announcement (ticket, mail subject)')
+      .option('--id <text>', 'your reference for this announcement; re-running with it updates it')
+      .option('--json', 'print the stored announcement as JSON'),
+  ).action(async (name: string, options: AnnounceOptions) => announce(ctx, name, options));
+
+  withConfigOption(
+    upstream
+      .command('import-client-cert')
+      .description('Check and store a client certificate the vendor issued us (the key is never printed).')
+      .argument('<upstream>', 'upstream name from the configuration')
+      .requiredOption('--cert <file>', 'client certificate (PEM or DER); a full chain is accepted')
+      .requiredOption('--key <file>', 'its private key (PEM, unencrypted)')
+      .option('--chain <file>', 'intermediates (PEM)')
+      .option('--announcement <id>', 'attach to this announcement (default: the next one of the upstream)')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (name: string, options: ImportOptions) => importClientCertificate(ctx, name, options));
+
+  withConfigOption(
+    upstream
+      .command('status')
+      .description('Each announcement, its stage, deadline and per-consumer readiness.')
+      .argument('[upstream]', 'only this upstream')
+      .option('--json', 'print the statuses as JSON'),
+  ).action(async (name: string | undefined, options: CommonOptions) => status(ctx, name, options));
+}
+
+// ---------------------------------------------------------------------------------------------
+// announce
+// ---------------------------------------------------------------------------------------------
+
+async function announce(ctx: CliContext, name: string, options: AnnounceOptions): Promise<void> {
+  const { config } = await loadCliConfig(ctx, options.config);
+  const upstream = findUpstream(config, name);
+  const windowStart = instant('--window-start', options.windowStart);
+  const cutover = instant('--cutover', options.cutover);
+  if (cutover < windowStart) {
+    throw new InvalidInputError(
+      `--cutover ${options.cutover} is before --window-start ${options.windowStart}`,
+    );
+  }
+  const newCert = options.newCert
+    ? parseCertificates(readInput(ctx, options.newCert, '--new-cert'), options.newCert)
+    : undefined;
+  const newCa = options.newCa
+    ? parseCertificates(readInput(ctx, options.newCa, '--new-ca'), options.newCa)
+    : undefined;
+  if (newCa && newCa.some((m) => !m.facts.isCA)) {
+    throw new InvalidInputError(
+      `${options.newCa}: holds a certificate that is not a CA (${newCa.find((m) => !m.facts.isCA)?.facts.subject})`,
+    );
+  }
+  const leaf = newCert?.[0];
+  const state = stores(config).state;
+  const now = ctx.clock();
+  const { record, created } = await recordAnnouncement(
+    state,
+    {
+      source: 'manual',
+      sourceId: options.id ?? `${windowStart}/${cutover}`,
+      upstream: upstream.name,
+      title: options.note ?? `Rotation announced for ${upstream.name}`,
+      ...(options.note ? { rawText: options.note } : {}),
+      publishedAt: now.toISOString(),
+      windowStart,
+      cutover,
+      ...(leaf
+        ? {
+            newCertificate: {
+              fingerprintSha256: leaf.facts.fingerprintSha256,
+              subject: leaf.facts.subject,
+              serialNumber: leaf.facts.serialNumber,
+              notAfter: leaf.facts.notAfter,
+            },
+          }
+        : {}),
+      needsReview: false,
+      reviewReasons: [],
+    },
+    now,
+    {
+      ...(options.note ? { note: options.note } : {}),
+      ...(newCert ? { newServerFingerprints: newCert.map((m) => m.facts.fingerprintSha256) } : {}),
+      ...(newCa
+        ? {
+            newCaPem: newCa.map((m) => m.pem),
+            newCaFingerprints: newCa.map((m) => m.facts.fingerprintSha256),
+          }
+        : {}),
+    },
+  );
+  if (options.json) {
+    ctx.out(JSON.stringify(record, null, 2));
+    return;
+  }
+  ctx.out(
+    `${created ? 'recorded' : 'updated'} ${record.id}: ${upstream.name} window from ${windowStart}, cutover ${cutover}` +
+      (leaf ? `, new certificate ${shortFingerprint(leaf.facts.fingerprintSha256)}` : '') +
+      (newCa ? `, ${newCa.length} new CA${newCa.length === 1 ? '' : 's'}` : ''),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// import-client-cert
+// ---------------------------------------------------------------------------------------------
+
+async function importClientCertificate(ctx: CliContext, name: string, options: ImportOptions): Promise<void> {
+  const { config } = await loadCliConfig(ctx, options.config);
+  const upstream = findUpstream(config, name);
+  const now = ctx.clock();
+  const key = parsePrivateKey(readInput(ctx, options.key, '--key'), options.key).key;
+  const check = validateBundle({
+    certificate: readInput(ctx, options.cert, '--cert'),
+    ...(options.chain ? { chain: readInput(ctx, options.chain, '--chain') } : {}),
+    privateKey: key,
+    now,
+    usage: 'client',
+    inputNames: { certificate: options.cert, chain: options.chain ?? 'chain', privateKey: options.key },
+  });
+  // An incomplete chain is the vendor's business (their server holds the CA); everything else is ours.
+  const problems = check.problems.filter((p) => p.code !== 'chain-incomplete');
+  if (problems.length > 0 || !check.leaf) {
+    throw new InvalidInputError(
+      `${options.cert}: not usable as the client certificate for ${upstream.name}: ${problems.map((p) => p.message).join('; ')}`,
+    );
+  }
+  const leaf = check.leaf;
+  const { state, bundles } = stores(config);
+  const bundle: CertificateBundle = {
+    name: upstream.clientCertificate ?? `${upstream.name}-client`,
+    version: shortFingerprint(leaf.facts.fingerprintSha256).toLowerCase(),
+    certificatePem: leaf.pem,
+    chainPem: check.chain.map((m) => m.pem).join(''),
+    privateKey: key,
+    facts: leaf.facts,
+  };
+  const ref = await bundles.put(bundle);
+  const target =
+    options.announcement ??
+    (await listAnnouncements(state, now, upstream.name)).find(
+      (a) => a.cutover !== undefined && Date.parse(a.cutover) > now.getTime() && !a.oldRetiredAt,
+    )?.id;
+  if (target) {
+    await attachNewMaterial(
+      state,
+      target,
+      {
+        newClientCertificate: {
+          bundle: ref,
+          fingerprintSha256: leaf.facts.fingerprintSha256,
+          subject: leaf.facts.subject,
+          notAfter: leaf.facts.notAfter,
+        },
+      },
+      now,
+    );
+  }
+  const result = {
+    upstream: upstream.name,
+    name: bundle.name,
+    version: bundle.version,
+    fingerprintSha256: leaf.facts.fingerprintSha256,
+    subject: leaf.facts.subject,
+    notAfter: leaf.facts.notAfter,
+    ...(target ? { announcement: target } : {}),
+  };
+  if (options.json) {
+    ctx.out(JSON.stringify(result, null, 2));
+    return;
+  }
+  ctx.out(
+    `imported ${result.name} ${result.version}: "${result.subject}" (${shortFingerprint(result.fingerprintSha256)}) until ${result.notAfter}` +
+      (target
+        ? `; attached to ${target}`
+        : '; no announcement ahead: run certrotor upstream announce to schedule its rollout'),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// status
+// ---------------------------------------------------------------------------------------------
+
+async function status(ctx: CliContext, name: string | undefined, options: CommonOptions): Promise<void> {
+  const { config } = await loadCliConfig(ctx, options.config);
+  const upstreams = name ? [findUpstream(config, name)] : config.upstreams;
+  const destinations = localDestinations(config);
+  const { state, bundles } = stores(config);
+  const deps: UpstreamDeps = {
+    state,
+    bundles,
+    destinations,
+    prober: new NodeTlsProber({ clock: ctx.clock }),
+    clientAuth: new NodeClientAuthProber(),
+    clock: ctx.clock,
+  };
+  const report: { upstream: string; announcements?: AnnouncementStatus[]; error?: string }[] = [];
+  for (const upstream of upstreams) {
+    try {
+      const caPem = upstream.trust.caBundleFile
+        ? parseCertificates(readFileSync(upstream.trust.caBundleFile), upstream.trust.caBundleFile).map(
+            (m) => m.pem,
+          )
+        : undefined;
+      const spec = await upstreamSpecOf(config, upstream, destinations, caPem);
+      report.push({ upstream: upstream.name, announcements: await upstreamStatus(deps, spec) });
+    } catch (error) {
+      report.push({ upstream: upstream.name, error: describeError(error) });
+    }
+  }
+  const failed = report.some((r) => r.error !== undefined);
+  const overdue = report.some((r) => r.announcements?.some((a) => a.stage === 'overdue'));
+  if (failed || overdue) ctx.exitCode = 1;
+  if (options.json) {
+    ctx.out(
+      JSON.stringify(
+        report.map((r) => ({
+          upstream: r.upstream,
+          ...(r.error ? { error: r.error } : {}),
+          announcements: (r.announcements ?? []).map(statusJson),
+        })),
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  ctx.out(renderStatus(report));
+}
+
+function statusJson(s: AnnouncementStatus) {
+  return {
+    id: s.announcement.id,
+    source: s.announcement.source,
+    title: s.announcement.title,
+    stage: s.stage,
+    ...(s.cutover ? { cutover: s.cutover } : {}),
+    ...(s.deadline ? { deadline: s.deadline } : {}),
+    ...(s.announcement.needsReview ? { needsReview: true, reviewReasons: s.announcement.reviewReasons } : {}),
+    consumers: s.consumers,
+    ...(s.proof ? { proof: s.proof } : {}),
+    findings: s.findings.map((f) => ({ kind: f.kind, severity: f.severity, message: f.message })),
+  };
+}
+
+function renderStatus(
+  report: readonly { upstream: string; announcements?: AnnouncementStatus[]; error?: string }[],
+): string {
+  if (report.length === 0) return 'no upstreams configured';
+  const lines: string[] = [];
+  for (const r of report) {
+    if (r.error) {
+      lines.push(`${r.upstream}: error: ${r.error}`);
+      continue;
+    }
+    if (!r.announcements || r.announcements.length === 0) {
+      lines.push(`${r.upstream}: no announcements`);
+      continue;
+    }
+    for (const s of r.announcements) {
+      const ready = s.consumers.filter((c) => c.ready).length;
+      lines.push(
+        `${r.upstream}: ${s.announcement.title} [${s.announcement.source}] ${s.stage}` +
+          (s.deadline ? `, deadline ${s.deadline}` : '') +
+          (s.cutover ? `, cutover ${s.cutover}` : '') +
+          `, ${ready}/${s.consumers.length} consumers ready`,
+      );
+      if (s.announcement.needsReview)
+        lines.push(`  needs review: ${s.announcement.reviewReasons.join('; ')}`);
+      for (const c of s.consumers)
+        lines.push(`  ${c.ready ? 'ready    ' : 'NOT READY'} ${c.consumer}: ${c.detail ?? ''}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Composition
+// ---------------------------------------------------------------------------------------------
+
+function findUpstream(config: CertrotorConfig, name: string): UpstreamConfig {
+  const upstream = config.upstreams.find((u) => u.name === name);
+  if (!upstream) {
+    const known = config.upstreams.map((u) => u.name).join(', ') || 'none';
+    throw new InvalidInputError(`upstream ${name}: not in the configuration (configured: ${known})`);
+  }
+  return upstream;
+}
+
+function instant(flag: string, value: string): string {
+  const parsed = parseRfc3339(value);
+  if (!parsed.ok) throw new InvalidInputError(`${flag}: ${parsed.problem} (write e.g. 2026-12-01T14:00:00Z)`);
+  return parsed.at;
+}
+
+function readInput(ctx: CliContext, path: string, flag: string): Buffer {
+  try {
+    return readFileSync(resolve(ctx.cwd, path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InvalidInputError(
+      `${flag} ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? 'error'})`}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function stores(config: CertrotorConfig) {
+  const root = config.local.stateDirectory;
+  return {
+    state: new FileStateStore({ directory: join(root, 'state') }),
+    bundles: new FileBundleStore({ directory: join(root, 'bundles') }),
+  };
+}
+
+/** Local mode reads what `files` destinations hold; other kinds are the deployed service's. */
+function localDestinations(config: CertrotorConfig): Map<string, Destination> {
+  const destinations = new Map<string, Destination>();
+  for (const d of config.destinations) {
+    if (d.kind !== 'files') continue;
+    destinations.set(
+      d.name,
+      new FileDestination({
+        name: d.name,
+        hosts: { [d.host ?? d.name]: { dir: d.directory, reload: null } },
+      }),
+    );
+  }
+  return destinations;
+}
