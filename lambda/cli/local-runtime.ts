@@ -133,7 +133,8 @@ export function managedSpec(
     const d = config.destinations.find((x) => x.name === name);
     if (!d) continue;
     if (d.environment) environments.add(d.environment);
-    const hostNames = d.kind === 'files' && d.host ? [d.host] : d.kind === 'agent' ? agentDestinationHosts(config, d) : [];
+    const hostNames =
+      d.kind === 'files' && d.host ? [d.host] : d.kind === 'agent' ? agentDestinationHosts(config, d) : [];
     for (const hostName of hostNames) {
       const host = config.hosts.find((h) => h.name === hostName);
       if (host) environments.add(host.environment);
