@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tls from 'node:tls';
 import type { Command } from 'commander';
@@ -179,8 +180,16 @@ async function installCertificate(
   await writeFile(join(hostDir, 'chain.pem'), caPem);
 }
 
+/** Beside the bundled CLI in dist/, or in dist/ when the demo runs from source (tests). */
+function demoHostScript(): string {
+  const candidates = [join(__dirname, 'demo-host.js'), resolve(__dirname, '../../../dist/demo-host.js')];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error('dist/demo-host.js is missing: run `npm run build` first');
+  return found;
+}
+
 function startHost(hostDir: string): ChildProcess {
-  const script = join(__dirname, 'demo-host.js');
+  const script = demoHostScript();
   return spawn(process.execPath, [script, hostDir, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 

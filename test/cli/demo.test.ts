@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../lambda/cli/program';
+import type { CliContext } from '../../lambda/cli/context';
+
+// The `npm start` demonstration, run in-process: real TLS host processes on loopback, a real cycle.
+describe('the local demonstration', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certrotor-demo-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('catches the expired certificate behind a live connection, rotates every host and exits 0', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const ctx: CliContext = {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      env: {},
+      cwd: dir,
+      clock: () => new Date(),
+      exitCode: 0,
+    };
+
+    const code = await runCli(['demo', '--dir', join(dir, 'demo')], ctx);
+
+    const text = out.join('\n');
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(text).toMatch(/long-lived connection still works: sent "ping", got "ping"/);
+    expect(text).toMatch(/CRITICAL expired\s+internal-api expired/);
+    expect(text).toMatch(/rotation internal-api v[0-9a-f]+: SUCCEEDED/);
+    expect(text.match(/verified\s+\S+-files\//g)).toHaveLength(3);
+    expect(text).not.toContain('PRIVATE KEY');
+    const events = readFileSync(join(dir, 'demo', 'events.jsonl'), 'utf8');
+    expect(events).toContain('"detailType":"Rotation Succeeded"');
+    expect(events).not.toContain('PRIVATE KEY');
+  });
+
+  it('reports nothing twice when the cycle runs again', async () => {
+    const out: string[] = [];
+    const ctx: CliContext = {
+      out: (t) => out.push(t),
+      err: () => undefined,
+      env: {},
+      cwd: dir,
+      clock: () => new Date(),
+      exitCode: 0,
+    };
+
+    await runCli(['demo', '--dir', join(dir, 'demo2')], ctx);
+
+    const second = out.join('\n').split('== 4.')[1] ?? '';
+    expect(second).not.toMatch(/expired\s+internal-api/);
+  });
+});
