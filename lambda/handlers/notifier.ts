@@ -1,0 +1,103 @@
+/**
+ * certrotor events (EventBridge rule on the catalogue's detail types) → Slack. The webhook URL is read
+ * from Secrets Manager (only this function may read those secrets) and never logged. Deduplicated per
+ * event key in the state table; a retryable delivery failure fails the invocation so Lambda retries
+ * it and, finally, parks it in the dead-letter queue (with an alarm).
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
+import type { ChannelConfig, CertrotorConfig } from '../domain/config';
+import { parseEvent } from '../domain/events';
+import { ConfigurationError } from '../domain/errors';
+import { planEventNotifications } from '../domain/notification-routing';
+import type { Notifier } from '../domain/ports';
+import { silencesFromConfig } from '../domain/silences';
+import { NotificationDispatcher } from '../use-cases/notify';
+import {
+  AwsClients,
+  loadConfiguration,
+  logger,
+  metrics,
+  parseEnvironment,
+  stateStore,
+} from './support/runtime';
+
+const env = parseEnvironment();
+const clients = new AwsClients(env.AWS_REGION);
+const webhooks = new Map<string, Promise<string>>();
+
+async function webhookUrl(channel: ChannelConfig): Promise<string> {
+  const secretId = channel.webhook.secretId;
+  if (secretId === undefined) {
+    throw new ConfigurationError('configuration', [
+      `notifications.channels.${channel.name}.webhook.secretId: required by the deployed service`,
+    ]);
+  }
+  let url = webhooks.get(secretId);
+  if (!url) {
+    url = clients
+      .get(SecretsManagerClient)
+      .send(new GetSecretValueCommand({ SecretId: secretId }))
+      .then((r) => (r.SecretString ?? '').trim());
+    url.catch(() => webhooks.delete(secretId));
+    webhooks.set(secretId, url);
+  }
+  return url;
+}
+
+async function notifiers(config: CertrotorConfig): Promise<Map<string, Notifier>> {
+  const found = new Map<string, Notifier>();
+  for (const channel of config.notifications.channels) {
+    found.set(
+      channel.name,
+      new SlackWebhookNotifier({
+        webhookUrl: await webhookUrl(channel),
+        name: channel.name,
+        minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
+        maxAttempts: config.notifications.delivery.maxAttempts,
+        timeoutMs: config.notifications.delivery.timeout,
+      }),
+    );
+  }
+  return found;
+}
+
+export async function handler(raw: unknown): Promise<{ sent: number; duplicates: number; failed: number }> {
+  const now = new Date();
+  const config = await loadConfiguration(env);
+  const event = parseEvent(raw);
+  const plan = planEventNotifications([event], config, silencesFromConfig(config.silences), now);
+  for (const e of plan.unrouted) logger.warn('event has no channel', { detailType: e.detailType });
+  const byChannel = await notifiers(config);
+  const operator = config.notifications.operatorChannel ?? config.notifications.defaultChannel;
+  const dispatcher = new NotificationDispatcher({
+    notifierFor: (channel) => byChannel.get(channel),
+    ...(operator && byChannel.get(operator) ? { fallback: byChannel.get(operator)! } : {}),
+    onProblem: (problem) => {
+      logger.error('notification problem', {
+        kind: problem.kind,
+        channel: problem.channel,
+        error: problem.error,
+      });
+      metrics.addMetric('NotificationProblems', 'Count', 1);
+    },
+    dedupe: { store: stateStore(env, clients), clock: () => new Date() },
+  });
+  const report = await dispatcher.dispatch(plan.send);
+  metrics.addMetric('NotificationsSent', 'Count', report.sent);
+  metrics.publishStoredMetrics();
+  logger.info('notified', {
+    detailType: event.detailType,
+    sent: report.sent,
+    duplicates: report.duplicates,
+    failed: report.failed,
+    held: plan.held.length,
+    inhibited: plan.inhibited.length,
+  });
+  if (report.retryable.length > 0) {
+    throw new Error(
+      `${report.retryable.length} notification(s) not delivered yet (${event.detailType}); retried, then dead-lettered`,
+    );
+  }
+  return { sent: report.sent, duplicates: report.duplicates, failed: report.failed };
+}

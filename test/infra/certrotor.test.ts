@@ -1,0 +1,265 @@
+/**
+ * The synthesized stack, behaviour by behaviour; cdk-nag AwsSolutions; cfn-lint; one snapshot with
+ * asset hashes normalised.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { TTL_ATTRIBUTE } from '../../lambda/adapters/aws/dynamodb-state-store';
+import { DETAIL_TYPES } from '../../lambda/domain/events';
+import { ACM_EXPIRY_DETAIL_TYPE } from '../../lib/certrotor';
+import { TTL_ATTRIBUTE_NAME } from '../../lib/table-schema';
+import { resourcesOf, synthesizeExample } from './support/stack';
+
+const { stack, template } = synthesizeExample();
+const json = template.toJSON() as {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+};
+
+function logicalIdOf(path: string, type?: string): string {
+  const found = Object.entries(json.Resources).find(
+    ([id, r]) =>
+      id.startsWith(path) &&
+      (type === undefined || r.Type === type) &&
+      /^[0-9A-F]{8}$/.test(id.slice(path.length)),
+  );
+  if (!found) throw new Error(`no resource starting with ${path}`);
+  return found[0];
+}
+
+function policyStatementsOf(
+  rolePrefix: string,
+): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+  const roleId = logicalIdOf(rolePrefix);
+  return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: never[] }).Statement);
+}
+
+describe('the certrotor stack', () => {
+  it('pins every function to nodejs22.x on arm64 with JSON logs, active tracing and Powertools settings', () => {
+    const functions = Object.values(resourcesOf(template, 'AWS::Lambda::Function'));
+    expect(functions).toHaveLength(7);
+    for (const f of functions) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+        TracingConfig: { Mode: 'Active' },
+        Environment: {
+          Variables: expect.objectContaining({
+            POWERTOOLS_SERVICE_NAME: 'certrotor',
+            POWERTOOLS_METRICS_NAMESPACE: 'certrotor',
+            POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+          }),
+        },
+      });
+    }
+  });
+
+  it('keeps state in an on-demand table with point-in-time recovery, the TTL the adapter writes and a rotating customer key', () => {
+    expect(TTL_ATTRIBUTE_NAME).toBe(TTL_ATTRIBUTE);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('runs inventory daily, the probe hourly and the upstream watch every 6 hours, in the configured time zone, with retries and a dead-letter queue', () => {
+    const schedules = Object.values(resourcesOf(template, 'AWS::Scheduler::Schedule')).map(
+      (s) => s.Properties,
+    );
+    const expressions = schedules.map((s) => s.ScheduleExpression);
+    expect(expressions).toEqual(expect.arrayContaining(['rate(1 day)', 'rate(1 hour)', 'rate(6 hours)']));
+    for (const s of schedules) {
+      expect(s).toMatchObject({
+        ScheduleExpressionTimezone: 'UTC',
+        Target: {
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: expect.anything() },
+        },
+      });
+    }
+  });
+
+  it('routes every catalogue detail type on the certrotor bus to the notifier, with retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.anyValue(),
+      EventPattern: { source: ['certrotor'], 'detail-type': [...DETAIL_TYPES] },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalIdOf('CertRotorNotifier'), 'Arn'] },
+          DeadLetterConfig: Match.anyValue(),
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 8 }),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it("routes ACM's expiry events to the evaluation, sets ACM's expiry window, and routes AWS Health to the upstream watcher", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.acm'], 'detail-type': [ACM_EXPIRY_DETAIL_TYPE] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf('CertRotorAcmExpiryEvent'), 'Arn'] } })],
+    });
+    template.hasResourceProperties('AWS::CertificateManager::Account', {
+      ExpiryEventsConfiguration: { DaysBeforeExpiry: 45 },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.health'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf('CertRotorUpstreamWatch'), 'Arn'] } })],
+    });
+  });
+
+  it('lets the notifier read only the webhook secrets, never certificate secrets', () => {
+    const statements = policyStatementsOf('CertRotorNotifierServiceRole');
+    const secretStatements = statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'));
+    expect(secretStatements.length).toBeGreaterThan(0);
+    for (const s of secretStatements) {
+      const resources = JSON.stringify(s.Resource);
+      expect(resources).not.toContain('*');
+      expect(resources).toMatch(/CertRotorWebhook/);
+    }
+  });
+
+  it('lets the rotation read and write only secrets under the certrotor prefix or named as destinations', () => {
+    const statements = policyStatementsOf('CertRotorRotationStepServiceRole').filter((s) =>
+      JSON.stringify(s.Action).includes('secretsmanager:'),
+    );
+    expect(statements).toHaveLength(1);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain('secret:certrotor/*');
+    expect(JSON.stringify(statements[0]!.Resource)).not.toMatch(/"\*"/);
+  });
+
+  it('reads only secrets tagged as certificates for the inventory', () => {
+    const reads = policyStatementsOf('CertRotorInventoryServiceRole').filter((s) =>
+      JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(reads).toEqual([
+      expect.objectContaining({ Condition: { Null: { 'aws:ResourceTag/certrotor:certificate': 'false' } } }),
+    ]);
+  });
+
+  it('logs the rotation workflow without execution data and traces it', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { IncludeExecutionData: false, Level: 'ALL', Destinations: Match.anyValue() },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('retries every workflow task with backoff and full jitter and catches its failures', () => {
+    const definition = stateMachineDefinition();
+    const tasks = allStates(definition).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThanOrEqual(10);
+    for (const [name, state] of tasks) {
+      expect({ name, retry: state.Retry?.[0] }).toMatchObject({
+        name,
+        retry: { BackoffRate: 2, JitterStrategy: 'FULL', MaxAttempts: 4 },
+      });
+      expect({ name, catches: state.Catch?.length ?? 0 }).toEqual({ name, catches: 1 });
+    }
+    const maps = allStates(definition).filter(([, s]) => s.Type === 'Map');
+    expect(maps.map(([, s]) => s.MaxConcurrency).sort()).toEqual([1, 5]);
+  });
+
+  it('alarms on the minimum days left and on a missing probe heartbeat, treating missing data as breaching', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MinimumDaysLeft',
+      Namespace: 'certrotor',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ProbeHeartbeat',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('alarms on workflow failures, on errors of every function and on both dead-letter queues, and has a dashboard', () => {
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(7);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+    expect(JSON.stringify(alarms)).toContain('ExecutionsFailed');
+    for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions findings, and every acknowledgement has a reason', () => {
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    const unacknowledged = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+    );
+    expect(unacknowledged).toEqual([]);
+    const acknowledgements = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const [id, reason] of acknowledgements)
+      expect({ id, reasonLength: reason.length > 20 }).toEqual({ id, reasonLength: true });
+  });
+
+  it('passes cfn-lint', () => {
+    const cfnLint = join(__dirname, '..', '..', '.venv', 'bin', 'cfn-lint');
+    expect({ cfnLintInstalled: existsSync(cfnLint) }).toEqual({ cfnLintInstalled: true });
+    const directory = mkdtempSync(join(tmpdir(), 'certrotor-cfn-lint-'));
+    const file = join(directory, 'template.json');
+    writeFileSync(file, JSON.stringify(json));
+    // W3005 (a DependsOn also implied by a GetAtt) is how CDK orders a function after its role's
+    // policy; it is harmless and not ours to change.
+    const result = spawnSync(cfnLint, ['--format', 'parseable', '--ignore-checks', 'W3005', '--', file], {
+      encoding: 'utf8',
+    });
+    expect({ status: result.status, findings: `${result.stdout}${result.stderr}`.trim() }).toEqual({
+      status: 0,
+      findings: '',
+    });
+  });
+
+  it('matches the snapshot (asset hashes normalised)', () => {
+    const normalised = JSON.parse(
+      JSON.stringify(json)
+        .replace(/[0-9a-f]{64}(\.zip|\.json)?/g, '[ASSET HASH]$1')
+        .replace(/config-[0-9a-f]{16}\.json/g, 'config-[HASH].json'),
+    );
+    expect(normalised).toMatchSnapshot();
+  });
+});
+
+interface AslState {
+  Type: string;
+  Retry?: { BackoffRate?: number; JitterStrategy?: string; MaxAttempts?: number }[];
+  Catch?: unknown[];
+  MaxConcurrency?: number;
+  ItemProcessor?: { States: Record<string, AslState> };
+}
+
+function stateMachineDefinition(): { States: Record<string, AslState> } {
+  const machine = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0]!;
+  const parts = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })[
+    'Fn::Join'
+  ][1].map((p) => (typeof p === 'string' ? p : '"arn:placeholder"'));
+  return JSON.parse(parts.join('').replace(/""arn:placeholder""/g, '"arn:placeholder"')) as {
+    States: Record<string, AslState>;
+  };
+}
+
+function allStates(definition: { States: Record<string, AslState> }): [string, AslState][] {
+  return Object.entries(definition.States).flatMap(([name, state]) => [
+    [name, state] as [string, AslState],
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor) : []),
+  ]);
+}

@@ -1,0 +1,342 @@
+/**
+ * The rotation state machine as synthesized, executed locally (aws-local-stepfunctions) with every
+ * Lambda task bound to the real rotation-step handler, whose AWS clients talk to the emulator.
+ * Destinations are two Secrets Manager secrets (canary and prod environments); each environment has a
+ * TLS endpoint on loopback that serves what its secret holds (AWSPENDING first, like a host that
+ * reloads on delivery) or, when stuck, only AWSCURRENT (a process that never picks up the new version).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createSecureContext, createServer, type SecureContext, type Server } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ACMPCAClient,
+  CreateCertificateAuthorityCommand,
+  GetCertificateAuthorityCsrCommand,
+  GetCertificateCommand,
+  ImportCertificateAuthorityCertificateCommand,
+  IssueCertificateCommand,
+} from '@aws-sdk/client-acm-pca';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { createAwsClient } from '../../lambda/adapters/aws/clients';
+import { DynamoDbStateStore, createStateTable } from '../../lambda/adapters/aws/dynamodb-state-store';
+import { parseSecretBundle, requestTokenFor } from '../../lambda/adapters/aws/secrets-manager';
+import { readCertificateState } from '../../lambda/use-cases/certificate-state';
+import { buildCertificate } from '../builders/certificates';
+import { MOTO_ACCOUNT_ID, MOTO_REGION, useMoto } from '../support/moto';
+import { resourcesOf, synthesizeExample } from './support/stack';
+
+const moto = useMoto();
+const TABLE = 'certrotor-state-machine-test';
+const BUS = 'certrotor-test-bus';
+const SECRETS = { canary: 'certrotor/app-canary', prod: 'certrotor/app-prod' } as const;
+const STEP_ARN = `arn:aws:lambda:${MOTO_REGION}:${MOTO_ACCOUNT_ID}:function:certrotor-rotation-step`;
+
+type Mode = 'follow' | 'stuck';
+interface Endpoint {
+  port: number;
+  mode: Mode;
+  server: Server;
+}
+
+let secrets: SecretsManagerClient;
+let endpoints: Record<'canary' | 'prod', Endpoint>;
+let definition: Record<string, unknown>;
+let taskStates: string[];
+let handler: (event: unknown) => Promise<unknown>;
+let initialContext: SecureContext;
+
+/** The definition from the template, with intrinsic functions resolved to placeholder values. */
+function definitionFromTemplate(): Record<string, unknown> {
+  const { template } = synthesizeExample();
+  const machine = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0]!;
+  const [, parts] = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  const text = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const ref = (part as { Ref?: string }).Ref;
+      if (ref === 'AWS::Partition') return 'aws';
+      if (ref === 'AWS::Region') return MOTO_REGION;
+      if (ref === 'AWS::AccountId') return MOTO_ACCOUNT_ID;
+      if ((part as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt']) return STEP_ARN;
+      throw new Error(`unresolved intrinsic in the definition: ${JSON.stringify(part)}`);
+    })
+    .join('');
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+function tasksOf(states: Record<string, { Type: string; ItemProcessor?: { States: never } }>): string[] {
+  return Object.entries(states).flatMap(([name, s]) => [
+    ...(s.Type === 'Task' ? [name] : []),
+    ...(s.ItemProcessor ? tasksOf(s.ItemProcessor.States) : []),
+  ]);
+}
+
+async function createRootCa(pca: ACMPCAClient): Promise<string> {
+  const created = await pca.send(
+    new CreateCertificateAuthorityCommand({
+      CertificateAuthorityType: 'ROOT',
+      CertificateAuthorityConfiguration: {
+        KeyAlgorithm: 'RSA_2048',
+        SigningAlgorithm: 'SHA256WITHRSA',
+        Subject: { CommonName: 'certrotor workflow test CA' },
+      },
+    }),
+  );
+  const arn = created.CertificateAuthorityArn!;
+  const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
+  const { CertificateArn } = await pca.send(
+    new IssueCertificateCommand({
+      CertificateAuthorityArn: arn,
+      Csr: Buffer.from(Csr!),
+      SigningAlgorithm: 'SHA256WITHRSA',
+      TemplateArn: 'arn:aws:acm-pca:::template/RootCACertificate/V1',
+      Validity: { Type: 'YEARS', Value: 10 },
+    }),
+  );
+  const { Certificate } = await pca.send(
+    new GetCertificateCommand({ CertificateAuthorityArn: arn, CertificateArn: CertificateArn! }),
+  );
+  await pca.send(
+    new ImportCertificateAuthorityCertificateCommand({
+      CertificateAuthorityArn: arn,
+      Certificate: Buffer.from(Certificate!),
+    }),
+  );
+  return arn;
+}
+
+/** What the secret holds at `stage`, as a TLS context, or undefined. */
+async function contextFor(
+  secretId: string,
+  stage: 'AWSPENDING' | 'AWSCURRENT',
+): Promise<SecureContext | undefined> {
+  try {
+    const value = await secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+    const bundle = parseSecretBundle(value.SecretString!, secretId);
+    return createSecureContext({
+      cert: bundle.certificatePem + bundle.chainPem,
+      key: bundle.privateKey.reveal(),
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+async function startEndpoint(secretId: string): Promise<Endpoint> {
+  const endpoint = { port: 0, mode: 'follow' as Mode, server: undefined as unknown as Server };
+  endpoint.server = createServer({
+    SNICallback: (_servername: string, callback: (error: Error | null, context?: SecureContext) => void) => {
+      void (async () => {
+        const pending = endpoint.mode === 'follow' ? await contextFor(secretId, 'AWSPENDING') : undefined;
+        callback(null, pending ?? (await contextFor(secretId, 'AWSCURRENT')) ?? initialContext);
+      })();
+    },
+    secureContext: initialContext,
+  } as never);
+  endpoint.server.on('secureConnection', (socket) => socket.end());
+  endpoint.server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => endpoint.server.listen(0, '127.0.0.1', resolve));
+  endpoint.port = (endpoint.server.address() as { port: number }).port;
+  return endpoint;
+}
+
+async function stages(secretId: string): Promise<Record<string, string[]>> {
+  const described = await secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
+  return described.VersionIdsToStages ?? {};
+}
+
+async function fingerprintAt(secretId: string, stage: string): Promise<string | undefined> {
+  try {
+    const value = await secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+    return parseSecretBundle(value.SecretString!, secretId).facts.fingerprintSha256;
+  } catch {
+    return undefined;
+  }
+}
+
+function state() {
+  return new DynamoDbStateStore({
+    client: createAwsClient(DynamoDBClient, moto.clientConfig()),
+    tableName: TABLE,
+  });
+}
+
+async function nextVersion(): Promise<string> {
+  const { nextVersionId } = await import('../../lambda/use-cases/certificate-state');
+  return nextVersionId('app', (await readCertificateState(state(), 'app', new Date()))?.value);
+}
+
+async function execute(version: string, executionName = `app-${version}`) {
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const overrides = {
+    taskResourceLocalHandlers: Object.fromEntries(
+      taskStates.map((name) => [name, (input: unknown) => handler(input)]),
+    ),
+    waitTimeOverrides: { CanaryWaitBeforeReprobe: 200, RolloutWaitBeforeReprobe: 200 },
+    retryIntervalOverrides: Object.fromEntries(taskStates.map((name) => [name, 10])),
+  };
+  const run = machine.run({ name: 'app', version, trigger: 'manual' } as never, {
+    overrides: overrides as never,
+    context: { Execution: { Name: executionName } } as never,
+  });
+  try {
+    return { status: 'SUCCEEDED' as const, output: await run.result };
+  } catch (error) {
+    return { status: 'FAILED' as const, error: (error as Error).message };
+  }
+}
+
+beforeAll(async () => {
+  const config = moto.clientConfig();
+  secrets = createAwsClient(SecretsManagerClient, config);
+  await createStateTable(createAwsClient(DynamoDBClient, config), TABLE);
+  await createAwsClient(EventBridgeClient, config).send(new CreateEventBusCommand({ Name: BUS }));
+  const caArn = await createRootCa(createAwsClient(ACMPCAClient, config));
+
+  const initial = await buildCertificate({ commonName: 'app.test' });
+  initialContext = createSecureContext({ cert: initial.certificatePem, key: initial.privateKey.reveal() });
+  endpoints = { canary: await startEndpoint(SECRETS.canary), prod: await startEndpoint(SECRETS.prod) };
+
+  const directory = mkdtempSync(join(tmpdir(), 'certrotor-workflow-'));
+  const configFile = join(directory, 'certrotor.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      version: 1,
+      environments: [{ name: 'canary' }, { name: 'prod' }],
+      issuers: [{ name: 'private-ca', kind: 'acm-pca', certificateAuthorityArn: caArn }],
+      destinations: [
+        { name: 'canary-secret', kind: 'secrets-manager', environment: 'canary', secretId: SECRETS.canary },
+        { name: 'prod-secret', kind: 'secrets-manager', environment: 'prod', secretId: SECRETS.prod },
+      ],
+      endpoints: [
+        {
+          name: 'canary-app',
+          environment: 'canary',
+          host: '127.0.0.1',
+          port: endpoints.canary.port,
+          servername: 'app.test',
+        },
+        {
+          name: 'prod-app',
+          environment: 'prod',
+          host: '127.0.0.1',
+          port: endpoints.prod.port,
+          servername: 'app.test',
+        },
+      ],
+      certificates: [
+        {
+          name: 'app',
+          commonName: 'app.test',
+          dnsNames: ['app.test'],
+          keySpec: 'EC_P256',
+          issuer: 'private-ca',
+          validity: '30d',
+          destinations: ['canary-secret', 'prod-secret'],
+          endpoints: ['canary-app', 'prod-app'],
+          rollout: { canary: 1, batchSize: 5, verifyTimeout: '2s', verifyInterval: '1s' },
+        },
+      ],
+      probe: { timeout: '2s' },
+      aws: { eventBusName: BUS },
+    }),
+  );
+  Object.assign(process.env, {
+    CERTROTOR_CONFIG_FILE: configFile,
+    CERTROTOR_TABLE_NAME: TABLE,
+    CERTROTOR_EVENT_BUS_NAME: BUS,
+    POWERTOOLS_DEV: 'false',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+  });
+  ({ handler } = await import('../../lambda/handlers/rotation-step'));
+
+  definition = definitionFromTemplate();
+  taskStates = tasksOf(definition.States as never);
+});
+
+afterAll(async () => {
+  await Promise.all(
+    Object.values(endpoints ?? {}).map((e) => new Promise((resolve) => e.server.close(resolve))),
+  );
+});
+
+describe('the rotation state machine from the synthesized template', () => {
+  it('binds every task to the rotation-step function', () => {
+    expect(taskStates).toEqual(
+      expect.arrayContaining([
+        'Start',
+        'Issue',
+        'ListTargets',
+        'CanaryDeliver',
+        'CanaryVerify',
+        'RolloutDeliver',
+        'RolloutVerify',
+        'Promote',
+        'Rollback',
+        'FinishSucceeded',
+        'FinishRolledBack',
+        'FinishFailed',
+      ]),
+    );
+  });
+
+  it('rotates: the canary then the rest are delivered and verified by handshake, then promoted', async () => {
+    const version = await nextVersion();
+
+    const outcome = await execute(version);
+
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: expect.anything() });
+    const current = (await readCertificateState(state(), 'app', new Date()))?.value;
+    expect(current?.current?.version).toBe(version);
+    expect(current?.pending).toBeUndefined();
+    for (const secret of Object.values(SECRETS)) {
+      expect(await fingerprintAt(secret, 'AWSCURRENT')).toBe(current?.current?.fingerprintSha256);
+      expect(Object.values(await stages(secret)).flat()).not.toContain('AWSPENDING');
+    }
+    expect(await state().get('locks', 'app', new Date())).toBeUndefined();
+  });
+
+  it('treats a duplicate start of the same execution as a no-op: nothing is issued or delivered again', async () => {
+    const current = (await readCertificateState(state(), 'app', new Date()))!.value.current!;
+    const before = await Promise.all(Object.values(SECRETS).map(stages));
+
+    const outcome = await execute(current.version);
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(await Promise.all(Object.values(SECRETS).map(stages))).toEqual(before);
+    expect((await readCertificateState(state(), 'app', new Date()))!.value.current).toEqual(current);
+  });
+
+  it('rolls every target back when one host keeps serving the old certificate past its deadline', async () => {
+    const previous = (await readCertificateState(state(), 'app', new Date()))!.value.current!;
+    endpoints.prod.mode = 'stuck';
+    const version = await nextVersion();
+
+    const outcome = await execute(version);
+
+    endpoints.prod.mode = 'follow';
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toMatch(/every target was rolled back/);
+    const after = (await readCertificateState(state(), 'app', new Date()))!.value;
+    expect(after.current?.fingerprintSha256).toBe(previous.fingerprintSha256);
+    expect(after.pending).toBeUndefined();
+    expect(after.lastFailure).toMatchObject({ version, reason: expect.stringContaining('prod') });
+    // The canary had received the new version before the rollout failed: the rollback undid it.
+    expect(Object.keys(await stages(SECRETS.canary))).toContain(requestTokenFor('app', version));
+    for (const secret of Object.values(SECRETS)) {
+      expect(await fingerprintAt(secret, 'AWSCURRENT')).toBe(previous.fingerprintSha256);
+      expect(await fingerprintAt(secret, 'AWSPENDING')).toBeUndefined();
+    }
+    expect(await state().get('locks', 'app', new Date())).toBeUndefined();
+  });
+});
