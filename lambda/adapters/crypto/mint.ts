@@ -47,12 +47,12 @@ export async function generateKeyPair(spec: AnyKeySpec): Promise<KeyPair> {
 }
 
 export async function exportPrivateKey(pair: KeyPair): Promise<SecretKey> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', pair.keys.privateKey);
-  const b64 = Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .replace(/\n$/, '');
-  return new SecretKey(`-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`);
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', pair.keys.privateKey));
+  const pem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({
+    format: 'pem',
+    type: 'pkcs8',
+  });
+  return new SecretKey(pem.toString());
 }
 
 /** Imports a PKCS#8/PKCS#1/SEC1 PEM private key for signing. */
