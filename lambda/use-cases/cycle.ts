@@ -183,7 +183,7 @@ export async function rotateWithEvents(
   return { result, events, failures };
 }
 
-async function deliver(deps: CycleDeps, events: readonly OutgoingEvent[]): Promise<ScanFailure[]> {
+export async function deliver(deps: Pick<CycleDeps, "publisher" | "notify">, events: readonly OutgoingEvent[]): Promise<ScanFailure[]> {
   if (events.length === 0) return [];
   const failures: ScanFailure[] = [];
   try {

@@ -692,39 +692,53 @@ export async function observeUpstream(deps: UpstreamDeps, spec: UpstreamSpec): P
       : undefined;
     if (change) {
       const leaf = chain[0] as CertificateFacts;
-      const recorded = await recordAnnouncement(
-        deps.state,
-        {
-          source: 'observation',
-          sourceId: `${name}#${keyFingerprint(leaf.fingerprintSha256)}`,
-          upstream: spec.name,
-          title: `${spec.name} started serving "${leaf.subject}" (${shortFingerprint(leaf.fingerprintSha256)}) unannounced`,
-          rawText: change.message,
-          publishedAt: now.toISOString(),
-          windowStart: previous!.value.observedAt,
-          cutover: now.toISOString(),
-          newCertificate: {
-            fingerprintSha256: leaf.fingerprintSha256,
-            subject: leaf.subject,
-            serialNumber: leaf.serialNumber,
-            notAfter: leaf.notAfter,
+      const covering = await coveringAnnouncement(deps.state, spec.name, chain, now);
+      let record: AnnouncementRecord;
+      if (covering) {
+        record = covering;
+      } else {
+        const recorded = await recordAnnouncement(
+          deps.state,
+          {
+            source: 'observation',
+            sourceId: `${name}#${keyFingerprint(leaf.fingerprintSha256)}`,
+            upstream: spec.name,
+            title: `${spec.name} started serving "${leaf.subject}" (${shortFingerprint(leaf.fingerprintSha256)}) unannounced`,
+            rawText: change.message,
+            publishedAt: now.toISOString(),
+            windowStart: previous!.value.observedAt,
+            cutover: now.toISOString(),
+            newCertificate: {
+              fingerprintSha256: leaf.fingerprintSha256,
+              subject: leaf.subject,
+              serialNumber: leaf.serialNumber,
+              notAfter: leaf.notAfter,
+            },
+            needsReview: false,
+            reviewReasons: [],
           },
-          needsReview: false,
-          reviewReasons: [],
-        },
-        now,
-        { newServerFingerprints: chain.map((f) => f.fingerprintSha256) },
-      );
-      announcements.push(recorded);
-      const readiness = await assessConsumers(deps, spec, recorded.record, now);
+          now,
+          { newServerFingerprints: chain.map((f) => f.fingerprintSha256) },
+        );
+        announcements.push(recorded);
+        record = recorded.record;
+      }
+      const readiness = await assessConsumers(deps, spec, record, now);
       const affected = readiness.filter((r) => !r.ready);
       affected.forEach((r) => pinning.add(r.consumer));
       findings.push({
         ...change,
         details: {
           ...change.details,
-          announced: false,
-          announcementId: recorded.record.id,
+          previous: previous!.value.chain[0],
+          endpoint: {
+            host: endpoint.host,
+            port: endpoint.port,
+            ...(endpoint.servername ? { servername: endpoint.servername } : {}),
+            ...(result.address ? { address: result.address } : {}),
+          },
+          announced: covering !== undefined,
+          announcementId: record.id,
           consumersAffected: affected.map((r) => ({ ...r })),
         },
       });
@@ -744,6 +758,25 @@ export async function observeUpstream(deps: UpstreamDeps, spec: UpstreamSpec): P
     if (imminent) findings.push(imminent);
   }
   return { findings, announcements, pinningConsumers: [...pinning], failures };
+}
+
+/** A recorded (not observed) announcement whose new material matches the chain now served. */
+async function coveringAnnouncement(
+  state: StateStore,
+  upstream: string,
+  chain: readonly CertificateFacts[],
+  now: Date,
+): Promise<AnnouncementRecord | undefined> {
+  const served = chain.map((f) => keyFingerprint(f.fingerprintSha256));
+  return (await listAnnouncements(state, now, upstream)).find((a) => {
+    if (a.source === 'observation') return false;
+    const announced = [
+      ...(a.newServerFingerprints ?? []),
+      ...(a.newCertificate ? [a.newCertificate.fingerprintSha256] : []),
+      ...(a.newCaFingerprints ?? []),
+    ].map(keyFingerprint);
+    return announced.some((f) => served.includes(f));
+  });
 }
 
 async function imminentRotation(
