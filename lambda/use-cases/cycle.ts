@@ -183,7 +183,10 @@ export async function rotateWithEvents(
   return { result, events, failures };
 }
 
-export async function deliver(deps: Pick<CycleDeps, "publisher" | "notify">, events: readonly OutgoingEvent[]): Promise<ScanFailure[]> {
+export async function deliver(
+  deps: Pick<CycleDeps, 'publisher' | 'notify'>,
+  events: readonly OutgoingEvent[],
+): Promise<ScanFailure[]> {
   if (events.length === 0) return [];
   const failures: ScanFailure[] = [];
   try {
