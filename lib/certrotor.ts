@@ -41,6 +41,12 @@ import {
 import { Construct } from 'constructs';
 import { type CertrotorConfig, validateConfig } from '../lambda/domain/config';
 import { DETAIL_TYPES, EVENT_SOURCE } from '../lambda/domain/events';
+import type { WatchedJob } from '../lambda/domain/job-heartbeat';
+import { longestGap } from '../lambda/domain/schedule-expression';
+import {
+  DAYS_TO_DEADLINE_METRIC,
+  MINIMUM_DAYS_TO_DEADLINE_METRIC,
+} from '../lambda/use-cases/deadline-metrics';
 import { PARTITION_KEY_NAME, SORT_KEY_NAME, TTL_ATTRIBUTE_NAME } from './table-schema';
 
 /** Metric namespace of every certrotor metric (EMF from the handlers). */
@@ -53,7 +59,14 @@ export const BUNDLED_CONFIG_FILE = 'certrotor-config.json';
 export const ACM_EXPIRY_DETAIL_TYPE = 'ACM Certificate Approaching Expiration';
 
 export type HandlerName =
-  'inventory' | 'probe' | 'planner' | 'rotation-step' | 'notifier' | 'acm-expiry-event' | 'upstream-watch';
+  | 'inventory'
+  | 'probe'
+  | 'planner'
+  | 'rotation-step'
+  | 'notifier'
+  | 'acm-expiry-event'
+  | 'upstream-watch'
+  | 'digest';
 
 export interface CertRotorSchedules {
   /** @default the configuration's `schedules.inventory` (rate(1 day)) */
@@ -64,6 +77,8 @@ export interface CertRotorSchedules {
   readonly upstream?: string;
   /** When the planner looks for certificates due for renewal. @default rate(1 hour) */
   readonly planner?: string;
+  /** When each channel's digest goes out. @default the configuration's `notifications.digest.schedule` */
+  readonly digest?: string;
   /** IANA time zone for cron expressions. @default the configuration's `schedules.timeZone` (UTC) */
   readonly timeZone?: string;
 }
@@ -85,10 +100,17 @@ export interface CertRotorProps {
   /** Alarm when the soonest-expiring certificate has fewer days left than this. @default 14 */
   readonly minimumDaysLeftAlarm?: number;
   /**
-   * Alarm when the probe has not reported a heartbeat for this long (dead man's switch).
-   * @default 3 hours (three hourly probes missed)
+   * Alarm when the probe has not reported a heartbeat for this long (dead man's switch). The other
+   * scheduled jobs (inventory, upstream watch, digest) alarm after their longest interval between two
+   * runs plus the scheduler's retry window and their own timeout.
+   * @default the same for the probe: its interval plus retries and run time (2h05m for rate(1 hour))
    */
   readonly heartbeatWindow?: Duration;
+  /**
+   * Alarm when an upstream rotation that is not complete has fewer days than this until its deadline
+   * (cutover minus the safety margin). @default 7
+   */
+  readonly upstreamDeadlineAlarmDays?: number;
   /** Where alarms go. @default a new SNS topic (subscribe to it) */
   readonly alarmTopic?: sns.ITopic;
   /**
@@ -142,6 +164,19 @@ const FUNCTIONS: Record<HandlerName, FunctionSpec> = {
     timeout: Duration.minutes(5),
     memorySize: 512,
   },
+  digest: {
+    description: 'Daily digest of held alerts per channel',
+    timeout: Duration.minutes(2),
+    memorySize: 256,
+  },
+};
+
+/** The job behind each scheduled function: its heartbeat metric is `<Job>Heartbeat`. */
+const SCHEDULED_JOBS: Record<WatchedJob, HandlerName> = {
+  inventory: 'inventory',
+  probe: 'probe',
+  upstream: 'upstream-watch',
+  digest: 'digest',
 };
 
 const ROOT = join(__dirname, '..');
@@ -158,7 +193,10 @@ export class CertRotor extends Construct {
   readonly key: kms.Key;
   readonly table: dynamodb.Table;
   readonly bus: events.EventBus;
-  readonly functions: Record<HandlerName, nodejs.NodejsFunction>;
+  /** One function per job; `digest` only when the configuration enables the digest. */
+  readonly functions: Record<Exclude<HandlerName, 'digest'>, nodejs.NodejsFunction> & {
+    readonly digest?: nodejs.NodejsFunction;
+  };
   readonly stateMachine: sfn.StateMachine;
   readonly scheduleDeadLetterQueue: sqs.Queue;
   readonly notifierDeadLetterQueue: sqs.Queue;
@@ -275,7 +313,8 @@ export class CertRotor extends Construct {
       notifier: fn('notifier'),
       'acm-expiry-event': fn('acm-expiry-event'),
       'upstream-watch': fn('upstream-watch'),
-    } as Omit<Record<HandlerName, nodejs.NodejsFunction>, 'planner'>;
+      ...(config.notifications.digest.enabled ? { digest: fn('digest') } : {}),
+    } as Omit<CertRotor['functions'], 'planner'>;
 
     // --- rotation state machine ---------------------------------------------------------------------
     const workflowLogs = new logs.LogGroup(this, 'RotationLogs', {
@@ -322,9 +361,18 @@ export class CertRotor extends Construct {
       this.bus.grantPutEventsTo(this.functions[name]);
     }
     grantRotation(this, this.functions['rotation-step'], secretPrefix);
+    // The upstream watcher delivers vendor material (client certificates, trust bundles) to consumers.
+    grantRotation(this, this.functions['upstream-watch'], secretPrefix, { issue: false });
     grantInventory(this, this.functions.inventory);
     grantInventory(this, this.functions['acm-expiry-event']);
     for (const secret of this.webhookSecrets) secret.grantRead(this.functions.notifier);
+    const digestFunction = this.functions.digest;
+    if (digestFunction) {
+      // Reads held items and claims each occurrence (table), reports missed jobs (bus), posts (webhooks).
+      this.table.grantReadWriteData(digestFunction);
+      this.bus.grantPutEventsTo(digestFunction);
+      for (const secret of this.webhookSecrets) secret.grantRead(digestFunction);
+    }
 
     // --- schedules -----------------------------------------------------------------------------------
     this.scheduleDeadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetters', this.key);
@@ -333,10 +381,16 @@ export class CertRotor extends Construct {
     const maxEventAge = Duration.seconds(
       Math.min(86_400, Math.max(60, Math.round(config.schedules.retry.maximumEventAge / 1000))),
     );
-    const schedule = (id: string, expression: string, target: lambda.IFunction, job: string) =>
+    const schedule = (
+      id: string,
+      expression: string,
+      target: lambda.IFunction,
+      job: string,
+      zone: TimeZone = timeZone,
+    ) =>
       new scheduler.Schedule(this, id, {
         description: `certrotor ${job}`,
-        schedule: scheduler.ScheduleExpression.expression(expression, timeZone),
+        schedule: scheduler.ScheduleExpression.expression(expression, zone),
         target: new schedulerTargets.LambdaInvoke(target, {
           input: scheduler.ScheduleTargetInput.fromObject({
             job,
@@ -371,6 +425,12 @@ export class CertRotor extends Construct {
       this.functions.planner,
       'planner',
     );
+    const digestExpression = props.schedules?.digest ?? config.notifications.digest.schedule;
+    const digestTimeZone =
+      config.notifications.digest.timeZone ?? props.schedules?.timeZone ?? config.schedules.timeZone;
+    if (digestFunction) {
+      schedule('DigestSchedule', digestExpression, digestFunction, 'digest', TimeZone.of(digestTimeZone));
+    }
 
     // --- notifier -------------------------------------------------------------------------------------
     this.notifierDeadLetterQueue = deadLetterQueue(this, 'NotifierDeadLetters', this.key);
@@ -445,14 +505,59 @@ export class CertRotor extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
-    const heartbeatWindow = props.heartbeatWindow ?? Duration.hours(3);
-    alarm('ProbeHeartbeatAlarm', {
-      alarmDescription: "Dead man's switch: the endpoint probe has not run on schedule",
-      metric: metric('ProbeHeartbeat', 'Sum', heartbeatWindow),
-      threshold: 1,
+    // Dead man's switch: every scheduled job reports `<Job>Heartbeat` when it completes; no heartbeat
+    // for longer than its longest interval plus retries and run time is an alarm (missing data breaches).
+    const jobExpressions: Record<WatchedJob, { expression: string; zone: string; enabled: boolean }> = {
+      inventory: {
+        expression: props.schedules?.inventory ?? config.schedules.inventory.expression,
+        zone: config.schedules.inventory.timeZone ?? props.schedules?.timeZone ?? config.schedules.timeZone,
+        enabled: config.schedules.inventory.enabled,
+      },
+      probe: {
+        expression: props.schedules?.probe ?? config.schedules.probe.expression,
+        zone: config.schedules.probe.timeZone ?? props.schedules?.timeZone ?? config.schedules.timeZone,
+        enabled: config.schedules.probe.enabled,
+      },
+      upstream: {
+        expression: props.schedules?.upstream ?? config.schedules.upstream.expression,
+        zone: config.schedules.upstream.timeZone ?? props.schedules?.timeZone ?? config.schedules.timeZone,
+        enabled: config.schedules.upstream.enabled,
+      },
+      digest: { expression: digestExpression, zone: digestTimeZone, enabled: digestFunction !== undefined },
+    };
+    const heartbeats: cloudwatch.Metric[] = [];
+    for (const [job, { expression, zone, enabled }] of Object.entries(jobExpressions) as [
+      WatchedJob,
+      (typeof jobExpressions)[WatchedJob],
+    ][]) {
+      if (!enabled) continue;
+      const name = `${pascal(job)}Heartbeat`;
+      const window =
+        job === 'probe' && props.heartbeatWindow
+          ? props.heartbeatWindow
+          : heartbeatWindowFor(expression, zone, maxEventAge.plus(FUNCTIONS[SCHEDULED_JOBS[job]].timeout));
+      const shape = alarmShape(window);
+      heartbeats.push(metric(name, 'Sum', shape.period).with({ label: job }));
+      alarm(`${name}Alarm`, {
+        alarmDescription: `Dead man's switch: certrotor ${job} has not completed on schedule (${expression}) for ${window.toHumanString()}; a Scan Missed event names the miss`,
+        metric: metric(name, 'Sum', shape.period),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: shape.evaluationPeriods,
+        datapointsToAlarm: shape.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+    const minimumDaysToDeadline = metric(MINIMUM_DAYS_TO_DEADLINE_METRIC, 'Minimum', Duration.hours(6));
+    const deadlineDays = props.upstreamDeadlineAlarmDays ?? 7;
+    alarm('UpstreamDeadlineAlarm', {
+      alarmDescription: `An upstream certificate rotation that is not complete has fewer than ${deadlineDays} days until its deadline (see ${DAYS_TO_DEADLINE_METRIC} per announcement and the Consumers Not Ready events)`,
+      metric: minimumDaysToDeadline.with({ period: Duration.days(1) }),
+      threshold: deadlineDays,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      // No open announcement means no data: nothing to worry about.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm('RotationFailedAlarm', {
       alarmDescription:
@@ -509,8 +614,25 @@ export class CertRotor extends Construct {
             width: 12,
           }),
           new cloudwatch.GraphWidget({
-            title: 'Probe heartbeat',
-            left: [metric('ProbeHeartbeat', 'Sum')],
+            title: 'Scheduled job heartbeats',
+            left: heartbeats.map((h) => h.with({ period: Duration.hours(1) })),
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Minimum days to an upstream rotation deadline',
+            left: [minimumDaysToDeadline],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Notifications and digests',
+            left: [
+              metric('NotificationsSent', 'Sum'),
+              metric('DigestsSent', 'Sum'),
+              metric('ScansMissed', 'Sum'),
+            ],
+            right: [metric('NotificationProblems', 'Sum')],
             width: 12,
           }),
         ],
@@ -579,24 +701,26 @@ function acknowledgeNagFindings(rotor: CertRotor): void {
       'The inventory reads every ACM certificate of the account and region: discovering them is its job',
     );
   }
-  const rotation = rotor.functions['rotation-step'];
-  ack(
-    rotation,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:' +
-      rotor.config.aws.secretPrefix +
-      '*]',
-    'Bundle and issuance secrets are created per certificate and version under the certrotor prefix; nothing outside it',
-  );
-  ack(
-    rotation,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:document/certrotor-*]',
-    'Only certrotor install documents',
-  );
-  ack(
-    rotation,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
-    'Instances are selected by tag at run time (SSM destination); SendCommand is limited to certrotor documents',
-  );
+  // The rotation steps and the upstream watcher (which delivers vendor material) share the delivery grants.
+  for (const rotation of [rotor.functions['rotation-step'], rotor.functions['upstream-watch']]) {
+    ack(
+      rotation,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:' +
+        rotor.config.aws.secretPrefix +
+        '*]',
+      'Bundle and issuance secrets are created per certificate and version under the certrotor prefix; nothing outside it',
+    );
+    ack(
+      rotation,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:document/certrotor-*]',
+      'Only certrotor install documents',
+    );
+    ack(
+      rotation,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      'Instances are selected by tag at run time (SSM destination); SendCommand is limited to certrotor documents',
+    );
+  }
   ack(
     rotor.stateMachine,
     'AwsSolutions-IAM5[Resource::*]',
@@ -846,7 +970,12 @@ function rotationDefinition(
   return defaults.next(start).next(started);
 }
 
-function grantRotation(scope: Construct, fn: lambda.IFunction, secretPrefix: string): void {
+function grantRotation(
+  scope: Construct,
+  fn: lambda.IFunction,
+  secretPrefix: string,
+  options: { issue?: boolean } = {},
+): void {
   const stack = Stack.of(scope);
   const config = (scope as CertRotor).config;
   const secretArn = (name: string) =>
@@ -885,7 +1014,10 @@ function grantRotation(scope: Construct, fn: lambda.IFunction, secretPrefix: str
     }),
   );
   (scope as CertRotor).key.grantEncryptDecrypt(fn);
-  const cas = config.issuers.flatMap((i) => (i.kind === 'acm-pca' ? [i.certificateAuthorityArn] : []));
+  const cas =
+    options.issue === false
+      ? []
+      : config.issuers.flatMap((i) => (i.kind === 'acm-pca' ? [i.certificateAuthorityArn] : []));
   if (cas.length > 0) {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
@@ -992,6 +1124,25 @@ function writeBundledConfig(scope: Construct, document: unknown): string {
   const file = join(directory, `config-${hash}.json`);
   writeFileSync(file, text);
   return file;
+}
+
+/**
+ * How long without a heartbeat means a job stopped: its longest interval between two runs (a weekday
+ * cron's weekend) plus `grace`, in whole minutes.
+ */
+export function heartbeatWindowFor(expression: string, timeZone: string, grace: Duration): Duration {
+  const gap = longestGap(expression, timeZone) ?? 7 * 86_400_000;
+  return Duration.minutes(Math.ceil((gap + grace.toMilliseconds()) / 60_000));
+}
+
+/**
+ * An alarm period and count covering `window`: one period up to a day, else whole days. CloudWatch
+ * evaluates at most 7 days, so longer windows are cut to 7 days.
+ */
+export function alarmShape(window: Duration): { period: Duration; evaluationPeriods: number } {
+  const minutes = window.toMinutes({ integral: false });
+  if (minutes <= 24 * 60) return { period: Duration.minutes(Math.ceil(minutes)), evaluationPeriods: 1 };
+  return { period: Duration.days(1), evaluationPeriods: Math.min(7, Math.ceil(minutes / (24 * 60))) };
 }
 
 function pascal(name: string): string {

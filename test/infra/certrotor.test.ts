@@ -42,7 +42,7 @@ function policyStatementsOf(
 describe('the certrotor stack', () => {
   it('pins every function to nodejs22.x on arm64 with JSON logs, active tracing and Powertools settings', () => {
     const functions = Object.values(resourcesOf(template, 'AWS::Lambda::Function'));
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const f of functions) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -83,7 +83,8 @@ describe('the certrotor stack', () => {
     expect(expressions).toEqual(expect.arrayContaining(['rate(1 day)', 'rate(1 hour)', 'rate(6 hours)']));
     for (const s of schedules) {
       expect(s).toMatchObject({
-        ScheduleExpressionTimezone: 'UTC',
+        ScheduleExpressionTimezone:
+          s.ScheduleExpression === 'cron(0 8 ? * MON-FRI *)' ? 'Europe/Paris' : 'UTC',
         Target: {
           RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
           DeadLetterConfig: { Arn: expect.anything() },
@@ -188,9 +189,61 @@ describe('the certrotor stack', () => {
     });
   });
 
+  it("sends the digest on its own schedule and time zone, with the schedules' retries and dead-letter queue", () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 8 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'Europe/Paris',
+      Target: {
+        Arn: { 'Fn::GetAtt': [logicalIdOf('CertRotorDigest', 'AWS::Lambda::Function'), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 3 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalIdOf('CertRotorScheduleDeadLetters'), 'Arn'] } },
+      },
+    });
+  });
+
+  it('lets the digest read only the webhook secrets, the state table and put events on the bus', () => {
+    const statements = policyStatementsOf('CertRotorDigestServiceRole');
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'events:PutEvents']));
+    expect(actions.filter((a) => /^(acm|acm-pca|ssm|states|s3):/.test(a))).toEqual([]);
+    for (const s of statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'))) {
+      expect(JSON.stringify(s.Resource)).not.toContain('*');
+      expect(JSON.stringify(s.Resource)).toMatch(/CertRotorWebhook/);
+    }
+  });
+
+  it("has a dead man's switch per scheduled job: a missing heartbeat for longer than the job's longest interval plus grace alarms", () => {
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const heartbeats = Object.fromEntries(
+      alarms
+        .filter((a) => String(a.MetricName).endsWith('Heartbeat'))
+        .map((a) => [a.MetricName, [a.Period, a.EvaluationPeriods, a.DatapointsToAlarm, a.TreatMissingData]]),
+    );
+    expect(heartbeats).toEqual({
+      // rate(1 day) + 1h retries + 10 min timeout
+      InventoryHeartbeat: [86_400, 2, 2, 'breaching'],
+      // rate(1 hour) + 1h + 5 min
+      ProbeHeartbeat: [7_500, 1, 1, 'breaching'],
+      // rate(6 hours) + 1h + 5 min
+      UpstreamHeartbeat: [25_500, 1, 1, 'breaching'],
+      // weekdays at 08:00: a 3-day weekend + 1h + 2 min
+      DigestHeartbeat: [86_400, 4, 4, 'breaching'],
+    });
+  });
+
+  it('alarms when an upstream rotation that is not complete is within 7 days of its deadline', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MinimumDaysToUpstreamDeadline',
+      Statistic: 'Minimum',
+      Threshold: 7,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('alarms on workflow failures, on errors of every function and on both dead-letter queues, and has a dashboard', () => {
     const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
-    expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(7);
+    expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(8);
     expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(2);
     expect(JSON.stringify(alarms)).toContain('ExecutionsFailed');
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);

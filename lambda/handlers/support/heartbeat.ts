@@ -1,0 +1,63 @@
+/**
+ * What every scheduled job does when it completes: emit its heartbeat metric (the alarms treat a
+ * missing heartbeat as breaching), record the run in the state table, and check the other jobs
+ * against their schedules (a `Scan Missed` event per miss). Never fails the job: a problem here is
+ * logged, and the heartbeat alarm still fires if the job really stopped.
+ */
+import type { CertrotorConfig } from '../../domain/config';
+import { describeError } from '../../domain/errors';
+import type { WatchedJob } from '../../domain/job-heartbeat';
+import type { MetricPoint } from '../../use-cases/deadline-metrics';
+import { checkMissedJobs, recordJobRun, watchedJobSchedules } from '../../use-cases/job-heartbeats';
+import {
+  type AwsClients,
+  type HandlerEnvironment,
+  eventPublisher,
+  logger,
+  metrics,
+  stateStore,
+} from './runtime';
+
+/** `ProbeHeartbeat`, `InventoryHeartbeat`, `UpstreamHeartbeat`, `DigestHeartbeat`: one per completed run. */
+export function heartbeatMetricName(job: WatchedJob): string {
+  return `${job.charAt(0).toUpperCase()}${job.slice(1)}Heartbeat`;
+}
+
+export async function completeScheduledJob(
+  job: WatchedJob,
+  config: CertrotorConfig,
+  env: HandlerEnvironment,
+  clients: AwsClients,
+): Promise<void> {
+  metrics.addMetric(heartbeatMetricName(job), 'Count', 1);
+  const store = stateStore(env, clients);
+  const clock = () => new Date();
+  try {
+    await recordJobRun(store, job, clock());
+  } catch (error) {
+    logger.error('could not record the job run', { job, error: describeError(error) });
+  }
+  const report = await checkMissedJobs(
+    { store, publisher: eventPublisher(env, clients), clock },
+    watchedJobSchedules(config),
+    job,
+  );
+  for (const event of report.events)
+    logger.warn('scheduled job missed', { detail: event.detail as Record<string, unknown> });
+  for (const failure of report.failures) logger.error('dead man switch check failed', { failure });
+  if (report.events.length > 0) metrics.addMetric('ScansMissed', 'Count', report.events.length);
+}
+
+/** Emits metric points (e.g. `announcementDeadlineMetrics`) through the shared EMF metrics. */
+export function publishMetricPoints(points: readonly MetricPoint[]): void {
+  for (const point of points) {
+    const dimensions = Object.entries(point.dimensions);
+    if (dimensions.length === 0) {
+      metrics.addMetric(point.name, point.unit, point.value);
+      continue;
+    }
+    const single = metrics.singleMetric();
+    for (const [name, value] of dimensions) single.addDimension(name, value);
+    single.addMetric(point.name, point.unit, point.value);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The dead man's switch, as the scheduled jobs run it: each job records when it completed
+ * (`recordJobRun`), and each run checks the other jobs against their schedules (`checkMissedJobs`),
+ * publishing one `Scan Missed` event per miss. The metric alarms (missing heartbeat data breaches)
+ * catch the case where nothing runs at all; this catches one job silently stopping while others run,
+ * and says which one in Slack.
+ */
+import type { CertrotorConfig } from '../domain/config';
+import { describeError } from '../domain/errors';
+import { buildEvent } from '../domain/events';
+import { type JobSchedule, type JobRunRecord, type WatchedJob, jobOverdue } from '../domain/job-heartbeat';
+import {
+  ConditionFailedError,
+  type Clock,
+  type EventPublisher,
+  type OutgoingEvent,
+  type StateStore,
+} from '../domain/ports';
+
+/** One document per job, keyed by job name. */
+export const HEARTBEATS_COLLECTION = 'heartbeats';
+/** Claimed misses, keyed by the Scan Missed deduplication key. */
+export const MISSES_COLLECTION = 'missed-runs';
+
+const MISS_RETAIN_MS = 400 * 86_400_000;
+/** The longest a job function runs (its Lambda timeout is at most this). */
+const LONGEST_RUN_MS = 15 * 60_000;
+
+/** Records that `job` completed at `now`; keeps when watching began. */
+export async function recordJobRun(store: StateStore, job: WatchedJob, now: Date): Promise<void> {
+  const existing = await store.get<JobRunRecord>(HEARTBEATS_COLLECTION, job, now);
+  const record: JobRunRecord = {
+    watchedSince: existing?.value.watchedSince ?? now.toISOString(),
+    lastRunAt: now.toISOString(),
+  };
+  await store.put(HEARTBEATS_COLLECTION, job, record, now);
+}
+
+/**
+ * The schedules of every enabled job, from configuration. Grace: the scheduler's retry window
+ * (`schedules.retry.maximumEventAge`) plus the longest a job function runs.
+ */
+export function watchedJobSchedules(
+  config: Pick<CertrotorConfig, 'schedules' | 'notifications'>,
+  overrides: Partial<Record<WatchedJob, string>> = {},
+): JobSchedule[] {
+  const s = config.schedules;
+  const graceMs = s.retry.maximumEventAge + LONGEST_RUN_MS;
+  const jobs: JobSchedule[] = [];
+  for (const job of ['inventory', 'probe', 'upstream'] as const) {
+    const schedule = s[job];
+    if (!schedule.enabled) continue;
+    jobs.push({
+      job,
+      expression: overrides[job] ?? schedule.expression,
+      timeZone: schedule.timeZone ?? s.timeZone,
+      graceMs,
+    });
+  }
+  const digest = config.notifications.digest;
+  if (digest.enabled) {
+    jobs.push({
+      job: 'digest',
+      expression: overrides.digest ?? digest.schedule,
+      timeZone: digest.timeZone ?? s.timeZone,
+      graceMs,
+    });
+  }
+  return jobs;
+}
+
+export interface MissedJobsDeps {
+  readonly store: StateStore;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+}
+
+export interface MissedJobsReport {
+  /** Scan Missed events published by this check (each miss once). */
+  readonly events: readonly OutgoingEvent[];
+  /** One line per job that could not be checked or whose event could not be published. */
+  readonly failures: readonly string[];
+}
+
+/**
+ * Checks every job but `self` against its schedule; publishes `Scan Missed` once per miss (claimed with
+ * a conditional put; released again when publishing fails, so the next check retries). Never throws.
+ */
+export async function checkMissedJobs(
+  deps: MissedJobsDeps,
+  schedules: readonly JobSchedule[],
+  self?: WatchedJob,
+): Promise<MissedJobsReport> {
+  const now = deps.clock();
+  const events: OutgoingEvent[] = [];
+  const failures: string[] = [];
+  for (const schedule of schedules) {
+    if (schedule.job === self) continue;
+    try {
+      const record = await watchRecord(deps.store, schedule.job, now);
+      const decision = jobOverdue(schedule, record, now);
+      if (!decision.overdue) continue;
+      const expectedBy = decision.expectedBy.toISOString();
+      const dedupeKey = `scan-missed:${schedule.job}:${expectedBy}`;
+      try {
+        await deps.store.put(
+          MISSES_COLLECTION,
+          dedupeKey,
+          { job: schedule.job, expectedBy, reportedAt: now.toISOString() },
+          now,
+          { ifAbsent: true, expiresAt: new Date(now.getTime() + MISS_RETAIN_MS) },
+        );
+      } catch (error) {
+        if (error instanceof ConditionFailedError) continue;
+        throw error;
+      }
+      const event = buildEvent(
+        'Scan Missed',
+        {
+          dedupeKey,
+          severity: 'error',
+          occurredAt: now.toISOString(),
+          environments: [],
+          summary: decision.reason.slice(0, 500),
+          schedule: schedule.job,
+          expectedBy,
+          ...(record.lastRunAt !== undefined ? { lastRunAt: record.lastRunAt } : {}),
+        },
+        now,
+      );
+      const published = await deps.publisher.publish([event]).catch((error: unknown) => ({
+        published: 0,
+        failed: [{ event, error: describeError(error) }],
+      }));
+      if (published.failed.length > 0) {
+        await deps.store.delete(MISSES_COLLECTION, dedupeKey).catch(() => undefined);
+        failures.push(`publishing Scan Missed for ${schedule.job}: ${published.failed[0]!.error}`);
+        continue;
+      }
+      events.push(event);
+    } catch (error) {
+      failures.push(`checking ${schedule.job}: ${describeError(error)}`);
+    }
+  }
+  return { events, failures };
+}
+
+/** The job's record; the first check starts watching it (a new deployment is not a miss). */
+async function watchRecord(store: StateStore, job: WatchedJob, now: Date): Promise<JobRunRecord> {
+  const existing = await store.get<JobRunRecord>(HEARTBEATS_COLLECTION, job, now);
+  if (existing) return existing.value;
+  const record: JobRunRecord = { watchedSince: now.toISOString() };
+  try {
+    await store.put(HEARTBEATS_COLLECTION, job, record, now, { ifAbsent: true });
+    return record;
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    return (await store.get<JobRunRecord>(HEARTBEATS_COLLECTION, job, now))?.value ?? record;
+  }
+}
