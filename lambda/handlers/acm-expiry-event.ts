@@ -2,10 +2,14 @@
  * ACM's own "ACM Certificate Approaching Expiration" events, routed into the same evaluation as the
  * scheduled inventory: the ACM sources of the event's region are read again and judged with the same
  * thresholds, so a finding ACM announced and certrotor already reported is deduplicated (same key).
+ *
+ * An event from a region no ACM source covers is reported as not covered (a gap in the inventory), not
+ * silently dropped. When a source could not be read, the invocation fails after the others were
+ * evaluated, so Lambda retries it (findings already published are not published twice).
  */
 import { z } from 'zod';
-import { InvalidInputError } from '../domain/errors';
-import { runScanJob } from './support/scan-job';
+import { InvalidInputError, OperationError } from '../domain/errors';
+import { type ScanJobSummary, runScanJob, summarizeScanJob } from './support/scan-job';
 import { AwsClients, loadConfiguration, logger, metrics, parseEnvironment } from './support/runtime';
 
 const acmEventSchema = z.object({
@@ -19,7 +23,12 @@ const acmEventSchema = z.object({
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
 
-export async function handler(raw: unknown): Promise<{ newFindings: number }> {
+export interface AcmEventSummary extends ScanJobSummary {
+  /** False when no configured ACM source reads the event's region. */
+  readonly covered: boolean;
+}
+
+export async function handler(raw: unknown): Promise<AcmEventSummary> {
   const parsed = acmEventSchema.safeParse(raw);
   if (!parsed.success)
     throw new InvalidInputError(
@@ -34,8 +43,26 @@ export async function handler(raw: unknown): Promise<{ newFindings: number }> {
     sources: config.sources.filter((s) => s.kind === 'acm' && (s.region ?? env.AWS_REGION) === region),
   };
   try {
-    const report = await runScanJob('inventory', acmOnly, env, clients);
-    return { newFindings: report.newFindings.length };
+    if (acmOnly.sources.length === 0) {
+      logger.warn('ACM event from a region no acm source covers', {
+        region,
+        certificates: event.resources,
+        daysToExpiry: event.detail.DaysToExpiry,
+      });
+      metrics.addMetric('UncoveredAcmEvents', 'Count', 1);
+      return { observations: 0, newFindings: 0, failures: [], covered: false };
+    }
+    const summary = summarizeScanJob(
+      await runScanJob('inventory', acmOnly, env, clients, { scheduled: false }),
+    );
+    if (summary.failures.length > 0) {
+      throw new OperationError(
+        'evaluate ACM expiry event',
+        event.resources.join(', ') || `acm:${region ?? 'default region'}`,
+        summary.failures.map((f) => `${f.what}: ${f.error}`).join('; '),
+      );
+    }
+    return { ...summary, covered: true };
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -8,10 +8,11 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
 import type { ChannelConfig, CertrotorConfig } from '../domain/config';
 import { parseEvent } from '../domain/events';
-import { ConfigurationError } from '../domain/errors';
-import { planEventNotifications } from '../domain/notification-routing';
+import { ConfigurationError, OperationError, describeError } from '../domain/errors';
+import { operatorChannel, planEventNotifications } from '../domain/notification-routing';
 import type { Notifier } from '../domain/ports';
 import { silencesFromConfig } from '../domain/silences';
+import { holdForDigest } from '../use-cases/digest';
 import { NotificationDispatcher } from '../use-cases/notify';
 import {
   AwsClients,
@@ -45,19 +46,45 @@ async function webhookUrl(channel: ChannelConfig): Promise<string> {
   return url;
 }
 
-async function notifiers(config: CertrotorConfig): Promise<Map<string, Notifier>> {
+/**
+ * Notifiers for the channels this event needs, and only those: a channel whose webhook secret is
+ * missing or unreadable must not stop messages to every other channel. A needed channel that cannot
+ * be built fails the invocation (Lambda retries, then the dead-letter queue keeps the event); the
+ * operator channel is best effort, as the dispatcher's fallback only.
+ */
+async function notifiers(
+  config: CertrotorConfig,
+  needed: ReadonlySet<string>,
+  operator: string | undefined,
+): Promise<Map<string, Notifier>> {
   const found = new Map<string, Notifier>();
   for (const channel of config.notifications.channels) {
-    found.set(
-      channel.name,
-      new SlackWebhookNotifier({
-        webhookUrl: await webhookUrl(channel),
-        name: channel.name,
-        minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
-        maxAttempts: config.notifications.delivery.maxAttempts,
-        timeoutMs: config.notifications.delivery.timeout,
-      }),
-    );
+    if (!needed.has(channel.name) && channel.name !== operator) continue;
+    try {
+      found.set(
+        channel.name,
+        new SlackWebhookNotifier({
+          webhookUrl: await webhookUrl(channel),
+          name: channel.name,
+          minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
+          maxAttempts: config.notifications.delivery.maxAttempts,
+          timeoutMs: config.notifications.delivery.timeout,
+        }),
+      );
+    } catch (error) {
+      const problem =
+        error instanceof ConfigurationError
+          ? error
+          : new OperationError(
+              'read webhook',
+              `notification channel ${channel.name} (secret ${channel.webhook.secretId ?? 'unset'})`,
+              describeError(error),
+              { cause: error },
+            );
+      if (needed.has(channel.name)) throw problem;
+      logger.error('operator channel unavailable', { channel: channel.name, error: problem.message });
+      metrics.addMetric('NotificationProblems', 'Count', 1);
+    }
   }
   return found;
 }
@@ -68,8 +95,8 @@ export async function handler(raw: unknown): Promise<{ sent: number; duplicates:
   const event = parseEvent(raw);
   const plan = planEventNotifications([event], config, silencesFromConfig(config.silences), now);
   for (const e of plan.unrouted) logger.warn('event has no channel', { detailType: e.detailType });
-  const byChannel = await notifiers(config);
-  const operator = config.notifications.operatorChannel ?? config.notifications.defaultChannel;
+  const operator = operatorChannel(config.notifications);
+  const byChannel = await notifiers(config, new Set(plan.send.map((d) => d.channel)), operator);
   const dispatcher = new NotificationDispatcher({
     notifierFor: (channel) => byChannel.get(channel),
     ...(operator && byChannel.get(operator) ? { fallback: byChannel.get(operator)! } : {}),
@@ -83,6 +110,9 @@ export async function handler(raw: unknown): Promise<{ sent: number; duplicates:
     },
     dedupe: { store: stateStore(env, clients), clock: () => new Date() },
   });
+  // Routine alerts wait for the channel's digest (the digest function sends it on schedule). Failing to
+  // store one fails the invocation, so Lambda retries it instead of losing it.
+  if (plan.held.length > 0) await holdForDigest(stateStore(env, clients), plan.held, config, now);
   const report = await dispatcher.dispatch(plan.send);
   metrics.addMetric('NotificationsSent', 'Count', report.sent);
   metrics.publishStoredMetrics();

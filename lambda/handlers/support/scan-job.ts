@@ -4,17 +4,16 @@
  * per certificate as EMF metrics (the minimum feeds the days-left alarm).
  */
 import { readFileSync } from 'node:fs';
-import { ACMClient } from '@aws-sdk/client-acm';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AcmSource } from '../../adapters/aws/acm';
-import { SecretsManagerSource } from '../../adapters/aws/secrets-manager';
+import { buildAwsInventorySources } from '../../adapters/aws/inventory-sources';
 import { NodeTlsProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
 import type { CertrotorConfig } from '../../domain/config';
 import type { CertificateSource } from '../../domain/ports';
 import type { RenewalPolicy } from '../../domain/renewal';
 import { type ScanReport, scan } from '../../use-cases/cycle';
-import { type EndpointTarget, observedFacts } from '../../use-cases/scan';
+import { completeScheduledJob } from './heartbeat';
+import { type EndpointTarget, type ScanFailure, observedFacts } from '../../use-cases/scan';
+import { describeError } from '../../domain/errors';
 import {
   type AwsClients,
   type HandlerEnvironment,
@@ -32,42 +31,63 @@ export function sourcesFrom(
   clients: AwsClients,
   region: string | undefined,
 ): CertificateSource[] {
-  const sources: CertificateSource[] = [];
-  for (const s of config.sources) {
-    if (s.kind === 'acm') {
-      const sourceRegion = s.region ?? region ?? 'us-east-1';
-      sources.push(
-        new AcmSource({
-          client: clients.get(ACMClient, sourceRegion),
-          environment: s.environment,
-          region: sourceRegion,
-          name: s.name,
-        }),
-      );
-    } else if (s.kind === 'secrets-manager') {
-      sources.push(
-        new SecretsManagerSource({
-          client: clients.get(SecretsManagerClient),
-          environment: s.environment,
-          ...(s.tagKey ? { tagKey: s.tagKey } : {}),
-        }),
-      );
-    }
-  }
-  return sources;
+  return buildAwsInventorySources(config, clients, region);
 }
 
 export function endpointsFrom(config: CertrotorConfig): EndpointTarget[] {
-  return config.endpoints.map((e) => ({
-    name: e.name,
-    environment: e.environment,
-    host: e.host,
-    port: e.port,
-    ...(e.servername ? { servername: e.servername } : {}),
-    ...(e.caFile ? { caPem: [readFileSync(e.caFile, 'utf8')] } : {}),
-    ...(e.expect?.certificate ? { expects: e.expect.certificate } : {}),
-    timeoutMs: config.probe.timeout,
-  }));
+  return probeTargets(config).endpoints;
+}
+
+/**
+ * The endpoints to probe; one whose trust anchors (`caFile`) cannot be read is left out and reported
+ * as a failure of that endpoint, so one bad endpoint never stops the probe of the others.
+ */
+export function probeTargets(config: CertrotorConfig): {
+  endpoints: EndpointTarget[];
+  failures: ScanFailure[];
+} {
+  const endpoints: EndpointTarget[] = [];
+  const failures: ScanFailure[] = [];
+  for (const e of config.endpoints) {
+    let caPem: string[] | undefined;
+    if (e.caFile) {
+      try {
+        caPem = [readFileSync(e.caFile, 'utf8')];
+      } catch (error) {
+        failures.push({
+          what: `endpoint ${e.name}`,
+          error: `reading caFile ${e.caFile}: ${describeError(error)}`,
+        });
+        continue;
+      }
+    }
+    endpoints.push({
+      name: e.name,
+      environment: e.environment,
+      host: e.host,
+      port: e.port,
+      ...(e.servername ? { servername: e.servername } : {}),
+      ...(caPem ? { caPem } : {}),
+      ...(e.expect?.certificate ? { expects: e.expect.certificate } : {}),
+      timeoutMs: config.probe.timeout,
+    });
+  }
+  return { endpoints, failures };
+}
+
+/** What a scan job handler returns: counts, and every failure by name (also logged as `scan problem`). */
+export interface ScanJobSummary {
+  readonly observations: number;
+  readonly newFindings: number;
+  readonly failures: readonly ScanFailure[];
+}
+
+export function summarizeScanJob(report: ScanReport): ScanJobSummary {
+  return {
+    observations: report.observations.length,
+    newFindings: report.newFindings.length,
+    failures: report.failures.map((f) => ({ what: f.what, error: f.error })),
+  };
 }
 
 export async function runScanJob(
@@ -75,6 +95,8 @@ export async function runScanJob(
   config: CertrotorConfig,
   env: HandlerEnvironment,
   clients: AwsClients,
+  /** `scheduled: false` for runs triggered by something else (an ACM event): no heartbeat, no job run recorded. */
+  options: { readonly scheduled?: boolean } = {},
 ): Promise<ScanReport> {
   const owners = new Map<string, { owner?: string; runbookUrl?: string }>();
   for (const item of [...config.certificates, ...config.endpoints]) {
@@ -96,7 +118,8 @@ export async function runScanJob(
     ]),
   );
   const clock = () => new Date();
-  const report = await scan(
+  const targets = job === 'probe' ? probeTargets(config) : { endpoints: [], failures: [] };
+  const scanned = await scan(
     {
       sources: job === 'inventory' ? sourcesFrom(config, clients, env.AWS_REGION) : [],
       prober: new NodeTlsProber({ clock, defaultTimeoutMs: config.probe.timeout }),
@@ -106,14 +129,16 @@ export async function runScanJob(
       ownership: (name) => (name !== undefined ? (owners.get(name) ?? {}) : {}),
     },
     {
-      endpoints: job === 'probe' ? endpointsFrom(config) : [],
+      endpoints: targets.endpoints,
       specs: config.certificates.map((c) => toWorkflowSpec(config, c)),
       renewal,
       thresholds: config.notifications.thresholds,
       concurrency: config.probe.concurrency,
     },
   );
+  const report: ScanReport = { ...scanned, failures: [...targets.failures, ...scanned.failures] };
   recordDaysLeft(report, clock());
+  if (options.scheduled ?? true) await completeScheduledJob(job, config, env, clients);
   for (const failure of report.failures)
     logger.warn('scan problem', { what: failure.what, error: failure.error });
   logger.info('scan finished', {

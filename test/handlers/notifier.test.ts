@@ -1,0 +1,285 @@
+/**
+ * The Slack notifier Lambda as deployed: an EventBridge rule delivers certrotor events (the envelope
+ * EventBridge hands a Lambda target), the handler reads the webhook URL from Secrets Manager (moto)
+ * and posts to Slack (a real HTTP server on loopback), deduplicating through the state table (moto).
+ */
+import { randomUUID } from 'node:crypto';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createAwsClient } from '../../lambda/adapters/aws/clients';
+import { DETAIL_TYPES, type DetailTypeName, catalogue } from '../../lambda/domain/events';
+import type { ChatMessage } from '../../lambda/domain/ports';
+import { containsPrivateKey } from '../../lambda/domain/secret';
+import { buildCertificate } from '../builders/certificates';
+import { type FakeSlackServer, startFakeSlackServer } from '../support/fake-slack-server';
+import { MOTO_ACCOUNT_ID, MOTO_REGION, useMoto } from '../support/moto';
+import { messageText, slackLimitViolations } from '../support/slack-limits';
+import { useTempDirs } from '../support/temp-dir';
+import {
+  type CapturedOutput,
+  captureOutput,
+  createTable,
+  loadHandler,
+  writeConfig,
+} from './support/handler-harness';
+
+type NotifierModule = typeof import('../../lambda/handlers/notifier');
+
+const moto = useMoto();
+const temp = useTempDirs();
+const TABLE = 'certrotor-notifier-test';
+const SECRET = { alerts: 'certrotor/slack/alerts', operators: 'certrotor/slack/operators' } as const;
+
+let alerts: FakeSlackServer;
+let operators: FakeSlackServer;
+let handler: NotifierModule['handler'];
+let output: CapturedOutput;
+
+/** The event exactly as EventBridge delivers it to a Lambda target. */
+function envelope(detailType: DetailTypeName, detail: Record<string, unknown>, id = randomUUID()) {
+  return {
+    version: '0',
+    id,
+    'detail-type': detailType,
+    source: 'certrotor',
+    account: MOTO_ACCOUNT_ID,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: MOTO_REGION,
+    resources: [],
+    detail,
+  };
+}
+
+/** The catalogue example of `detailType` with a dedupe key of its own, so tests never share a claim. */
+function exampleDetail(detailType: DetailTypeName, suffix = randomUUID().slice(0, 8)) {
+  const example = catalogue[detailType].example as Record<string, unknown> & { dedupeKey: string };
+  return { ...example, dedupeKey: `${example.dedupeKey}:${suffix}` };
+}
+
+function posted(server: FakeSlackServer, since: number): ChatMessage[] {
+  return server.requests.slice(since).map((r) => r.json as ChatMessage);
+}
+
+/** What each message must name for the reader to act: the certificate, the place, the upstream… */
+const mustName: Record<DetailTypeName, readonly string[]> = {
+  'Certificate Expiring': ['api.example.com', '13', 'prod-eu', 'staging', '3F2A9C11D47E'],
+  'Certificate Expired': ['api.example.com', 'ingress-1', 'prod-eu'],
+  'Renewal Due': ['api-public', '2026-02-12'],
+  'Endpoint Drift Detected': ['web-7', 'prod-eu', '8C51E70A3B96', '3F2A9C11D47E'],
+  'Endpoint Problem Detected': ['internal-api', 'staging', 'without reaching a trusted root'],
+  'Rotation Started': ['api-public', 'web-fleet', 'api-secret'],
+  'Rotation Succeeded': ['api-public', 'web-1', '8C51E70A3B96'],
+  'Rotation Failed': ['api-public', 'web-7', 'still serves 3F2A9C11D47E after reload'],
+  'Rotation Rolled Back': ['api-public', 'web-7', 'web-1', 'connection refused'],
+  'Upstream Rotation Announced': ['payments-gateway', 'checkout-1', 'billing-worker'],
+  'Upstream Rotation Deadline Approaching': ['payments-gateway', 'billing-worker', 'prod-us'],
+  'Upstream Certificate Changed': ['payments-gateway', 'api.pay.example.net', 'checkout-1'],
+  'Upstream Announcement Needs Review': [
+    'payments-gateway',
+    'Upcoming TLS certificate update',
+    'no cutover date found',
+  ],
+  'Consumers Not Ready': ['payments-gateway', 'billing-worker', 'test handshake'],
+  'Notification Delivery Failed': ['payments-alerts', 'channel_not_found'],
+  'Scan Missed': ['probe'],
+};
+
+beforeAll(async () => {
+  alerts = await startFakeSlackServer({ path: '/services/T0ALERTS/B0ALERTS/alerts-s3cr3t' });
+  operators = await startFakeSlackServer({ path: '/services/T0OPS/B0OPS/operators-s3cr3t' });
+  const secrets = createAwsClient(SecretsManagerClient, moto.clientConfig());
+  await secrets.send(new CreateSecretCommand({ Name: SECRET.alerts, SecretString: `${alerts.url}\n` }));
+  await secrets.send(new CreateSecretCommand({ Name: SECRET.operators, SecretString: operators.url }));
+  await createTable(TABLE);
+  const configFile = await writeConfig(await temp.make('notifier'), {
+    version: 1,
+    environments: [{ name: 'prod-eu' }, { name: 'prod-us' }, { name: 'staging' }],
+    notifications: {
+      channels: [
+        { name: 'alerts', kind: 'slack', webhook: { secretId: SECRET.alerts } },
+        { name: 'operators', kind: 'slack', webhook: { secretId: SECRET.operators } },
+      ],
+      defaultChannel: 'alerts',
+      operatorChannel: 'operators',
+      // Fast pacing and one retry keep the suite quick; the webhook adapter's own suite covers pacing.
+      delivery: { messagesPerSecond: 10, maxAttempts: 2, timeout: '2s' },
+    },
+  });
+  output = captureOutput();
+  ({ handler } = await loadHandler<NotifierModule>('notifier', {
+    configFile,
+    table: TABLE,
+    bus: 'certrotor-notifier-test-bus',
+  }));
+});
+
+afterAll(async () => {
+  output?.restore();
+  await Promise.all([alerts?.close(), operators?.close()]);
+});
+
+describe('the Slack notifier handler', () => {
+  it.each(DETAIL_TYPES.map((t) => [t]))(
+    'posts exactly one message for a %s event that names what the reader must act on',
+    async (detailType) => {
+      const before = alerts.requests.length;
+
+      const result = await handler(envelope(detailType, exampleDetail(detailType)));
+
+      expect(result).toEqual({ sent: 1, duplicates: 0, failed: 0 });
+      const messages = posted(alerts, before);
+      expect(messages).toHaveLength(1);
+      const text = messageText(messages[0]!);
+      for (const expected of mustName[detailType]) expect(text).toContain(expected);
+      expect(slackLimitViolations(messages[0]!)).toEqual([]);
+    },
+  );
+
+  it('catalogues a message expectation for every detail type', () => {
+    expect(Object.keys(mustName).sort()).toEqual([...DETAIL_TYPES].sort());
+  });
+
+  it('posts once when EventBridge delivers the same event twice', async () => {
+    const event = envelope('Certificate Expiring', exampleDetail('Certificate Expiring'));
+    const before = alerts.requests.length;
+
+    const first = await handler(event);
+    const second = await handler(event);
+
+    expect(first).toEqual({ sent: 1, duplicates: 0, failed: 0 });
+    expect(second).toEqual({ sent: 0, duplicates: 1, failed: 0 });
+    expect(posted(alerts, before)).toHaveLength(1);
+  });
+
+  it('posts once when the same finding arrives again as a new event (a re-published finding)', async () => {
+    const detail = exampleDetail('Renewal Due');
+    const before = alerts.requests.length;
+
+    await handler(envelope('Renewal Due', detail));
+    const again = await handler(envelope('Renewal Due', detail));
+
+    expect(again.duplicates).toBe(1);
+    expect(posted(alerts, before)).toHaveLength(1);
+  });
+
+  it('fails the invocation when Slack answers 5xx, so Lambda retries it, and the retry posts once', async () => {
+    const event = envelope('Rotation Failed', exampleDetail('Rotation Failed'));
+    const before = alerts.requests.length;
+    alerts.script([
+      { status: 500, body: 'internal_error' },
+      { status: 503, body: 'service_unavailable' },
+    ]);
+
+    await expect(handler(event)).rejects.toThrow(/not delivered yet \(Rotation Failed\)/);
+    const retry = await handler(event);
+    const redelivery = await handler(event);
+
+    expect(retry).toEqual({ sent: 1, duplicates: 0, failed: 0 });
+    expect(redelivery).toEqual({ sent: 0, duplicates: 1, failed: 0 });
+    const arrived = alerts.requests
+      .slice(before)
+      .map((r) => ('status' in r.response ? r.response.status : 0));
+    expect(arrived).toEqual([500, 503, 200]);
+    expect(alerts.delivered().filter((m) => m.text?.includes('api-public'))).not.toHaveLength(0);
+    expect(posted(operators, 0)).toHaveLength(0);
+  });
+
+  it('does not retry a 404 channel_not_found, does not fail the invocation, and alerts the operator channel', async () => {
+    const event = envelope('Certificate Expired', exampleDetail('Certificate Expired'));
+    const beforeAlerts = alerts.requests.length;
+    const beforeOperators = operators.requests.length;
+    const beforeLog = output.records().length;
+    alerts.script([{ status: 404, body: 'channel_not_found' }]);
+
+    const result = await handler(event);
+
+    expect(result).toEqual({ sent: 0, duplicates: 0, failed: 1 });
+    expect(alerts.requests.slice(beforeAlerts)).toHaveLength(1);
+    const operatorMessages = posted(operators, beforeOperators);
+    expect(operatorMessages).toHaveLength(1);
+    expect(messageText(operatorMessages[0]!)).toEqual(expect.stringContaining('alerts'));
+    expect(messageText(operatorMessages[0]!)).toEqual(expect.stringContaining('channel_not_found'));
+    const problems = output
+      .records()
+      .slice(beforeLog)
+      .filter((r) => r.message === 'notification problem');
+    expect(problems).toEqual([
+      expect.objectContaining({ level: 'ERROR', kind: 'permanent', channel: 'alerts' }),
+    ]);
+  });
+
+  it('rejects an event carrying a private key without posting it or echoing it anywhere', async () => {
+    const canary = (await buildCertificate({ commonName: 'canary.test' })).privateKey.reveal();
+    const detail = { ...exampleDetail('Certificate Expiring'), summary: canary };
+    const before = alerts.requests.length + operators.requests.length;
+
+    const error = await handler(envelope('Certificate Expiring', detail)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+
+    expect(error?.message).toMatch(/does not match the catalogue/);
+    expect(containsPrivateKey(error?.message ?? '')).toBe(false);
+    expect(alerts.requests.length + operators.requests.length).toBe(before);
+    expect(output.text()).not.toContain(canary.split('\n')[1]);
+  });
+
+  it('never posts or logs key material or the webhook URLs', () => {
+    const bodies = [...alerts.requests, ...operators.requests].map((r) => r.body);
+    const logged = output.text();
+
+    expect(bodies.length).toBeGreaterThan(DETAIL_TYPES.length);
+    for (const body of bodies) {
+      expect(containsPrivateKey(body)).toBe(false);
+      expect(body).not.toMatch(/-----BEGIN/);
+    }
+    expect(containsPrivateKey(logged)).toBe(false);
+    expect(logged).not.toMatch(/-----BEGIN/);
+    expect(logged).not.toContain(alerts.path);
+    expect(logged).not.toContain(operators.path);
+    expect(logged).toContain('"message":"notified"');
+  });
+});
+
+describe('the Slack notifier handler with a channel whose webhook secret is missing', () => {
+  let isolated: NotifierModule['handler'];
+
+  beforeAll(async () => {
+    const configFile = await writeConfig(await temp.make('notifier-missing'), {
+      version: 1,
+      environments: [{ name: 'prod-eu' }, { name: 'staging' }],
+      notifications: {
+        channels: [
+          { name: 'alerts', kind: 'slack', webhook: { secretId: SECRET.alerts } },
+          { name: 'payments', kind: 'slack', webhook: { secretId: 'certrotor/slack/deleted' } },
+          { name: 'operators', kind: 'slack', webhook: { secretId: 'certrotor/slack/never-created' } },
+        ],
+        defaultChannel: 'alerts',
+        operatorChannel: 'operators',
+        routes: [{ owner: 'payments', channel: 'payments' }],
+        delivery: { messagesPerSecond: 10, maxAttempts: 2, timeout: '2s' },
+      },
+    });
+    ({ handler: isolated } = await loadHandler<NotifierModule>('notifier', {
+      configFile,
+      table: TABLE,
+      bus: 'certrotor-notifier-test-bus',
+    }));
+  });
+
+  it('still posts events routed to the other channels', async () => {
+    const before = alerts.requests.length;
+
+    const result = await isolated(envelope('Certificate Expiring', exampleDetail('Certificate Expiring')));
+
+    expect(result).toEqual({ sent: 1, duplicates: 0, failed: 0 });
+    expect(posted(alerts, before)).toHaveLength(1);
+  });
+
+  it('fails an event routed to that channel, naming the channel and its secret, so it ends in the dead-letter queue', async () => {
+    const detail = { ...exampleDetail('Rotation Failed'), owner: 'payments' };
+
+    await expect(isolated(envelope('Rotation Failed', detail))).rejects.toThrow(
+      /notification channel payments \(secret certrotor\/slack\/deleted\)/,
+    );
+  });
+});
