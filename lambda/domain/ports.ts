@@ -191,6 +191,19 @@ export interface PromotableDestination {
   promote(target: string, bundle: BundleRef): Promise<TargetOutcome>;
 }
 
+/**
+ * Optional: destinations that stage material for a later promotion (Secrets Manager AWSPENDING) can
+ * say what they have staged, so a rotation verifies the staged version before promoting it.
+ */
+export interface StagingDestination {
+  /** What the target will hold once promoted: its staged version, else (already promoted) its current one. */
+  stagedFingerprint(target: string): Promise<string | undefined>;
+}
+
+export function isStaging(d: Destination): d is Destination & StagingDestination {
+  return typeof (d as Partial<StagingDestination>).stagedFingerprint === 'function';
+}
+
 export function isInspectable(d: Destination): d is Destination & InspectableDestination {
   return typeof (d as Partial<InspectableDestination>).currentFingerprint === 'function';
 }

@@ -21,7 +21,7 @@ import type {
   TargetOutcome,
   TlsProber,
 } from '../domain/ports';
-import { isInspectable, isPromotable } from '../domain/ports';
+import { isInspectable, isPromotable, isStaging } from '../domain/ports';
 import { RotationRefusedError, describeError } from '../domain/errors';
 import {
   COLLECTIONS,
@@ -354,7 +354,8 @@ export async function deliverAndVerify(
 /**
  * Verification means the target really serves (or holds) the expected certificate: every endpoint
  * mapped to the target is probed with fresh handshakes until it serves `fingerprint` or attempts run
- * out; a destination with no endpoints is asked what it holds.
+ * out; a destination with no endpoints is asked what it holds (a staging destination, before
+ * promotion: what it has staged).
  */
 export async function verifyTarget(
   deps: Pick<RotationDeps, 'destinations' | 'prober' | 'sleep'>,
@@ -379,11 +380,18 @@ export async function verifyTarget(
     return { ...ref, state: verifiedState, fingerprintSha256: fingerprint };
   }
   const destination = deps.destinations.get(ref.destination)!;
-  if (isInspectable(destination)) {
+  // Before promotion a staging destination holds the new version as staged, not yet as current.
+  const holds =
+    verifiedState === 'verified' && isStaging(destination)
+      ? (target: string) => destination.stagedFingerprint(target)
+      : isInspectable(destination)
+        ? (target: string) => destination.currentFingerprint(target)
+        : undefined;
+  if (holds) {
     const held = await guard(ref, async () => ({
       target: ref.target,
       ok: true,
-      fingerprintSha256: await destination.currentFingerprint(ref.target),
+      fingerprintSha256: await holds(ref.target),
     }));
     if (!held.ok) return { ...ref, state: 'failed', error: `could not read what it holds: ${held.error}` };
     if (held.fingerprintSha256 !== fingerprint) {

@@ -3,6 +3,14 @@ import { CountingIssuer, minimalFacts } from '../fakes/fake-issuer';
 import { FakeFleet, MemoryBundleStore, type HostFault } from '../fakes/fake-fleet';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 import { rotateCertificate, type RotationDeps } from '../../lambda/use-cases/rotate';
+import type {
+  CertificateBundle,
+  Destination,
+  InspectableDestination,
+  PromotableDestination,
+  StagingDestination,
+  TargetOutcome,
+} from '../../lambda/domain/ports';
 import {
   readCertificateState,
   updateCertificateState,
@@ -220,6 +228,96 @@ describe('rotating a certificate across a fleet', () => {
       }
     },
   );
+});
+
+/**
+ * A destination that stages material and switches consumers at promotion (Secrets Manager's
+ * AWSPENDING → AWSCURRENT): before promotion it holds the new version as staged, not current.
+ */
+class StagingStore implements Destination, PromotableDestination, InspectableDestination, StagingDestination {
+  readonly name = 'secret';
+  readonly kind = 'staging';
+  staged: string | undefined;
+  /** When set, staging stores this instead of what was delivered (a broken write). */
+  stagesInstead: string | undefined;
+  readonly log: string[] = [];
+
+  constructor(public current: string) {}
+
+  async targets(): Promise<string[]> {
+    return ['app/tls'];
+  }
+
+  async deliver(target: string, bundle: CertificateBundle): Promise<TargetOutcome> {
+    this.staged = this.stagesInstead ?? bundle.facts.fingerprintSha256;
+    this.log.push('deliver');
+    return { target, ok: true, fingerprintSha256: bundle.facts.fingerprintSha256 };
+  }
+
+  async promote(target: string): Promise<TargetOutcome> {
+    this.current = this.staged ?? this.current;
+    this.staged = undefined;
+    this.log.push('promote');
+    return { target, ok: true, fingerprintSha256: this.current };
+  }
+
+  async rollback(target: string): Promise<TargetOutcome> {
+    this.staged = undefined;
+    this.log.push('rollback');
+    return { target, ok: true, fingerprintSha256: this.current };
+  }
+
+  async currentFingerprint(): Promise<string | undefined> {
+    return this.current;
+  }
+
+  async stagedFingerprint(): Promise<string | undefined> {
+    return this.staged ?? this.current;
+  }
+}
+
+describe('rotating a certificate held by a staging destination', () => {
+  async function prepareStaged() {
+    const prepared = await prepare();
+    const store = new StagingStore(prepared.oldFingerprint);
+    const deps: RotationDeps = { ...prepared.deps, destinations: new Map([['secret', store]]) };
+    const spec: ManagedCertificateSpec = { ...prepared.spec, destinations: ['secret'], verify: [] };
+    return { ...prepared, deps, spec, store };
+  }
+
+  it('verifies the staged version before promoting it, then the new version is current', async () => {
+    const { deps, spec, store, state } = await prepareStaged();
+
+    const result = await rotateCertificate(deps, spec, { reason: 'test', owner: 'test' });
+
+    expect(result.status).toBe('succeeded');
+    expect(result.targets).toEqual([
+      {
+        destination: 'secret',
+        target: 'app/tls',
+        state: 'verified',
+        fingerprintSha256: result.newFingerprint,
+      },
+    ]);
+    expect(store.log).toEqual(['deliver', 'promote']);
+    expect(store.current).toBe(result.newFingerprint);
+    expect((await readCertificateState(state, 'api', NOW))!.value.current?.fingerprintSha256).toBe(
+      result.newFingerprint,
+    );
+  });
+
+  it('does not promote a staged version that does not hold the new certificate, and checks the rollback against the current one', async () => {
+    const { deps, spec, store, oldFingerprint } = await prepareStaged();
+    store.stagesInstead = 'AB'.repeat(32);
+
+    const result = await rotateCertificate(deps, spec, { reason: 'test', owner: 'test' });
+
+    expect(result.status).toBe('rolled-back');
+    expect(result.targets[0]).toMatchObject({ state: 'rolled-back', fingerprintSha256: oldFingerprint });
+    expect(result.targets[0]?.error).toContain(`holds ${'AB'.repeat(32)}`);
+    expect(store.log).toEqual(['deliver', 'rollback']);
+    expect(store.current).toBe(oldFingerprint);
+  });
 });
 
 function mulberry32(seed: number): () => number {

@@ -135,3 +135,32 @@ function scrubbedCopy(error: unknown, name: string | undefined, message: string)
   if (metadata !== undefined) Object.assign(copy, { $metadata: metadata });
   return copy;
 }
+
+/** Hands out SDK clients by class and region; the Lambdas' traced pool and the CLI's pool both fit it. */
+export interface AwsClientProvider {
+  get<C extends object>(Client: new (config: never) => C, region?: string): C;
+}
+
+/**
+ * SDK clients, one per service and region, all built from the same base options (endpoint, profile,
+ * credentials, retries). The CLI's `--backend aws` uses it; a region given per resource overrides
+ * the base one.
+ */
+export class AwsClientPool implements AwsClientProvider {
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(private readonly base: AwsClientOptions = {}) {}
+
+  get<C extends object>(Client: new (config: never) => C, region: string | undefined = this.base.region): C {
+    const key = `${Client.name}:${region ?? ''}`;
+    let client = this.cache.get(key) as C | undefined;
+    if (!client) {
+      client = createAwsClient(Client as unknown as new (config: AwsClientConfig) => C, {
+        ...this.base,
+        ...(region !== undefined ? { region } : {}),
+      });
+      this.cache.set(key, client);
+    }
+    return client;
+  }
+}

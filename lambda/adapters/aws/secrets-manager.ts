@@ -37,6 +37,7 @@ import type {
   InspectableDestination,
   InventoryItem,
   PromotableDestination,
+  StagingDestination,
   TargetOutcome,
 } from '../../domain/ports';
 import { SecretKey, scrubPrivateKeys } from '../../domain/secret';
@@ -380,7 +381,9 @@ export interface ClearPendingResult {
   readonly clearedRotationVersion?: string;
 }
 
-export class SecretsManagerDestination implements Destination, PromotableDestination, InspectableDestination {
+export class SecretsManagerDestination
+  implements Destination, PromotableDestination, InspectableDestination, StagingDestination
+{
   readonly name: string;
   readonly kind = 'secrets-manager';
   private readonly client: SecretsManagerClient;
@@ -541,6 +544,20 @@ export class SecretsManagerDestination implements Destination, PromotableDestina
     const read = await readVersion(this.client, target, { stage: STAGE_CURRENT });
     if (read === undefined) return undefined;
     return parseSecretBundle(read.secretString, `${target} ${STAGE_CURRENT}`).facts.fingerprintSha256;
+  }
+
+  /**
+   * Fingerprint of the version promotion would make AWSCURRENT: the AWSPENDING version, or the
+   * AWSCURRENT one when nothing is pending (already promoted). A rotation verifies this before promoting.
+   */
+  async stagedFingerprint(target: string): Promise<string | undefined> {
+    const state = await describeSecret(this.client, target);
+    if (state === undefined) return undefined;
+    const pending = versionWith(state, STAGE_PENDING);
+    if (pending === undefined) return this.currentFingerprint(target);
+    const read = await readVersion(this.client, target, { versionId: pending });
+    if (read === undefined) return undefined;
+    return parseSecretBundle(read.secretString, `${target} ${STAGE_PENDING}`).facts.fingerprintSha256;
   }
 
   /** The version holding AWSPENDING without being AWSCURRENT, if any: a rotation in flight or abandoned. */

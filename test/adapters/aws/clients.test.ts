@@ -1,5 +1,6 @@
 import { SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import {
+  AwsClientPool,
   DEFAULT_MAX_ATTEMPTS,
   awsClientConfig,
   createAwsClient,
@@ -51,6 +52,28 @@ describe('AWS client configuration', () => {
     ['AccessDeniedException', false],
   ])('classifies %s as throttling: %s', (name, expected) => {
     expect(isThrottlingError(serviceError(name, 'x', 400))).toBe(expected);
+  });
+});
+
+describe('AwsClientPool', () => {
+  it("builds one client per service and region, each with the pool's profile and endpoint", async () => {
+    const pool = new AwsClientPool({
+      region: 'eu-west-1',
+      profile: 'ops',
+      endpoint: 'http://127.0.0.1:4566',
+    });
+
+    const client = pool.get(SecretsManagerClient);
+    const elsewhere = pool.get(SecretsManagerClient, 'us-west-2');
+
+    expect(pool.get(SecretsManagerClient)).toBe(client);
+    expect(client.config.profile).toBe('ops');
+    expect(await client.config.region()).toBe('eu-west-1');
+    expect(await elsewhere.config.region()).toBe('us-west-2');
+    expect(elsewhere.config.profile).toBe('ops');
+    for (const c of [client, elsewhere]) {
+      expect(await c.config.endpoint!()).toMatchObject({ hostname: '127.0.0.1', port: 4566 });
+    }
   });
 });
 

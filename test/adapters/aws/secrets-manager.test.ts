@@ -185,6 +185,19 @@ describe('Secrets Manager adapters against the emulator', () => {
       expect(await destination.currentFingerprint(secretId)).toBe(bundles[0]!.facts.fingerprintSha256);
     });
 
+    it('reports the staged AWSPENDING certificate for verification before promotion, and the current one after', async () => {
+      await rotateTo(bundles[0]!);
+      await destination.deliver(secretId, bundles[1]!);
+
+      const staged = await destination.stagedFingerprint(secretId);
+      await destination.promote(secretId, refOf(bundles[1]!));
+      const afterPromotion = await destination.stagedFingerprint(secretId);
+
+      expect(staged).toBe(bundles[1]!.facts.fingerprintSha256);
+      expect(afterPromotion).toBe(bundles[1]!.facts.fingerprintSha256);
+      expect(await destination.stagedFingerprint(unique('certrotor/missing'))).toBeUndefined();
+    });
+
     it('promotes by moving AWSCURRENT, the old version becoming AWSPREVIOUS', async () => {
       await rotateTo(bundles[0]!);
       await destination.deliver(secretId, bundles[1]!);

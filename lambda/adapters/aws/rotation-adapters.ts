@@ -1,0 +1,124 @@
+/**
+ * The rotation's AWS adapters built from configuration: the Secrets Manager bundle store, ACM PCA
+ * issuers and the Secrets Manager, ACM and SSM destinations. Shared by the rotation Lambda
+ * (handlers/support/rotation-deps.ts) and the CLI's `--backend aws` (cli/aws-runtime.ts), so both
+ * wire the same configuration to the same adapters the same way.
+ */
+import { join } from 'node:path';
+import { ACMClient } from '@aws-sdk/client-acm';
+import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { CertrotorConfig } from '../../domain/config';
+import type { Clock, Destination, Issuer } from '../../domain/ports';
+import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from './acm-pca';
+import { AcmDestination } from './acm';
+import type { AwsClientProvider } from './clients';
+import { SecretsManagerBundleStore, SecretsManagerDestination } from './secrets-manager';
+import { SsmRunCommandDestination, locateInBundleStore } from './ssm-run-command';
+
+export interface RotationAdapterSettings {
+  /** KMS key for secrets certrotor creates; a destination's own `kmsKeyId` wins. @default the account's default key */
+  readonly kmsKeyId?: string;
+  readonly clock: Clock;
+}
+
+export interface RotationAdapters {
+  readonly bundles: SecretsManagerBundleStore;
+  readonly issuers: Map<string, Issuer>;
+  readonly destinations: Map<string, Destination>;
+}
+
+/**
+ * Issuers of kind `acm-pca` and destinations of kind `secrets-manager`, `acm` and `ssm`. Other kinds
+ * (a local CA, files, agents, external vendors) are not built here: a certificate that names one is
+ * refused by the rotation with the missing issuer or destination named.
+ */
+export function buildRotationAdapters(
+  config: CertrotorConfig,
+  clients: AwsClientProvider,
+  settings: RotationAdapterSettings,
+): RotationAdapters {
+  const kms = settings.kmsKeyId ? { kmsKeyId: settings.kmsKeyId } : {};
+  const prefix = config.aws.secretPrefix;
+  const bundles = new SecretsManagerBundleStore({
+    client: clients.get(SecretsManagerClient),
+    secretNameFor: (name) => `${prefix}${name}`,
+    ...kms,
+  });
+  const issuers = new Map<string, Issuer>();
+  for (const issuer of config.issuers) {
+    if (issuer.kind !== 'acm-pca') continue;
+    issuers.set(
+      issuer.name,
+      new AcmPcaIssuer({
+        client: clients.get(ACMPCAClient, issuer.region),
+        certificateAuthorityArn: issuer.certificateAuthorityArn,
+        name: issuer.name,
+        journal: new SecretsManagerIssuanceJournal({
+          client: clients.get(SecretsManagerClient),
+          prefix: `${prefix}issuance/`,
+          ...kms,
+        }),
+        ...(issuer.signingAlgorithm ? { signingAlgorithm: issuer.signingAlgorithm } : {}),
+      }),
+    );
+  }
+  const destinations = new Map<string, Destination>();
+  for (const d of config.destinations) {
+    if (d.kind === 'secrets-manager') {
+      destinations.set(
+        d.name,
+        new SecretsManagerDestination({
+          client: clients.get(SecretsManagerClient, d.region),
+          name: d.name,
+          secretIds: [d.secretId],
+          ...(d.kmsKeyId ? { kmsKeyId: d.kmsKeyId } : kms),
+        }),
+      );
+    } else if (d.kind === 'acm') {
+      destinations.set(
+        d.name,
+        new AcmDestination({
+          client: clients.get(ACMClient, d.region),
+          name: d.name,
+          certificateArns: [d.certificateArn],
+          clock: settings.clock,
+        }),
+      );
+    } else if (d.kind === 'ssm') {
+      const [tagKey, tagValues] = Object.entries(d.targets.tags ?? {})[0] ?? [];
+      destinations.set(
+        d.name,
+        new SsmRunCommandDestination({
+          client: clients.get(SSMClient, d.region),
+          name: d.name,
+          instances:
+            d.targets.instanceIds !== undefined
+              ? { instanceIds: d.targets.instanceIds }
+              : {
+                  tag: {
+                    key: tagKey ?? 'certrotor',
+                    values: Array.isArray(tagValues) ? tagValues : [tagValues ?? ''],
+                  },
+                },
+          locate: locateInBundleStore(bundles),
+          host: {
+            certificatePath: join(d.directory, d.fileNames.certificate),
+            keyPath: join(d.directory, d.fileNames.key),
+            chainPath: join(d.directory, d.fileNames.chain),
+            ...(d.owner ? { owner: d.owner } : {}),
+            ...(d.group ? { group: d.group } : {}),
+            ...(d.reloadCommand
+              ? {
+                  reloadCommand: Array.isArray(d.reloadCommand) ? d.reloadCommand.join(' ') : d.reloadCommand,
+                }
+              : {}),
+          },
+          ...(d.documentName ? { documentName: d.documentName } : {}),
+        }),
+      );
+    }
+  }
+  return { bundles, issuers, destinations };
+}

@@ -1,0 +1,108 @@
+/**
+ * The AWS composition root for the CLI (`--backend aws`): the same Runtime the local backend builds,
+ * over the AWS adapters the Lambdas use. State in the DynamoDB table, keys and bundles in Secrets
+ * Manager, ACM PCA issuers, Secrets Manager / ACM / SSM destinations, ACM and Secrets Manager
+ * inventory, events to EventBridge (and, for people, to stdout), TLS probing from this machine.
+ *
+ * Every SDK client gets the same region, profile and endpoint (`--endpoint-url` reaches an emulator
+ * or a VPC endpoint); credentials come from the SDK's own chain (environment, profile, SSO, role).
+ */
+import type { Writable } from 'node:stream';
+import { AwsClientPool, type AwsClientProvider } from '../adapters/aws/clients';
+import { buildAwsInventorySources } from '../adapters/aws/inventory-sources';
+import { buildRotationAdapters } from '../adapters/aws/rotation-adapters';
+import { awsEventPublisher, awsStateStore, resolveAwsRegion } from '../adapters/aws/state-and-events';
+import { FanOutPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
+import { NodeTlsProber } from '../adapters/net/tls-prober';
+import type { CertrotorConfig } from '../domain/config';
+import { InvalidInputError } from '../domain/errors';
+import type { Clock, EventPublisher } from '../domain/ports';
+import { endpointTargets, humanEventLine, managedSpec, ownershipLookup, type Runtime } from './local-runtime';
+
+/** What the command line says about AWS; each falls back to the configuration, then the environment. */
+export interface AwsBackendFlags {
+  readonly region?: string;
+  readonly profile?: string;
+  readonly endpointUrl?: string;
+  readonly table?: string;
+}
+
+export interface AwsRuntimeOptions {
+  readonly clock: Clock;
+  readonly env: NodeJS.ProcessEnv;
+  readonly flags: AwsBackendFlags;
+  /** Where human-readable event lines go besides EventBridge; omitted with --json. */
+  readonly eventStream?: Writable;
+  /** Injected by tests; @default a pool built from the flags */
+  readonly clients?: AwsClientProvider;
+}
+
+/** The environment variable naming the state table when neither --table nor aws.tableName does. */
+export const TABLE_ENV = 'CERTROTOR_TABLE_NAME';
+
+export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRuntimeOptions): Promise<Runtime> {
+  const { flags, env } = options;
+  const endpoint = flags.endpointUrl === undefined ? undefined : parseEndpointUrl(flags.endpointUrl);
+  const tableName = flags.table ?? config.aws.tableName ?? env[TABLE_ENV];
+  if (tableName === undefined || tableName === '') {
+    throw new InvalidInputError(
+      `--backend aws: no state table: pass --table, set aws.tableName in the configuration, or set ${TABLE_ENV}`,
+    );
+  }
+  const chosenRegion = flags.region ?? config.aws.region;
+  const clients =
+    options.clients ??
+    new AwsClientPool({
+      ...(chosenRegion !== undefined ? { region: chosenRegion } : {}),
+      ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+    });
+  // Otherwise the SDK's chain decides (AWS_REGION, the profile); asked once here so that a missing
+  // region is one clear error instead of the same failure on every call.
+  const region = chosenRegion ?? (await resolveAwsRegion(clients));
+  if (region === undefined) {
+    const profile = flags.profile ?? env.AWS_PROFILE;
+    throw new InvalidInputError(
+      `--backend aws: no AWS region${profile !== undefined ? ` (profile ${profile} names none, or does not exist)` : ''}: pass --region, set aws.region in the configuration, or set AWS_REGION`,
+    );
+  }
+  const { issuers, destinations, bundles } = buildRotationAdapters(config, clients, { clock: options.clock });
+  const sinks: EventPublisher[] = [awsEventPublisher(clients, config.aws.eventBusName)];
+  if (options.eventStream) {
+    sinks.push(
+      new StreamEventPublisher({ name: 'stdout', stream: options.eventStream, format: humanEventLine }),
+    );
+  }
+  return {
+    config,
+    state: awsStateStore(clients, tableName),
+    bundles,
+    issuers,
+    destinations,
+    prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
+    publisher: new FanOutPublisher(sinks, 'events'),
+    specs: config.certificates.map((c) => managedSpec(config, c, issuers)),
+    endpoints: endpointTargets(config, issuers),
+    ownership: ownershipLookup(config),
+    sources: buildAwsInventorySources(config, clients, region),
+  };
+}
+
+/**
+ * `--endpoint-url` as the SDK wants it. Any http(s) URL is accepted (an emulator, a VPC endpoint);
+ * anything else is refused before a single call is made.
+ */
+export function parseEndpointUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidInputError(
+      `--endpoint-url ${JSON.stringify(value)}: is not a URL (e.g. http://127.0.0.1:5000)`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInputError(`--endpoint-url ${JSON.stringify(value)}: must be an http or https URL`);
+  }
+  return value;
+}
