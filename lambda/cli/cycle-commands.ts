@@ -31,42 +31,79 @@ import {
   scan,
   type StoredObservation,
 } from '../use-cases/cycle';
+import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/digest';
 import { NotificationDispatcher } from '../use-cases/notify';
 import { clearPending, type RotationDeps, type RotationResult } from '../use-cases/rotate';
 import type { ScanFailure } from '../use-cases/scan';
 import { withConfigOption, loadCliConfig } from './config-option';
 import type { CliContext } from './context';
+import { buildAwsRuntime } from './aws-runtime';
 import { buildLocalRuntime, type Runtime } from './local-runtime';
+import { renderWatch, runLocalUpstreamWatch } from './upstream';
+import { expectedAgentHosts } from './agent-runtime';
 
 interface CommonOptions {
   config?: string;
   json?: boolean;
+  backend?: string;
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  table?: string;
+}
+
+/** Adds `--backend` and the AWS options (region, profile, endpoint, table) to a command. */
+function withBackendOptions(command: Command): Command {
+  return command
+    .option(
+      '--backend <local|aws>',
+      "where state, keys and events live (default: the configuration's `backend`)",
+    )
+    .option('--region <region>', 'AWS region (--backend aws; default: aws.region, then AWS_REGION)')
+    .option('--profile <name>', 'AWS shared-config profile (--backend aws)')
+    .option('--endpoint-url <url>', 'send every AWS call to this endpoint (an emulator, a VPC endpoint)')
+    .option('--table <name>', 'DynamoDB state table (--backend aws; default: aws.tableName)');
 }
 
 /** Builds the runtime for a command; --json turns human event lines off so stdout stays one JSON. */
 async function runtimeFor(ctx: CliContext, options: CommonOptions): Promise<Runtime> {
   const { config } = await loadCliConfig(ctx, options.config);
-  return buildLocalRuntime(config, {
-    clock: ctx.clock,
-    ...(options.json
-      ? {}
-      : {
-          eventStream: new Writable({
-            write(chunk: Buffer, _encoding, done) {
-              ctx.out(chunk.toString().replace(/\n$/, ''));
-              done();
-            },
-          }),
-        }),
-  });
+  const backend = options.backend ?? config.backend;
+  if (backend !== 'local' && backend !== 'aws')
+    throw new InvalidInputError(`--backend ${backend}: must be local or aws`);
+  const eventStream = options.json
+    ? undefined
+    : new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          ctx.out(chunk.toString().replace(/\n$/, ''));
+          done();
+        },
+      });
+  if (backend === 'aws') {
+    return await buildAwsRuntime(config, {
+      clock: ctx.clock,
+      env: ctx.env,
+      flags: {
+        ...(options.region !== undefined ? { region: options.region } : {}),
+        ...(options.profile !== undefined ? { profile: options.profile } : {}),
+        ...(options.endpointUrl !== undefined ? { endpointUrl: options.endpointUrl } : {}),
+        ...(options.table !== undefined ? { table: options.table } : {}),
+      },
+      ...(eventStream ? { eventStream } : {}),
+    });
+  }
+  return buildLocalRuntime(config, { clock: ctx.clock, ...(eventStream ? { eventStream } : {}) });
 }
 
 export function cycleDeps(runtime: Runtime, ctx: CliContext): CycleDeps & { rotation: RotationDeps } {
   const config = runtime.config;
   return {
-    sources: config.sources.flatMap((s) =>
-      s.kind === 'files' ? [new FilesSource(s.name, s.environment, s.paths)] : [],
-    ),
+    sources: [
+      ...config.sources.flatMap((s) =>
+        s.kind === 'files' ? [new FilesSource(s.name, s.environment, s.paths)] : [],
+      ),
+      ...(runtime.sources ?? []),
+    ],
     prober: runtime.prober,
     state: runtime.state,
     publisher: runtime.publisher,
@@ -92,6 +129,7 @@ export function scanInput(runtime: Runtime): ScanInput {
     renewal: new Map(runtime.config.certificates.map((c) => [c.name, c.renewal])),
     thresholds: runtime.config.notifications.thresholds,
     concurrency: runtime.config.probe.concurrency,
+    expectedHosts: expectedAgentHosts(runtime.config),
   };
 }
 
@@ -104,8 +142,67 @@ function notifierFor(
   ctx: CliContext,
 ): ((events: readonly OutgoingEvent[]) => Promise<string[]>) | undefined {
   const config = runtime.config;
+  const notifiers = localNotifiers(runtime, ctx);
+  if (notifiers.size === 0) return undefined;
+  return async (events) => {
+    const now = ctx.clock();
+    const silences = await allSilences(runtime, now);
+    const plan = planEventNotifications(events as never, config, silences, now);
+    const dispatcher = new NotificationDispatcher({
+      notifierFor: (name) => notifiers.get(name),
+      dedupe: { store: runtime.state, clock: ctx.clock },
+    });
+    const report = await dispatcher.dispatch(plan.send.filter((d) => notifiers.has(d.channel)));
+    const problems = report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`);
+    // Routine alerts wait for their channel's digest, which goes out here once its schedule is due.
+    await holdForDigest(
+      runtime.state,
+      plan.held.filter((h) => notifiers.has(h.channel)),
+      config,
+      now,
+    );
+    problems.push(...(await sendLocalDigests(runtime, ctx, notifiers)));
+    return problems;
+  };
+}
+
+/**
+ * Sends every channel's digest that is due (at most one per channel and schedule occurrence, however
+ * often certrotor runs); returns one line per problem. Channels without a webhook are skipped.
+ */
+export async function sendLocalDigests(
+  runtime: Runtime,
+  ctx: CliContext,
+  notifiers: ReadonlyMap<string, Notifier> = localNotifiers(runtime, ctx),
+): Promise<string[]> {
+  if (!runtime.config.notifications.digest.enabled || notifiers.size === 0) return [];
+  const dispatcher = new NotificationDispatcher({ notifierFor: (name) => notifiers.get(name) });
+  const report = await sendDueDigests(
+    { store: runtime.state, clock: ctx.clock, dispatcher },
+    {
+      ...runtime.config,
+      notifications: {
+        ...runtime.config.notifications,
+        digest: {
+          ...runtime.config.notifications.digest,
+          channels: digestChannels(runtime.config).filter((c) => notifiers.has(c)),
+        },
+      },
+    },
+  );
+  return [
+    ...report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`),
+    ...report.channels
+      .filter((c) => c.status === 'failed' && !report.problems.some((p) => p.channel === c.channel))
+      .map((c) => `${c.channel}: digest: ${c.error ?? 'not delivered'}`),
+  ];
+}
+
+/** A Slack notifier for each channel whose webhook URL is in the environment. */
+function localNotifiers(runtime: Runtime, ctx: CliContext): Map<string, Notifier> {
+  const delivery = runtime.config.notifications.delivery;
   const notifiers = new Map<string, Notifier>();
-  for (const channel of config.notifications.channels) {
+  for (const channel of runtime.config.notifications.channels) {
     const url = channel.webhook.env ? ctx.env[channel.webhook.env] : undefined;
     if (url) {
       notifiers.set(
@@ -113,24 +210,14 @@ function notifierFor(
         new SlackWebhookNotifier({
           webhookUrl: url,
           name: channel.name,
-          minIntervalMs: 1000 / config.notifications.delivery.messagesPerSecond,
-          maxAttempts: config.notifications.delivery.maxAttempts,
-          timeoutMs: config.notifications.delivery.timeout,
+          minIntervalMs: 1000 / delivery.messagesPerSecond,
+          maxAttempts: delivery.maxAttempts,
+          timeoutMs: delivery.timeout,
         }),
       );
     }
   }
-  if (notifiers.size === 0) return undefined;
-  return async (events) => {
-    const silences = await allSilences(runtime, ctx.clock());
-    const plan = planEventNotifications(events as never, config, silences, ctx.clock());
-    const dispatcher = new NotificationDispatcher({
-      notifierFor: (name) => notifiers.get(name),
-      dedupe: { store: runtime.state, clock: ctx.clock },
-    });
-    const report = await dispatcher.dispatch(plan.send.filter((d) => notifiers.has(d.channel)));
-    return report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`);
-  };
+  return notifiers;
 }
 
 async function allSilences(runtime: Runtime, now: Date): Promise<Silence[]> {
@@ -139,7 +226,7 @@ async function allSilences(runtime: Runtime, now: Date): Promise<Silence[]> {
 }
 
 export function registerCycleCommands(program: Command, ctx: CliContext): void {
-  withConfigOption(program.command('scan'))
+  withBackendOptions(withConfigOption(program.command('scan')))
     .description('probe every endpoint and read every source; report new findings as events')
     .option('--json', 'print the report as JSON')
     .action(async (options: CommonOptions) => {
@@ -165,7 +252,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       if (report.failures.length > 0) ctx.exitCode = 1;
     });
 
-  withConfigOption(program.command('status'))
+  withBackendOptions(withConfigOption(program.command('status')))
     .description('one line per certificate and place: where, fingerprint, days left, state')
     .option('--json', 'print JSON')
     .action(async (options: CommonOptions) => {
@@ -181,7 +268,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         );
     });
 
-  withConfigOption(program.command('plan'))
+  withBackendOptions(withConfigOption(program.command('plan')))
     .description('what will need renewing or acting on within the horizon, and why; changes nothing')
     .option('--horizon <duration>', 'look this far ahead', '30d')
     .option('--json', 'print JSON')
@@ -244,7 +331,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       if (failures.length > 0) ctx.exitCode = 1;
     });
 
-  withConfigOption(program.command('rotate <name>'))
+  withBackendOptions(withConfigOption(program.command('rotate <name>')))
     .description(
       'issue → stage → distribute (canary first) → verify every host → promote; roll back on failure',
     )
@@ -267,25 +354,49 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       if (failures.length > 0) ctx.exitCode = 1;
     });
 
-  withConfigOption(program.command('run'))
+  withBackendOptions(withConfigOption(program.command('run')))
     .description('one scheduled cycle: scan, then rotate whatever policy says is due')
     .option('--dry-run', 'scan and plan rotations without changing anything')
     .option('--json', 'print JSON')
     .action(async (options: CommonOptions & { dryRun?: boolean }) => {
       const runtime = await runtimeFor(ctx, options);
-      const report = await runCycle(cycleDeps(runtime, ctx), {
+      const deps = cycleDeps(runtime, ctx);
+      const report = await runCycle(deps, {
         ...scanInput(runtime),
         owner: `run-${randomUUID()}`,
         dryRun: options.dryRun ?? false,
       });
+      // Upstream rotations are watched in the same cycle (the deployed service runs it on its own schedule).
+      const upstreams =
+        runtime.config.upstreams.length > 0
+          ? await runLocalUpstreamWatch(runtime, ctx, deps.notify, { distribute: !options.dryRun })
+          : undefined;
+      // A digest falls due on its schedule, with or without new findings in this run.
+      const digests = options.dryRun ? [] : await sendLocalDigests(runtime, ctx);
+      const failures = [
+        ...report.failures,
+        ...(upstreams?.failures ?? []),
+        ...digests.map((error) => ({ what: 'digest', error })),
+      ];
       if (options.json) {
         ctx.out(
           JSON.stringify(
             {
               findings: report.scan.evaluation.findings,
-              events: report.scan.events.length,
+              events: report.scan.events.length + (upstreams?.events.length ?? 0),
               rotations: report.rotations,
-              failures: report.failures,
+              upstreams: upstreams?.upstreams.map((u) => ({
+                upstream: u.upstream,
+                delivered: u.delivered,
+                retired: u.retired,
+                announcements: u.announcements.map((a) => ({
+                  id: a.announcement.id,
+                  stage: a.stage,
+                  ...(a.deadline ? { deadline: a.deadline } : {}),
+                  consumers: a.consumers,
+                })),
+              })),
+              failures,
             },
             null,
             2,
@@ -298,9 +409,10 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
           new Set(report.scan.newFindings.map((f) => f.dedupeKey)),
         );
         for (const r of report.rotations) printRotation(ctx, r);
-        printFailures(ctx, report.failures);
+        if (upstreams) for (const line of renderWatch(upstreams)) ctx.out(line);
+        printFailures(ctx, failures);
       }
-      if (report.failures.length > 0) ctx.exitCode = 1;
+      if (failures.length > 0) ctx.exitCode = 1;
     });
 
   withConfigOption(program.command('repair <name>'))

@@ -10,6 +10,7 @@ import type { CertrotorConfig, ManagedCertificateConfig } from '../domain/config
 import { ConfigurationError } from '../domain/errors';
 import type {
   BundleStore,
+  CertificateSource,
   Destination,
   EventPublisher,
   Issuer,
@@ -44,6 +45,8 @@ export interface Runtime {
   readonly specs: readonly ManagedCertificateSpec[];
   readonly endpoints: readonly EndpointTarget[];
   readonly ownership: OwnershipLookup;
+  /** Inventory sources besides configured files (the AWS backend: ACM, Secrets Manager). */
+  readonly sources?: readonly CertificateSource[];
 }
 
 export interface LocalRuntimeOptions {
@@ -220,7 +223,12 @@ export function endpointTargets(
     if (!h.endpoint) continue;
     const cert = config.certificates.find((c) =>
       c.destinations.some((d) =>
-        config.destinations.find((x) => x.name === d && x.kind === 'files' && x.host === h.name),
+        config.destinations.find(
+          (x) =>
+            x.name === d &&
+            ((x.kind === 'files' && x.host === h.name) ||
+              (x.kind === 'agent' && agentDestinationHosts(config, x).includes(h.name))),
+        ),
       ),
     );
     // A host serving a certificate from our own CA is verified against that CA.
@@ -271,7 +279,8 @@ function readCaFile(path: string, where: string): string {
   }
 }
 
-function humanEventLine(event: { detailType: string; detail: Record<string, unknown> }): string {
+/** One event as a line for people (the CLI's stdout). */
+export function humanEventLine(event: { detailType: string; detail: Record<string, unknown> }): string {
   const severity = String(event.detail.severity ?? 'info').toUpperCase();
   const envs = Array.isArray(event.detail.environments)
     ? ` [${(event.detail.environments as string[]).join(', ')}]`

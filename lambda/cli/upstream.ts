@@ -14,26 +14,29 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FileBundleStore } from '../adapters/local/file-bundle-store';
-import { FileDestination } from '../adapters/local/file-destination';
 import { FileStateStore } from '../adapters/local/file-state-store';
+import { HttpFeedFetcher } from '../adapters/net/feeds';
 import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
-import { NodeTlsProber } from '../adapters/net/tls-prober';
 import { shortFingerprint } from '../domain/certificate';
 import type { CertrotorConfig, UpstreamConfig } from '../domain/config';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { parseRfc3339 } from '../domain/feed-parsing';
-import type { CertificateBundle, Destination } from '../domain/ports';
+import type { CertificateBundle, Destination, OutgoingEvent } from '../domain/ports';
 import { parseCertificates, parsePrivateKey, validateBundle } from '../domain/x509';
 import {
   type AnnouncementStatus,
   type UpstreamDeps,
+  type UpstreamSpec,
   attachNewMaterial,
   listAnnouncements,
   recordAnnouncement,
   upstreamSpecOf,
   upstreamStatus,
 } from '../use-cases/upstream';
+import { type UpstreamWatchReport, watchUpstreams } from '../use-cases/upstream-watch';
+import type { ScanFailure } from '../use-cases/scan';
 import { loadCliConfig, withConfigOption } from './config-option';
+import { buildLocalRuntime, type Runtime } from './local-runtime';
 import type { CliContext } from './context';
 
 interface CommonOptions {
@@ -87,6 +90,15 @@ export function registerUpstreamCommand(program: Command, ctx: CliContext): void
       .option('--announcement <id>', 'attach to this announcement (default: the next one of the upstream)')
       .option('--json', 'print the result as JSON'),
   ).action(async (name: string, options: ImportOptions) => importClientCertificate(ctx, name, options));
+
+  withConfigOption(
+    upstream
+      .command('watch')
+      .description(
+        'Poll feeds, observe every upstream endpoint, deliver announced material to consumers, and report what is new.',
+      )
+      .option('--json', 'print the report as JSON'),
+  ).action(async (options: CommonOptions) => watch(ctx, options));
 
   withConfigOption(
     upstream
@@ -249,31 +261,52 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
 }
 
 // ---------------------------------------------------------------------------------------------
+// watch
+// ---------------------------------------------------------------------------------------------
+
+async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
+  const { config } = await loadCliConfig(ctx, options.config);
+  const runtime = buildLocalRuntime(config, { clock: ctx.clock });
+  const report = await runLocalUpstreamWatch(runtime, ctx);
+  if (options.json) {
+    ctx.out(
+      JSON.stringify(
+        {
+          upstreams: report.upstreams.map((u) => ({
+            upstream: u.upstream,
+            delivered: u.delivered,
+            retired: u.retired,
+            announcements: u.announcements.map(statusJson),
+          })),
+          events: report.events,
+          failures: report.failures,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    const lines = renderWatch(report);
+    ctx.out(lines.length > 0 ? lines.join('\n') : 'no announcements');
+    for (const e of report.events) ctx.out(`event  ${e.detailType}: ${String(e.detail.summary ?? '')}`);
+    for (const f of report.failures) ctx.out(`failure ${f.what}: ${f.error}`);
+  }
+  if (report.failures.length > 0) ctx.exitCode = 1;
+}
+
+// ---------------------------------------------------------------------------------------------
 // status
 // ---------------------------------------------------------------------------------------------
 
 async function status(ctx: CliContext, name: string | undefined, options: CommonOptions): Promise<void> {
   const { config } = await loadCliConfig(ctx, options.config);
-  const upstreams = name ? [findUpstream(config, name)] : config.upstreams;
-  const destinations = localDestinations(config);
-  const { state, bundles } = stores(config);
-  const deps: UpstreamDeps = {
-    state,
-    bundles,
-    destinations,
-    prober: new NodeTlsProber({ clock: ctx.clock }),
-    clientAuth: new NodeClientAuthProber(),
-    clock: ctx.clock,
-  };
+  const runtime = buildLocalRuntime(config, { clock: ctx.clock });
+  const chosen = name ? [findUpstream(config, name)] : config.upstreams;
+  const deps = localUpstreamDeps(runtime, ctx);
   const report: { upstream: string; announcements?: AnnouncementStatus[]; error?: string }[] = [];
-  for (const upstream of upstreams) {
+  for (const upstream of chosen) {
     try {
-      const caPem = upstream.trust.caBundleFile
-        ? parseCertificates(readFileSync(upstream.trust.caBundleFile), upstream.trust.caBundleFile).map(
-            (m) => m.pem,
-          )
-        : undefined;
-      const spec = await upstreamSpecOf(config, upstream, destinations, caPem);
+      const spec = await specOf(config, upstream, runtime.destinations);
       report.push({ upstream: upstream.name, announcements: await upstreamStatus(deps, spec) });
     } catch (error) {
       report.push({ upstream: upstream.name, error: describeError(error) });
@@ -386,18 +419,88 @@ function stores(config: CertrotorConfig) {
   };
 }
 
-/** Local mode reads what `files` destinations hold; other kinds are the deployed service's. */
-function localDestinations(config: CertrotorConfig): Map<string, Destination> {
-  const destinations = new Map<string, Destination>();
-  for (const d of config.destinations) {
-    if (d.kind !== 'files') continue;
-    destinations.set(
-      d.name,
-      new FileDestination({
-        name: d.name,
-        hosts: { [d.host ?? d.name]: { dir: d.directory, reload: null } },
-      }),
-    );
+/** Reads `trust.caBundleFile` and resolves consumers; a problem names the upstream. */
+async function specOf(
+  config: CertrotorConfig,
+  upstream: UpstreamConfig,
+  destinations: ReadonlyMap<string, Destination>,
+): Promise<UpstreamSpec> {
+  const file = upstream.trust.caBundleFile;
+  let caPem: string[] | undefined;
+  if (file) {
+    try {
+      caPem = parseCertificates(readFileSync(file), file).map((m) => m.pem);
+    } catch (error) {
+      throw new InvalidInputError(`upstreams.${upstream.name}.trust.caBundleFile: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
   }
-  return destinations;
+  return upstreamSpecOf(config, upstream, destinations, caPem);
+}
+
+function localUpstreamDeps(runtime: Runtime, ctx: CliContext): UpstreamDeps {
+  return {
+    state: runtime.state,
+    bundles: runtime.bundles,
+    destinations: runtime.destinations,
+    prober: runtime.prober,
+    clientAuth: new NodeClientAuthProber(),
+    feeds: new HttpFeedFetcher(),
+    clock: ctx.clock,
+  };
+}
+
+/**
+ * One upstream watch over every configured upstream with the local runtime (feeds, observation,
+ * distribution to files and agent destinations, events), as `certrotor run` and `upstream watch`
+ * run it. An upstream whose configuration cannot be resolved is one failure; the others still run.
+ */
+export async function runLocalUpstreamWatch(
+  runtime: Runtime,
+  ctx: CliContext,
+  notify?: (events: readonly OutgoingEvent[]) => Promise<string[]>,
+  options: { distribute?: boolean } = {},
+): Promise<UpstreamWatchReport> {
+  const specs: UpstreamSpec[] = [];
+  const failures: ScanFailure[] = [];
+  for (const upstream of runtime.config.upstreams) {
+    try {
+      specs.push(await specOf(runtime.config, upstream, runtime.destinations));
+    } catch (error) {
+      failures.push({ what: `upstream ${upstream.name}`, error: describeError(error) });
+    }
+  }
+  const report = await watchUpstreams(
+    {
+      ...localUpstreamDeps(runtime, ctx),
+      publisher: runtime.publisher,
+      ownership: runtime.ownership,
+      ...(notify ? { notify } : {}),
+    },
+    { upstreams: specs, ...(options.distribute === false ? { distribute: false } : {}) },
+  );
+  return { ...report, failures: [...failures, ...report.failures] };
+}
+
+/** A few lines per upstream for humans: each announcement's stage and who is not ready. */
+export function renderWatch(report: UpstreamWatchReport): string[] {
+  const lines: string[] = [];
+  for (const entry of report.upstreams) {
+    for (const status of entry.announcements) {
+      const ready = status.consumers.filter((c) => c.ready).length;
+      lines.push(
+        `upstream ${entry.upstream}: ${status.announcement.title} ${status.stage}` +
+          (status.deadline ? `, deadline ${status.deadline}` : '') +
+          `, ${ready}/${status.consumers.length} consumers ready`,
+      );
+      const delivered = entry.delivered[status.announcement.id];
+      if (delivered && delivered.length > 0)
+        lines.push(`  delivered new material to ${delivered.join(', ')}`);
+      if (entry.retired.includes(status.announcement.id)) lines.push('  old material retired');
+      for (const c of status.consumers.filter((x) => !x.ready))
+        lines.push(`  NOT READY ${c.consumer}: ${c.detail ?? ''}`);
+    }
+  }
+  return lines;
 }

@@ -267,7 +267,14 @@ export const detailSchemas = {
         expectedFingerprint: fingerprint('What should be served.'),
         servedFingerprint: fingerprint('What is served or installed.').optional(),
         reason: z
-          .enum(['unexpected-certificate', 'stale-file', 'not-reloaded', 'agent-report-mismatch', 'missing'])
+          .enum([
+            'unexpected-certificate',
+            'stale-file',
+            'not-reloaded',
+            'agent-report-mismatch',
+            'missing',
+            'stale-report',
+          ])
           .meta({ description: 'The kind of drift.' }),
         source: z.enum(['probe', 'agent']).meta({ description: 'How the drift was seen.' }),
       }),

@@ -1,21 +1,133 @@
 /**
- * Upstream watcher: runs on its schedule and on AWS Health events (aws.health rule). Minimal for now:
- * the upstream-tracking work fills in feed polling, observation and readiness here.
+ * Upstream watcher: runs on its schedule (poll feeds, observe every upstream endpoint, deliver
+ * announced material to consumers during the overlap, assess readiness, publish what is new) and on
+ * AWS Health scheduled-change events from the `aws.health` rule, which become announcements of the
+ * upstreams whose `aws-health` feed selects them. One failing upstream never stops the others; the
+ * run reports each failure, emits days-to-deadline metrics and its heartbeat.
  */
-import { AwsClients, loadConfiguration, logger, metrics, parseEnvironment } from './support/runtime';
+import { readFileSync } from 'node:fs';
+import { HttpFeedFetcher } from '../adapters/net/feeds';
+import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
+import { NodeTlsProber } from '../adapters/net/tls-prober';
+import { type HealthSubscription, healthAnnouncements } from '../domain/aws-health';
+import type { CertrotorConfig } from '../domain/config';
+import { describeError } from '../domain/errors';
+import type { AnnouncementDraft } from '../domain/upstream-announcement';
+import { parseCertificates } from '../domain/x509';
+import { announcementDeadlineMetrics } from '../use-cases/deadline-metrics';
+import type { ScanFailure } from '../use-cases/scan';
+import { type UpstreamSpec, upstreamSpecOf } from '../use-cases/upstream';
+import { watchUpstreams } from '../use-cases/upstream-watch';
+import { completeScheduledJob, publishMetricPoints } from './support/heartbeat';
+import { rotationDeps } from './support/rotation-deps';
+import {
+  AwsClients,
+  eventPublisher,
+  loadConfiguration,
+  logger,
+  metrics,
+  parseEnvironment,
+  stateStore,
+} from './support/runtime';
 
 const env = parseEnvironment();
-void new AwsClients(env.AWS_REGION);
+const clients = new AwsClients(env.AWS_REGION);
 
-export async function handler(event: unknown): Promise<{ upstreams: number }> {
-  const config = await loadConfiguration(env);
-  const source =
-    typeof event === 'object' && event !== null ? (event as { source?: unknown }).source : undefined;
-  logger.info('upstream watch', {
-    upstreams: config.upstreams.length,
-    trigger: source === 'aws.health' ? 'aws.health' : 'schedule',
-  });
-  metrics.addMetric('UpstreamWatchRuns', 'Count', 1);
-  metrics.publishStoredMetrics();
-  return { upstreams: config.upstreams.length };
+export interface UpstreamWatchSummary {
+  readonly trigger: 'schedule' | 'aws.health';
+  readonly upstreams: number;
+  readonly announcements: number;
+  readonly events: number;
+  readonly failures: readonly ScanFailure[];
+}
+
+export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
+  const fromHealth = isRecord(event) && event.source === 'aws.health';
+  try {
+    const config = await loadConfiguration(env);
+    const failures: ScanFailure[] = [];
+    const drafts: AnnouncementDraft[] = [];
+    if (fromHealth) {
+      try {
+        drafts.push(...healthAnnouncements(event, healthSubscriptions(config)));
+      } catch (error) {
+        failures.push({ what: 'AWS Health event', error: describeError(error) });
+      }
+    }
+    const rotation = rotationDeps(config, env, clients);
+    const specs: UpstreamSpec[] = [];
+    for (const upstream of config.upstreams) {
+      try {
+        const file = upstream.trust.caBundleFile;
+        const caPem = file ? parseCertificates(readFileSync(file), file).map((m) => m.pem) : undefined;
+        specs.push(await upstreamSpecOf(config, upstream, rotation.destinations, caPem));
+      } catch (error) {
+        failures.push({ what: `upstream ${upstream.name}`, error: describeError(error) });
+      }
+    }
+    const clock = () => new Date();
+    const report = await watchUpstreams(
+      {
+        state: stateStore(env, clients),
+        bundles: rotation.bundles,
+        destinations: rotation.destinations,
+        prober: new NodeTlsProber({ clock, defaultTimeoutMs: config.probe.timeout }),
+        clientAuth: new NodeClientAuthProber(),
+        feeds: new HttpFeedFetcher(),
+        clock,
+        publisher: eventPublisher(env, clients),
+        ownership: ownershipOf(config),
+      },
+      // An AWS Health event records its announcement and assesses readiness at once; the schedule
+      // does the rest (feeds, delivery) so one event never waits on every feed.
+      { upstreams: specs, drafts, ...(fromHealth ? { distribute: false } : {}) },
+    );
+    failures.push(...report.failures);
+    const statuses = report.upstreams.flatMap((u) => u.announcements);
+    publishMetricPoints(announcementDeadlineMetrics(statuses, clock()));
+    metrics.addMetric('UpstreamEventsPublished', 'Count', report.events.length);
+    metrics.addMetric('UpstreamWatchFailures', 'Count', failures.length);
+    for (const failure of failures) logger.warn('upstream watch problem', { failure });
+    if (!fromHealth) await completeScheduledJob('upstream', config, env, clients);
+    return {
+      trigger: fromHealth ? 'aws.health' : 'schedule',
+      upstreams: specs.length,
+      announcements: statuses.length,
+      events: report.events.length,
+      failures,
+    };
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}
+
+function healthSubscriptions(config: CertrotorConfig): HealthSubscription[] {
+  return config.upstreams.flatMap((u) =>
+    u.feeds.flatMap((f) =>
+      f.kind === 'aws-health'
+        ? [
+            {
+              upstream: u.name,
+              ...(f.services ? { services: f.services } : {}),
+              ...(f.eventTypeCodes ? { eventTypeCodes: f.eventTypeCodes } : {}),
+              ...(f.region ? { region: f.region } : {}),
+            },
+          ]
+        : [],
+    ),
+  );
+}
+
+function ownershipOf(config: CertrotorConfig) {
+  return (name: string | undefined) => {
+    const u = name ? config.upstreams.find((x) => x.name === name) : undefined;
+    return {
+      ...(u?.owner ? { owner: u.owner } : {}),
+      ...(u?.runbookUrl ? { runbookUrl: u.runbookUrl } : {}),
+    };
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }

@@ -31,6 +31,12 @@ import {
   selectNewFindings,
 } from './scan';
 import type { RenewalPolicy } from '../domain/renewal';
+import {
+  type CurrentVersion,
+  type ExpectedHost,
+  type HostReportFacts,
+  hostDrift,
+} from '../domain/host-drift';
 
 export interface CycleDeps {
   readonly sources: readonly CertificateSource[];
@@ -49,6 +55,12 @@ export interface ScanInput {
   readonly renewal: ReadonlyMap<string, RenewalPolicy>;
   readonly thresholds: readonly Threshold[];
   readonly concurrency: number;
+  /**
+   * Hosts whose agents must report each certificate (from configuration). Their reports are judged
+   * against the current versions in the same scan: a stale file, a process never reloaded, a report a
+   * probe contradicts, no report at all. Reports of other hosts are judged too.
+   */
+  readonly expectedHosts?: readonly ExpectedHost[];
 }
 
 export interface ScanReport {
@@ -66,7 +78,9 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
     concurrency: input.concurrency,
   });
   const managed = await managedViews(deps.state, input, now);
-  const evaluation = evaluate(observations, managed, { thresholds: input.thresholds }, now);
+  const evaluated = evaluate(observations, managed, { thresholds: input.thresholds }, now);
+  const agentDrift = await agentDriftFindings(deps.state, managed, observations, input, now);
+  const evaluation: Evaluation = { ...evaluated, findings: [...evaluated.findings, ...agentDrift] };
   const newFindings = await selectNewFindings(deps.state, evaluation.findings, now);
   const environments = [...new Set(observations.map(observationEnvironment))];
   const events: OutgoingEvent[] = [];
@@ -255,8 +269,77 @@ async function recordObservations(
       ...(o.kind === 'inventory' && o.item.managedName ? { managedName: o.item.managedName } : {}),
       observedAt: now.toISOString(),
     };
-    await state.put(COLLECTIONS.observations, `${value.environment}|${value.location}`, value, now, {
+    // Inventory items are keyed by their id (many ACM certificates share one location `acm:<region>`).
+    const key =
+      o.kind === 'inventory'
+        ? `${value.environment}|${o.item.source}|${o.item.id}`
+        : `${value.environment}|${value.location}`;
+    await state.put(COLLECTIONS.observations, key, value, now, {
       expiresAt: new Date(now.getTime() + 30 * 86_400_000),
     });
   }
+}
+
+/**
+ * Drift seen by host agents: every reported (or expected) host judged against the current version of
+ * its certificate, and against what this scan's probe of that host saw. Each finding lists every
+ * drifted host of its certificate, in every environment, for the event.
+ */
+async function agentDriftFindings(
+  state: StateStore,
+  managed: readonly ManagedView[],
+  observations: readonly Observation[],
+  input: ScanInput,
+  now: Date,
+): Promise<Finding[]> {
+  const reports = (await state.list<HostReportFacts>(COLLECTIONS.hosts, now))
+    .map((i) => i.value)
+    .filter((r) => typeof r.certificate === 'string' && typeof r.host === 'string');
+  if (reports.length === 0 && (input.expectedHosts ?? []).length === 0) return [];
+  const current = new Map<string, CurrentVersion>();
+  const names = new Set([...reports, ...(input.expectedHosts ?? [])].map((r) => r.certificate));
+  const states = await Promise.all(
+    [...names].map(
+      async (name) =>
+        managed.find((m) => m.name === name)?.state ?? (await readCertificateState(state, name, now))?.value,
+    ),
+  );
+  for (const m of states.flatMap((x) => (x ? [{ name: x.name, state: x }] : []))) {
+    const c = m.state.current;
+    if (c)
+      current.set(m.name, {
+        version: c.version,
+        fingerprintSha256: c.fingerprintSha256,
+        notAfter: c.notAfter,
+        ...(c.facts?.subject ? { subject: c.facts.subject } : {}),
+      });
+  }
+  const probed = new Map<string, string | undefined>();
+  for (const o of observations) {
+    if (o.kind !== 'endpoint' || !o.endpoint.expects || !o.result.ok) continue;
+    probed.set(`${o.endpoint.name}#${o.endpoint.expects}`, o.result.chain[0]?.facts.fingerprintSha256);
+  }
+  const result = hostDrift({
+    reports,
+    current,
+    ...(input.expectedHosts ? { expected: input.expectedHosts } : {}),
+    probed,
+    now,
+  });
+  return result.findings.map((finding) => {
+    const name = finding.certificate?.name ?? String(finding.details.certificate ?? '');
+    const drifts = result.hosts
+      .filter((h) => h.certificate === name && h.reason !== undefined)
+      .map((h) => ({
+        environment: h.environment,
+        endpoint: h.host,
+        ...(h.expectedFingerprint ? { expectedFingerprint: h.expectedFingerprint } : {}),
+        ...(h.servedFingerprint || h.installedFingerprint
+          ? { servedFingerprint: h.servedFingerprint ?? h.installedFingerprint }
+          : {}),
+        reason: h.reason,
+        source: 'agent',
+      }));
+    return { ...finding, details: { ...finding.details, drifts } };
+  });
 }

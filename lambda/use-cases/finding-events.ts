@@ -3,7 +3,13 @@
  * catalogue (`buildEvent`), so a producer mistake is an error here, never a malformed event on the bus.
  */
 import { type CertificateFacts } from '../domain/certificate';
-import { DetailType, buildEvent, type CertificateRef, type EventDetailInput } from '../domain/events';
+import {
+  DetailType,
+  buildEvent,
+  type CertificateRef,
+  type EventDetail,
+  type EventDetailInput,
+} from '../domain/events';
 import type { Finding, FindingCertificate } from '../domain/findings';
 import type { OutgoingEvent } from '../domain/ports';
 import type { RotationResult, TargetStatus } from './rotate';
@@ -96,22 +102,32 @@ export function findingToEvent(finding: Finding, ctx: FindingEventContext): Outg
       );
     case 'drift': {
       const expected = (finding.details.expectedFingerprints as string[] | undefined)?.[0];
+      const fromAgents = agentDrifts(finding);
       return buildEvent(
         DetailType.EndpointDriftDetected,
         {
           ...common,
           certificate: ref(finding.certificate!),
-          drifts: finding.locations.map((location, i) => ({
-            environment: finding.environments[Math.min(i, finding.environments.length - 1)] ?? 'default',
-            endpoint: truncate(location, 500),
-            ...(expected
-              ? { expectedFingerprint: expected }
-              : { expectedFingerprint: finding.certificate!.fingerprintSha256 }),
-            servedFingerprint: finding.certificate!.fingerprintSha256,
-            reason: 'unexpected-certificate' as const,
-            source: 'probe' as const,
-          })),
-          checkedEnvironments: [...ctx.checkedEnvironments],
+          drifts:
+            fromAgents ??
+            finding.locations.map((location, i) => ({
+              environment: finding.environments[Math.min(i, finding.environments.length - 1)] ?? 'default',
+              endpoint: truncate(location, 500),
+              ...(expected
+                ? { expectedFingerprint: expected }
+                : { expectedFingerprint: finding.certificate!.fingerprintSha256 }),
+              servedFingerprint: finding.certificate!.fingerprintSha256,
+              reason: 'unexpected-certificate' as const,
+              source: 'probe' as const,
+            })),
+          checkedEnvironments: [
+            ...new Set([
+              ...(fromAgents && Array.isArray(finding.details.checkedEnvironments)
+                ? (finding.details.checkedEnvironments as string[])
+                : []),
+              ...ctx.checkedEnvironments,
+            ]),
+          ],
         },
         ctx.now,
       );
@@ -329,4 +345,27 @@ function definedOnly(o: { owner?: string; runbookUrl?: string }): { owner?: stri
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+type DriftEntry = EventDetail<'Endpoint Drift Detected'>['drifts'][number];
+
+/** Per-host drift entries a host-agent drift finding carries (see cycle.ts), when they are usable. */
+function agentDrifts(finding: Finding): DriftEntry[] | undefined {
+  const drifts = finding.details.drifts;
+  if (finding.details.source !== 'agent' || !Array.isArray(drifts) || drifts.length === 0) return undefined;
+  const fallback = finding.certificate?.fingerprintSha256;
+  return (drifts as Record<string, unknown>[]).flatMap((d) => {
+    const expectedFingerprint = typeof d.expectedFingerprint === 'string' ? d.expectedFingerprint : fallback;
+    if (!expectedFingerprint) return [];
+    return [
+      {
+        environment: String(d.environment ?? finding.environments[0] ?? 'default'),
+        endpoint: truncate(String(d.endpoint ?? ''), 500),
+        expectedFingerprint,
+        ...(typeof d.servedFingerprint === 'string' ? { servedFingerprint: d.servedFingerprint } : {}),
+        reason: d.reason as DriftEntry['reason'],
+        source: 'agent' as const,
+      },
+    ];
+  });
 }

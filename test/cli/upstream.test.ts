@@ -317,3 +317,46 @@ describe('certrotor upstream status', () => {
     expect(run).toMatchObject({ code: 0, out: 'payments: no announcements' });
   });
 });
+
+describe('certrotor upstream watch', () => {
+  it('reports a new announcement once, with its consumers, and names an unreachable upstream endpoint', async () => {
+    // Prepare
+    const dir = await workspace();
+    await certrotor(
+      dir,
+      NOW,
+      'upstream',
+      'announce',
+      'payments',
+      '--window-start',
+      '2026-11-01T00:00:00Z',
+      '--cutover',
+      '2026-12-01T00:00:00Z',
+      '--note',
+      'VEND-7 server certificate rotation',
+    );
+
+    // Act
+    const first = await certrotor(dir, NOW, 'upstream', 'watch', '--json');
+    const second = await certrotor(dir, NOW, 'upstream', 'watch');
+
+    // Assess
+    expect(first.code).toBe(1);
+    const report = JSON.parse(first.out) as {
+      events: { detailType: string; detail: { consumers: { name: string; ready: boolean }[] } }[];
+      failures: { what: string; error: string }[];
+    };
+    expect(report.events.map((e) => e.detailType)).toEqual(['Upstream Rotation Announced']);
+    expect(report.events[0]!.detail.consumers.map((c) => c.name).sort()).toEqual(['web-1']);
+    expect(report.failures).toEqual([
+      {
+        what: 'upstream payments endpoint 127.0.0.1:1',
+        error: expect.stringMatching(/refused|ECONNREFUSED/i),
+      },
+    ]);
+    expect(second.out).toContain('upstream payments: VEND-7 server certificate rotation window-open');
+    expect(second.out).toContain('NOT READY web-1');
+    expect(second.out).not.toContain('event  Upstream Rotation Announced');
+    expect(second.code).toBe(1);
+  });
+});
