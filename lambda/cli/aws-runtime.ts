@@ -17,7 +17,14 @@ import { NodeTlsProber } from '../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../domain/config';
 import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
-import { endpointTargets, humanEventLine, managedSpec, ownershipLookup, type Runtime } from './local-runtime';
+import {
+  endpointTargets,
+  humanEventLine,
+  managedSpec,
+  ownershipLookup,
+  rotatable,
+  type Runtime,
+} from './local-runtime';
 
 /** What the command line says about AWS; each falls back to the configuration, then the environment. */
 export interface AwsBackendFlags {
@@ -81,7 +88,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
     destinations,
     prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
     publisher: new FanOutPublisher(sinks, 'events'),
-    specs: config.certificates.map((c) => managedSpec(config, c, issuers)),
+    specs: rotatable(config).map((c) => managedSpec(config, c, issuers)),
     endpoints: endpointTargets(config, issuers),
     ownership: ownershipLookup(config),
     sources: buildAwsInventorySources(config, clients, region),

@@ -33,6 +33,7 @@ import {
 } from '../use-cases/cycle';
 import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/digest';
 import { NotificationDispatcher } from '../use-cases/notify';
+import type { UpstreamObservation } from '../use-cases/upstream';
 import { clearPending, type RotationDeps, type RotationResult } from '../use-cases/rotate';
 import type { ScanFailure } from '../use-cases/scan';
 import { withConfigOption, loadCliConfig } from './config-option';
@@ -340,6 +341,11 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
     .action(async (name: string, options: CommonOptions & { dryRun?: boolean }) => {
       const runtime = await runtimeFor(ctx, options);
       const spec = runtime.specs.find((s) => s.name === name);
+      const configured = runtime.config.certificates.find((c) => c.name === name);
+      if (!spec && configured)
+        throw new InvalidInputError(
+          `rotate ${name}: issued by ${configured.issuer}, an external issuer; the vendor supplies it (certrotor upstream import-client-cert) and the upstream watcher distributes it`,
+        );
       if (!spec)
         throw new InvalidInputError(
           `rotate ${name}: no certificate named ${name} in the configuration (known: ${runtime.specs.map((s) => s.name).join(', ') || 'none'})`,
@@ -479,9 +485,22 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
           : 'not issued',
     });
   }
-  for (const o of (await runtime.state.list<StoredObservation>(COLLECTIONS.observations, now)).map(
-    (i) => i.value,
-  )) {
+  const stored = (
+    await runtime.state.list<StoredObservation | UpstreamObservation>(COLLECTIONS.observations, now)
+  ).map((i) => i.value);
+  for (const u of stored.filter((o): o is UpstreamObservation => 'upstream' in o && 'chain' in o)) {
+    const leaf = u.chain[0];
+    const days = leaf ? Math.floor((Date.parse(leaf.notAfter) - now.getTime()) / 86_400_000) : undefined;
+    rows.push({
+      environment: '-',
+      where: `upstream ${u.upstream} ${u.endpoint}`,
+      certificate: leaf?.subject ?? '-',
+      fingerprint: leaf ? shortFingerprint(leaf.fingerprintSha256) : '-',
+      daysLeft: days === undefined ? '-' : String(days),
+      state: days !== undefined && days < 0 ? 'EXPIRED' : `seen ${u.observedAt}`,
+    });
+  }
+  for (const o of stored.filter((o): o is StoredObservation => 'location' in o)) {
     const days = o.notAfter ? Math.floor((Date.parse(o.notAfter) - now.getTime()) / 86_400_000) : undefined;
     rows.push({
       environment: o.environment,

@@ -28,7 +28,7 @@ import {
 } from '../adapters/local/event-sinks';
 import { NodeTlsProber } from '../adapters/net/tls-prober';
 import type { ManagedCertificateSpec, VerifyEndpoint } from '../use-cases/managed-certificate';
-import { agentDestinationHosts, buildAgentDestinations } from './agent-runtime';
+import { agentDestinationHosts, buildAgentDestinations, installLayout, resolveOwner } from './agent-runtime';
 import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
 import type { EndpointTarget } from '../use-cases/scan';
 import type { OwnershipLookup } from '../use-cases/finding-events';
@@ -77,6 +77,7 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
   for (const d of config.destinations) {
     if (d.kind !== 'files') continue;
     const host = d.host ?? d.name;
+    const owner = resolveOwner(d.owner, d.group);
     destinations.set(
       d.name,
       new FileDestination({
@@ -88,6 +89,8 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
             reloadTimeoutMs: d.reloadTimeout,
           },
         },
+        ...(owner ? { owner } : {}),
+        ...installLayout(d, `destinations.${d.name}`),
       }),
     );
   }
@@ -117,10 +120,19 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     destinations,
     prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
     publisher: new FanOutPublisher(sinks, 'events'),
-    specs: config.certificates.map((c) => managedSpec(config, c, issuers)),
+    specs: rotatable(config).map((c) => managedSpec(config, c, issuers)),
     endpoints: endpointTargets(config, issuers),
     ownership: ownershipLookup(config),
   };
+}
+
+/**
+ * Certificates certrotor issues and rotates itself. Those of an `external` issuer are supplied by a
+ * vendor and reach their consumers through the upstream watcher, never through a rotation.
+ */
+export function rotatable(config: CertrotorConfig): ManagedCertificateConfig[] {
+  const external = new Set(config.issuers.filter((i) => i.kind === 'external').map((i) => i.name));
+  return config.certificates.filter((c) => !external.has(c.issuer));
 }
 
 /** Maps one configured certificate onto the rotation use case's view. */

@@ -319,10 +319,13 @@ async function agentDriftFindings(
     if (o.kind !== 'endpoint' || !o.endpoint.expects || !o.result.ok) continue;
     probed.set(`${o.endpoint.name}#${o.endpoint.expects}`, o.result.chain[0]?.facts.fingerprintSha256);
   }
+  // Before certrotor issued a certificate's first version there is nothing for a host to drift from.
   const result = hostDrift({
-    reports,
+    reports: reports.filter((r) => current.has(r.certificate)),
     current,
-    ...(input.expectedHosts ? { expected: input.expectedHosts } : {}),
+    ...(input.expectedHosts
+      ? { expected: input.expectedHosts.filter((e) => current.has(e.certificate)) }
+      : {}),
     probed,
     now,
   });

@@ -30,9 +30,18 @@ describe('the local demonstration', () => {
     expect(text).toMatch(/CRITICAL expired\s+internal-api expired/);
     expect(text).toMatch(/rotation internal-api v[0-9a-f]+: SUCCEEDED/);
     expect(text.match(/verified\s+\S+-files\//g)).toHaveLength(3);
+    // The agent-managed host got the new certificate through its own agent process, verified.
+    expect(text).toMatch(/verified\s+prod-worker-1-agent\/prod-worker-1/);
+    expect(text).toMatch(/prod-worker-1\s+prod\s+internal-api\s+(\S+)\s+\1\s+\1\s+\S+\s+ok/);
+    // The announced vendor rotation: delivered to the API hosts, the worker named before the deadline.
+    expect(text).toContain('delivered new material to prod-api-1, prod-api-2');
+    expect(text).toContain('NOT READY prod-worker-1');
+    expect(text).not.toMatch(/^\s*failures/m);
     expect(text).not.toContain('PRIVATE KEY');
     const events = readFileSync(join(dir, 'demo', 'events.jsonl'), 'utf8');
     expect(events).toContain('"detailType":"Rotation Succeeded"');
+    expect(events).toContain('"detailType":"Upstream Rotation Announced"');
+    expect(events).toContain('"detailType":"Consumers Not Ready"');
     expect(events).not.toContain('PRIVATE KEY');
   });
 

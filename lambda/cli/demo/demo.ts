@@ -32,6 +32,8 @@ interface DemoHost {
   readonly name: string;
   readonly environment: string;
   readonly daysLeft: number;
+  /** Managed by `certrotor agent` instead of a files destination. */
+  readonly agent?: boolean;
   port?: number;
   process?: ChildProcess;
 }
@@ -54,12 +56,16 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
     { name: 'staging-api', environment: 'staging', daysLeft: -2 },
     { name: 'prod-api-1', environment: 'prod', daysLeft: 5 },
     { name: 'prod-api-2', environment: 'prod', daysLeft: 5 },
+    // The background component: its certificate is installed by `certrotor agent` running beside it.
+    { name: 'prod-worker-1', environment: 'prod', daysLeft: 5, agent: true },
   ];
+  const vendor: DemoHost = { name: 'payments-gateway', environment: 'prod', daysLeft: 200 };
   let longLived: tls.TLSSocket | undefined;
+  let agent: ChildProcess | undefined;
   try {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    section(ctx, '1. Setting up: a local CA and three TLS hosts in two environments');
+    section(ctx, '1. Setting up: a local CA, four TLS hosts in two environments, a vendor upstream');
     const stateDir = join(dir, 'state');
     const ca = new LocalCaIssuer({
       directory: join(stateDir, 'ca', 'local-ca'),
@@ -84,9 +90,24 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
       host.process = startHost(hostDir);
       host.port = await listeningPort(host.process, host.name);
       ctx.out(
-        `  ${host.name.padEnd(12)} ${host.environment.padEnd(8)} https://127.0.0.1:${host.port}  (pid ${host.process.pid})`,
+        `  ${host.name.padEnd(16)} ${host.environment.padEnd(8)} https://127.0.0.1:${host.port}  (pid ${host.process.pid})${host.agent ? ', managed by certrotor agent' : ''}`,
       );
     }
+
+    // The vendor: its own CA, a server we connect to, and a client certificate CA it is rotating.
+    const vendorCa = await demoCa('CN=Payments Vendor Root, O=vendor', now);
+    const vendorDir = join(dir, 'hosts', vendor.name);
+    await mkdir(vendorDir, { recursive: true });
+    await installCertificate(vendorDir, vendorCa.pem, vendorCa.keys, vendor.daysLeft, now, {
+      subject: 'CN=pay.vendor.test, O=vendor',
+      dnsNames: ['pay.vendor.test'],
+    });
+    await writeFile(join(dir, 'vendor-ca.pem'), vendorCa.pem);
+    vendor.process = startHost(vendorDir);
+    vendor.port = await listeningPort(vendor.process, vendor.name);
+    ctx.out(
+      `  ${vendor.name.padEnd(16)} ${'vendor'.padEnd(8)} https://127.0.0.1:${vendor.port}  (pid ${vendor.process.pid}), an upstream our prod hosts call`,
+    );
 
     const staging = hosts[0]!;
     longLived = await openLongLivedConnection(staging.port!, caPem);
@@ -100,7 +121,7 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
     );
 
     const configFile = join(dir, 'certrotor.yaml');
-    await writeFile(configFile, demoConfig(hosts, dir));
+    await writeFile(configFile, demoConfig(hosts, vendor, dir));
     ctx.out(`  configuration: ${configFile}`);
 
     const events: OutgoingEvent[] = [];
@@ -111,6 +132,52 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
         err: (line) => ctx.err(indent(line)),
         exitCode: 0,
       });
+
+    const worker = hosts.find((h) => h.agent)!;
+    agent = startAgent(worker.name, configFile, dir);
+    ctx.out(`  certrotor agent started for ${worker.name} (pid ${agent.pid}): it pulls its desired version`);
+
+    // The vendor announced a client CA rotation and sent us a client certificate from the new CA.
+    const cutover = new Date(now.getTime() + 10 * DAY);
+    await cli([
+      'upstream',
+      'announce',
+      vendor.name,
+      '--window-start',
+      new Date(now.getTime() - DAY).toISOString(),
+      '--cutover',
+      cutover.toISOString(),
+      '--id',
+      'VEND-2291',
+      '--note',
+      'VEND-2291: client certificates move to the G2 client CA',
+    ]);
+    const clientCa = await demoCa('CN=Payments Vendor Client CA G2, O=vendor', now);
+    const client = await generateKeyPair('EC_P256');
+    const clientPem = await mintCertificate({
+      subject: 'CN=certrotor-demo, O=example customer',
+      notBefore: new Date(now.getTime() - DAY),
+      notAfter: new Date(now.getTime() + 365 * DAY),
+      subjectKeys: client.keys,
+      issuer: { certificatePem: clientCa.pem, keys: clientCa.keys },
+      extendedKeyUsage: ['clientAuth'],
+    });
+    await writeFile(join(dir, 'vendor-client-g2.pem'), clientPem);
+    await writeFile(join(dir, 'vendor-client-g2.key'), (await exportPrivateKey(client)).reveal(), {
+      mode: 0o600,
+    });
+    await cli([
+      'upstream',
+      'import-client-cert',
+      vendor.name,
+      '--cert',
+      join(dir, 'vendor-client-g2.pem'),
+      '--key',
+      join(dir, 'vendor-client-g2.key'),
+    ]);
+    ctx.out(
+      `  ${vendor.name} cuts over on ${cutover.toISOString().slice(0, 10)}; consumers: prod-api-1, prod-api-2 and ${worker.name}`,
+    );
 
     section(
       ctx,
@@ -139,6 +206,10 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
     section(ctx, '4. Status after the cycle (a second scan: nothing is reported twice)');
     await cli(['scan']);
     await cli(['status']);
+    ctx.out('');
+    await cli(['hosts']);
+    ctx.out('');
+    await cli(['upstream', 'status']);
     ctx.out(
       `  long-lived connection to ${staging.name} is still up: ${await ping(longLived)}; new connections get the new certificate`,
     );
@@ -149,8 +220,9 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
     return runCode;
   } finally {
     longLived?.destroy();
-    for (const host of hosts) host.process?.kill('SIGTERM');
-    await Promise.all(hosts.map((h) => (h.process ? exited(h.process) : undefined)));
+    const children = [...hosts.map((h) => h.process), vendor.process, agent];
+    for (const child of children) child?.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c ? exited(c) : undefined)));
   }
 }
 
@@ -160,12 +232,16 @@ async function installCertificate(
   caKeys: CryptoKeyPair,
   daysLeft: number,
   now: Date,
+  names: { subject: string; dnsNames: string[] } = {
+    subject: 'CN=api.internal, O=certrotor demo',
+    dnsNames: ['api.internal', 'localhost'],
+  },
 ): Promise<void> {
   const pair = await generateKeyPair('EC_P256');
   const notAfter = new Date(now.getTime() + daysLeft * DAY);
   const pem = await mintCertificate({
-    subject: 'CN=api.internal, O=certrotor demo',
-    dnsNames: ['api.internal', 'localhost'],
+    subject: names.subject,
+    dnsNames: names.dnsNames,
     ipAddresses: ['127.0.0.1'],
     notBefore: new Date(notAfter.getTime() - 90 * DAY),
     notAfter,
@@ -180,17 +256,39 @@ async function installCertificate(
   await writeFile(join(hostDir, 'chain.pem'), caPem);
 }
 
-/** Beside the bundled CLI in dist/, or in dist/ when the demo runs from source (tests). */
-function demoHostScript(): string {
-  const candidates = [join(__dirname, 'demo-host.js'), resolve(__dirname, '../../../dist/demo-host.js')];
+/** A bundled script beside the CLI in dist/, or in dist/ when the demo runs from source (tests). */
+function distScript(file: string): string {
+  const candidates = [join(__dirname, file), resolve(__dirname, '../../../dist', file)];
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error('dist/demo-host.js is missing: run `npm run build` first');
+  if (!found) throw new Error(`dist/${file} is missing: run \`npm run build\` first`);
   return found;
 }
 
 function startHost(hostDir: string): ChildProcess {
-  const script = demoHostScript();
+  const script = distScript('demo-host.js');
   return spawn(process.execPath, [script, hostDir, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** `certrotor agent` for one host, as a separate process the way it runs on a real host. */
+function startAgent(host: string, configFile: string, cwd: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [distScript('certrotor.js'), 'agent', '--host', host, '--config', configFile],
+    { cwd, stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+  return child;
+}
+
+async function demoCa(subject: string, now: Date): Promise<{ pem: string; keys: CryptoKeyPair }> {
+  const pair = await generateKeyPair('EC_P256');
+  const pem = await mintCertificate({
+    subject,
+    notBefore: new Date(now.getTime() - DAY),
+    notAfter: new Date(now.getTime() + 3650 * DAY),
+    subjectKeys: pair.keys,
+    isCA: true,
+  });
+  return { pem, keys: pair.keys };
 }
 
 function listeningPort(child: ChildProcess, name: string): Promise<number> {
@@ -237,19 +335,32 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
 
-function demoConfig(hosts: readonly DemoHost[], dir: string): string {
+function demoConfig(hosts: readonly DemoHost[], vendor: DemoHost, dir: string): string {
   const hostYaml = hosts
     .map(
       (h) =>
-        `  - name: ${h.name}\n    environment: ${h.environment}\n    address: 127.0.0.1\n    endpoint: { port: ${h.port}, servername: api.internal }`,
+        `  - name: ${h.name}\n    environment: ${h.environment}\n    address: 127.0.0.1\n    endpoint: { port: ${h.port}, servername: api.internal }` +
+        (h.agent ? '\n    agent: { pollInterval: 300ms, jitter: 100ms }' : ''),
     )
     .join('\n');
+  const destinationOf = (h: DemoHost) => (h.agent ? `${h.name}-agent` : `${h.name}-files`);
   const destinations = hosts
+    .map((h) =>
+      h.agent
+        ? `  - name: ${destinationOf(h)}\n    kind: agent\n    hosts: [${h.name}]\n    directory: hosts/${h.name}\n    reloadCommand: ["kill", "-HUP", "${h.process!.pid}"]\n    reloadTimeout: 5s\n    healthCheck: { handshake: true, timeout: 3s }`
+        : `  - name: ${destinationOf(h)}\n    kind: files\n    host: ${h.name}\n    directory: hosts/${h.name}\n    reloadCommand: ["kill", "-HUP", "${h.process!.pid}"]\n    reloadTimeout: 5s`,
+    )
+    .join('\n');
+  // The vendor's client certificate goes beside each API host's own files; nothing delivers it to the worker.
+  const clientDestinations = hosts
+    .filter((h) => h.environment === 'prod' && !h.agent)
     .map(
       (h) =>
-        `  - name: ${h.name}-files\n    kind: files\n    host: ${h.name}\n    directory: hosts/${h.name}\n    reloadCommand: ["kill", "-HUP", "${h.process!.pid}"]\n    reloadTimeout: 5s`,
+        `  - name: ${h.name}-payments-client\n    kind: files\n    host: ${h.name}\n    directory: hosts/${h.name}/payments-client`,
     )
     .join('\n');
+  const prodApis = hosts.filter((h) => h.environment === 'prod' && !h.agent);
+  const workers = hosts.filter((h) => h.agent);
   return `# Generated by \`certrotor demo\` in ${dir}
 version: 1
 environments:
@@ -263,6 +374,7 @@ hosts:
 ${hostYaml}
 destinations:
 ${destinations}
+${clientDestinations}
 certificates:
   - name: internal-api
     commonName: api.internal
@@ -270,10 +382,20 @@ certificates:
     ipAddresses: [127.0.0.1]
     issuer: local-ca
     validity: 90d
-    destinations: [${hosts.map((h) => `${h.name}-files`).join(', ')}]
+    destinations: [${hosts.map(destinationOf).join(', ')}]
     rollout: { canary: 1, batchSize: 2, verifyTimeout: 10s, verifyInterval: 200ms }
     owner: platform-team
     runbookUrl: https://runbooks.example.com/certrotor/internal-api
+upstreams:
+  - name: ${vendor.name}
+    description: The payments vendor's API (mutual TLS)
+    owner: payments-team
+    endpoints:
+      - { host: 127.0.0.1, port: ${vendor.port}, servername: pay.vendor.test, environment: prod }
+    trust: { caBundleFile: vendor-ca.pem }
+    consumers:
+      destinations: [${prodApis.map((h) => `${h.name}-payments-client`).join(', ')}]
+      hosts: [${workers.map((h) => h.name).join(', ')}]
 notifications:
   channels:
     - name: ops
