@@ -873,10 +873,15 @@ export function buildDigest(items: readonly DigestItem[], options: DigestOptions
   );
 
   const urgentOwners = new Set(timed.filter((e) => e.remaining <= escalateMs).map((e) => e.item.owner ?? ''));
-  const mentions = [...urgentOwners]
-    .filter((owner) => owner !== '')
-    .map((owner) => options.mentionFor?.(owner))
-    .filter((m): m is string => m !== undefined);
+  // Owners sharing a channel often share its mention: ping each group once.
+  const mentions = [
+    ...new Set(
+      [...urgentOwners]
+        .filter((owner) => owner !== '')
+        .map((owner) => options.mentionFor?.(owner))
+        .filter((m): m is string => m !== undefined),
+    ),
+  ];
   const counts = used.map((b) => `${b.bucket.label}: ${b.entries.length}`);
   if (untimed.length > 0) counts.push(`Other findings: ${untimed.length}`);
   blocks.push(
