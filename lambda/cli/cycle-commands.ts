@@ -432,7 +432,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       ctx.out(`cleared pending version ${stored.value.pending.version} of ${name}`);
     });
 
-  withConfigOption(program.command('silence'))
+  withBackendOptions(withConfigOption(program.command('silence')))
     .description(
       'suppress repeated alerts for a scope until a time; anything expiring inside the window still alerts',
     )

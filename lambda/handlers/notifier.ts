@@ -11,7 +11,8 @@ import { parseEvent } from '../domain/events';
 import { ConfigurationError, OperationError, describeError } from '../domain/errors';
 import { operatorChannel, planEventNotifications } from '../domain/notification-routing';
 import type { Notifier } from '../domain/ports';
-import { silencesFromConfig } from '../domain/silences';
+import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
+import { COLLECTIONS } from '../use-cases/certificate-state';
 import { holdForDigest } from '../use-cases/digest';
 import { NotificationDispatcher } from '../use-cases/notify';
 import {
@@ -89,11 +90,26 @@ async function notifiers(
   return found;
 }
 
+/**
+ * Silences from the configuration and those stored in the table (`certrotor silence --backend aws`).
+ * A table that cannot be read leaves only the configured ones: a silence must never block an alert.
+ */
+async function activeSilences(config: CertrotorConfig, now: Date): Promise<Silence[]> {
+  const configured = silencesFromConfig(config.silences);
+  try {
+    const stored = await stateStore(env, clients).list<Silence>(COLLECTIONS.silences, now);
+    return liveSilences([...configured, ...stored.map((i) => i.value)], now);
+  } catch (error) {
+    logger.warn('stored silences unreadable; using configured ones only', { error: describeError(error) });
+    return liveSilences(configured, now);
+  }
+}
+
 export async function handler(raw: unknown): Promise<{ sent: number; duplicates: number; failed: number }> {
   const now = new Date();
   const config = await loadConfiguration(env);
   const event = parseEvent(raw);
-  const plan = planEventNotifications([event], config, silencesFromConfig(config.silences), now);
+  const plan = planEventNotifications([event], config, await activeSilences(config, now), now);
   for (const e of plan.unrouted) logger.warn('event has no channel', { detailType: e.detailType });
   const operator = operatorChannel(config.notifications);
   const byChannel = await notifiers(config, new Set(plan.send.map((d) => d.channel)), operator);

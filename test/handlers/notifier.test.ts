@@ -9,6 +9,8 @@ import { createAwsClient } from '../../lambda/adapters/aws/clients';
 import { DETAIL_TYPES, type DetailTypeName, catalogue } from '../../lambda/domain/events';
 import type { ChatMessage } from '../../lambda/domain/ports';
 import { containsPrivateKey } from '../../lambda/domain/secret';
+import { createSilence } from '../../lambda/domain/silences';
+import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
 import { buildCertificate } from '../builders/certificates';
 import { type FakeSlackServer, startFakeSlackServer } from '../support/fake-slack-server';
 import { MOTO_ACCOUNT_ID, MOTO_REGION, useMoto } from '../support/moto';
@@ -19,8 +21,11 @@ import {
   captureOutput,
   createTable,
   loadHandler,
+  stateStore,
   writeConfig,
 } from './support/handler-harness';
+
+const DAY = 86_400_000;
 
 type NotifierModule = typeof import('../../lambda/handlers/notifier');
 
@@ -221,6 +226,43 @@ describe('the Slack notifier handler', () => {
     expect(containsPrivateKey(error?.message ?? '')).toBe(false);
     expect(alerts.requests.length + operators.requests.length).toBe(before);
     expect(output.text()).not.toContain(canary.split('\n')[1]);
+  });
+
+  it('honours silences stored in the table (certrotor silence --backend aws), except for what expires inside them', async () => {
+    // Prepare: api-public silenced for two days; one alert about it expiring in 13 days, one in 1 day
+    const now = new Date();
+    const silence = createSilence(
+      {
+        scope: 'certificate=api-public',
+        until: new Date(now.getTime() + 2 * DAY).toISOString(),
+        reason: 'INC-7',
+      },
+      now,
+    );
+    await stateStore(TABLE).put(COLLECTIONS.silences, silence.id, silence, now);
+    const expiring = (days: number) => {
+      const detail = exampleDetail('Certificate Expiring');
+      const certificate = detail.certificate as Record<string, unknown>;
+      return envelope('Certificate Expiring', {
+        ...detail,
+        daysLeft: days,
+        certificate: { ...certificate, notAfter: new Date(now.getTime() + days * DAY).toISOString() },
+      });
+    };
+    const before = alerts.requests.length;
+
+    try {
+      // Act
+      const quiet = await handler(expiring(13));
+      const urgent = await handler(expiring(1));
+
+      // Assess
+      expect(quiet).toEqual({ sent: 0, duplicates: 0, failed: 0 });
+      expect(urgent).toEqual({ sent: 1, duplicates: 0, failed: 0 });
+      expect(posted(alerts, before)).toHaveLength(1);
+    } finally {
+      await stateStore(TABLE).delete(COLLECTIONS.silences, silence.id);
+    }
   });
 
   it('never posts or logs key material or the webhook URLs', () => {
