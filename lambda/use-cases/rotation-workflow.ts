@@ -10,7 +10,7 @@
 import { DetailType, buildEvent } from '../domain/events';
 import { RotationRefusedError, describeError } from '../domain/errors';
 import type { BundleRef, EventPublisher, OutgoingEvent } from '../domain/ports';
-import { isPromotable } from '../domain/ports';
+import { isPromotable, isStaging } from '../domain/ports';
 import {
   COLLECTIONS,
   acquireLock,
@@ -205,7 +205,7 @@ export async function deliverStep(
 /**
  * One verification round. Endpoints of the target's environment are probed with fresh handshakes; a
  * destination that stages material for promotion (Secrets Manager: consumers switch at promotion)
- * and has no endpoint is verified by its successful staging.
+ * and has no endpoint is verified by reading back what it staged (AWSPENDING).
  */
 export async function verifyStep(
   deps: WorkflowDeps,
@@ -218,7 +218,9 @@ export async function verifyStep(
   const destination = deps.destinations.get(target.destination);
   if (!destination)
     throw new RotationRefusedError(`${spec.name}: destination ${target.destination} is not configured`);
-  if (endpoints.length === 0 && isPromotable(destination)) return { state: 'verified' };
+  // A promotable destination that cannot say what it staged is verified by its successful staging.
+  if (endpoints.length === 0 && isPromotable(destination) && !isStaging(destination))
+    return { state: 'verified' };
   const once: WorkflowSpec = {
     ...spec,
     verify: endpoints,

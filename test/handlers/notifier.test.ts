@@ -242,7 +242,7 @@ describe('the Slack notifier handler', () => {
     await stateStore(TABLE).put(COLLECTIONS.silences, silence.id, silence, now);
     const expiring = (days: number) => {
       const detail = exampleDetail('Certificate Expiring');
-      const certificate = detail.certificate as Record<string, unknown>;
+      const certificate = (detail as Record<string, unknown>).certificate as Record<string, unknown>;
       return envelope('Certificate Expiring', {
         ...detail,
         daysLeft: days,
