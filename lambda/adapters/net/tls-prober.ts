@@ -5,14 +5,20 @@
  * name is probed with SNI set. Network failures are results with `ok: false`, never exceptions.
  */
 import { lookup as dnsLookup } from 'node:dns';
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import * as tls from 'node:tls';
 import type { CertificateMaterial, Clock, ProbeRequest, ProbeResult, TlsProber } from '../../domain/ports';
 import { materialFromDer } from '../../domain/x509';
+import { freshHandshake, type HandshakeJob, type HandshakeOutcome } from './tls-handshake';
+import { type ContextSpec, HandshakeWorkers } from './tls-handshake-workers';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
-const CLOSE_GRACE_MS = 2000;
+/** Handshakes in flight from which new ones go to worker threads. */
+export const DEFAULT_WORKER_THRESHOLD = 16;
+/** Worker threads for a busy prober: one per core, at most four. */
+export const DEFAULT_PROBE_WORKERS = Math.min(4, availableParallelism());
 
 export interface ResolvedAddress {
   readonly address: string;
@@ -26,6 +32,14 @@ export interface NodeTlsProberOptions {
   readonly lookup?: (host: string) => Promise<readonly ResolvedAddress[]>;
   /** @default 5000 */
   readonly defaultTimeoutMs?: number;
+  /**
+   * Worker threads that run handshakes while many are in flight (a large scan); 0 or 1 keeps every
+   * handshake on the calling thread. Results are the same either way.
+   * @default available parallelism, at most 4
+   */
+  readonly workers?: number;
+  /** In-flight handshakes from which new ones go to the workers. @default 16 */
+  readonly workerThreshold?: number;
 }
 
 function systemLookup(host: string): Promise<readonly ResolvedAddress[]> {
@@ -44,9 +58,11 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /** One line a person can act on, from a socket or OpenSSL error. */
-function describeNetworkError(error: unknown, stage: 'connect' | 'handshake'): string {
-  const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
+function describeNetworkError(
+  code: string | undefined,
+  message: string,
+  stage: 'connect' | 'handshake',
+): string {
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused';
@@ -106,54 +122,56 @@ function describeVerifyCode(code: string): string {
 
 /**
  * Parsed certificates by SHA-256 fingerprint. A fleet serves the same few certificates over and over;
- * Node has already hashed each one, so a hit costs nothing and parsing happens once per certificate.
+ * OpenSSL has already hashed each one, so parsing happens once per certificate. A hit is confirmed
+ * byte for byte, so two different certificates are never conflated.
  */
-class MaterialCache {
-  private readonly entries = new Map<string, CertificateMaterial>();
+export class MaterialCache {
+  private readonly entries = new Map<
+    string,
+    { readonly der: Buffer; readonly material: CertificateMaterial }
+  >();
 
   constructor(private readonly capacity = 4096) {}
 
-  get(cert: tls.PeerCertificate): CertificateMaterial {
-    const key = cert.fingerprint256;
-    let material = key ? this.entries.get(key) : undefined;
-    if (!material) {
-      material = materialFromDer(cert.raw);
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(der: Buffer, fingerprint256: string | undefined): CertificateMaterial {
+    const known = fingerprint256 ? this.entries.get(fingerprint256) : undefined;
+    if (known && known.der.equals(der)) return known.material;
+    const material = materialFromDer(der);
+    if (fingerprint256 && !known) {
       if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
-      if (key) this.entries.set(key, material);
+      this.entries.set(fingerprint256, { der: Buffer.from(der), material });
     }
     return material;
   }
 }
 
-/**
- * Walks Node's issuer links from the leaf; the root refers to itself. Node orders the links by
- * issuance (not by how the server sent them), drops sent certificates that are not on the path, and
- * completes the path from the trust store in use: a root at the end may not have been sent.
- */
-function servedChain(peer: tls.DetailedPeerCertificate, cache: MaterialCache): CertificateMaterial[] {
-  const chain: CertificateMaterial[] = [];
-  const seen = new Set<tls.DetailedPeerCertificate>();
-  for (let cert: tls.DetailedPeerCertificate | undefined = peer; cert && !seen.has(cert);) {
-    seen.add(cert);
-    if (!cert.raw || cert.raw.length === 0) break;
-    chain.push(cache.get(cert));
-    cert = cert.issuerCertificate;
-  }
-  return chain;
+/** A secure context, and what it was built from (for workers, which build their own copy). */
+interface ProbeContext {
+  readonly id: number;
+  readonly spec: ContextSpec;
+  readonly context: tls.SecureContext;
 }
 
 /**
  * `tls.connect` builds a secure context per call; the same trust anchors and client certificate are
  * reused across probes. Sharing a context shares no session: Node's client never resumes unless a
- * session is passed, and this prober never passes one.
+ * session is passed, and this prober never passes one. No context offers session tickets either.
  */
 class ContextCache {
   /** By object identity first: scans build their requests once and reuse the same arrays. */
-  private readonly byIdentity = new WeakMap<object, WeakMap<object, tls.SecureContext>>();
-  private readonly byContent = new Map<string, tls.SecureContext>();
+  private readonly byIdentity = new WeakMap<object, WeakMap<object, ProbeContext>>();
+  private readonly byContent = new Map<string, ProbeContext>();
+  private defaultContext: ProbeContext | undefined;
+  private nextId = 0;
 
-  get(request: ProbeRequest): tls.SecureContext | undefined {
-    if (!request.caPem && !request.clientCertificate) return undefined;
+  get(request: ProbeRequest): ProbeContext {
+    if (!request.caPem && !request.clientCertificate) {
+      return (this.defaultContext ??= this.create({ secureOptions: NO_TICKETS }));
+    }
     const first: object = request.caPem ?? NONE;
     const second: object = request.clientCertificate ?? NONE;
     const known = this.byIdentity.get(first)?.get(second);
@@ -170,7 +188,7 @@ class ContextCache {
     let context = this.byContent.get(contentKey);
     if (!context) {
       for (const pem of request.caPem ?? []) new X509Certificate(pem); // fails loudly, unlike createSecureContext
-      context = tls.createSecureContext({
+      context = this.create({
         ...(request.caPem ? { ca: [...request.caPem] } : {}),
         ...(request.clientCertificate
           ? {
@@ -178,6 +196,7 @@ class ContextCache {
               key: request.clientCertificate.privateKey.reveal(),
             }
           : {}),
+        secureOptions: NO_TICKETS,
       });
       if (this.byContent.size >= 256) this.byContent.clear();
       this.byContent.set(contentKey, context);
@@ -187,9 +206,15 @@ class ContextCache {
     inner.set(second, context);
     return context;
   }
+
+  private create(spec: ContextSpec): ProbeContext {
+    return { id: this.nextId++, spec, context: tls.createSecureContext(spec) };
+  }
 }
 
 const NONE = {};
+/** A TLS 1.2 client sends no session ticket extension, so no server issues one for it. */
+const NO_TICKETS = cryptoConstants.SSL_OP_NO_TICKET;
 
 export class NodeTlsProber implements TlsProber {
   private readonly clock: Clock;
@@ -197,11 +222,23 @@ export class NodeTlsProber implements TlsProber {
   private readonly defaultTimeoutMs: number;
   private readonly contexts = new ContextCache();
   private readonly materials = new MaterialCache();
+  private readonly workers: HandshakeWorkers | undefined;
+  private readonly workerThreshold: number;
+  /** Handshakes running on this thread. */
+  private inProcess = 0;
 
   constructor(options: NodeTlsProberOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
     this.lookup = options.lookup ?? systemLookup;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    const workers = Math.floor(options.workers ?? DEFAULT_PROBE_WORKERS);
+    this.workers = workers > 1 ? new HandshakeWorkers(workers) : undefined;
+    this.workerThreshold = Math.max(0, options.workerThreshold ?? DEFAULT_WORKER_THRESHOLD);
+  }
+
+  /** Stops the worker threads, if any were started. Idle workers never hold a process open anyway. */
+  async close(): Promise<void> {
+    await this.workers?.close();
   }
 
   async probe(request: ProbeRequest): Promise<ProbeResult[]> {
@@ -256,126 +293,108 @@ export class NodeTlsProber implements TlsProber {
     return result;
   }
 
-  private handshake(
+  private async handshake(
     request: ProbeRequest,
     host: string,
     address: string,
     servername: string | undefined,
     timeoutMs: number,
   ): Promise<ProbeResult> {
-    return new Promise<ProbeResult>((resolve) => {
-      const started = process.hrtime.bigint();
-      let stage: 'connect' | 'handshake' = 'connect';
-      let settled = false;
-      let secureContext: tls.SecureContext | undefined;
-      let socket: tls.TLSSocket;
-      try {
-        secureContext = this.contexts.get(request);
-      } catch (error) {
-        resolve(
-          this.failure(
-            request,
-            host,
-            address,
-            `cannot use the trust anchors or client certificate: ${reason(String((error as Error).message ?? error))}`,
-            servername,
-          ),
-        );
-        return;
-      }
-      try {
-        socket = tls.connect({
-          host: address,
-          port: request.port,
-          ...(servername !== undefined ? { servername } : {}),
-          ...(secureContext ? { secureContext } : {}),
-          // Verification is reported, not enforced: a probe must see an untrusted chain to describe it.
-          rejectUnauthorized: false,
-          // Checked ourselves below against the name that matters (SNI or the address).
-          checkServerIdentity: () => undefined,
-        });
-      } catch (error) {
-        resolve(
-          this.failure(
-            request,
-            host,
-            address,
-            `connect failed: ${reason(String((error as Error).message ?? error))}`,
-            servername,
-          ),
-        );
-        return;
-      }
-      const finish = (result: ProbeResult) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (result.ok) {
-          // A polite close: our Finished and close_notify reach the server, so a probe is not a
-          // handshake error in its logs. The unref'd timer bounds a server that never closes its side.
-          socket.end();
-          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-        } else {
-          socket.destroy();
-        }
-        resolve(result);
-      };
-      const fail = (error: string) => finish(this.failure(request, host, address, error, servername));
-      const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms during ${stage}`), timeoutMs);
-      socket.once('connect', () => {
-        stage = 'handshake';
-      });
-      socket.on('error', (error) => fail(describeNetworkError(error, stage)));
-      socket.once('close', () =>
-        fail(stage === 'connect' ? 'connection closed' : 'connection closed during handshake'),
+    let context: ProbeContext;
+    try {
+      context = this.contexts.get(request);
+    } catch (error) {
+      return this.failure(
+        request,
+        host,
+        address,
+        `cannot use the trust anchors or client certificate: ${reason(String((error as Error).message ?? error))}`,
+        servername,
       );
-      socket.once('secureConnect', () => {
-        const handshakeMs = Number(process.hrtime.bigint() - started) / 1e6;
-        if (socket.isSessionReused()) {
-          fail('the TLS session was resumed; a resumed session shows no certificate');
-          return;
-        }
-        const peer = socket.getPeerCertificate(true);
-        if (!peer || !peer.raw) {
-          fail('the server presented no certificate');
-          return;
-        }
-        let chain: CertificateMaterial[];
-        try {
-          chain = servedChain(peer, this.materials);
-        } catch (error) {
-          fail(
-            `the served certificate does not parse: ${reason(error instanceof Error ? error.message : String(error))}`,
-          );
-          return;
-        }
-        const nameToMatch = servername ?? address;
-        const identityError = tls.checkServerIdentity(nameToMatch, peer);
-        // Node hands over OpenSSL's verify code (e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`), typed as an Error.
-        const authorizationErrorCode = socket.authorizationError
-          ? String(
-              (socket.authorizationError as unknown as { code?: string }).code ?? socket.authorizationError,
-            )
-          : undefined;
-        const protocol = socket.getProtocol();
-        finish({
-          host,
-          port: request.port,
-          ...(servername !== undefined ? { servername } : {}),
-          address,
-          observedAt: this.clock().toISOString(),
-          ok: true,
-          ...(protocol ? { protocol } : {}),
-          chain,
-          authorized: socket.authorized,
-          ...(authorizationErrorCode
-            ? { authorizationError: describeVerifyCode(authorizationErrorCode), authorizationErrorCode }
-            : {}),
-          hostnameMatches: identityError === undefined,
-          handshakeMs: Math.round(handshakeMs * 100) / 100,
-        });
-      });
-    });
+    }
+    const job: HandshakeJob = {
+      address,
+      port: request.port,
+      ...(servername !== undefined ? { servername } : {}),
+      nameToMatch: servername ?? address,
+      timeoutMs,
+    };
+    let outcome: HandshakeOutcome;
+    if (this.workers && this.inProcess + this.workers.inFlight >= this.workerThreshold) {
+      outcome = await this.workers.run(job, context);
+    } else {
+      this.inProcess++;
+      try {
+        outcome = await freshHandshake(tls, job, context.context);
+      } finally {
+        this.inProcess--;
+      }
+    }
+    return this.result(request, host, job, outcome);
+  }
+
+  private result(
+    request: ProbeRequest,
+    host: string,
+    job: HandshakeJob,
+    outcome: HandshakeOutcome,
+  ): ProbeResult {
+    const { address, servername } = job;
+    if (!outcome.ok) {
+      return this.failure(request, host, address, describeFailure(outcome, job.timeoutMs), servername);
+    }
+    let chain: CertificateMaterial[];
+    try {
+      chain = outcome.chain.map(({ der, fingerprint256 }) =>
+        this.materials.get(
+          Buffer.isBuffer(der) ? der : Buffer.from(der.buffer, der.byteOffset, der.byteLength),
+          fingerprint256,
+        ),
+      );
+    } catch (error) {
+      return this.failure(
+        request,
+        host,
+        address,
+        `the served certificate does not parse: ${reason(error instanceof Error ? error.message : String(error))}`,
+        servername,
+      );
+    }
+    const code = outcome.authorizationErrorCode;
+    return {
+      host,
+      port: request.port,
+      ...(servername !== undefined ? { servername } : {}),
+      address,
+      observedAt: this.clock().toISOString(),
+      ok: true,
+      ...(outcome.protocol ? { protocol: outcome.protocol } : {}),
+      chain,
+      authorized: outcome.authorized,
+      ...(code ? { authorizationError: describeVerifyCode(code), authorizationErrorCode: code } : {}),
+      hostnameMatches: outcome.hostnameMatches,
+      handshakeMs: Math.round(outcome.handshakeMs * 100) / 100,
+    };
+  }
+}
+
+function describeFailure(outcome: Extract<HandshakeOutcome, { ok: false }>, timeoutMs: number): string {
+  const { stage } = outcome;
+  switch (outcome.failure) {
+    case 'connect-threw':
+      return `connect failed: ${reason(outcome.message ?? 'unknown error')}`;
+    case 'error':
+      return describeNetworkError(outcome.code, outcome.message ?? 'unknown error', stage);
+    case 'closed':
+      return stage === 'connect' ? 'connection closed' : 'connection closed during handshake';
+    case 'timeout':
+      return `timed out after ${timeoutMs} ms during ${stage}`;
+    case 'no-certificate':
+      return 'the server presented no certificate';
+    case 'resumed':
+      return 'the TLS session was resumed; a resumed session shows no certificate';
+    case 'identity-check-threw':
+      return `hostname check failed: ${reason(outcome.message ?? 'unknown error')}`;
   }
 }
 

@@ -1,0 +1,110 @@
+/**
+ * Worker threads that run fresh handshakes, so a large scan uses more than one core. Each worker runs
+ * the very same `freshHandshake` the main thread runs (shipped as source text, which also keeps this
+ * working from a single-file bundle), with secure contexts built from the same specification; the
+ * main thread still resolves names, parses certificates and builds results. Idle workers are unref'd:
+ * they never hold a process open.
+ */
+import { Worker } from 'node:worker_threads';
+import { freshHandshake, type HandshakeJob, type HandshakeOutcome } from './tls-handshake';
+
+/** What a secure context is built from: plain data, so a worker can build its own copy. */
+export interface ContextSpec {
+  readonly ca?: string[];
+  readonly cert?: string;
+  readonly key?: string;
+  readonly secureOptions: number;
+}
+
+const WORKER_SOURCE = `'use strict';
+const { parentPort } = require('node:worker_threads');
+const tls = require('node:tls');
+const freshHandshake = (${freshHandshake.toString()});
+const contexts = new Map();
+parentPort.on('message', (message) => {
+  if (message.type === 'context') {
+    contexts.set(message.id, tls.createSecureContext(message.spec));
+    return;
+  }
+  freshHandshake(tls, message.job, contexts.get(message.contextId)).then(
+    (outcome) => parentPort.postMessage({ id: message.id, outcome }),
+    (error) => parentPort.postMessage({
+      id: message.id,
+      outcome: { ok: false, failure: 'error', stage: 'connect', message: String(error && error.message || error) },
+    }),
+  );
+});
+`;
+
+interface PoolWorker {
+  readonly worker: Worker;
+  readonly contexts: Set<number>;
+  readonly pending: Map<number, (outcome: HandshakeOutcome) => void>;
+  dead: boolean;
+}
+
+export class HandshakeWorkers {
+  private readonly workers: PoolWorker[] = [];
+  private nextJob = 0;
+
+  constructor(private readonly size: number) {}
+
+  /** Handshakes waiting on a worker right now. */
+  get inFlight(): number {
+    return this.workers.reduce((sum, w) => sum + w.pending.size, 0);
+  }
+
+  run(
+    job: HandshakeJob,
+    context: { readonly id: number; readonly spec: ContextSpec },
+  ): Promise<HandshakeOutcome> {
+    const target = this.pick();
+    if (!target.contexts.has(context.id)) {
+      target.worker.postMessage({ type: 'context', id: context.id, spec: context.spec });
+      target.contexts.add(context.id);
+    }
+    const id = this.nextJob++;
+    return new Promise<HandshakeOutcome>((resolve) => {
+      if (target.pending.size === 0) target.worker.ref();
+      target.pending.set(id, resolve);
+      target.worker.postMessage({ type: 'job', id, job, contextId: context.id });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((w) => w.worker.terminate()));
+  }
+
+  /** The least busy live worker, starting another while the pool is below its size. */
+  private pick(): PoolWorker {
+    for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
+    let best: PoolWorker | undefined;
+    for (const w of this.workers) if (!best || w.pending.size < best.pending.size) best = w;
+    if (!best || (best.pending.size > 0 && this.workers.length < this.size)) best = this.spawn();
+    return best;
+  }
+
+  private spawn(): PoolWorker {
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const entry: PoolWorker = { worker, contexts: new Set(), pending: new Map(), dead: false };
+    worker.unref();
+    worker.on('message', (message: { id: number; outcome: HandshakeOutcome }) => {
+      const resolve = entry.pending.get(message.id);
+      if (!resolve) return;
+      entry.pending.delete(message.id);
+      if (entry.pending.size === 0) worker.unref();
+      resolve(message.outcome);
+    });
+    const fail = (why: string) => {
+      entry.dead = true;
+      for (const resolve of entry.pending.values()) {
+        resolve({ ok: false, failure: 'error', stage: 'connect', message: `probe worker ${why}` });
+      }
+      entry.pending.clear();
+    };
+    worker.on('error', (error) => fail(`failed: ${error.message}`));
+    worker.on('exit', (code) => fail(`exited (${code})`));
+    this.workers.push(entry);
+    return entry;
+  }
+}
