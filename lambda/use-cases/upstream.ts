@@ -52,6 +52,7 @@ import {
 } from '../domain/upstream-window';
 import { parseFeed, type FeedKind } from '../domain/feed-parsing';
 import { parseCertificates } from '../domain/x509';
+import { type HostReport, hostRecordId } from './agent';
 import { COLLECTIONS } from './certificate-state';
 
 // ---------------------------------------------------------------------------------------------
@@ -204,6 +205,20 @@ export async function upstreamSpecOf(
   for (const fleetName of upstream.consumers.fleets) {
     const fleet = config.fleets.find((f) => f.name === fleetName);
     (fleet?.hosts ?? []).forEach(addHost);
+  }
+  // A host consumer is reachable through a destination of the client certificate that covers it
+  // (typically its agent): the new client certificate is delivered there during the overlap.
+  const client = upstream.clientCertificate
+    ? config.certificates.find((c) => c.name === upstream.clientCertificate)
+    : undefined;
+  for (const name of client?.destinations ?? []) {
+    const destination = destinations.get(name);
+    if (!destination) continue;
+    const targets = await destination.targets();
+    for (const consumer of [...consumers.values()]) {
+      if (consumer.destination || !targets.includes(consumer.name)) continue;
+      consumers.set(consumer.name, { ...consumer, destination: name, target: consumer.name });
+    }
   }
   for (const name of upstream.consumers.destinations) {
     const destination = destinations.get(name);
@@ -484,7 +499,15 @@ async function heldBy(
   if (consumer.destination && !destination)
     problems.push(`destination ${consumer.destination} is not configured`);
   const target = consumer.target ?? consumer.name;
-  if (destination && isInspectable(destination)) {
+  const host = consumer.host ?? (consumer.kind === 'host' ? consumer.name : undefined);
+  // What the host's agent reports installed for the upstream's client certificate, when it runs one.
+  const agentReport =
+    host && spec.clientCertificate
+      ? (await deps.state.get<HostReport>(COLLECTIONS.hosts, hostRecordId(host, spec.clientCertificate), now))
+          ?.value
+      : undefined;
+  if (agentReport?.installedFingerprint) clientFingerprint = agentReport.installedFingerprint;
+  else if (destination && destination.kind !== 'agent' && isInspectable(destination)) {
     try {
       clientFingerprint = await destination.currentFingerprint(target);
     } catch (error) {
@@ -498,7 +521,6 @@ async function heldBy(
       problems.push(`${destination.name} could not say what ${target} trusts: ${describeError(error)}`);
     }
   }
-  const host = consumer.host ?? (consumer.kind === 'host' ? consumer.name : undefined);
   if (host) {
     const report = (await deps.state.get<HostUpstreamReport>(COLLECTIONS.hosts, host, now))?.value;
     const about = report?.upstreams?.[spec.name];
