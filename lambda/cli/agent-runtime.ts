@@ -5,13 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CertrotorConfig, DestinationConfig, HostConfig } from '../domain/config';
+import {
+  type CertrotorConfig,
+  type DestinationConfig,
+  type HostConfig,
+  keyModeProblem,
+} from '../domain/config';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, Clock, ProbeRequest, StateStore, TlsProber } from '../domain/ports';
 import type { ExpectedHost } from '../domain/host-drift';
 import { AgentDestination } from '../adapters/local/agent-destination';
 import { FileInstaller, commandHealthCheck } from '../adapters/local/agent-host';
-import type { FileOwner } from '../adapters/local/file-destination';
+import type { FileOwner, InstallFileNames } from '../adapters/local/file-destination';
 import {
   type AgentCertificate,
   type HealthCheck,
@@ -102,7 +107,7 @@ export function agentCertificates(
     // Two certificates through one destination must not share files: each gets a subdirectory.
     const directory =
       (perDirectory.get(d.directory) ?? 0) > 1 ? join(d.directory, a.certificate) : d.directory;
-    const owner = resolveOwner(d.owner, d.group);
+    const owner = resolveFileOwner(d.owner, d.group, `destinations.${d.name}`);
     const checks: HealthCheck[] = [];
     if (d.healthCheck.handshake && host.endpoint) {
       const request: ProbeRequest = {
@@ -128,6 +133,7 @@ export function agentCertificates(
         ...(d.reloadCommand !== undefined ? { reload: d.reloadCommand } : {}),
         reloadTimeoutMs: d.reloadTimeout,
         ...(owner ? { owner } : {}),
+        ...installLayout(d, `destinations.${d.name}`),
       }),
       ...(checks.length > 0 ? { healthCheck: allHealthChecks(checks) } : {}),
     };
@@ -164,11 +170,33 @@ export function buildAgentDestinations(
   return out;
 }
 
-/** Numeric ids, or names looked up in /etc/passwd and /etc/group. */
-function resolveOwner(user: string | undefined, group: string | undefined): FileOwner | undefined {
+/**
+ * File names and key mode of a `files` or `agent` destination, for FileDestination and FileInstaller.
+ * The configuration schema already refuses a key mode readable by others; this names the setting
+ * if a configuration built in code slips one through.
+ */
+export function installLayout(
+  d: Pick<AgentDestinationConfig, 'fileNames' | 'keyMode'>,
+  where: string,
+): { fileNames: InstallFileNames; keyMode: number } {
+  const problem = keyModeProblem(d.keyMode);
+  if (problem)
+    throw new InvalidInputError(`${where}.keyMode: ${problem}; use '0600', or '0640' with a group`);
+  return { fileNames: d.fileNames, keyMode: Number.parseInt(d.keyMode, 8) };
+}
+
+/**
+ * Numeric ids, or names looked up in /etc/passwd and /etc/group of this machine (where the files
+ * are written). `where` names the setting in errors, e.g. `destinations.web`.
+ */
+export function resolveFileOwner(
+  user: string | undefined,
+  group: string | undefined,
+  where: string,
+): FileOwner | undefined {
   if (user === undefined && group === undefined) return undefined;
-  const uid = user === undefined ? undefined : idOf(user, '/etc/passwd', 'owner');
-  const gid = group === undefined ? undefined : idOf(group, '/etc/group', 'group');
+  const uid = user === undefined ? undefined : idOf(user, '/etc/passwd', `${where}.owner`);
+  const gid = group === undefined ? undefined : idOf(group, '/etc/group', `${where}.group`);
   return { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
 }
 

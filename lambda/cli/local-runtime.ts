@@ -28,7 +28,12 @@ import {
 } from '../adapters/local/event-sinks';
 import { NodeTlsProber } from '../adapters/net/tls-prober';
 import type { ManagedCertificateSpec, VerifyEndpoint } from '../use-cases/managed-certificate';
-import { agentDestinationHosts, buildAgentDestinations, installLayout, resolveOwner } from './agent-runtime';
+import {
+  agentDestinationHosts,
+  buildAgentDestinations,
+  installLayout,
+  resolveFileOwner,
+} from './agent-runtime';
 import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
 import type { EndpointTarget } from '../use-cases/scan';
 import type { OwnershipLookup } from '../use-cases/finding-events';
@@ -77,7 +82,7 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
   for (const d of config.destinations) {
     if (d.kind !== 'files') continue;
     const host = d.host ?? d.name;
-    const owner = resolveOwner(d.owner, d.group);
+    const owner = resolveFileOwner(d.owner, d.group, `destinations.${d.name}`);
     destinations.set(
       d.name,
       new FileDestination({

@@ -8,7 +8,7 @@
  * Secrets Manager secret, trust material and keys from files or stores. Durations are written as
  * text (`90d`, `12h`, `P30D`) and come out of validation as milliseconds.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { tryParseDuration } from './duration';
 import { ConfigurationError } from './errors';
 import { DETAIL_TYPES, type DetailTypeName } from './events';
@@ -316,24 +316,61 @@ export const issuerSchema = z
   ])
   .meta({ description: 'What signs new certificates; `external` means a vendor supplies them.' });
 
+/** Installed file names are plain names inside `directory` (no `/`, not hidden: temporaries and the lock are). */
+const installFileName = (fallback: string) =>
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/,
+      'must be a plain file name (letters, digits, . _ -; no / and not starting with .)',
+    )
+    .refine((v) => v !== 'previous', 'must not be previous (that directory holds the replaced version)')
+    .default(fallback);
+
+/**
+ * Bits a key file mode may grant: owner read/write, group read. Anything else lets someone other
+ * than the server's user or group read the key, or anyone but its owner replace it.
+ */
+export const KEY_MODE_ALLOWED_BITS = 0o640;
+
+/** Why a key file mode (number or quoted octal) is refused, or undefined when it is acceptable. */
+export function keyModeProblem(mode: string | number): string | undefined {
+  const bits = typeof mode === 'number' ? mode : Number.parseInt(mode, 8);
+  if (!Number.isInteger(bits) || bits < 0 || bits > 0o777) return "must be an octal mode such as '0600'";
+  const octal = `'0${(bits & 0o777).toString(8).padStart(3, '0')}'`;
+  if (bits & 0o007)
+    return `${octal} lets other users ${bits & 0o004 ? 'read' : 'modify or run'} the private key`;
+  if (bits & 0o030) return `${octal} lets the group modify or run the private key`;
+  if (bits & 0o100) return `${octal} makes the private key executable`;
+  return undefined;
+}
+
 const installShape = {
   directory: z.string().min(1).meta({ description: 'Directory the files are written to.' }),
   fileNames: z
     .strictObject({
-      certificate: z.string().min(1).default('cert.pem'),
-      chain: z.string().min(1).default('chain.pem'),
-      fullchain: z.string().min(1).default('fullchain.pem'),
-      key: z.string().min(1).default('key.pem'),
+      certificate: installFileName('cert.pem'),
+      chain: installFileName('chain.pem'),
+      fullchain: installFileName('fullchain.pem'),
+      key: installFileName('key.pem'),
     })
+    .refine(
+      (n) => new Set([n.certificate, n.chain, n.fullchain, n.key]).size === 4,
+      'certificate, chain, fullchain and key need four different names',
+    )
     .prefault({})
     .meta({
-      description: 'File names inside `directory`. @default cert.pem, chain.pem, fullchain.pem, key.pem',
+      description:
+        'File names inside `directory`: plain names, all different (e.g. tls.crt, ca.crt, tls.key); rollback copies use the same names. @default cert.pem, chain.pem, fullchain.pem, key.pem',
     }),
   reloadCommand: command.optional().meta({ description: 'Run after installing, e.g. `nginx -s reload`.' }),
   reloadTimeout: duration('Reload command timeout. @default 30s').prefault('30s'),
   owner: z.string().min(1).optional().meta({ description: 'File owner (user name).' }),
   group: z.string().min(1).optional().meta({ description: 'File group.' }),
-  keyMode: fileMode.default('0600').meta({ description: "Key file mode, quoted octal. @default '0600'" }),
+  keyMode: fileMode.default('0600').meta({
+    description:
+      "Key file mode, quoted octal; at most owner read/write and group read ('0640' with `group`): modes readable by others or writable by the group are refused. Never wider while written. @default '0600'",
+  }),
 };
 
 const destinationCommon = {
@@ -1003,6 +1040,11 @@ class Names {
   }
 }
 
+function keyModeMessage(problem: string, destination: string | undefined): string {
+  const of = destination === undefined ? '' : ` (destination ${destination})`;
+  return `${problem}${of}; use '0600', or '0640' with a group`;
+}
+
 function referenceProblems(raw: unknown): PathProblem[] {
   if (!isRecord(raw)) return [];
   const p = new Problems();
@@ -1024,6 +1066,10 @@ function referenceProblems(raw: unknown): PathProblem[] {
 
   for (const [i, d] of entries(raw.destinations)) {
     env(['destinations', i, 'environment'], d.environment);
+    if (typeof d.keyMode === 'string' && /^0?[0-7]{3}$/.test(d.keyMode)) {
+      const problem = keyModeProblem(d.keyMode);
+      if (problem) p.add(['destinations', i, 'keyMode'], keyModeMessage(problem, str(d.name)));
+    }
     if (d.kind === 'files') hosts.check(p, ['destinations', i, 'host'], d.host);
     if (d.kind === 'agent') {
       fleets.check(p, ['destinations', i, 'fleet'], d.fleet);

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileInstaller } from '../../lambda/adapters/local/agent-host';
 import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
@@ -29,7 +29,10 @@ async function certrotor(cwd: string, ...argv: string[]) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-async function setup() {
+/** A group the files can be given: a system group as root, otherwise the test's own. */
+const SERVER_GROUP = process.getuid?.() === 0 ? '33' : String(process.getgid!());
+
+async function setup(install: Record<string, unknown> = {}) {
   const dir = await temp.make('agent-cli');
   const stateDirectory = join(dir, 'state');
   const tls = join(dir, 'tls');
@@ -43,6 +46,7 @@ async function setup() {
       directory: tls,
       hosts: ['app-1', 'app-2'],
       healthCheck: { handshake: false },
+      ...install,
     });
     c.certificates[0].destinations.push('app-agents');
   });
@@ -108,6 +112,43 @@ describe('certrotor agent and certrotor hosts', () => {
     );
     expect(table.out).toMatch(/app-2 .* no report \(missing\)/);
     expect(`${agent.out}${agent.err}`).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('installs under the configured file names with the configured key mode and group', async () => {
+    // Prepare
+    const fileNames = { certificate: 'tls.crt', chain: 'ca.crt', fullchain: 'bundle.pem', key: 'tls.key' };
+    const { dir, tls, v1 } = await setup({ fileNames, keyMode: '0640', group: SERVER_GROUP });
+
+    // Act
+    const agent = await certrotor(dir, 'agent', '--host', 'app-1', '--once');
+    const hosts = await certrotor(dir, 'hosts', '--json');
+
+    // Assess
+    expect(agent.code).toBe(0);
+    expect((await readdir(tls)).sort()).toEqual(['bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
+    const key = await stat(join(tls, 'tls.key'));
+    expect([key.mode & 0o777, String(key.gid)]).toEqual([0o640, SERVER_GROUP]);
+    expect(await readFile(join(tls, 'tls.crt'), 'utf8')).toBe(v1.certificatePem);
+    expect(JSON.parse(hosts.out).hosts[0]).toMatchObject({
+      host: 'app-1',
+      installedFingerprint: v1.facts.fingerprintSha256,
+      state: 'ok',
+    });
+  });
+
+  it('refuses a key mode other users could read, naming the destination setting', async () => {
+    // Prepare
+    const { dir, tls } = await setup({ keyMode: '0644' });
+
+    // Act
+    const run = await certrotor(dir, 'agent', '--host', 'app-1', '--once');
+
+    // Assess
+    expect(run.code).not.toBe(0);
+    expect(run.err).toMatch(
+      /keyMode: '0644' lets other users read the private key \(destination app-agents\); use '0600', or '0640' with a group/,
+    );
+    await expect(readdir(tls)).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses a host that is not in the configuration, naming the hosts it knows', async () => {

@@ -56,6 +56,25 @@ describe('validateConfig', () => {
     expect(config.destinations[0]).toMatchObject({ keyMode: '0600', reloadTimeout: 30 * SECOND_MS });
   });
 
+  it('accepts server-style file names and a group-readable key mode, filling in the names not given', () => {
+    // Prepare
+    const raw = buildConfig((c) => {
+      c.destinations[0].fileNames = { certificate: 'tls.crt', key: 'tls.key', chain: 'ca.crt' };
+      c.destinations[0].keyMode = '0640';
+      c.destinations[0].group = 'ssl-cert';
+    });
+
+    // Act
+    const config = validateConfig(raw, 'test');
+
+    // Assess
+    expect(config.destinations[0]).toMatchObject({
+      fileNames: { certificate: 'tls.crt', chain: 'ca.crt', fullchain: 'fullchain.pem', key: 'tls.key' },
+      keyMode: '0640',
+      group: 'ssl-cert',
+    });
+  });
+
   it('parses every duration notation to milliseconds', () => {
     // Prepare
     const raw = buildConfig((c) => {
@@ -254,6 +273,46 @@ describe('validateConfig', () => {
       'a file mode written as a number is rejected',
       (c) => (c.destinations[0].keyMode = 600),
       "destinations[0].keyMode: must be an octal mode in quotes, e.g. '0600'",
+    ],
+    [
+      'a key mode readable by other users is rejected, naming the destination',
+      (c) => (c.destinations[0].keyMode = '0644'),
+      "destinations[0].keyMode: '0644' lets other users read the private key (destination web-files); use '0600', or '0640' with a group",
+    ],
+    [
+      'a key mode the group may write is rejected',
+      (c) => (c.destinations[0].keyMode = '660'),
+      "destinations[0].keyMode: '0660' lets the group modify or run the private key (destination web-files)",
+    ],
+    [
+      'a key mode other users may write is rejected',
+      (c) => (c.destinations[0].keyMode = '0602'),
+      "destinations[0].keyMode: '0602' lets other users modify or run the private key",
+    ],
+    [
+      'an executable key mode is rejected',
+      (c) => (c.destinations[0].keyMode = '0700'),
+      "destinations[0].keyMode: '0700' makes the private key executable",
+    ],
+    [
+      'an installed file name with a directory in it is rejected',
+      (c) => (c.destinations[0].fileNames = { key: 'private/tls.key' }),
+      'destinations[0].fileNames.key: must be a plain file name (letters, digits, . _ -; no / and not starting with .)',
+    ],
+    [
+      'a hidden installed file name is rejected',
+      (c) => (c.destinations[0].fileNames = { certificate: '.certrotor.lock' }),
+      'destinations[0].fileNames.certificate: must be a plain file name',
+    ],
+    [
+      'an installed file named previous is rejected',
+      (c) => (c.destinations[0].fileNames = { chain: 'previous' }),
+      'destinations[0].fileNames.chain: must not be previous (that directory holds the replaced version)',
+    ],
+    [
+      'two installed files with one name are rejected',
+      (c) => (c.destinations[0].fileNames = { certificate: 'tls.crt', fullchain: 'tls.crt' }),
+      'destinations[0].fileNames: certificate, chain, fullchain and key need four different names',
     ],
     [
       'a malformed schedule is rejected',

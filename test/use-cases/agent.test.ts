@@ -1,9 +1,10 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentDestination } from '../../lambda/adapters/local/agent-destination';
 import {
   AgentStateJsonFile,
   FileInstaller,
+  type FileInstallerOptions,
   commandHealthCheck,
 } from '../../lambda/adapters/local/agent-host';
 import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
@@ -75,7 +76,9 @@ interface Rig {
   report(): Promise<HostReport | undefined>;
 }
 
-async function rig(options: { reload?: string } = {}): Promise<Rig> {
+type InstallLayout = Pick<FileInstallerOptions, 'fileNames' | 'keyMode' | 'owner'>;
+
+async function rig(options: { reload?: string; layout?: InstallLayout } = {}): Promise<Rig> {
   const root = await temp.make('agent');
   const store = new FlakyStore();
   const bundles = new FileBundleStore({ directory: join(root, 'bundles') });
@@ -94,6 +97,7 @@ async function rig(options: { reload?: string } = {}): Promise<Rig> {
           certificate: CERT,
           directory: dir,
           ...(options.reload ? { reload: options.reload } : {}),
+          ...options.layout,
         }),
         healthCheck: health,
       },
@@ -349,6 +353,69 @@ describe('host agent cycle', () => {
     ].join('\n');
     expect(containsPrivateKey(everything)).toBe(false);
     expect(everything).not.toContain(versions[0]!.privateKey.reveal().split('\n')[1]);
+  });
+
+  describe('with server-style file names and a group-readable key', () => {
+    const names = { certificate: 'tls.crt', chain: 'ca.crt', fullchain: 'bundle.pem', key: 'tls.key' };
+    const gid = process.getuid?.() === 0 ? 33 : process.getgid!();
+    const layout: InstallLayout = { fileNames: names, keyMode: 0o640, owner: { gid } };
+
+    async function keyOf(dir: string) {
+      const s = await stat(join(dir, 'tls.key'));
+      return { mode: s.mode & 0o777, gid: s.gid, pem: await readFile(join(dir, 'tls.key'), 'utf8') };
+    }
+
+    it('installs under those names, reports the fingerprint of tls.crt, and creates no default names', async () => {
+      // Prepare
+      const r = await rig({ reload: 'test -s tls.crt && test -s tls.key', layout });
+      await r.want(versions[0]!);
+
+      // Act
+      const [result] = await runAgentCycle(r.deps);
+
+      // Assess
+      expect(result).toMatchObject({ outcome: 'installed', reported: true });
+      expect((await readdir(r.dir)).sort()).toEqual(['bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
+      expect(await readFile(join(r.dir, 'bundle.pem'), 'utf8')).toBe(
+        versions[0]!.certificatePem + versions[0]!.chainPem,
+      );
+      expect(await keyOf(r.dir)).toEqual({ mode: 0o640, gid, pem: versions[0]!.privateKey.reveal() });
+      expect(await r.report()).toMatchObject({
+        installedFingerprint: versions[0]!.facts.fingerprintSha256,
+        reloadOk: true,
+        healthy: true,
+      });
+      expect(await installedFingerprint(r.dir)).toBeUndefined();
+      expect(
+        await new FileInstaller({ certificate: CERT, directory: r.dir, ...layout }).installedFingerprint(),
+      ).toBe(versions[0]!.facts.fingerprintSha256);
+    });
+
+    it('restores the previous files under those names, with the key mode and group, when the health check fails', async () => {
+      // Prepare
+      const r = await rig({ layout });
+      await r.want(versions[0]!);
+      await runAgentCycle(r.deps);
+      await r.want(versions[1]!, versions[0]);
+      r.health.failNext = 1;
+
+      // Act
+      const [result] = await runAgentCycle(r.deps);
+
+      // Assess
+      expect(result?.outcome).toBe('failed');
+      expect(await readFile(join(r.dir, 'tls.crt'), 'utf8')).toBe(versions[0]!.certificatePem);
+      expect(await keyOf(r.dir)).toEqual({ mode: 0o640, gid, pem: versions[0]!.privateKey.reveal() });
+      expect(await keyOf(join(r.dir, 'previous'))).toMatchObject({ mode: 0o640, gid });
+      expect((await r.report())?.installedFingerprint).toBe(versions[0]!.facts.fingerprintSha256);
+      expect((await readdir(r.dir)).sort()).toEqual([
+        'bundle.pem',
+        'ca.crt',
+        'previous',
+        'tls.crt',
+        'tls.key',
+      ]);
+    });
   });
 
   it('runs a check command as the health check, with the expected fingerprint in its environment', async () => {

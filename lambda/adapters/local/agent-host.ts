@@ -12,7 +12,7 @@ import type {
   HealthCheck,
 } from '../../use-cases/agent';
 import { makeDirectory, readFileIfExists, writeFileAtomic } from './atomic-file';
-import { FileDestination, type FileOwner } from './file-destination';
+import { FileDestination, type FileOwner, type InstallFileNames } from './file-destination';
 import { type ReloadCommand, runReloadCommand } from './reload-command';
 
 export interface FileInstallerOptions {
@@ -23,9 +23,17 @@ export interface FileInstallerOptions {
   /** @default 30000 */
   readonly reloadTimeoutMs?: number;
   readonly owner?: FileOwner;
+  /** @default cert.pem, chain.pem, fullchain.pem, key.pem */
+  readonly fileNames?: Partial<InstallFileNames>;
+  /** At most owner read/write and group read. @default 0o600 */
+  readonly keyMode?: number;
 }
 
-/** Installs one certificate's files into one directory, through FileDestination's writing logic. */
+/**
+ * Installs one certificate's files into one directory, through FileDestination's writing logic:
+ * the same file names, key mode and owner for the installed files, `previous/` and a restore, and
+ * the installed fingerprint read from the configured certificate file.
+ */
 export class FileInstaller implements CertificateInstaller {
   private readonly files: FileDestination;
   private readonly host: string;
@@ -34,6 +42,8 @@ export class FileInstaller implements CertificateInstaller {
     this.host = options.certificate;
     this.files = new FileDestination({
       name: `agent:${options.certificate}`,
+      ...(options.fileNames ? { fileNames: options.fileNames } : {}),
+      ...(options.keyMode !== undefined ? { keyMode: options.keyMode } : {}),
       hosts: {
         [this.host]: {
           dir: options.directory,

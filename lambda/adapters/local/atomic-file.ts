@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { OperationError } from '../../domain/errors';
 
 export interface AtomicWriteOptions {
@@ -23,7 +23,14 @@ export function isTemporaryName(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp');
 }
 
-/** Writes `data` to `path` atomically (temp file + fsync + rename + directory fsync). */
+/**
+ * Writes `data` to `path` atomically (temp file + fsync + rename + directory fsync).
+ *
+ * The temporary file is created readable by its creator only, given its owner and group, then its
+ * final mode, and only then receives `data`: permissions are checked when a file is opened, so a
+ * file that was briefly open to the wrong group could be opened then and read once the data is in.
+ * The mode is never wider than `mode` at any instant, whatever `mode` is.
+ */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
@@ -31,13 +38,13 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const mode = options.mode ?? 0o600;
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', mode);
+  const handle = await open(temp, 'wx', mode & 0o600);
   try {
-    await handle.writeFile(data);
-    // The umask may have narrowed the mode at creation; set it exactly.
-    await handle.chmod(mode);
     if (options.uid !== undefined || options.gid !== undefined)
       await handle.chown(options.uid ?? -1, options.gid ?? -1);
+    // Sets the mode exactly: the umask may have narrowed it at creation, and chown may clear bits.
+    await handle.chmod(mode);
+    await handle.writeFile(data);
     await handle.sync();
   } catch (error) {
     await handle.close();
@@ -52,6 +59,25 @@ export async function writeFileAtomic(
     throw error;
   }
   await syncDirectory(dirname(path));
+}
+
+/**
+ * Gives an existing file `mode` and owner in place without ever widening its access on the way:
+ * first narrowed to what both the old and the new mode allow, then the new owner and group, then
+ * the new mode. False when nothing needed changing.
+ */
+export async function settleFileMode(
+  path: string,
+  options: AtomicWriteOptions & { readonly mode: number },
+): Promise<boolean> {
+  const current = await stat(path);
+  const uidChanges = options.uid !== undefined && options.uid !== current.uid;
+  const gidChanges = options.gid !== undefined && options.gid !== current.gid;
+  if ((current.mode & 0o7777) === options.mode && !uidChanges && !gidChanges) return false;
+  await chmod(path, current.mode & options.mode & 0o777);
+  if (uidChanges || gidChanges) await chown(path, options.uid ?? -1, options.gid ?? -1);
+  await chmod(path, options.mode);
+  return true;
 }
 
 /** Makes a rename or unlink in `dir` durable. */
@@ -221,4 +247,13 @@ function sleep(ms: number): Promise<void> {
 export async function makeDirectory(dir: string, mode: number): Promise<void> {
   await mkdir(dir, { recursive: true, mode });
   await chmod(dir, mode);
+}
+
+/**
+ * Creates `dir` (and parents) with `mode` when missing and leaves an existing one as it is: a
+ * server's TLS directory belongs to its administrator, who may have narrowed it on purpose.
+ */
+export async function ensureDirectory(dir: string, mode: number): Promise<void> {
+  const created = await mkdir(dir, { recursive: true, mode });
+  if (created !== undefined) await chmod(dir, mode);
 }

@@ -3,17 +3,19 @@
  * write (a local server's TLS directory, or one per simulated host in the demo and tests).
  *
  * Primary course of `deliver(host, bundle)`: check offline that the key matches the certificate →
- * copy what the host holds now into `previous/` → write `key.pem` (0600), `cert.pem`, `chain.pem`,
- * `fullchain.pem`, each atomically → run the host's reload command (timeout, killed when exceeded) →
- * report the fingerprint the host now holds. When the reload fails the previous files are put back
+ * copy what the host holds now into `previous/` → write the key (`keyMode`, 0600 by default), the
+ * certificate, the chain and the full chain (0644), each atomically under the configured file names
+ * (`key.pem`, `cert.pem`, `chain.pem`, `fullchain.pem` by default) → run the host's reload command
+ * (timeout, killed when exceeded) → report the fingerprint the host now holds. When the reload fails the previous files are put back
  * (the server never loaded the new ones) and the outcome says so. `rollback(host)` copies
- * `previous/` back and reloads again. Nothing is ever deleted: `previous/` is replaced only by a
+ * `previous/` (same file names) back and reloads again. Nothing is ever deleted: `previous/` is replaced only by a
  * newer delivery, and delivering the version already installed leaves it alone.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { keyModeProblem } from '../../domain/config';
 import { describeError, InvalidInputError } from '../../domain/errors';
 import type {
   CertificateBundle,
@@ -23,8 +25,10 @@ import type {
 } from '../../domain/ports';
 import { scrubPrivateKeys } from '../../domain/secret';
 import {
+  ensureDirectory,
   makeDirectory,
   readFileIfExists,
+  settleFileMode,
   syncDirectory,
   withFileLock,
   writeFileAtomic,
@@ -58,25 +62,36 @@ export interface FileDestinationOptions {
   readonly reloadTimeoutMs?: number;
   /** Owner and group for the written files (needs the privilege to chown). */
   readonly owner?: FileOwner;
+  /** File names in each host directory (and in its `previous/`). @default INSTALLED_FILES */
+  readonly fileNames?: Partial<InstallFileNames>;
+  /**
+   * Mode of the key file: at most owner read/write and group read (see `keyModeProblem`), e.g.
+   * 0o640 with an `owner.gid` the server reads through. @default 0o600
+   */
+  readonly keyMode?: number;
   /** Put the previous files back when the reload after a delivery fails. @default true */
   readonly restoreOnReloadFailure?: boolean;
 }
 
-/** File names in a host directory, as servers are configured to read them. */
+/** What each installed file holds. */
+export type InstallFileRole = 'certificate' | 'chain' | 'fullchain' | 'key';
+export type InstallFileNames = Readonly<Record<InstallFileRole, string>>;
+
+/** Default file names in a host directory, as servers are configured to read them. */
 export const INSTALLED_FILES = {
   certificate: 'cert.pem',
   chain: 'chain.pem',
   fullchain: 'fullchain.pem',
   key: 'key.pem',
-} as const;
+} as const satisfies InstallFileNames;
+
+export const DEFAULT_KEY_MODE = 0o600;
+const CERTIFICATE_MODE = 0o644;
 
 const PREVIOUS = 'previous';
-const FILE_ORDER = [
-  INSTALLED_FILES.key,
-  INSTALLED_FILES.certificate,
-  INSTALLED_FILES.chain,
-  INSTALLED_FILES.fullchain,
-] as const;
+const LOCK = '.certrotor.lock';
+/** Key first: a server reads the files only on the reload that follows. */
+const FILE_ORDER: readonly InstallFileRole[] = ['key', 'certificate', 'chain', 'fullchain'];
 
 interface Host {
   readonly name: string;
@@ -86,18 +101,26 @@ interface Host {
   readonly owner: FileOwner;
 }
 
-type FileSet = Record<(typeof FILE_ORDER)[number], string>;
+/** How files are laid out and protected on every host of one destination. */
+interface Layout {
+  readonly names: InstallFileNames;
+  readonly keyMode: number;
+}
+
+type FileSet = Record<InstallFileRole, string>;
 
 export class FileDestination implements Destination, InspectableDestination {
   readonly name: string;
   readonly kind = 'files';
   private readonly hosts: ReadonlyMap<string, Host>;
   private readonly restoreOnReloadFailure: boolean;
+  private readonly layout: Layout;
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(options: FileDestinationOptions) {
     this.name = options.name;
     this.restoreOnReloadFailure = options.restoreOnReloadFailure ?? true;
+    this.layout = layoutOf(options);
     const entries: [string, FileHostOptions][] = Array.isArray(options.hosts)
       ? (options.hosts as readonly string[]).map((h) => [h, {}])
       : Object.entries(options.hosts as Record<string, FileHostOptions>);
@@ -129,9 +152,15 @@ export class FileDestination implements Destination, InspectableDestination {
     return this.hosts.get(target)?.dir;
   }
 
+  /** The path of one of a host's installed files, under the configured name. */
+  pathOf(target: string, role: InstallFileRole): string | undefined {
+    const dir = this.directoryOf(target);
+    return dir === undefined ? undefined : join(dir, this.layout.names[role]);
+  }
+
   async currentFingerprint(target: string): Promise<string | undefined> {
     const host = this.hostOrThrow(target);
-    const pem = await readFileIfExists(join(host.dir, INSTALLED_FILES.certificate));
+    const pem = await readFileIfExists(join(host.dir, this.layout.names.certificate));
     return pem === undefined ? undefined : new X509Certificate(pem).fingerprint256;
   }
 
@@ -143,24 +172,28 @@ export class FileDestination implements Destination, InspectableDestination {
       if (problem) return failed(target, `${bundle.name}@${bundle.version} not delivered: ${problem}`);
       const keyPem = bundle.privateKey.reveal();
       const files: FileSet = {
-        [INSTALLED_FILES.key]: keyPem,
-        [INSTALLED_FILES.certificate]: ensureNewline(bundle.certificatePem),
-        [INSTALLED_FILES.chain]: ensureNewline(bundle.chainPem),
-        [INSTALLED_FILES.fullchain]: ensureNewline(bundle.certificatePem) + ensureNewline(bundle.chainPem),
+        key: keyPem,
+        certificate: ensureNewline(bundle.certificatePem),
+        chain: ensureNewline(bundle.chainPem),
+        fullchain: ensureNewline(bundle.certificatePem) + ensureNewline(bundle.chainPem),
       };
-      await makeDirectory(host.dir, 0o755);
-      const current = await readSet(host.dir);
+      const layout = this.layout;
+      await ensureDirectory(host.dir, 0o755);
+      const current = await readSet(host.dir, layout.names);
       const alreadyInstalled = current !== undefined && sameSet(current, files);
-      // A retried delivery of the installed version must not overwrite previous/ with itself.
-      if (current && !alreadyInstalled)
-        await writeSetAtomically(join(host.dir, PREVIOUS), current, host.owner);
-      if (!alreadyInstalled) await writeSet(host.dir, files, host.owner);
+      // A retried delivery of the installed version must not overwrite previous/ with itself; it
+      // still brings modes and owners up to date when the configuration changed them.
+      if (alreadyInstalled) await settleSet(host.dir, files, layout, host.owner);
+      else {
+        if (current) await writeSetAtomically(join(host.dir, PREVIOUS), current, layout, host.owner);
+        await writeSet(host.dir, files, layout, host.owner);
+      }
       const fingerprint = bundle.facts.fingerprintSha256;
-      const reload = await this.reload(host, [keyPem, ...(current ? [current[INSTALLED_FILES.key]] : [])]);
+      const reload = await this.reload(host, [keyPem, ...(current ? [current.key] : [])]);
       if (reload === undefined) return ok(target, fingerprint, `installed ${bundle.name}@${bundle.version}`);
       if (!this.restoreOnReloadFailure || !current || alreadyInstalled)
         return failed(target, reload, fingerprint);
-      await writeSet(host.dir, current, host.owner);
+      await writeSet(host.dir, current, layout, host.owner);
       return failed(target, `${reload}; previous files restored`, fingerprintOf(current));
     });
   }
@@ -169,11 +202,11 @@ export class FileDestination implements Destination, InspectableDestination {
     const host = this.hosts.get(target);
     if (!host) return Promise.resolve(this.unknown(target));
     return this.serialised(host, async () => {
-      const previous = await readSet(join(host.dir, PREVIOUS));
+      const previous = await readSet(join(host.dir, PREVIOUS), this.layout.names);
       if (!previous) return failed(target, `no previous version to restore in ${join(host.dir, PREVIOUS)}`);
-      await writeSet(host.dir, previous, host.owner);
+      await writeSet(host.dir, previous, this.layout, host.owner);
       const fingerprint = fingerprintOf(previous);
-      const reload = await this.reload(host, [previous[INSTALLED_FILES.key]]);
+      const reload = await this.reload(host, [previous.key]);
       return reload === undefined
         ? ok(target, fingerprint, 'previous version restored')
         : failed(target, `previous files restored but ${reload}`, fingerprint);
@@ -196,8 +229,8 @@ export class FileDestination implements Destination, InspectableDestination {
   private serialised(host: Host, fn: () => Promise<TargetOutcome>): Promise<TargetOutcome> {
     const run = async (): Promise<TargetOutcome> => {
       try {
-        await makeDirectory(host.dir, 0o755);
-        return await withFileLock(join(host.dir, '.certrotor.lock'), fn, {
+        await ensureDirectory(host.dir, 0o755);
+        return await withFileLock(join(host.dir, LOCK), fn, {
           timeoutMs: 60_000,
           staleMs: 10 * 60_000,
         });
@@ -258,7 +291,7 @@ function ensureNewline(pem: string): string {
 
 function fingerprintOf(set: FileSet): string | undefined {
   try {
-    return new X509Certificate(set[INSTALLED_FILES.certificate]).fingerprint256;
+    return new X509Certificate(set.certificate).fingerprint256;
   } catch {
     return undefined;
   }
@@ -268,20 +301,47 @@ function sameSet(a: FileSet, b: FileSet): boolean {
   return FILE_ORDER.every((f) => a[f] === b[f]);
 }
 
+/** Names and key mode from the options, checked: a bad one would write where it must not. */
+function layoutOf(options: FileDestinationOptions): Layout {
+  const names: InstallFileNames = { ...INSTALLED_FILES, ...options.fileNames };
+  for (const role of FILE_ORDER) {
+    const name = names[role];
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name) || name === PREVIOUS)
+      throw new InvalidInputError(
+        `destination ${options.name}: fileNames.${role} ${JSON.stringify(name)} must be a plain file name (no /, not hidden, not ${PREVIOUS})`,
+      );
+  }
+  if (new Set(FILE_ORDER.map((r) => names[r])).size !== FILE_ORDER.length)
+    throw new InvalidInputError(
+      `destination ${options.name}: fileNames must be four different names (got ${FILE_ORDER.map((r) => names[r]).join(', ')})`,
+    );
+  const keyMode = options.keyMode ?? DEFAULT_KEY_MODE;
+  const problem = keyModeProblem(keyMode);
+  if (problem)
+    throw new InvalidInputError(
+      `destination ${options.name}: keyMode ${problem}; use 0600, or 0640 with a group`,
+    );
+  return { names, keyMode };
+}
+
+function modeOf(role: InstallFileRole, layout: Layout): number {
+  return role === 'key' ? layout.keyMode : CERTIFICATE_MODE;
+}
+
 /** The installed set, or undefined when there is no certificate (a chain or key alone is not a version). */
-async function readSet(dir: string): Promise<FileSet | undefined> {
-  const certificate = await readFileIfExists(join(dir, INSTALLED_FILES.certificate));
+async function readSet(dir: string, names: InstallFileNames): Promise<FileSet | undefined> {
+  const certificate = await readFileIfExists(join(dir, names.certificate));
   if (certificate === undefined) return undefined;
   const [key, chain, fullchain] = await Promise.all([
-    readFileIfExists(join(dir, INSTALLED_FILES.key)),
-    readFileIfExists(join(dir, INSTALLED_FILES.chain)),
-    readFileIfExists(join(dir, INSTALLED_FILES.fullchain)),
+    readFileIfExists(join(dir, names.key)),
+    readFileIfExists(join(dir, names.chain)),
+    readFileIfExists(join(dir, names.fullchain)),
   ]);
   return {
-    [INSTALLED_FILES.key]: key ?? '',
-    [INSTALLED_FILES.certificate]: certificate,
-    [INSTALLED_FILES.chain]: chain ?? '',
-    [INSTALLED_FILES.fullchain]: fullchain ?? certificate + (chain ?? ''),
+    key: key ?? '',
+    certificate,
+    chain: chain ?? '',
+    fullchain: fullchain ?? certificate + (chain ?? ''),
   };
 }
 
@@ -289,22 +349,44 @@ async function readSet(dir: string): Promise<FileSet | undefined> {
  * Writes each file atomically, key first: a server only reads them on the reload that follows, and
  * a restart in between finds each file whole.
  */
-async function writeSet(dir: string, files: FileSet, owner: FileOwner): Promise<void> {
-  for (const name of FILE_ORDER)
-    await writeFileAtomic(join(dir, name), files[name], {
-      mode: name === INSTALLED_FILES.key ? 0o600 : 0o644,
+async function writeSet(dir: string, files: FileSet, layout: Layout, owner: FileOwner): Promise<void> {
+  for (const role of FILE_ORDER)
+    await writeFileAtomic(join(dir, layout.names[role]), files[role], {
+      mode: modeOf(role, layout),
       ...owner,
     });
 }
 
+/**
+ * Brings the modes and owners of the installed files to the configured ones without widening on the
+ * way, and writes any file of the set that is missing (a full chain deleted by hand).
+ */
+async function settleSet(dir: string, files: FileSet, layout: Layout, owner: FileOwner): Promise<void> {
+  for (const role of FILE_ORDER) {
+    const path = join(dir, layout.names[role]);
+    const options = { mode: modeOf(role, layout), ...owner };
+    try {
+      await settleFileMode(path, options);
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error;
+      await writeFileAtomic(path, files[role], options);
+    }
+  }
+}
+
 /** Replaces a whole directory of files at once (staged beside it, then renamed into place). */
-async function writeSetAtomically(dir: string, files: FileSet, owner: FileOwner): Promise<void> {
+async function writeSetAtomically(
+  dir: string,
+  files: FileSet,
+  layout: Layout,
+  owner: FileOwner,
+): Promise<void> {
   // Hidden siblings, so nothing that globs the host directory picks them up.
   const staging = join(dirname(dir), `.${basename(dir)}.${randomBytes(6).toString('hex')}.tmp`);
   const retired = join(dirname(dir), `.${basename(dir)}.${randomBytes(6).toString('hex')}.old`);
   await makeDirectory(staging, 0o700);
   try {
-    await writeSet(staging, files, owner);
+    await writeSet(staging, files, layout, owner);
     try {
       await rename(dir, retired);
     } catch (error) {

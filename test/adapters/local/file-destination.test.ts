@@ -1,6 +1,10 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileDestination, INSTALLED_FILES } from '../../../lambda/adapters/local/file-destination';
+import {
+  FileDestination,
+  type FileDestinationOptions,
+  INSTALLED_FILES,
+} from '../../../lambda/adapters/local/file-destination';
 import type { CertificateBundle } from '../../../lambda/domain/ports';
 import { containsPrivateKey } from '../../../lambda/domain/secret';
 import { buildBundle, buildBundleVersions } from '../../builders/bundles';
@@ -324,6 +328,174 @@ describe('file destination on a host directory', () => {
       const version = versions.find((v) => v.certificatePem === set['cert.pem'])!;
       expect(set['key.pem']).toBe(version.privateKey.reveal());
     }
+  });
+});
+
+describe('file destination with configured file names and key mode', () => {
+  const NGINX_NAMES = { certificate: 'tls.crt', chain: 'ca.crt', fullchain: 'bundle.pem', key: 'tls.key' };
+  let versions: CertificateBundle[];
+
+  beforeAll(async () => {
+    versions = await buildBundleVersions(2, { issuer: await buildCa() });
+  });
+
+  /** A group the files can be given: a system group as root, otherwise the test's own. */
+  function serverGroup(): number {
+    return process.getuid?.() === 0 ? 33 : process.getgid!();
+  }
+
+  async function nginxStyle(extra: { reload?: string; keyMode?: number } = {}) {
+    const directory = await temp.make('hosts');
+    const gid = serverGroup();
+    const destination = new FileDestination({
+      name: 'web',
+      hosts: ['web-1'],
+      directory,
+      fileNames: NGINX_NAMES,
+      keyMode: extra.keyMode ?? 0o640,
+      owner: { gid },
+      ...(extra.reload ? { reload: extra.reload } : {}),
+    });
+    return { destination, dir: join(directory, 'web-1'), gid };
+  }
+
+  async function readNamed(dir: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const name of Object.values(NGINX_NAMES)) out[name] = await readFile(join(dir, name), 'utf8');
+    return out;
+  }
+
+  it('writes the files under the configured names, the key with its mode and group, and no default names', async () => {
+    // Prepare
+    const { destination, dir, gid } = await nginxStyle();
+    const bundle = versions[0]!;
+
+    // Act
+    const outcome = await destination.deliver('web-1', bundle);
+
+    // Assess
+    expect(outcome.ok).toBe(true);
+    expect(await readNamed(dir)).toEqual({
+      'tls.crt': bundle.certificatePem,
+      'ca.crt': bundle.chainPem,
+      'bundle.pem': bundle.certificatePem + bundle.chainPem,
+      'tls.key': bundle.privateKey.reveal(),
+    });
+    const key = await stat(join(dir, 'tls.key'));
+    expect([key.mode & 0o777, key.gid]).toEqual([0o640, gid]);
+    expect(await modeOf(join(dir, 'tls.crt'))).toBe(0o644);
+    expect((await readdir(dir)).sort()).toEqual(['bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
+    expect(destination.pathOf('web-1', 'key')).toBe(join(dir, 'tls.key'));
+    expect(await destination.currentFingerprint('web-1')).toBe(bundle.facts.fingerprintSha256);
+  });
+
+  it('keeps the replaced version under the same names in previous/ and restores them on rollback', async () => {
+    // Prepare
+    const { destination, dir, gid } = await nginxStyle();
+    await destination.deliver('web-1', versions[0]!);
+    const before = await readNamed(dir);
+    await destination.deliver('web-1', versions[1]!);
+
+    // Act
+    const kept = await readNamed(join(dir, 'previous'));
+    const outcome = await destination.rollback('web-1');
+
+    // Assess
+    expect(kept).toEqual(before);
+    expect(await modeOf(join(dir, 'previous', 'tls.key'))).toBe(0o640);
+    expect(outcome).toMatchObject({ ok: true, fingerprintSha256: versions[0]!.facts.fingerprintSha256 });
+    expect(await readNamed(dir)).toEqual(before);
+    const key = await stat(join(dir, 'tls.key'));
+    expect([key.mode & 0o777, key.gid]).toEqual([0o640, gid]);
+    expect((await readdir(dir)).filter((f) => !f.startsWith('.')).sort()).toEqual([
+      'bundle.pem',
+      'ca.crt',
+      'previous',
+      'tls.crt',
+      'tls.key',
+    ]);
+  });
+
+  it('puts the configured files back when the reload after a delivery fails', async () => {
+    // Prepare
+    const { destination, dir } = await nginxStyle({ reload: 'test ! -e refuse || exit 1' });
+    await destination.deliver('web-1', versions[0]!);
+    const before = await readNamed(dir);
+    await writeFile(join(dir, 'refuse'), '');
+
+    // Act
+    const outcome = await destination.deliver('web-1', versions[1]!);
+
+    // Assess
+    expect(outcome).toMatchObject({ ok: false, fingerprintSha256: versions[0]!.facts.fingerprintSha256 });
+    expect(await readNamed(dir)).toEqual(before);
+    expect(await modeOf(join(dir, 'tls.key'))).toBe(0o640);
+  });
+
+  it('narrows the key of the installed version when delivered again with a narrower key mode', async () => {
+    // Prepare
+    const { destination, dir } = await nginxStyle();
+    await destination.deliver('web-1', versions[0]!);
+    const narrower = new FileDestination({
+      name: 'web',
+      hosts: { 'web-1': { dir } },
+      fileNames: NGINX_NAMES,
+    });
+
+    // Act
+    const outcome = await narrower.deliver('web-1', versions[0]!);
+
+    // Assess
+    expect(outcome.ok).toBe(true);
+    expect(await modeOf(join(dir, 'tls.key'))).toBe(0o600);
+    await expect(stat(join(dir, 'previous'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('leaves the mode of an existing host directory as its administrator set it', async () => {
+    // Prepare
+    const { destination, dir } = await nginxStyle();
+    await mkdir(dir, { mode: 0o750 });
+    await chmod(dir, 0o750);
+
+    // Act
+    await destination.deliver('web-1', versions[0]!);
+
+    // Assess
+    expect(await modeOf(dir)).toBe(0o750);
+  });
+
+  it.each<[string, Partial<FileDestinationOptions>, RegExp]>([
+    [
+      'A key mode readable by other users',
+      { keyMode: 0o644 },
+      /^destination web: keyMode '0644' lets other users read the private key; use 0600, or 0640 with a group$/,
+    ],
+    ['A key mode the group may write', { keyMode: 0o660 }, /keyMode '0660' lets the group modify/],
+    [
+      'A file name with a directory',
+      { fileNames: { key: '../key.pem' } },
+      /fileNames.key "..\/key.pem" must be a plain file name/,
+    ],
+    [
+      'A hidden file name',
+      { fileNames: { chain: '.chain' } },
+      /fileNames.chain ".chain" must be a plain file name/,
+    ],
+    [
+      'Giving two files one name',
+      { fileNames: { certificate: 'tls.crt', fullchain: 'tls.crt' } },
+      /fileNames must be four different names \(got key.pem, tls.crt, chain.pem, tls.crt\)/,
+    ],
+  ])('%s is refused before any file is written', async (_case, options, message) => {
+    // Prepare
+    const directory = await temp.make('hosts');
+
+    // Act
+    const build = () => new FileDestination({ name: 'web', hosts: ['web-1'], directory, ...options });
+
+    // Assess
+    expect(build).toThrow(message);
+    expect(await readdir(directory)).toEqual([]);
   });
 });
 
