@@ -7,7 +7,7 @@
  * every object is strict (unknown keys are rejected) and every string refuses PEM blocks, the words
  * `PRIVATE KEY` and long base64 runs, with a final walk over the whole detail as a second guard.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CertrotorError } from './errors';
 import type { OutgoingEvent } from './ports';
 import { describeIssues } from './zod-issues';

@@ -2,7 +2,7 @@
  * Turns zod issues into the one-line problems certrotor prints: `path: what is wrong`, with paths
  * written the way a person reads a configuration file (`upstreams[1].endpoints[0].port`).
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** `['upstreams', 1, 'endpoints', 0, 'port']` → `upstreams[1].endpoints[0].port`. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -7,7 +7,7 @@
  * silently dropped. When a source could not be read, the invocation fails after the others were
  * evaluated, so Lambda retries it (findings already published are not published twice).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError, OperationError } from '../domain/errors';
 import { type ScanJobSummary, runScanJob, summarizeScanJob } from './support/scan-job';
 import { AwsClients, loadConfiguration, logger, metrics, parseEnvironment } from './support/runtime';

@@ -3,7 +3,7 @@
  * (certificate name, version id, bundle reference, target, public facts); key material stays in
  * Secrets Manager and in this function's memory.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from '../domain/errors';
 import {
   deliverStep,

@@ -11,7 +11,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createAwsClient } from '../../adapters/aws/clients';
 import { DynamoDbStateStore } from '../../adapters/aws/dynamodb-state-store';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher';
