@@ -4,6 +4,9 @@
  * event key in the state table; a retryable delivery failure fails the invocation so Lambda retries
  * it and, finally, parks it in the dead-letter queue (with an alarm).
  */
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
 import type { ChannelConfig, CertrotorConfig } from '../domain/config';
@@ -105,7 +108,32 @@ async function activeSilences(config: CertrotorConfig, now: Date): Promise<Silen
   }
 }
 
-export async function handler(raw: unknown): Promise<{ sent: number; duplicates: number; failed: number }> {
+/**
+ * EventBridge delivers at least once: a redelivered event (same `id`) returns the recorded result
+ * instead of running again. Records live in the state table (their own partition), hold only the
+ * event id's hash and the counts returned, and expire with the table's TTL. A failed invocation
+ * leaves no record, so Lambda's retry runs for real; per-message deduplication below still guards a
+ * finding re-published under a new event id.
+ */
+const idempotency = {
+  persistenceStore: new DynamoDBPersistenceLayer({
+    tableName: env.CERTROTOR_TABLE_NAME,
+    keyAttr: 'pk',
+    sortKeyAttr: 'sk',
+    staticPkValue: 'idempotency#notifier',
+    expiryAttr: 'expiresAt',
+    awsSdkV3Client: clients.get(DynamoDBClient),
+  }),
+  config: new IdempotencyConfig({
+    eventKeyJmesPath: 'id',
+    expiresAfterSeconds: 86_400,
+    throwOnNoIdempotencyKey: false,
+  }),
+};
+
+export const handler = makeIdempotent(notify, idempotency);
+
+async function notify(raw: unknown): Promise<{ sent: number; duplicates: number; failed: number }> {
   const now = new Date();
   const config = await loadConfiguration(env);
   const event = parseEvent(raw);

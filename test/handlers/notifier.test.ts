@@ -4,6 +4,8 @@
  * and posts to Slack (a real HTTP server on loopback), deduplicating through the state table (moto).
  */
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createAwsClient } from '../../lambda/adapters/aws/clients';
 import { DETAIL_TYPES, type DetailTypeName, catalogue } from '../../lambda/domain/events';
@@ -38,6 +40,19 @@ let alerts: FakeSlackServer;
 let operators: FakeSlackServer;
 let handler: NotifierModule['handler'];
 let output: CapturedOutput;
+
+/** The notifier's idempotency records (Powertools, in the state table's own partition). */
+async function idempotencyRecords(): Promise<Record<string, unknown>[]> {
+  const client = DynamoDBDocumentClient.from(createAwsClient(DynamoDBClient, moto.clientConfig()));
+  const result = await client.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'idempotency#notifier' },
+    }),
+  );
+  return result.Items ?? [];
+}
 
 /** The event exactly as EventBridge delivers it to a Lambda target. */
 function envelope(detailType: DetailTypeName, detail: Record<string, unknown>, id = randomUUID()) {
@@ -151,8 +166,13 @@ describe('the Slack notifier handler', () => {
     const second = await handler(event);
 
     expect(first).toEqual({ sent: 1, duplicates: 0, failed: 0 });
-    expect(second).toEqual({ sent: 0, duplicates: 1, failed: 0 });
+    // The idempotent handler answers a redelivery with the recorded result and posts nothing.
+    expect(second).toEqual(first);
     expect(posted(alerts, before)).toHaveLength(1);
+    const records = await idempotencyRecords();
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.every((r) => r.status === 'COMPLETED' && typeof r.expiresAt === 'number')).toBe(true);
+    expect(containsPrivateKey(JSON.stringify(records))).toBe(false);
   });
 
   it('posts once when the same finding arrives again as a new event (a re-published finding)', async () => {
@@ -179,7 +199,8 @@ describe('the Slack notifier handler', () => {
     const redelivery = await handler(event);
 
     expect(retry).toEqual({ sent: 1, duplicates: 0, failed: 0 });
-    expect(redelivery).toEqual({ sent: 0, duplicates: 1, failed: 0 });
+    // The redelivery (same event id) gets the recorded result; nothing is posted again.
+    expect(redelivery).toEqual(retry);
     const arrived = alerts.requests
       .slice(before)
       .map((r) => ('status' in r.response ? r.response.status : 0));
