@@ -86,7 +86,11 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
     bundles,
     issuers,
     destinations,
-    prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
+    prober: new NodeTlsProber({
+      clock: options.clock,
+      defaultTimeoutMs: config.probe.timeout,
+      ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
+    }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs: rotatable(config).map((c) => managedSpec(config, c, issuers)),
     endpoints: endpointTargets(config, issuers),

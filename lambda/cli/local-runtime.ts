@@ -123,7 +123,11 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     bundles,
     issuers,
     destinations,
-    prober: new NodeTlsProber({ clock: options.clock, defaultTimeoutMs: config.probe.timeout }),
+    prober: new NodeTlsProber({
+      clock: options.clock,
+      defaultTimeoutMs: config.probe.timeout,
+      ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
+    }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs: rotatable(config).map((c) => managedSpec(config, c, issuers)),
     endpoints: endpointTargets(config, issuers),

@@ -820,6 +820,10 @@ export const probeSchema = z
       .boolean()
       .default(true)
       .meta({ description: 'Probe every address behind a name. @default true' }),
+    workers: z.number().int().min(0).max(32).optional().meta({
+      description:
+        'Worker threads for handshakes in large scans (0 or 1: all on one thread). @default the CLI: min(4, CPUs); the Lambdas: 0, since a function has a fraction of a CPU',
+    }),
   })
   .meta({ description: 'TLS probing.' });
 

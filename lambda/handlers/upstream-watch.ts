@@ -71,7 +71,11 @@ export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
         state: stateStore(env, clients),
         bundles: rotation.bundles,
         destinations: rotation.destinations,
-        prober: new NodeTlsProber({ clock, defaultTimeoutMs: config.probe.timeout }),
+        prober: new NodeTlsProber({
+          clock,
+          defaultTimeoutMs: config.probe.timeout,
+          workers: config.probe.workers ?? 0,
+        }),
         clientAuth: new NodeClientAuthProber(),
         feeds: new HttpFeedFetcher(),
         clock,

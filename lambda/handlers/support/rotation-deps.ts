@@ -21,7 +21,7 @@ export function rotationDeps(
     destinations,
     bundles,
     state: stateStore(env, clients),
-    prober: new NodeTlsProber({ clock }),
+    prober: new NodeTlsProber({ clock, defaultTimeoutMs: config.probe.timeout, workers: 0 }),
     clock,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     events: eventPublisher(env, clients),

@@ -122,7 +122,11 @@ export async function runScanJob(
   const scanned = await scan(
     {
       sources: job === 'inventory' ? sourcesFrom(config, clients, env.AWS_REGION) : [],
-      prober: new NodeTlsProber({ clock, defaultTimeoutMs: config.probe.timeout }),
+      prober: new NodeTlsProber({
+        clock,
+        defaultTimeoutMs: config.probe.timeout,
+        workers: config.probe.workers ?? 0,
+      }),
       state: stateStore(env, clients),
       publisher: eventPublisher(env, clients),
       clock,
