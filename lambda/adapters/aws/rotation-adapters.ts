@@ -107,11 +107,22 @@ export function buildRotationAdapters(
             certificatePath: join(d.directory, d.fileNames.certificate),
             keyPath: join(d.directory, d.fileNames.key),
             chainPath: join(d.directory, d.fileNames.chain),
+            fullchainPath: join(d.directory, d.fileNames.fullchain),
+            keyMode: d.keyMode,
             ...(d.owner ? { owner: d.owner } : {}),
             ...(d.group ? { group: d.group } : {}),
             ...(d.reloadCommand
               ? {
-                  reloadCommand: Array.isArray(d.reloadCommand) ? d.reloadCommand.join(' ') : d.reloadCommand,
+                  reloadCommand: Array.isArray(d.reloadCommand)
+                    ? shellCommand(d.reloadCommand)
+                    : d.reloadCommand,
+                }
+              : {}),
+            ...(d.healthCheck?.command
+              ? {
+                  healthCheckCommand: Array.isArray(d.healthCheck.command)
+                    ? shellCommand(d.healthCheck.command)
+                    : d.healthCheck.command,
                 }
               : {}),
           },
@@ -121,4 +132,9 @@ export function buildRotationAdapters(
     }
   }
   return { bundles, issuers, destinations };
+}
+
+/** An argv as one shell command line, each argument single-quoted (the install document runs it with bash). */
+function shellCommand(argv: readonly string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

@@ -64,6 +64,10 @@ export interface HostInstallSettings {
   readonly keyPath: string;
   /** @default '' (chain appended to the certificate file) */
   readonly chainPath?: string;
+  /** @default '' (no separate certificate + chain file) */
+  readonly fullchainPath?: string;
+  /** Octal key file mode, `0600` or `0640` (with `group`); never readable by others. @default '0600' */
+  readonly keyMode?: string;
   /** @default 'root' */
   readonly owner?: string;
   /** @default 'root' */
@@ -232,6 +236,8 @@ export class SsmRunCommandDestination implements Destination {
         CertificatePath: host.certificatePath,
         KeyPath: host.keyPath,
         ChainPath: host.chainPath ?? '',
+        FullchainPath: host.fullchainPath ?? '',
+        KeyMode: host.keyMode ?? '0600',
         Owner: host.owner ?? 'root',
         Group: host.group ?? 'root',
         ReloadCommand: host.reloadCommand ?? '',

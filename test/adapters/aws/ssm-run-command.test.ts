@@ -409,6 +409,39 @@ describe('the install script on a host', () => {
     }
   });
 
+  it('writes the configured full chain file and key mode, and keeps that mode when restoring', async () => {
+    const dir = await temp.make('ssm-host');
+    {
+      const ca = await buildCa();
+      const [v1, v2] = [
+        await buildBundle({ issuer: ca, version: 'v1' }),
+        await buildBundle({ issuer: ca, version: 'v2' }),
+      ];
+      writeFileSync(join(dir, 'secret-v1.json'), await secretJson(v1));
+      writeFileSync(join(dir, 'secret-v2.json'), await secretJson(v2));
+      const base = {
+        SSM_SecretArn: SECRET_ARN,
+        SSM_CertificatePath: join(dir, 'tls.crt'),
+        SSM_ChainPath: join(dir, 'ca.crt'),
+        SSM_FullchainPath: join(dir, 'bundle.pem'),
+        SSM_KeyPath: join(dir, 'tls.key'),
+        SSM_KeyMode: '0640',
+        SSM_Owner: owner,
+        SSM_Group: group,
+      };
+
+      const first = runScript(dir, { ...base, SSM_SecretVersionId: 'v1' });
+      const second = runScript(dir, { ...base, SSM_SecretVersionId: 'v2', SSM_HealthCheckCommand: 'false' });
+
+      expect(first.status).toBe(0);
+      expect(second.status).not.toBe(0);
+      expect(readFileSync(join(dir, 'bundle.pem'), 'utf8')).toBe(v1.certificatePem + v1.chainPem);
+      expect(readFileSync(join(dir, 'tls.crt'), 'utf8')).toBe(v1.certificatePem);
+      expect(statSync(join(dir, 'tls.key')).mode & 0o777).toBe(0o640);
+      expect(readFileSync(join(dir, 'tls.key'), 'utf8')).toBe(v1.privateKey.reveal());
+    }
+  });
+
   it('refuses a secret whose certificate is not the expected one and leaves the files alone', async () => {
     const dir = await temp.make('ssm-host');
     {
