@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { CertrotorConfig } from '../domain/config';
-import { InvalidInputError } from '../domain/errors';
+import { InvalidInputError, describeError } from '../domain/errors';
 import { parseDuration } from '../domain/duration';
 import type { Finding } from '../domain/findings';
 import { planEventNotifications } from '../domain/notification-routing';
@@ -96,9 +96,42 @@ async function runtimeFor(ctx: CliContext, options: CommonOptions): Promise<Runt
   return buildLocalRuntime(config, { clock: ctx.clock, ...(eventStream ? { eventStream } : {}) });
 }
 
-export function cycleDeps(runtime: Runtime, ctx: CliContext): CycleDeps & { rotation: RotationDeps } {
+/**
+ * Slack delivery runs beside the cycle, never in its way: a slow webhook or a 429 with a long
+ * Retry-After must not delay a scan or a rotation. Messages keep their order (one queue); `drain`
+ * waits for the queue at the end of the command and returns one line per delivery problem.
+ */
+export class BackgroundNotifications {
+  private queue: Promise<void> = Promise.resolve();
+  private readonly problems: string[] = [];
+
+  constructor(private readonly send: (events: readonly OutgoingEvent[]) => Promise<string[]>) {}
+
+  readonly notify = async (events: readonly OutgoingEvent[]): Promise<string[]> => {
+    this.queue = this.queue.then(() =>
+      this.send(events).then(
+        (problems) => void this.problems.push(...problems),
+        (error: unknown) => void this.problems.push(describeError(error)),
+      ),
+    );
+    return [];
+  };
+
+  async drain(): Promise<ScanFailure[]> {
+    await this.queue;
+    return this.problems.splice(0).map((error) => ({ what: 'notification', error }));
+  }
+}
+
+export function cycleDeps(
+  runtime: Runtime,
+  ctx: CliContext,
+): CycleDeps & { rotation: RotationDeps; drainNotifications: () => Promise<ScanFailure[]> } {
   const config = runtime.config;
+  const send = notifierFor(runtime, ctx);
+  const background = send ? new BackgroundNotifications(send) : undefined;
   return {
+    drainNotifications: async () => (background ? background.drain() : []),
     sources: [
       ...config.sources.flatMap((s) =>
         s.kind === 'files' ? [new FilesSource(s.name, s.environment, s.paths)] : [],
@@ -110,7 +143,7 @@ export function cycleDeps(runtime: Runtime, ctx: CliContext): CycleDeps & { rota
     publisher: runtime.publisher,
     clock: ctx.clock,
     ownership: runtime.ownership,
-    notify: notifierFor(runtime, ctx),
+    ...(background ? { notify: background.notify } : {}),
     rotation: {
       issuers: runtime.issuers,
       destinations: runtime.destinations,
@@ -232,7 +265,9 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON')
     .action(async (options: CommonOptions) => {
       const runtime = await runtimeFor(ctx, options);
-      const report = await scan(cycleDeps(runtime, ctx), scanInput(runtime));
+      const deps = cycleDeps(runtime, ctx);
+      const scanned = await scan(deps, scanInput(runtime));
+      const report = { ...scanned, failures: [...scanned.failures, ...(await deps.drainNotifications())] };
       if (options.json) {
         ctx.out(
           JSON.stringify(
@@ -350,11 +385,14 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         throw new InvalidInputError(
           `rotate ${name}: no certificate named ${name} in the configuration (known: ${runtime.specs.map((s) => s.name).join(', ') || 'none'})`,
         );
-      const { result, failures } = await rotateWithEvents(cycleDeps(runtime, ctx), spec, {
+      const deps = cycleDeps(runtime, ctx);
+      const rotated = await rotateWithEvents(deps, spec, {
         reason: 'manual',
         owner: `cli-${randomUUID()}`,
         dryRun: options.dryRun ?? false,
       });
+      const result = rotated.result;
+      const failures = [...rotated.failures, ...(await deps.drainNotifications())];
       if (options.json) ctx.out(JSON.stringify({ rotation: result, failures }, null, 2));
       else printRotation(ctx, result);
       if (failures.length > 0) ctx.exitCode = 1;
@@ -377,11 +415,14 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         runtime.config.upstreams.length > 0
           ? await runLocalUpstreamWatch(runtime, ctx, deps.notify, { distribute: !options.dryRun })
           : undefined;
-      // A digest falls due on its schedule, with or without new findings in this run.
+      // Messages of this run go out first (one queue per webhook keeps the pacing), then a digest
+      // that falls due on its schedule, with or without new findings in this run.
+      const undelivered = await deps.drainNotifications();
       const digests = options.dryRun ? [] : await sendLocalDigests(runtime, ctx);
       const failures = [
         ...report.failures,
         ...(upstreams?.failures ?? []),
+        ...undelivered,
         ...digests.map((error) => ({ what: 'digest', error })),
       ];
       if (options.json) {
