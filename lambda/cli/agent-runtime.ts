@@ -7,13 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type CertrotorConfig,
-  type DestinationConfig,
   type HostConfig,
   keyModeProblem,
 } from '../domain/config';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, Clock, ProbeRequest, StateStore, TlsProber } from '../domain/ports';
-import type { ExpectedHost } from '../domain/host-drift';
+import { type AgentDestinationConfig, agentDestinationHosts, assignmentsFor } from '../domain/agent-hosts';
 import { AgentDestination } from '../adapters/local/agent-destination';
 import { FileInstaller, commandHealthCheck } from '../adapters/local/agent-host';
 import type { FileOwner, InstallFileNames } from '../adapters/local/file-destination';
@@ -24,63 +23,14 @@ import {
   handshakeHealthCheck,
 } from '../use-cases/agent';
 
-export type AgentDestinationConfig = Extract<DestinationConfig, { kind: 'agent' }>;
-
-/** Hosts of a fleet: named members plus selector matches (environment and every tag). */
-export function fleetMembers(config: CertrotorConfig, fleetName: string): string[] {
-  const fleet = config.fleets.find((f) => f.name === fleetName);
-  if (!fleet) return [];
-  const named = fleet.hosts ?? [];
-  const selected = fleet.selector
-    ? config.hosts
-        .filter((h) => {
-          const s = fleet.selector!;
-          const env = s.environment ?? fleet.environment;
-          if (env && h.environment !== env) return false;
-          return Object.entries(s.tags ?? {}).every(([k, v]) => h.tags?.[k] === v);
-        })
-        .map((h) => h.name)
-    : [];
-  return [...new Set([...named, ...selected])];
-}
-
-export function agentDestinationHosts(config: CertrotorConfig, d: AgentDestinationConfig): string[] {
-  return [...new Set([...(d.hosts ?? []), ...(d.fleet ? fleetMembers(config, d.fleet) : [])])];
-}
-
-export interface AgentAssignment {
-  readonly certificate: string;
-  readonly destination: AgentDestinationConfig;
-}
-
-/** Every (certificate, agent destination) a host's agent is responsible for. */
-export function assignmentsFor(config: CertrotorConfig, host: string): AgentAssignment[] {
-  const out: AgentAssignment[] = [];
-  for (const d of config.destinations) {
-    if (d.kind !== 'agent' || !agentDestinationHosts(config, d).includes(host)) continue;
-    for (const c of config.certificates)
-      if (c.destinations.includes(d.name)) out.push({ certificate: c.name, destination: d });
-  }
-  return out;
-}
-
-/** Hosts expected to report, for `certrotor hosts` and drift. */
-export function expectedAgentHosts(config: CertrotorConfig): ExpectedHost[] {
-  const out: ExpectedHost[] = [];
-  for (const h of config.hosts) {
-    for (const a of assignmentsFor(config, h.name)) {
-      const poll = h.agent?.pollInterval ?? 300_000;
-      const jitter = h.agent?.jitter ?? 60_000;
-      out.push({
-        host: h.name,
-        certificate: a.certificate,
-        environment: h.environment,
-        staleAfterMs: 3 * (poll + jitter),
-      });
-    }
-  }
-  return out;
-}
+export {
+  type AgentAssignment,
+  type AgentDestinationConfig,
+  agentDestinationHosts,
+  assignmentsFor,
+  expectedAgentHosts,
+  fleetMembers,
+} from '../domain/agent-hosts';
 
 export function findAgentHost(config: CertrotorConfig, name: string): HostConfig {
   const host = config.hosts.find((h) => h.name === name);

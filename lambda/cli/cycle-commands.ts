@@ -164,6 +164,7 @@ export function scanInput(runtime: Runtime): ScanInput {
     thresholds: runtime.config.notifications.thresholds,
     concurrency: runtime.config.probe.concurrency,
     expectedHosts: expectedAgentHosts(runtime.config),
+    observationTtlMs: runtime.config.aws.observationTtl,
   };
 }
 

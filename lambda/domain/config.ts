@@ -493,9 +493,6 @@ export const rolloutSchema = z
       '5m',
     ),
     verifyInterval: duration('Re-probe interval while verifying. @default 10s').prefault('10s'),
-    soakPeriod: duration('How long the previous version stays the rollback target. @default 24h').prefault(
-      '24h',
-    ),
   })
   .meta({ description: 'How a new version is rolled out.' });
 

@@ -61,6 +61,8 @@ export interface ScanInput {
    * probe contradicts, no report at all. Reports of other hosts are judged too.
    */
   readonly expectedHosts?: readonly ExpectedHost[];
+  /** How long observations are kept (configuration `aws.observationTtl`). @default 30 days */
+  readonly observationTtlMs?: number;
 }
 
 export interface ScanReport {
@@ -98,7 +100,7 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
       problems.push({ what: `event for ${finding.dedupeKey}`, error: describeError(error) });
     }
   }
-  await recordObservations(deps.state, observations, now);
+  await recordObservations(deps.state, observations, now, input.observationTtlMs ?? 30 * 86_400_000);
   problems.push(...(await deliver(deps, events)));
   return { observations, evaluation, newFindings, events, failures: problems };
 }
@@ -120,13 +122,18 @@ export async function runCycle(
   for (const verdict of report.evaluation.renewals.filter((r) => r.due)) {
     const spec = input.specs.find((s) => s.name === verdict.name);
     if (!spec) continue;
-    const outcome = await rotateWithEvents(deps, spec, {
-      reason: verdict.reason,
-      owner: input.owner,
-      dryRun: input.dryRun ?? false,
-    });
-    rotations.push(outcome.result);
-    failures.push(...outcome.failures);
+    // One certificate's rotation failing in an unexpected way never stops the others.
+    try {
+      const outcome = await rotateWithEvents(deps, spec, {
+        reason: verdict.reason,
+        owner: input.owner,
+        dryRun: input.dryRun ?? false,
+      });
+      rotations.push(outcome.result);
+      failures.push(...outcome.failures);
+    } catch (error) {
+      failures.push({ what: `rotation ${spec.name}`, error: describeError(error) });
+    }
   }
   return { scan: report, rotations, failures };
 }
@@ -253,6 +260,7 @@ async function recordObservations(
   state: StateStore,
   observations: readonly Observation[],
   now: Date,
+  ttlMs: number,
 ): Promise<void> {
   for (const o of observations) {
     const facts = observedFacts(o);
@@ -275,7 +283,7 @@ async function recordObservations(
         ? `${value.environment}|${o.item.source}|${o.item.id}`
         : `${value.environment}|${value.location}`;
     await state.put(COLLECTIONS.observations, key, value, now, {
-      expiresAt: new Date(now.getTime() + 30 * 86_400_000),
+      expiresAt: new Date(now.getTime() + ttlMs),
     });
   }
 }

@@ -125,7 +125,13 @@ export async function rotateCertificate(
     previousFingerprint: existing?.current?.fingerprintSha256,
   };
 
-  const targets = await listTargets(deps, spec);
+  let targets: TargetRef[];
+  try {
+    targets = await listTargets(deps, spec);
+  } catch (error) {
+    // Without every target known, a rollout could leave hosts behind: nothing is touched.
+    return refused(base, [], `cannot list the targets of ${spec.name}: ${describeError(error)}`);
+  }
   if (options.dryRun) {
     return {
       ...base,

@@ -42,7 +42,6 @@ describe('validateConfig', () => {
       failureTolerance: 0,
       verifyTimeout: 5 * MINUTE_MS,
       verifyInterval: 10 * SECOND_MS,
-      soakPeriod: 24 * HOUR_MS,
     });
     expect(config.notifications.thresholds).toEqual([30, 14, 7, 3, 1, 'expired']);
     expect(config.upstreams[0]!.safetyMargin).toBe(DAY_MS);

@@ -330,3 +330,35 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('a destination that cannot list its targets', () => {
+  it('refuses the rotation with the reason and touches nothing, instead of throwing', async () => {
+    // Prepare
+    const { deps, spec, issuer, fleet } = await prepare();
+    const broken: Destination = {
+      name: 'ssm-fleet',
+      kind: 'ssm',
+      targets: async () => {
+        throw new Error('DescribeInstanceInformation: AccessDeniedException');
+      },
+      deliver: async () => ({ target: 'x', ok: false }),
+      rollback: async () => ({ target: 'x', ok: false }),
+    };
+    const withBroken = { ...deps, destinations: new Map([...deps.destinations, ['ssm-fleet', broken]]) };
+
+    // Act
+    const result = await rotateCertificate(
+      withBroken,
+      { ...spec, destinations: ['fleet', 'ssm-fleet'] },
+      { reason: 'test', owner: 'test' },
+    );
+
+    // Assess
+    expect(result.status).toBe('refused');
+    expect(result.reason).toBe(
+      'cannot list the targets of api: DescribeInstanceInformation: AccessDeniedException',
+    );
+    expect(issuer.issued).toBe(0);
+    expect(fleet.log).toEqual([]);
+  });
+});
