@@ -4,7 +4,6 @@
  * anything failed (the summary names each failure).
  */
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { CertrotorConfig } from '../domain/config';
 import { InvalidInputError, describeError } from '../domain/errors';
@@ -36,65 +35,14 @@ import { NotificationDispatcher } from '../use-cases/notify';
 import type { UpstreamObservation } from '../use-cases/upstream';
 import { clearPending, type RotationDeps, type RotationResult } from '../use-cases/rotate';
 import type { ScanFailure } from '../use-cases/scan';
-import { withConfigOption, loadCliConfig } from './config-option';
+import { withConfigOption } from './config-option';
 import type { CliContext } from './context';
-import { buildAwsRuntime } from './aws-runtime';
-import { buildLocalRuntime, type Runtime } from './local-runtime';
-import { renderWatch, runLocalUpstreamWatch } from './upstream';
+import type { Runtime } from './local-runtime';
+import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
+import { renderWatch, runUpstreamWatch } from './upstream';
 import { expectedAgentHosts } from './agent-runtime';
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
-  backend?: string;
-  region?: string;
-  profile?: string;
-  endpointUrl?: string;
-  table?: string;
-}
-
-/** Adds `--backend` and the AWS options (region, profile, endpoint, table) to a command. */
-function withBackendOptions(command: Command): Command {
-  return command
-    .option(
-      '--backend <local|aws>',
-      "where state, keys and events live (default: the configuration's `backend`)",
-    )
-    .option('--region <region>', 'AWS region (--backend aws; default: aws.region, then AWS_REGION)')
-    .option('--profile <name>', 'AWS shared-config profile (--backend aws)')
-    .option('--endpoint-url <url>', 'send every AWS call to this endpoint (an emulator, a VPC endpoint)')
-    .option('--table <name>', 'DynamoDB state table (--backend aws; default: aws.tableName)');
-}
-
-/** Builds the runtime for a command; --json turns human event lines off so stdout stays one JSON. */
-async function runtimeFor(ctx: CliContext, options: CommonOptions): Promise<Runtime> {
-  const { config } = await loadCliConfig(ctx, options.config);
-  const backend = options.backend ?? config.backend;
-  if (backend !== 'local' && backend !== 'aws')
-    throw new InvalidInputError(`--backend ${backend}: must be local or aws`);
-  const eventStream = options.json
-    ? undefined
-    : new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          ctx.out(chunk.toString().replace(/\n$/, ''));
-          done();
-        },
-      });
-  if (backend === 'aws') {
-    return await buildAwsRuntime(config, {
-      clock: ctx.clock,
-      env: ctx.env,
-      flags: {
-        ...(options.region !== undefined ? { region: options.region } : {}),
-        ...(options.profile !== undefined ? { profile: options.profile } : {}),
-        ...(options.endpointUrl !== undefined ? { endpointUrl: options.endpointUrl } : {}),
-        ...(options.table !== undefined ? { table: options.table } : {}),
-      },
-      ...(eventStream ? { eventStream } : {}),
-    });
-  }
-  return buildLocalRuntime(config, { clock: ctx.clock, ...(eventStream ? { eventStream } : {}) });
-}
+type CommonOptions = BackendOptions;
 
 /**
  * Slack delivery runs beside the cycle, never in its way: a slow webhook or a 429 with a long
@@ -414,7 +362,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       // Upstream rotations are watched in the same cycle (the deployed service runs it on its own schedule).
       const upstreams =
         runtime.config.upstreams.length > 0
-          ? await runLocalUpstreamWatch(runtime, ctx, deps.notify, { distribute: !options.dryRun })
+          ? await runUpstreamWatch(runtime, ctx, deps.notify, { distribute: !options.dryRun })
           : undefined;
       // Messages of this run go out first (one queue per webhook keeps the pacing), then a digest
       // that falls due on its schedule, with or without new findings in this run.

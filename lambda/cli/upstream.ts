@@ -8,13 +8,12 @@
  *   key store; the key is never printed.
  * - `status [upstream]` shows each announcement, its stage, deadline and per-consumer readiness.
  *
- * State lives under the configuration's `local.stateDirectory` (`state/` and `bundles/`).
+ * State lives where the backend keeps it: `local.stateDirectory` locally, the DynamoDB table and
+ * Secrets Manager with `--backend aws` (what the deployed upstream watcher reads).
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { FileBundleStore } from '../adapters/local/file-bundle-store';
-import { FileStateStore } from '../adapters/local/file-state-store';
 import { HttpFeedFetcher } from '../adapters/net/feeds';
 import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { shortFingerprint } from '../domain/certificate';
@@ -35,14 +34,12 @@ import {
 } from '../use-cases/upstream';
 import { type UpstreamWatchReport, watchUpstreams } from '../use-cases/upstream-watch';
 import type { ScanFailure } from '../use-cases/scan';
-import { loadCliConfig, withConfigOption } from './config-option';
-import { buildLocalRuntime, type Runtime } from './local-runtime';
+import { withConfigOption } from './config-option';
+import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
+import type { Runtime } from './local-runtime';
 import type { CliContext } from './context';
 
-interface CommonOptions {
-  readonly config?: string;
-  readonly json?: boolean;
-}
+type CommonOptions = BackendOptions;
 
 interface AnnounceOptions extends CommonOptions {
   readonly windowStart: string;
@@ -65,47 +62,55 @@ export function registerUpstreamCommand(program: Command, ctx: CliContext): void
     .command('upstream')
     .description('Track vendor certificate rotations and whether every consumer is ready for them.');
 
-  withConfigOption(
-    upstream
-      .command('announce')
-      .description('Record a rotation the vendor announced: overlap start, cutover and any new material.')
-      .argument('<upstream>', 'upstream name from the configuration')
-      .requiredOption('--window-start <time>', 'overlap start, RFC 3339 with offset (2026-11-01T00:00:00Z)')
-      .requiredOption('--cutover <time>', 'when only the new material works, RFC 3339 with offset')
-      .option('--new-cert <file>', "the vendor's new server certificate (PEM or DER)")
-      .option('--new-ca <file>', 'the new CA certificate(s) consumers must trust (PEM)')
-      .option('--note <text>', 'free text kept with the announcement (ticket, mail subject)')
-      .option('--id <text>', 'your reference for this announcement; re-running with it updates it')
-      .option('--json', 'print the stored announcement as JSON'),
+  withBackendOptions(
+    withConfigOption(
+      upstream
+        .command('announce')
+        .description('Record a rotation the vendor announced: overlap start, cutover and any new material.')
+        .argument('<upstream>', 'upstream name from the configuration')
+        .requiredOption('--window-start <time>', 'overlap start, RFC 3339 with offset (2026-11-01T00:00:00Z)')
+        .requiredOption('--cutover <time>', 'when only the new material works, RFC 3339 with offset')
+        .option('--new-cert <file>', "the vendor's new server certificate (PEM or DER)")
+        .option('--new-ca <file>', 'the new CA certificate(s) consumers must trust (PEM)')
+        .option('--note <text>', 'free text kept with the announcement (ticket, mail subject)')
+        .option('--id <text>', 'your reference for this announcement; re-running with it updates it')
+        .option('--json', 'print the stored announcement as JSON'),
+    ),
   ).action(async (name: string, options: AnnounceOptions) => announce(ctx, name, options));
 
-  withConfigOption(
-    upstream
-      .command('import-client-cert')
-      .description('Check and store a client certificate the vendor issued us (the key is never printed).')
-      .argument('<upstream>', 'upstream name from the configuration')
-      .requiredOption('--cert <file>', 'client certificate (PEM or DER); a full chain is accepted')
-      .requiredOption('--key <file>', 'its private key (PEM, unencrypted)')
-      .option('--chain <file>', 'intermediates (PEM)')
-      .option('--announcement <id>', 'attach to this announcement (default: the next one of the upstream)')
-      .option('--json', 'print the result as JSON'),
+  withBackendOptions(
+    withConfigOption(
+      upstream
+        .command('import-client-cert')
+        .description('Check and store a client certificate the vendor issued us (the key is never printed).')
+        .argument('<upstream>', 'upstream name from the configuration')
+        .requiredOption('--cert <file>', 'client certificate (PEM or DER); a full chain is accepted')
+        .requiredOption('--key <file>', 'its private key (PEM, unencrypted)')
+        .option('--chain <file>', 'intermediates (PEM)')
+        .option('--announcement <id>', 'attach to this announcement (default: the next one of the upstream)')
+        .option('--json', 'print the result as JSON'),
+    ),
   ).action(async (name: string, options: ImportOptions) => importClientCertificate(ctx, name, options));
 
-  withConfigOption(
-    upstream
-      .command('watch')
-      .description(
-        'Poll feeds, observe every upstream endpoint, deliver announced material to consumers, and report what is new.',
-      )
-      .option('--json', 'print the report as JSON'),
+  withBackendOptions(
+    withConfigOption(
+      upstream
+        .command('watch')
+        .description(
+          'Poll feeds, observe every upstream endpoint, deliver announced material to consumers, and report what is new.',
+        )
+        .option('--json', 'print the report as JSON'),
+    ),
   ).action(async (options: CommonOptions) => watch(ctx, options));
 
-  withConfigOption(
-    upstream
-      .command('status')
-      .description('Each announcement, its stage, deadline and per-consumer readiness.')
-      .argument('[upstream]', 'only this upstream')
-      .option('--json', 'print the statuses as JSON'),
+  withBackendOptions(
+    withConfigOption(
+      upstream
+        .command('status')
+        .description('Each announcement, its stage, deadline and per-consumer readiness.')
+        .argument('[upstream]', 'only this upstream')
+        .option('--json', 'print the statuses as JSON'),
+    ),
   ).action(async (name: string | undefined, options: CommonOptions) => status(ctx, name, options));
 }
 
@@ -114,7 +119,8 @@ export function registerUpstreamCommand(program: Command, ctx: CliContext): void
 // ---------------------------------------------------------------------------------------------
 
 async function announce(ctx: CliContext, name: string, options: AnnounceOptions): Promise<void> {
-  const { config } = await loadCliConfig(ctx, options.config);
+  const runtime = await runtimeFor(ctx, { ...options, json: true });
+  const config = runtime.config;
   const upstream = findUpstream(config, name);
   const windowStart = instant('--window-start', options.windowStart);
   const cutover = instant('--cutover', options.cutover);
@@ -135,7 +141,7 @@ async function announce(ctx: CliContext, name: string, options: AnnounceOptions)
     );
   }
   const leaf = newCert?.[0];
-  const state = stores(config).state;
+  const state = runtime.state;
   const now = ctx.clock();
   const { record, created } = await recordAnnouncement(
     state,
@@ -189,7 +195,8 @@ async function announce(ctx: CliContext, name: string, options: AnnounceOptions)
 // ---------------------------------------------------------------------------------------------
 
 async function importClientCertificate(ctx: CliContext, name: string, options: ImportOptions): Promise<void> {
-  const { config } = await loadCliConfig(ctx, options.config);
+  const runtime = await runtimeFor(ctx, { ...options, json: true });
+  const config = runtime.config;
   const upstream = findUpstream(config, name);
   const now = ctx.clock();
   const key = parsePrivateKey(readInput(ctx, options.key, '--key'), options.key).key;
@@ -209,7 +216,7 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
     );
   }
   const leaf = check.leaf;
-  const { state, bundles } = stores(config);
+  const { state, bundles } = runtime;
   const bundle: CertificateBundle = {
     name: upstream.clientCertificate ?? `${upstream.name}-client`,
     version: shortFingerprint(leaf.facts.fingerprintSha256).toLowerCase(),
@@ -265,9 +272,8 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
 // ---------------------------------------------------------------------------------------------
 
 async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
-  const { config } = await loadCliConfig(ctx, options.config);
-  const runtime = buildLocalRuntime(config, { clock: ctx.clock });
-  const report = await runLocalUpstreamWatch(runtime, ctx);
+  const runtime = await runtimeFor(ctx, { ...options, json: true });
+  const report = await runUpstreamWatch(runtime, ctx);
   if (options.json) {
     ctx.out(
       JSON.stringify(
@@ -299,8 +305,8 @@ async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 async function status(ctx: CliContext, name: string | undefined, options: CommonOptions): Promise<void> {
-  const { config } = await loadCliConfig(ctx, options.config);
-  const runtime = buildLocalRuntime(config, { clock: ctx.clock });
+  const runtime = await runtimeFor(ctx, { ...options, json: true });
+  const config = runtime.config;
   const chosen = name ? [findUpstream(config, name)] : config.upstreams;
   const deps = localUpstreamDeps(runtime, ctx);
   const report: { upstream: string; announcements?: AnnouncementStatus[]; error?: string }[] = [];
@@ -411,14 +417,6 @@ function readInput(ctx: CliContext, path: string, flag: string): Buffer {
   }
 }
 
-function stores(config: CertrotorConfig) {
-  const root = config.local.stateDirectory;
-  return {
-    state: new FileStateStore({ directory: join(root, 'state') }),
-    bundles: new FileBundleStore({ directory: join(root, 'bundles') }),
-  };
-}
-
 /** Reads `trust.caBundleFile` and resolves consumers; a problem names the upstream. */
 async function specOf(
   config: CertrotorConfig,
@@ -452,11 +450,11 @@ function localUpstreamDeps(runtime: Runtime, ctx: CliContext): UpstreamDeps {
 }
 
 /**
- * One upstream watch over every configured upstream with the local runtime (feeds, observation,
- * distribution to files and agent destinations, events), as `certrotor run` and `upstream watch`
+ * One upstream watch over every configured upstream with the runtime's adapters (feeds, observation,
+ * distribution to its destinations, events), as `certrotor run` and `upstream watch`
  * run it. An upstream whose configuration cannot be resolved is one failure; the others still run.
  */
-export async function runLocalUpstreamWatch(
+export async function runUpstreamWatch(
   runtime: Runtime,
   ctx: CliContext,
   notify?: (events: readonly OutgoingEvent[]) => Promise<string[]>,
