@@ -1,42 +1,35 @@
 /**
- * `certrotor hosts [--config FILE] [--json]`: per host and certificate, the environment, the current
+ * `certrotor hosts [--config FILE] [--json] [--backend aws …]`: per host and certificate, the environment, the current
  * version against what the agent installed and serves, the last report and a state (ok, drift,
  * stale report, failed, no report). Exit 1 when any host is not ok.
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { FileStateStore } from '../adapters/local/file-state-store';
 import { shortFingerprint } from '../domain/certificate';
 import { type CurrentVersion, type HostReportFacts, hostDrift } from '../domain/host-drift';
-import { InvalidInputError } from '../domain/errors';
 import { COLLECTIONS, type CertificateState } from '../use-cases/certificate-state';
 import { expectedAgentHosts } from './agent-runtime';
-import { loadCliConfig, withConfigOption } from './config-option';
+import { withConfigOption } from './config-option';
+import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
 import type { CliContext } from './context';
 
-interface HostsOptions {
-  readonly config?: string;
-  readonly json?: boolean;
-}
+type HostsOptions = BackendOptions;
 
 export function registerHostsCommand(program: Command, ctx: CliContext): void {
-  withConfigOption(
-    program
-      .command('hosts')
-      .description('Per-host view of agent-managed certificates: installed vs served, last report, state.')
-      .option('--json', 'print hosts and drift findings as JSON'),
+  withBackendOptions(
+    withConfigOption(
+      program
+        .command('hosts')
+        .description('Per-host view of agent-managed certificates: installed vs served, last report, state.')
+        .option('--json', 'print hosts and drift findings as JSON'),
+    ),
   ).action(async (options: HostsOptions) => {
     await hostsCommand(ctx, options);
   });
 }
 
 async function hostsCommand(ctx: CliContext, options: HostsOptions): Promise<void> {
-  const { config } = await loadCliConfig(ctx, options.config);
-  if (config.backend === 'aws')
-    throw new InvalidInputError(
-      'certrotor hosts reads the local state store; the aws backend is not supported yet',
-    );
-  const state = new FileStateStore({ directory: join(config.local.stateDirectory, 'state') });
+  const runtime = await runtimeFor(ctx, { ...options, json: true });
+  const { config, state } = runtime;
   const now = ctx.clock();
   const reports = (await state.list<HostReportFacts>(COLLECTIONS.hosts, now)).map((i) => i.value);
   const current = new Map<string, CurrentVersion>();
