@@ -559,6 +559,25 @@ export class CertRotor extends Construct {
       // No open announcement means no data: nothing to worry about.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // A scan that ran but could not read a source, probe an endpoint or watch an upstream completes
+    // (the rest of the run is not lost) and says so in these metrics; someone must look.
+    alarm('ScanProblemsAlarm', {
+      alarmDescription:
+        'A scheduled scan could not read a source, probe an endpoint or watch an upstream (the logs name each "scan problem" and "upstream watch problem")',
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(scan, 0) + FILL(upstream, 0) + FILL(starts, 0)',
+        usingMetrics: {
+          scan: metric('ScanFailures', 'Sum', Duration.hours(1)),
+          upstream: metric('UpstreamWatchFailures', 'Sum', Duration.hours(1)),
+          starts: metric('RotationStartFailures', 'Sum', Duration.hours(1)),
+        },
+        period: Duration.hours(1),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     alarm('RotationFailedAlarm', {
       alarmDescription:
         'A rotation workflow failed, timed out or was aborted (check the execution and its Rotation Failed event)',

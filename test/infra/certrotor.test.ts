@@ -189,6 +189,19 @@ describe('the certrotor stack', () => {
     });
   });
 
+  it('alarms when a scheduled scan completes with problems (a source, an endpoint, an upstream, a rotation start)', () => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    const problems = Object.values(alarms).find((a) => JSON.stringify(a).includes('ScanFailures')) as {
+      Properties: { Metrics: { Id: string; MetricStat?: { Metric: { MetricName: string } } }[] };
+    };
+    expect(problems).toBeDefined();
+    expect(
+      problems.Properties.Metrics.flatMap((m) =>
+        m.MetricStat ? [m.MetricStat.Metric.MetricName] : [],
+      ).sort(),
+    ).toEqual(['RotationStartFailures', 'ScanFailures', 'UpstreamWatchFailures']);
+  });
+
   it("sends the digest on its own schedule and time zone, with the schedules' retries and dead-letter queue", () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 8 ? * MON-FRI *)',
