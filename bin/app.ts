@@ -7,20 +7,33 @@ import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfigText } from '../lambda/adapters/local/config-file';
+import { CertrotorError, InvalidInputError } from '../lambda/domain/errors';
 import { CertRotorStack } from '../lib/certrotor-stack';
 
 const app = new App();
-const configFile =
-  process.env.CERTROTOR_CONFIG ?? (app.node.tryGetContext('certrotor:configFile') as string | undefined);
-if (configFile === undefined) throw new Error('set CERTROTOR_CONFIG or the context key certrotor:configFile');
-const configuration = parseConfigText(readFileSync(configFile, 'utf8'), configFile);
-
-new CertRotorStack(
-  app,
-  (app.node.tryGetContext('certrotor:stackName') as string | undefined) ?? 'CertRotor',
-  {
-    configuration,
-    configurationName: configFile,
-  },
-);
+try {
+  const configFile =
+    process.env.CERTROTOR_CONFIG ?? (app.node.tryGetContext('certrotor:configFile') as string | undefined);
+  if (configFile === undefined)
+    throw new InvalidInputError('set CERTROTOR_CONFIG or the context key certrotor:configFile');
+  let text: string;
+  try {
+    text = readFileSync(configFile, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(
+      `${configFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  const configuration = parseConfigText(text, configFile);
+  new CertRotorStack(
+    app,
+    (app.node.tryGetContext('certrotor:stackName') as string | undefined) ?? 'CertRotor',
+    { configuration, configurationName: configFile },
+  );
+} catch (error) {
+  // Bad configuration is the user's input: every problem with its path, no stack trace.
+  if (!(error instanceof CertrotorError)) throw error;
+  process.stderr.write(`certrotor: ${error.message}\n`);
+  process.exit(1);
+}
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
