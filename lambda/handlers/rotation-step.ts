@@ -73,6 +73,7 @@ const stepSchema = z.discriminatedUnion('action', [
         restored: z.array(targetRef).optional(),
         failed: z.array(z.object({ target: targetRef, error: z.string() })).optional(),
         verified: z.boolean().optional(),
+        verifiedBeforeRollback: z.number().int().min(0).optional(),
       })
       .optional(),
   }),
@@ -112,7 +113,7 @@ export async function handler(event: unknown): Promise<unknown> {
       case 'deliver':
         return await deliverStep(deps, spec, ref, step.bundle, step.target);
       case 'verify':
-        return await verifyStep(deps, spec, step.target, step.fingerprint, step.deadline);
+        return await verifyStep(deps, spec, step.target, step.fingerprint, step.deadline, ref);
       case 'rollback':
         return await rollbackStep(deps, spec, ref);
       case 'promote':

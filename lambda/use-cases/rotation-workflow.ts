@@ -213,6 +213,26 @@ export async function verifyStep(
   target: TargetRef,
   fingerprint: string,
   deadline: string,
+  ref?: StepReference,
+): Promise<{ state: 'verified' | 'retry' | 'failed'; error?: string }> {
+  const outcome = await verifyOnce(deps, spec, target, fingerprint, deadline);
+  // Recorded per target, so the outcome event can say how far the rollout converged.
+  if (outcome.state === 'verified' && ref)
+    await deps.state.put(
+      ROTATION_TARGETS_COLLECTION,
+      targetRecordId(ref, target),
+      { ...target, state: 'verified' },
+      deps.clock(),
+    );
+  return outcome;
+}
+
+async function verifyOnce(
+  deps: WorkflowDeps,
+  spec: WorkflowSpec,
+  target: TargetRef,
+  fingerprint: string,
+  deadline: string,
 ): Promise<{ state: 'verified' | 'retry' | 'failed'; error?: string }> {
   const endpoints = endpointsFor(spec, target);
   const destination = deps.destinations.get(target.destination);
@@ -241,7 +261,12 @@ export async function rollbackStep(
   deps: WorkflowDeps,
   spec: WorkflowSpec,
   ref: StepReference,
-): Promise<{ restored: TargetRef[]; failed: { target: TargetRef; error: string }[]; verified: boolean }> {
+): Promise<{
+  restored: TargetRef[];
+  failed: { target: TargetRef; error: string }[];
+  verified: boolean;
+  verifiedBeforeRollback: number;
+}> {
   const now = deps.clock();
   const touched = await deps.state.list<TargetRef & { state: string }>(
     ROTATION_TARGETS_COLLECTION,
@@ -269,6 +294,7 @@ export async function rollbackStep(
       .map((s) => ({ destination: s.destination, target: s.target })),
     failed,
     verified: failed.length === 0,
+    verifiedBeforeRollback: touched.filter(({ value }) => value.state === 'verified').length,
   };
 }
 
@@ -299,7 +325,33 @@ export interface FinishInput {
     readonly restored?: TargetRef[];
     readonly failed?: { target: TargetRef; error: string }[];
     readonly verified?: boolean;
+    readonly verifiedBeforeRollback?: number;
   };
+}
+
+/**
+ * Share of targets verified on the new version: all of them after success; otherwise those recorded
+ * verified (counted by the rollback before it cleared the records, or still recorded).
+ */
+async function convergencePercent(
+  deps: WorkflowDeps,
+  ref: StepReference,
+  input: FinishInput,
+  total: number,
+  now: Date,
+): Promise<number> {
+  if (input.outcome === 'succeeded') return 100;
+  if (total === 0) return 0;
+  const verified =
+    input.rollback?.verifiedBeforeRollback ??
+    (
+      await deps.state.list<{ state: string }>(
+        ROTATION_TARGETS_COLLECTION,
+        now,
+        `${ref.name}#${ref.version}#`,
+      )
+    ).filter(({ value }) => value.state === 'verified').length;
+  return Math.round((Math.min(verified, total) / total) * 1000) / 10;
 }
 
 /** Records the outcome, releases the lock and publishes the outcome event (which the notifier turns into Slack). */
@@ -336,6 +388,7 @@ export async function finishStep(
   const previousRef = previous ? certificateRef(spec.name, previous.facts, previous) : undefined;
   const hosts = targets.map((t) => hostRef(spec, t));
   const failedHosts = failedHostsFrom(spec, input, reason);
+  const convergence = await convergencePercent(deps, ref, input, targets.length, now);
   await publish(deps, () => {
     if (input.outcome === 'succeeded' && issued) {
       return buildEvent(
@@ -374,7 +427,7 @@ export async function finishStep(
           failedHosts,
           restoredHosts: (input.rollback?.restored ?? []).map((t) => hostRef(spec, t)),
           rollbackVerified: input.rollback?.verified ?? false,
-          convergencePercent: 0,
+          convergencePercent: convergence,
         },
         now,
       );
@@ -389,7 +442,7 @@ export async function finishStep(
         stage: input.outcome === 'rolled-back' ? 'verify' : issued ? 'distribute' : 'issue',
         error: reason,
         failedHosts,
-        convergencePercent: 0,
+        convergencePercent: convergence,
         rolledBack: input.outcome === 'rolled-back',
       },
       now,

@@ -18,18 +18,22 @@ import {
   IssueCertificateCommand,
 } from '@aws-sdk/client-acm-pca';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAwsClient } from '../../lambda/adapters/aws/clients';
 import { DynamoDbStateStore, createStateTable } from '../../lambda/adapters/aws/dynamodb-state-store';
 import { parseSecretBundle, requestTokenFor } from '../../lambda/adapters/aws/secrets-manager';
+import { looksLikeKeyMaterial } from '../../lambda/domain/events';
+import { containsPrivateKey } from '../../lambda/domain/secret';
 import { readCertificateState } from '../../lambda/use-cases/certificate-state';
 import { buildCertificate } from '../builders/certificates';
+import { type BusEnvelope, type BusSink, busSink } from '../support/bus-sink';
 import { MOTO_ACCOUNT_ID, MOTO_REGION, useMoto } from '../support/moto';
 import { resourcesOf, synthesizeExample } from './support/stack';
 
@@ -52,6 +56,16 @@ let definition: Record<string, unknown>;
 let taskStates: string[];
 let handler: (event: unknown) => Promise<unknown>;
 let initialContext: SecureContext;
+let bus: BusSink;
+
+/** What one execution passed around: the engine's event history and every task's Lambda payloads. */
+interface RecordedExecution {
+  readonly version: string;
+  readonly history: unknown[];
+  readonly invocations: { state: string; input: unknown; output?: unknown; error?: string }[];
+  status?: 'SUCCEEDED' | 'FAILED';
+}
+const executions: RecordedExecution[] = [];
 
 /** The definition from the template, with intrinsic functions resolved to placeholder values. */
 function definitionFromTemplate(): Record<string, unknown> {
@@ -176,9 +190,21 @@ async function nextVersion(): Promise<string> {
 
 async function execute(version: string, executionName = `app-${version}`) {
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const recorded: RecordedExecution = { version, history: [], invocations: [] };
+  executions.push(recorded);
+  const invoke = async (state: string, input: unknown) => {
+    try {
+      const output = await handler(input);
+      recorded.invocations.push({ state, input, output });
+      return output;
+    } catch (error) {
+      recorded.invocations.push({ state, input, error: (error as Error).message });
+      throw error;
+    }
+  };
   const overrides = {
     taskResourceLocalHandlers: Object.fromEntries(
-      taskStates.map((name) => [name, (input: unknown) => handler(input)]),
+      taskStates.map((name) => [name, (input: unknown) => invoke(name, input)]),
     ),
     waitTimeOverrides: { CanaryWaitBeforeReprobe: 200, RolloutWaitBeforeReprobe: 200 },
     retryIntervalOverrides: Object.fromEntries(taskStates.map((name) => [name, 10])),
@@ -187,11 +213,82 @@ async function execute(version: string, executionName = `app-${version}`) {
     overrides: overrides as never,
     context: { Execution: { Name: executionName } } as never,
   });
+  // The engine's history: every state entered and exited with its input and output, Map iterations included.
+  const history = (async () => {
+    for await (const event of run.eventLogs) recorded.history.push(event);
+  })();
   try {
-    return { status: 'SUCCEEDED' as const, output: await run.result };
+    const output = await run.result;
+    recorded.status = 'SUCCEEDED';
+    return { status: 'SUCCEEDED' as const, output };
   } catch (error) {
+    recorded.status = 'FAILED';
     return { status: 'FAILED' as const, error: (error as Error).message };
+  } finally {
+    await history;
   }
+}
+
+/** Every private key PEM the emulator's Secrets Manager holds, at every version of every secret. */
+async function privateKeysInSecretsManager(): Promise<string[]> {
+  const keys: string[] = [];
+  const { SecretList = [] } = await secrets.send(new ListSecretsCommand({ MaxResults: 100 }));
+  for (const secret of SecretList) {
+    for (const versionId of Object.keys(await stages(secret.ARN!))) {
+      const value = await secrets.send(
+        new GetSecretValueCommand({ SecretId: secret.ARN!, VersionId: versionId }),
+      );
+      try {
+        keys.push(parseSecretBundle(value.SecretString!, secret.Name!).privateKey.reveal());
+      } catch {
+        // Not a certificate bundle.
+      }
+    }
+  }
+  return keys;
+}
+
+/** The private key of an issued bundle, from its reference `<secret ARN>#<version id>`. */
+async function bundleKey(location: string): Promise<string> {
+  const at = location.lastIndexOf('#');
+  const value = await secrets.send(
+    new GetSecretValueCommand({ SecretId: location.slice(0, at), VersionId: location.slice(at + 1) }),
+  );
+  return parseSecretBundle(value.SecretString!, location).privateKey.reveal();
+}
+
+/** 32-character pieces of a key's base64 body: any one of them in a text means the key leaked. */
+function keyPieces(pem: string): string[] {
+  const body = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+  const pieces: string[] = [];
+  for (let i = 0; i + 32 <= body.length; i += 32) pieces.push(body.slice(i, i + 32));
+  return pieces;
+}
+
+/** Every string in `value` (keys and values), with where it is. */
+function stringsIn(value: unknown, path = '$'): [string, string][] {
+  if (typeof value === 'string') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringsIn(item, `${path}[${i}]`));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, item]) => [
+      [path, key] as [string, string],
+      ...stringsIn(item, `${path}.${key}`),
+    ]);
+  return [];
+}
+
+/** Where in `documents` key material shows: a PEM key, anything like key material, or a piece of a real key. */
+function keyMaterialIn(documents: Record<string, unknown>, pieces: readonly string[]): string[] {
+  const found: string[] = [];
+  for (const [name, document] of Object.entries(documents)) {
+    const text = JSON.stringify(document);
+    if (containsPrivateKey(text)) found.push(`${name}: a PEM private key`);
+    for (const [path, value] of stringsIn(document))
+      if (looksLikeKeyMaterial(value)) found.push(`${name} ${path}: looks like key material`);
+    for (const piece of pieces)
+      if (text.includes(piece)) found.push(`${name}: carries a piece of a real key`);
+  }
+  return found;
 }
 
 beforeAll(async () => {
@@ -199,6 +296,7 @@ beforeAll(async () => {
   secrets = createAwsClient(SecretsManagerClient, config);
   await createStateTable(createAwsClient(DynamoDBClient, config), TABLE);
   await createAwsClient(EventBridgeClient, config).send(new CreateEventBusCommand({ Name: BUS }));
+  bus = await busSink(moto, BUS);
   const caArn = await createRootCa(createAwsClient(ACMPCAClient, config));
 
   const initial = await buildCertificate({ commonName: 'app.test' });
@@ -343,5 +441,57 @@ describe('the rotation state machine from the synthesized template', () => {
       expect(await fingerprintAt(secret, 'AWSPENDING')).toBeUndefined();
     }
     expect(await state().get('locks', 'app', new Date())).toBeUndefined();
+  });
+  it('keeps private keys out of every state input and output, the state table and the events on the bus', async () => {
+    // Prepare: the real keys, fetched from Secrets Manager: each issued bundle's, and every version of
+    // every secret (the destinations' current, previous and rolled-back versions).
+    expect(executions.map((e) => e.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'FAILED']);
+    const issued = executions
+      .flatMap((e) => e.invocations)
+      .filter((i) => i.state === 'Issue' && i.output !== undefined)
+      .map((i) => (i.output as { bundle: { location: string } }).bundle.location);
+    expect(issued).toHaveLength(2);
+    const keys = [...(await Promise.all(issued.map(bundleKey))), ...(await privateKeysInSecretsManager())];
+    expect(keys.every(containsPrivateKey)).toBe(true);
+    const pieces = [...new Set(keys.flatMap(keyPieces))];
+
+    // Act
+    const { Items: items = [] } = await createAwsClient(DynamoDBClient, moto.clientConfig()).send(
+      new ScanCommand({ TableName: TABLE }),
+    );
+    const events: BusEnvelope[] = await bus.received();
+
+    // Assess: what is inspected is really there.
+    const states = (e: RecordedExecution) =>
+      new Set(e.history.map((h) => (h as { state?: { name: string } }).state?.name).filter(Boolean));
+    for (const name of ['Issue', 'CanaryDeliver', 'CanaryVerify', 'RolloutDeliver', 'Promote'])
+      expect(states(executions[0]!)).toContain(name);
+    expect(states(executions[2]!)).toContain('Rollback');
+    expect(JSON.stringify(items)).toContain(executions[2]!.version);
+    expect(events.map((e) => e['detail-type'])).toEqual(
+      expect.arrayContaining(['Rotation Started', 'Rotation Succeeded', 'Rotation Rolled Back']),
+    );
+    // Convergence is measured: every target after success; the canary of two before the rollback.
+    const convergence = (type: string) =>
+      events
+        .filter((e) => e['detail-type'] === type)
+        .map((e) => (e.detail as { convergencePercent?: number }).convergencePercent);
+    expect(convergence('Rotation Succeeded')).toEqual([100]);
+    expect(convergence('Rotation Rolled Back')).toEqual([50]);
+    // Assess: no key material anywhere.
+    const documents: Record<string, unknown> = {};
+    for (const [i, e] of executions.entries()) {
+      for (const [j, h] of e.history.entries()) documents[`execution ${i} history ${j}`] = h;
+      for (const [j, call] of e.invocations.entries())
+        documents[`execution ${i} task ${call.state} call ${j}`] = call;
+    }
+    for (const [i, item] of items.entries()) documents[`state table item ${i}`] = item;
+    for (const [i, event] of events.entries()) documents[`bus event ${i} (${event['detail-type']})`] = event;
+    expect(keyMaterialIn(documents, pieces)).toEqual([]);
+    // The detector itself finds one line of a real key, JSON-encoded, however it is labelled.
+    const line = keys[0]!.split('\n')[2]!;
+    expect(keyMaterialIn({ planted: { note: `copied ${line}` } }, pieces)).toContain(
+      'planted: carries a piece of a real key',
+    );
   });
 });
