@@ -95,6 +95,13 @@ export interface CertRotorProps {
   readonly schedules?: CertRotorSchedules;
   /** Targets rolled out at once after the canary (Map MaxConcurrency). @default 5 */
   readonly rolloutConcurrency?: number;
+  /**
+   * Reserved concurrency of the notifier and the digest sender. At 1, one process paces each webhook
+   * (at most `notifications.delivery.messagesPerSecond`); EventBridge and the scheduler queue and retry
+   * the rest. `undefined` leaves them unreserved (for accounts whose concurrency limit allows no
+   * reservation), at the cost of pacing only per concurrent invocation. @default 1
+   */
+  readonly slackConcurrency?: number | null;
   /** Longest a rotation may run before Step Functions stops it. @default 2 hours */
   readonly rotationTimeout?: Duration;
   /** Alarm when the soonest-expiring certificate has fewer days left than this. @default 14 */
@@ -315,6 +322,13 @@ export class CertRotor extends Construct {
       'upstream-watch': fn('upstream-watch'),
       ...(config.notifications.digest.enabled ? { digest: fn('digest') } : {}),
     } as Omit<CertRotor['functions'], 'planner'>;
+    const slackConcurrency = props.slackConcurrency === undefined ? 1 : props.slackConcurrency;
+    if (slackConcurrency !== null) {
+      for (const poster of [functions.notifier, functions.digest]) {
+        if (poster)
+          (poster.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = slackConcurrency;
+      }
+    }
 
     // --- rotation state machine ---------------------------------------------------------------------
     const workflowLogs = new logs.LogGroup(this, 'RotationLogs', {

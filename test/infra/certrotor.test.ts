@@ -189,6 +189,14 @@ describe('the certrotor stack', () => {
     });
   });
 
+  it('runs one notifier and one digest sender at a time, so each webhook is paced by one process', () => {
+    for (const id of ['CertRotorNotifier', 'CertRotorDigest'])
+      expect(
+        template.findResources('AWS::Lambda::Function')[logicalIdOf(id, 'AWS::Lambda::Function')]?.Properties
+          ?.ReservedConcurrentExecutions,
+      ).toBe(1);
+  });
+
   it('alarms when a scheduled scan completes with problems (a source, an endpoint, an upstream, a rotation start)', () => {
     const alarms = template.findResources('AWS::CloudWatch::Alarm');
     const problems = Object.values(alarms).find((a) => JSON.stringify(a).includes('ScanFailures')) as {
