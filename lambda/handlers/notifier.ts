@@ -7,11 +7,9 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
-import type { ChannelConfig, CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../domain/config';
 import { parseEvent } from '../domain/events';
-import { ConfigurationError, OperationError, describeError } from '../domain/errors';
+import { CertrotorError, OperationError, describeError } from '../domain/errors';
 import { operatorChannel, planEventNotifications } from '../domain/notification-routing';
 import type { Notifier } from '../domain/ports';
 import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
@@ -26,30 +24,10 @@ import {
   parseEnvironment,
   stateStore,
 } from './support/runtime';
+import { slackNotifier } from './support/slack-channels';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
-const webhooks = new Map<string, Promise<string>>();
-
-async function webhookUrl(channel: ChannelConfig): Promise<string> {
-  const secretId = channel.webhook.secretId;
-  if (secretId === undefined) {
-    throw new ConfigurationError('configuration', [
-      `notifications.channels.${channel.name}.webhook.secretId: required by the deployed service`,
-    ]);
-  }
-  let url = webhooks.get(secretId);
-  if (!url) {
-    url = clients
-      .get(SecretsManagerClient)
-      .send(new GetSecretValueCommand({ SecretId: secretId }))
-      .then((r) => (r.SecretString ?? '').trim());
-    url.catch(() => webhooks.delete(secretId));
-    webhooks.set(secretId, url);
-  }
-  return url;
-}
-
 /**
  * Notifiers for the channels this event needs, and only those: a channel whose webhook secret is
  * missing or unreadable must not stop messages to every other channel. A needed channel that cannot
@@ -65,26 +43,12 @@ async function notifiers(
   for (const channel of config.notifications.channels) {
     if (!needed.has(channel.name) && channel.name !== operator) continue;
     try {
-      found.set(
-        channel.name,
-        new SlackWebhookNotifier({
-          webhookUrl: await webhookUrl(channel),
-          name: channel.name,
-          minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
-          maxAttempts: config.notifications.delivery.maxAttempts,
-          timeoutMs: config.notifications.delivery.timeout,
-        }),
-      );
+      found.set(channel.name, await slackNotifier(config, clients, channel));
     } catch (error) {
       const problem =
-        error instanceof ConfigurationError
+        error instanceof CertrotorError
           ? error
-          : new OperationError(
-              'read webhook',
-              `notification channel ${channel.name} (secret ${channel.webhook.secretId ?? 'unset'})`,
-              describeError(error),
-              { cause: error },
-            );
+          : new OperationError('read webhook', channel.name, describeError(error));
       if (needed.has(channel.name)) throw problem;
       logger.error('operator channel unavailable', { channel: channel.name, error: problem.message });
       metrics.addMetric('NotificationProblems', 'Count', 1);

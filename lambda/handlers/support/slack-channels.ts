@@ -4,8 +4,8 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SlackWebhookNotifier } from '../../adapters/net/slack-webhook';
-import type { CertrotorConfig } from '../../domain/config';
-import { describeError } from '../../domain/errors';
+import type { ChannelConfig, CertrotorConfig } from '../../domain/config';
+import { ConfigurationError, OperationError, describeError } from '../../domain/errors';
 import type { Notifier } from '../../domain/ports';
 import type { AwsClients } from './runtime';
 
@@ -25,6 +25,41 @@ function webhookUrl(clients: AwsClients, secretId: string): Promise<string> {
 }
 
 /**
+ * The notifier of one channel. Throws a ConfigurationError when the channel has no secret, an
+ * OperationError naming the channel and its secret when the secret cannot be read.
+ */
+export async function slackNotifier(
+  config: CertrotorConfig,
+  clients: AwsClients,
+  channel: ChannelConfig,
+): Promise<Notifier> {
+  const secretId = channel.webhook.secretId;
+  if (secretId === undefined) {
+    throw new ConfigurationError('configuration', [
+      `notifications.channels.${channel.name}.webhook.secretId: required by the deployed service`,
+    ]);
+  }
+  let url: string;
+  try {
+    url = await webhookUrl(clients, secretId);
+  } catch (error) {
+    throw new OperationError(
+      'read webhook',
+      `notification channel ${channel.name} (secret ${secretId})`,
+      describeError(error),
+      { cause: error },
+    );
+  }
+  return new SlackWebhookNotifier({
+    webhookUrl: url,
+    name: channel.name,
+    minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
+    maxAttempts: config.notifications.delivery.maxAttempts,
+    timeoutMs: config.notifications.delivery.timeout,
+  });
+}
+
+/**
  * Notifiers for the named channels; a channel whose secret is missing or unreadable is left out and
  * reported in `problems` (the dispatcher then reports its deliveries as having no channel).
  */
@@ -37,26 +72,10 @@ export async function slackNotifiers(
   const problems: string[] = [];
   for (const channel of config.notifications.channels) {
     if (!names.has(channel.name)) continue;
-    const secretId = channel.webhook.secretId;
-    if (secretId === undefined) {
-      problems.push(
-        `notifications.channels.${channel.name}.webhook.secretId: required by the deployed service`,
-      );
-      continue;
-    }
     try {
-      notifiers.set(
-        channel.name,
-        new SlackWebhookNotifier({
-          webhookUrl: await webhookUrl(clients, secretId),
-          name: channel.name,
-          minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
-          maxAttempts: config.notifications.delivery.maxAttempts,
-          timeoutMs: config.notifications.delivery.timeout,
-        }),
-      );
+      notifiers.set(channel.name, await slackNotifier(config, clients, channel));
     } catch (error) {
-      problems.push(`channel ${channel.name}: reading webhook secret ${secretId}: ${describeError(error)}`);
+      problems.push(describeError(error));
     }
   }
   return { notifiers, problems };
