@@ -1125,6 +1125,19 @@ function grantInventory(scope: Construct, fn: lambda.IFunction): void {
       conditions: { Null: { 'aws:ResourceTag/certrotor:certificate': 'false' } },
     }),
   );
+  // The private CAs' own certificates are inventory too (no AWS event warns of a CA's expiry).
+  const cas = (scope as CertRotor).config.issuers.flatMap((i) =>
+    i.kind === 'acm-pca' ? [i.certificateAuthorityArn] : [],
+  );
+  if (cas.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadPrivateCaCertificates',
+        actions: ['acm-pca:DescribeCertificateAuthority', 'acm-pca:GetCertificateAuthorityCertificate'],
+        resources: cas,
+      }),
+    );
+  }
   (scope as CertRotor).key.grantDecrypt(fn);
 }
 

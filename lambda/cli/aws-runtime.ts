@@ -2,14 +2,14 @@
  * The AWS composition root for the CLI (`--backend aws`): the same Runtime the local backend builds,
  * over the AWS adapters the Lambdas use. State in the DynamoDB table, keys and bundles in Secrets
  * Manager, ACM PCA issuers, Secrets Manager / ACM / SSM destinations, ACM and Secrets Manager
- * inventory, events to EventBridge (and, for people, to stdout), TLS probing from this machine.
+ * inventory and the PCA issuers' CA certificates, events to EventBridge (and, for people, to stdout), TLS probing from this machine.
  *
  * Every SDK client gets the same region, profile and endpoint (`--endpoint-url` reaches an emulator
  * or a VPC endpoint); credentials come from the SDK's own chain (environment, profile, SSO, role).
  */
 import type { Writable } from 'node:stream';
 import { AwsClientPool, type AwsClientProvider } from '../adapters/aws/clients';
-import { buildAwsInventorySources } from '../adapters/aws/inventory-sources';
+import { awsIssuerCaReaders, buildAwsInventorySources } from '../adapters/aws/inventory-sources';
 import { buildRotationAdapters } from '../adapters/aws/rotation-adapters';
 import { awsEventPublisher, awsStateStore, resolveAwsRegion } from '../adapters/aws/state-and-events';
 import { FanOutPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
@@ -17,6 +17,7 @@ import { NodeTlsProber } from '../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../domain/config';
 import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
+import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
 import {
   endpointTargets,
   humanEventLine,
@@ -80,6 +81,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
       new StreamEventPublisher({ name: 'stdout', stream: options.eventStream, format: humanEventLine }),
     );
   }
+  const specs = rotatable(config).map((c) => managedSpec(config, c, issuers));
   return {
     config,
     state: awsStateStore(clients, tableName),
@@ -92,10 +94,16 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
       ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
     }),
     publisher: new FanOutPublisher(sinks, 'events'),
-    specs: rotatable(config).map((c) => managedSpec(config, c, issuers)),
+    specs,
     endpoints: endpointTargets(config, issuers),
     ownership: ownershipLookup(config),
-    sources: buildAwsInventorySources(config, clients, region),
+    sources: [
+      ...buildAwsInventorySources(config, clients, region),
+      ...issuerCaSources(
+        awsIssuerCaReaders(config, clients),
+        issuerEnvironments(specs, config.environments[0]!.name),
+      ),
+    ],
   };
 }
 

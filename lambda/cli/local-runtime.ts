@@ -36,6 +36,12 @@ import {
 } from './agent-runtime';
 import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
 import type { EndpointTarget } from '../use-cases/scan';
+import {
+  type CaCertificateReader,
+  ISSUER_SOURCE,
+  issuerCaSources,
+  issuerEnvironments,
+} from '../use-cases/issuer-ca-source';
 import type { OwnershipLookup } from '../use-cases/finding-events';
 import type { Clock } from '../domain/ports';
 
@@ -50,7 +56,10 @@ export interface Runtime {
   readonly specs: readonly ManagedCertificateSpec[];
   readonly endpoints: readonly EndpointTarget[];
   readonly ownership: OwnershipLookup;
-  /** Inventory sources besides configured files (the AWS backend: ACM, Secrets Manager). */
+  /**
+   * Inventory sources besides configured files: the issuers' CA certificates, and on the AWS backend
+   * ACM and Secrets Manager.
+   */
   readonly sources?: readonly CertificateSource[];
 }
 
@@ -117,6 +126,7 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
   }
   if (config.local.events.jsonlFile)
     sinks.push(new JsonlFileEventPublisher({ path: config.local.events.jsonlFile }));
+  const specs = rotatable(config).map((c) => managedSpec(config, c, issuers));
   return {
     config,
     state,
@@ -129,10 +139,32 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
       ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
     }),
     publisher: new FanOutPublisher(sinks, 'events'),
-    specs: rotatable(config).map((c) => managedSpec(config, c, issuers)),
+    specs,
     endpoints: endpointTargets(config, issuers),
     ownership: ownershipLookup(config),
+    sources: issuerCaSources(
+      localCaReaders(issuers),
+      issuerEnvironments(specs, config.environments[0]!.name),
+    ),
   };
+}
+
+/**
+ * The local CAs' certificates for the issuer CA sources. A local CA is created on its first issue; a
+ * scan before that finds nothing to watch and must not create it.
+ */
+export function localCaReaders(issuers: ReadonlyMap<string, Issuer>): CaCertificateReader[] {
+  return [...issuers.values()].flatMap((issuer) =>
+    issuer instanceof LocalCaIssuer
+      ? [
+          {
+            issuer: issuer.name,
+            location: `${ISSUER_SOURCE}:${issuer.name}`,
+            read: () => issuer.existingCaCertificate(),
+          },
+        ]
+      : [],
+  );
 }
 
 /**
@@ -238,6 +270,7 @@ export function endpointTargets(
       ...(e.caFile ? { caPem: [readCaFile(e.caFile, `endpoints.${e.name}.caFile`)] } : {}),
       ...(e.expect?.certificate ? { expects: e.expect.certificate } : {}),
       timeoutMs: config.probe.timeout,
+      ...probeAddresses(config),
     });
   }
   for (const h of config.hosts) {
@@ -263,9 +296,15 @@ export function endpointTargets(
       ...(cert ? { expects: cert.name } : {}),
       ...(caPem ? { caPem } : {}),
       timeoutMs: config.probe.timeout,
+      ...probeAddresses(config),
     });
   }
   return targets;
+}
+
+/** `probe.allAddresses: false` probes one address per name; every address is the prober's default. */
+export function probeAddresses(config: CertrotorConfig): { allAddresses?: false } {
+  return config.probe.allAddresses ? {} : { allAddresses: false };
 }
 
 export function ownershipLookup(config: CertrotorConfig): OwnershipLookup {

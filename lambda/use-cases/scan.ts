@@ -31,6 +31,8 @@ export interface EndpointTarget {
   /** Managed certificate this endpoint must serve (its current version is the expected fingerprint). */
   readonly expects?: string;
   readonly timeoutMs?: number;
+  /** Probe every address behind `host` (`probe.allAddresses`). @default the prober's: true */
+  readonly allAddresses?: boolean;
 }
 
 /** What one scan saw: the facts, before any judgement. */
@@ -80,6 +82,7 @@ export async function gatherObservations(
         ...(endpoint.servername ? { servername: endpoint.servername } : {}),
         ...(endpoint.caPem ? { caPem: endpoint.caPem } : {}),
         ...(endpoint.timeoutMs ? { timeoutMs: endpoint.timeoutMs } : {}),
+        ...(endpoint.allAddresses !== undefined ? { allAddresses: endpoint.allAddresses } : {}),
       });
       for (const result of results) {
         observations.push({ kind: 'endpoint', endpoint, result });

@@ -241,6 +241,20 @@ describe('certrotor with --backend aws', () => {
     expect(run.out).toMatch(/^prod\s+secretsmanager:us-east-1:app\/api-tls\s+api\s/m);
   });
 
+  it('watches the private CA certificate itself: the scan records it and status lists it', async () => {
+    const run = await certrotor('status', '--config', configFile, ...awsFlags());
+
+    expect(run.code).toBe(0);
+    const fingerprint = new X509Certificate(ca.certificatePem).fingerprint256.replace(/:/g, '');
+    const row = run.out.split('\n').find((line) => line.includes(ca.arn));
+    const columns =
+      /^prod\s+(\S+)\s+CN=certrotor cli test private CA, O=certrotor tests\s+(\S+)\s+\d+\s+seen /.exec(
+        row ?? '',
+      );
+    expect(columns?.[1]).toBe(ca.arn);
+    expect(fingerprint).toContain(columns![2]);
+  });
+
   it('plans the next rotation of the managed certificate within its horizon', async () => {
     const run = await certrotor('plan', '--config', configFile, '--horizon', '400d', ...awsFlags());
 
@@ -313,5 +327,87 @@ describe('certrotor with --backend aws', () => {
     expect(stdout).toMatch(/rotation api \S+: SUCCEEDED/);
     const after = (await currentCertificate()).fingerprint256;
     expect(await labelled()).toEqual({ AWSCURRENT: after, AWSPREVIOUS: before });
+  });
+});
+
+describe('certrotor upstream with --backend aws', () => {
+  it('records announcements and vendor client certificates where the deployed upstream watcher reads them', async () => {
+    // Prepare: a configuration with an upstream (its endpoint is not reachable from here)
+    const dir = await temp.make('aws-upstream');
+    const file = join(dir, 'certrotor.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        version: 1,
+        environments: [{ name: 'prod' }],
+        upstreams: [{ name: 'vendor', endpoints: [{ host: '127.0.0.1', port: 1, environment: 'prod' }] }],
+        aws: { tableName: TABLE },
+      }),
+    );
+    const vendorCa = await buildCa({ commonName: 'Vendor client CA' });
+    const client = await buildBundle({
+      name: 'vendor-client',
+      issuer: vendorCa,
+      commonName: 'customer-7',
+      dnsNames: [],
+      extendedKeyUsage: ['clientAuth'],
+      daysLeft: 300,
+      lifetimeDays: 365,
+    });
+    await writeFile(join(dir, 'client.pem'), client.certificatePem);
+    await writeFile(join(dir, 'client.key'), client.privateKey.reveal(), { mode: 0o600 });
+    const soon = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+    // Act
+    const announced = await certrotor(
+      'upstream',
+      'announce',
+      'vendor',
+      '--window-start',
+      soon(-1),
+      '--cutover',
+      soon(20),
+      '--note',
+      'VEND-1 client CA rotation',
+      '--config',
+      file,
+      ...awsFlags(),
+    );
+    const imported = await certrotor(
+      'upstream',
+      'import-client-cert',
+      'vendor',
+      '--cert',
+      join(dir, 'client.pem'),
+      '--key',
+      join(dir, 'client.key'),
+      '--json',
+      '--config',
+      file,
+      ...awsFlags(),
+    );
+    const status = await certrotor('upstream', 'status', '--json', '--config', file, ...awsFlags());
+
+    // Assess: the announcement is in the table, the key in Secrets Manager, status reads both
+    expect(announced.code).toBe(0);
+    expect(imported.err).toBe('');
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(imported.out)).toMatchObject({
+      fingerprintSha256: client.facts.fingerprintSha256,
+      announcement: expect.stringMatching(/^vendor:manual:/),
+    });
+    const stored = await secrets.send(new GetSecretValueCommand({ SecretId: 'certrotor/vendor-client' }));
+    expect(parseSecretBundle(stored.SecretString!, 'certrotor/vendor-client').facts.fingerprintSha256).toBe(
+      client.facts.fingerprintSha256,
+    );
+    const [entry] = JSON.parse(status.out) as {
+      upstream: string;
+      announcements: { title: string; stage: string }[];
+    }[];
+    expect(entry).toMatchObject({
+      upstream: 'vendor',
+      announcements: [{ title: 'VEND-1 client CA rotation', stage: 'completed' }], // no consumers to wait for
+    });
+    expect(containsPrivateKey(announced.out + imported.out + status.out + imported.err)).toBe(false);
   });
 });

@@ -154,6 +154,19 @@ describe('the certrotor stack', () => {
     ]);
   });
 
+  it("lets the inventory read the configured private CAs' own certificates, and only those", () => {
+    const reads = policyStatementsOf('CertRotorInventoryServiceRole').filter((s) =>
+      JSON.stringify(s.Action).includes('acm-pca:'),
+    );
+    expect(reads).toEqual([
+      expect.objectContaining({
+        Action: ['acm-pca:DescribeCertificateAuthority', 'acm-pca:GetCertificateAuthorityCertificate'],
+        Resource:
+          'arn:aws:acm-pca:eu-west-1:111111111111:certificate-authority/0a1b2c3d-1111-2222-3333-444455556666',
+      }),
+    ]);
+  });
+
   it('logs the rotation workflow without execution data and traces it', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       LoggingConfiguration: { IncludeExecutionData: false, Level: 'ALL', Destinations: Match.anyValue() },

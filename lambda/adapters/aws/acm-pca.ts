@@ -222,6 +222,12 @@ export interface AcmPcaIssuerOptions {
   readonly name?: string;
   /** @default the CA's own signing algorithm, read once with DescribeCertificateAuthority */
   readonly signingAlgorithm?: SigningAlgorithm;
+  /**
+   * Certificate template for every issuance (`issuers[].templateArn`), e.g. one with a custom
+   * extension or path length. @default by usage: EndEntityServerAuthCertificate/V1,
+   * EndEntityClientAuthCertificate/V1 or EndEntityCertificate/V1
+   */
+  readonly templateArn?: string;
   /** Longest wait for the certificate to be issued. @default 120 */
   readonly maxWaitSeconds?: number;
   /** Shortest delay between waiter polls. @default 1 */
@@ -271,36 +277,7 @@ export class AcmPcaIssuer implements Issuer, IssuerWithCaExpiry {
   }
 
   async caCertificate(): Promise<CertificateMaterial> {
-    const arn = this.options.certificateAuthorityArn;
-    let notAfter: Date | undefined;
-    try {
-      const described = await this.options.client.send(
-        new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: arn }),
-      );
-      notAfter = described.CertificateAuthority?.NotAfter;
-    } catch (error) {
-      throw describeAwsError('acm-pca:DescribeCertificateAuthority', arn, error);
-    }
-    if (notAfter === undefined) {
-      throw new OperationError(
-        'acm-pca:DescribeCertificateAuthority',
-        arn,
-        'the CA has no certificate installed yet',
-      );
-    }
-    let pem: string | undefined;
-    try {
-      pem = (
-        await this.options.client.send(
-          new GetCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: arn }),
-        )
-      ).Certificate;
-    } catch (error) {
-      throw describeAwsError('acm-pca:GetCertificateAuthorityCertificate', arn, error);
-    }
-    if (!pem)
-      throw new OperationError('acm-pca:GetCertificateAuthorityCertificate', arn, 'no certificate returned');
-    return parseCertificates(pem, arn)[0]!;
+    return readPcaCaCertificate(this.options.client, this.options.certificateAuthorityArn);
   }
 
   private async requestCertificate(request: IssueRequest, csrPem: string): Promise<string> {
@@ -311,7 +288,7 @@ export class AcmPcaIssuer implements Issuer, IssuerWithCaExpiry {
           CertificateAuthorityArn: arn,
           Csr: Buffer.from(csrPem),
           SigningAlgorithm: await this.caSigningAlgorithm(),
-          TemplateArn: TEMPLATES[request.usage],
+          TemplateArn: this.options.templateArn ?? TEMPLATES[request.usage],
           Validity: { Type: 'DAYS', Value: request.validityDays },
           IdempotencyToken: pcaIdempotencyToken(request.idempotencyKey),
         }),
@@ -376,6 +353,41 @@ export class AcmPcaIssuer implements Issuer, IssuerWithCaExpiry {
       throw describeAwsError('acm-pca:GetCertificate', certificateArn, error);
     }
   }
+}
+
+/**
+ * The certificate of a private CA, read without issuing anything: `DescribeCertificateAuthority`
+ * (a CA with no certificate installed yet has no `NotAfter`), then
+ * `GetCertificateAuthorityCertificate`. There is no AWS event for a CA nearing expiry, so this is
+ * what the inventory watches.
+ */
+export async function readPcaCaCertificate(client: ACMPCAClient, arn: string): Promise<CertificateMaterial> {
+  let notAfter: Date | undefined;
+  try {
+    const described = await client.send(
+      new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: arn }),
+    );
+    notAfter = described.CertificateAuthority?.NotAfter;
+  } catch (error) {
+    throw describeAwsError('acm-pca:DescribeCertificateAuthority', arn, error);
+  }
+  if (notAfter === undefined) {
+    throw new OperationError(
+      'acm-pca:DescribeCertificateAuthority',
+      arn,
+      'the CA has no certificate installed yet',
+    );
+  }
+  let pem: string | undefined;
+  try {
+    pem = (await client.send(new GetCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: arn })))
+      .Certificate;
+  } catch (error) {
+    throw describeAwsError('acm-pca:GetCertificateAuthorityCertificate', arn, error);
+  }
+  if (!pem)
+    throw new OperationError('acm-pca:GetCertificateAuthorityCertificate', arn, 'no certificate returned');
+  return parseCertificates(pem, arn)[0]!;
 }
 
 /** The WebCrypto key pair of a persisted PKCS#8 key, to sign a CSR with the key on record. */

@@ -16,6 +16,7 @@ import {
   AddTagsToCertificateCommand,
   CertificateStatus,
   type CertificateSummary,
+  CertificateType,
   GetCertificateCommand,
   ImportCertificateCommand,
   KeyAlgorithm,
@@ -116,6 +117,11 @@ export interface AcmSourceOptions {
   readonly bodyConcurrency?: number;
   /** Page size asked of `ListCertificates` (ACM's maximum is 1000). @default 1000 */
   readonly pageSize?: number;
+  /**
+   * Whether imported certificates (`Type` IMPORTED) are inventory too; false leaves them to another
+   * source (e.g. the Secrets Manager secret they were imported from). @default true
+   */
+  readonly includeImported?: boolean;
 }
 
 /**
@@ -158,6 +164,7 @@ export class AcmSource implements CertificateSource {
   async discover(): Promise<InventoryItem[]> {
     const { client } = this.options;
     const summaries: CertificateSummary[] = [];
+    const excludeImported = this.options.includeImported === false;
     let listCalls = 0;
     try {
       const pages = paginateListCertificates(
@@ -169,7 +176,10 @@ export class AcmSource implements CertificateSource {
       );
       for await (const page of pages) {
         listCalls += 1;
-        summaries.push(...(page.CertificateSummaryList ?? []));
+        // ListCertificates cannot filter on the type: excluded certificates are dropped here,
+        // before any body is fetched.
+        for (const summary of page.CertificateSummaryList ?? [])
+          if (!excludeImported || summary.Type !== CertificateType.IMPORTED) summaries.push(summary);
       }
     } catch (error) {
       throw describeAwsError('acm:ListCertificates', `acm:${this.options.region}`, error);

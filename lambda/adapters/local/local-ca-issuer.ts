@@ -90,6 +90,15 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
     return { pem: ca.certificatePem, facts: factsFromPem(ca.certificatePem) };
   }
 
+  /**
+   * The CA certificate if the CA exists, without creating it: what a scan reads, since watching a CA
+   * must not bring one into being (the certificate file is written last, so it marks a complete CA).
+   */
+  async existingCaCertificate(): Promise<CertificateMaterial | undefined> {
+    const pem = this.ca ? (await this.ca).certificatePem : await readFileIfExists(this.caCertificatePath);
+    return pem === undefined ? undefined : { pem, facts: factsFromPem(pem) };
+  }
+
   async issue(request: IssueRequest, now: Date): Promise<CertificateBundle> {
     validate(request);
     const recordPath = join(this.directory, 'issued', `${encodeName(request.idempotencyKey)}.json`);

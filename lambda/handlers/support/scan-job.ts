@@ -4,7 +4,7 @@
  * per certificate as EMF metrics (the minimum feeds the days-left alarm).
  */
 import { readFileSync } from 'node:fs';
-import { buildAwsInventorySources } from '../../adapters/aws/inventory-sources';
+import { awsIssuerCaReaders, buildAwsInventorySources } from '../../adapters/aws/inventory-sources';
 import { NodeTlsProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
 import type { CertrotorConfig } from '../../domain/config';
@@ -14,6 +14,8 @@ import { type ScanReport, scan } from '../../use-cases/cycle';
 import { completeScheduledJob } from './heartbeat';
 import { type EndpointTarget, type ScanFailure, observedFacts } from '../../use-cases/scan';
 import { describeError } from '../../domain/errors';
+import { expectedAgentHosts } from '../../domain/agent-hosts';
+import { issuerCaSources, issuerEnvironments } from '../../use-cases/issuer-ca-source';
 import {
   type AwsClients,
   type HandlerEnvironment,
@@ -26,12 +28,23 @@ import {
 
 export type ScanJob = 'inventory' | 'probe';
 
+/**
+ * The configured AWS sources, and the CA certificate of every ACM PCA issuer (no AWS event warns of a
+ * private CA nearing expiry), in the environments of the certificates it signs.
+ */
 export function sourcesFrom(
   config: CertrotorConfig,
   clients: AwsClients,
   region: string | undefined,
 ): CertificateSource[] {
-  return buildAwsInventorySources(config, clients, region);
+  const specs = config.certificates.map((c) => toWorkflowSpec(config, c));
+  return [
+    ...buildAwsInventorySources(config, clients, region),
+    ...issuerCaSources(
+      awsIssuerCaReaders(config, clients),
+      issuerEnvironments(specs, config.environments[0]!.name),
+    ),
+  ];
 }
 
 export function endpointsFrom(config: CertrotorConfig): EndpointTarget[] {
@@ -70,6 +83,8 @@ export function probeTargets(config: CertrotorConfig): {
       ...(caPem ? { caPem } : {}),
       ...(e.expect?.certificate ? { expects: e.expect.certificate } : {}),
       timeoutMs: config.probe.timeout,
+      // Every address is the prober's default; only `false` needs saying.
+      ...(config.probe.allAddresses ? {} : { allAddresses: false }),
     });
   }
   return { endpoints, failures };
@@ -138,6 +153,9 @@ export async function runScanJob(
       renewal,
       thresholds: config.notifications.thresholds,
       concurrency: config.probe.concurrency,
+      observationTtlMs: config.aws.observationTtl,
+      // Agent reports (hosts that run `certrotor agent`) are judged for drift in the same scan.
+      expectedHosts: expectedAgentHosts(config),
     },
   );
   const report: ScanReport = { ...scanned, failures: [...targets.failures, ...scanned.failures] };

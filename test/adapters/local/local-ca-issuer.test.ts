@@ -43,6 +43,26 @@ describe('local CA issuer', () => {
     expect(await readdir(issuer.directory)).toEqual(['ca.key.pem', 'ca.pem']);
   });
 
+  it('reads an existing CA without creating one, so a scan never brings a CA into being', async () => {
+    const issuer = await issuerInNewDir();
+
+    const before = await issuer.existingCaCertificate();
+    const created = await issuer.caCertificate();
+    const after = await new LocalCaIssuer({ directory: issuer.directory }).existingCaCertificate();
+
+    expect(before).toBeUndefined();
+    expect(after?.facts).toMatchObject({ isCA: true, fingerprintSha256: created.facts.fingerprintSha256 });
+    expect(after?.pem).toBe(created.pem);
+  });
+
+  it('creates no directory when asked for a CA that does not exist', async () => {
+    const issuer = await issuerInNewDir();
+
+    await issuer.existingCaCertificate();
+
+    await expect(stat(issuer.directory)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('reuses the CA it created, also from another issuer on the same directory', async () => {
     const first = await issuerInNewDir();
     const caBefore = await first.caCertificate();
