@@ -21,6 +21,7 @@ import type { BundleStore, StateStore } from '../domain/ports';
 import {
   type AgentDeps,
   type DesiredVersionSource,
+  FirstDesiredSource,
   StateStoreDesiredSource,
   runAgentCycle,
   runAgentLoop,
@@ -74,7 +75,6 @@ export async function buildAgentDeps(
     const region = config.aws.region;
     const sm = createAwsClient(SecretsManagerClient, region ? { region } : {});
     const prefix = config.aws.secretPrefix;
-    desired = new SecretsManagerDesiredSource({ client: sm, secretNameFor: (n) => `${prefix}${n}` });
     bundles = new SecretsManagerBundleStore({ client: sm, secretNameFor: (n) => `${prefix}${n}` });
     if (!config.aws.tableName)
       throw new InvalidInputError('aws.tableName: the agent needs the state table name to report');
@@ -82,6 +82,11 @@ export async function buildAgentDeps(
       client: createAwsClient(DynamoDBClient, region ? { region } : {}),
       tableName: config.aws.tableName,
     });
+    // The workflow's desired record during a rollout (canary, batches, rollback), else AWSCURRENT.
+    desired = new FirstDesiredSource([
+      new StateStoreDesiredSource(state),
+      new SecretsManagerDesiredSource({ client: sm, secretNameFor: (n) => `${prefix}${n}` }),
+    ]);
   } else {
     state = new FileStateStore({ directory: join(stateDir, 'state') });
     bundles = new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: ctx.clock });

@@ -212,6 +212,18 @@ export function isPromotable(d: Destination): d is Destination & PromotableDesti
   return typeof (d as Partial<PromotableDestination>).promote === 'function';
 }
 
+/**
+ * Optional: destinations whose deliver and rollback return before the target acted (agents that poll
+ * for their desired version), so a caller checks the target again for a while instead of once.
+ */
+export interface AsynchronousDestination {
+  readonly asynchronous: boolean;
+}
+
+export function isAsynchronous(d: Destination): d is Destination & AsynchronousDestination {
+  return (d as Partial<AsynchronousDestination>).asynchronous === true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------------------------

@@ -73,6 +73,28 @@ export class StateStoreDesiredSource implements DesiredVersionSource {
   }
 }
 
+/**
+ * The first source that names a desired version wins: with the AWS backend, the `desired` record the
+ * rotation workflow writes while it rolls out (so hosts install, and are verified, before promotion;
+ * a rollback points it back), else the promoted version (the secret's AWSCURRENT) for certificates no
+ * workflow has rolled out to this host yet. A source that cannot be read is an outage, never a
+ * reason to fall through to an older answer.
+ */
+export class FirstDesiredSource implements DesiredVersionSource {
+  readonly name: string;
+  constructor(private readonly sources: readonly DesiredVersionSource[]) {
+    this.name = sources.map((s) => s.name).join(', then ');
+  }
+
+  async desired(host: string, certificate: string, now: Date): Promise<DesiredVersion | undefined> {
+    for (const source of this.sources) {
+      const found = await source.desired(host, certificate, now);
+      if (found) return found;
+    }
+    return undefined;
+  }
+}
+
 /** What an agent reports per certificate, in `hosts` under `<host>#<certificate>`. Never key material. */
 export interface HostReport {
   readonly host: string;

@@ -10,7 +10,7 @@
 import { DetailType, buildEvent } from '../domain/events';
 import { RotationRefusedError, describeError } from '../domain/errors';
 import type { BundleRef, EventPublisher, OutgoingEvent } from '../domain/ports';
-import { isPromotable, isStaging } from '../domain/ports';
+import { isAsynchronous, isPromotable, isStaging } from '../domain/ports';
 import {
   COLLECTIONS,
   acquireLock,
@@ -46,7 +46,15 @@ export interface WorkflowSpec extends ManagedCertificateSpec {
 
 export interface WorkflowDeps extends RotationDeps {
   readonly events: EventPublisher;
+  /**
+   * How long rollbackStep re-checks targets of asynchronous destinations (agents that poll) before
+   * calling their rollback failed, and how often; waits with `sleep`. Kept well within the rotation
+   * Lambda's 5 minute timeout. @default { timeoutMs: 150000, intervalMs: 5000 }
+   */
+  readonly rollbackWait?: { readonly timeoutMs: number; readonly intervalMs: number };
 }
+
+const DEFAULT_ROLLBACK_WAIT = { timeoutMs: 150_000, intervalMs: 5_000 };
 
 export interface StepReference {
   readonly name: string;
@@ -280,7 +288,23 @@ export async function rollbackStep(
     state: 'delivered',
     ...(value.state === 'delivering' ? { failedAt: 'deliver' as const } : {}),
   }));
-  const rolledBack = await rollbackTargets(deps, { ...spec, verify: spec.verify }, previous, statuses);
+  const acting = (s: TargetStatus) => {
+    const destination = deps.destinations.get(s.destination);
+    return destination !== undefined && isAsynchronous(destination);
+  };
+  // Asynchronous destinations only record the rollback; their hosts act on their next poll, so they
+  // are verified by re-checking for a while below rather than right away.
+  const [immediate, later] = await Promise.all([
+    rollbackTargets(
+      deps,
+      spec,
+      previous,
+      statuses.filter((s) => !acting(s)),
+    ),
+    rollbackTargets(deps, spec, undefined, statuses.filter(acting)),
+  ]);
+  const settled = previous ? await settleRollbacks(deps, spec, previous, later) : later;
+  const rolledBack = [...immediate, ...settled];
   for (const { id } of touched) await deps.state.delete(ROTATION_TARGETS_COLLECTION, id);
   const failed = rolledBack
     .filter((s) => s.state === 'rollback-failed')
@@ -296,6 +320,43 @@ export async function rollbackStep(
     verified: failed.length === 0,
     verifiedBeforeRollback: touched.filter(({ value }) => value.state === 'verified').length,
   };
+}
+
+/**
+ * Re-checks rolled-back targets of asynchronous destinations until each serves (or reports) the
+ * previous version, or the wait runs out: those still unconfirmed then are `rollback-failed`.
+ */
+async function settleRollbacks(
+  deps: WorkflowDeps,
+  spec: WorkflowSpec,
+  previous: string,
+  statuses: readonly TargetStatus[],
+): Promise<TargetStatus[]> {
+  const wait = deps.rollbackWait ?? DEFAULT_ROLLBACK_WAIT;
+  const deadline = deps.clock().getTime() + wait.timeoutMs;
+  const out = [...statuses];
+  // Targets whose rollback was recorded; a delivery that never completed is not re-checked (see rollbackTargets).
+  let open = out.flatMap((s, i) => (s.state === 'rolled-back' && s.failedAt !== 'deliver' ? [i] : []));
+  const errors = new Map<number, string | undefined>();
+  for (;;) {
+    const checks = await Promise.all(
+      open.map(async (i) => ({ i, check: await verifyTarget(deps, spec, out[i]!, previous, 'rolled-back') })),
+    );
+    for (const { i, check } of checks) {
+      if (check.state === 'rolled-back')
+        out[i] = { ...out[i]!, state: 'rolled-back', fingerprintSha256: previous };
+      else errors.set(i, check.error);
+    }
+    open = checks.filter(({ check }) => check.state !== 'rolled-back').map(({ i }) => i);
+    if (open.length === 0 || deps.clock().getTime() >= deadline) break;
+    await deps.sleep(Math.min(wait.intervalMs, Math.max(0, deadline - deps.clock().getTime())));
+  }
+  for (const i of open) {
+    const s = out[i]!;
+    const error = `after rollback not confirmed within ${Math.round(wait.timeoutMs / 1000)} s: ${errors.get(i) ?? 'does not serve the previous version'}`;
+    out[i] = { ...s, state: 'rollback-failed', error: s.error ? `${s.error}; ${error}` : error };
+  }
+  return out;
 }
 
 export async function promoteRotationStep(

@@ -1,6 +1,6 @@
 /**
  * The rotation's AWS adapters built from configuration: the Secrets Manager bundle store, ACM PCA
- * issuers and the Secrets Manager, ACM and SSM destinations. Shared by the rotation Lambda
+ * issuers and the Secrets Manager, ACM, SSM and agent destinations. Shared by the rotation Lambda
  * (handlers/support/rotation-deps.ts) and the CLI's `--backend aws` (cli/aws-runtime.ts), so both
  * wire the same configuration to the same adapters the same way.
  */
@@ -10,10 +10,13 @@ import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CertrotorConfig } from '../../domain/config';
-import type { Clock, Destination, Issuer } from '../../domain/ports';
+import { agentDestinationHosts } from '../../domain/agent-hosts';
+import type { Clock, Destination, Issuer, StateStore } from '../../domain/ports';
+import { AgentDestination } from '../local/agent-destination';
 import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from './acm-pca';
 import { AcmDestination } from './acm';
 import type { AwsClientProvider } from './clients';
+import { awsStateStore } from './state-and-events';
 import { SecretsManagerBundleStore, SecretsManagerDestination } from './secrets-manager';
 import { SsmRunCommandDestination, locateInBundleStore } from './ssm-run-command';
 
@@ -21,6 +24,11 @@ export interface RotationAdapterSettings {
   /** KMS key for secrets certrotor creates; a destination's own `kmsKeyId` wins. @default the account's default key */
   readonly kmsKeyId?: string;
   readonly clock: Clock;
+  /**
+   * Where `agent` destinations write each host's desired version and read its reports. @default the
+   * DynamoDB table `aws.tableName`; without either, agent destinations are not built.
+   */
+  readonly state?: StateStore;
 }
 
 export interface RotationAdapters {
@@ -30,9 +38,13 @@ export interface RotationAdapters {
 }
 
 /**
- * Issuers of kind `acm-pca` and destinations of kind `secrets-manager`, `acm` and `ssm`. Other kinds
- * (a local CA, files, agents, external vendors) are not built here: a certificate that names one is
- * refused by the rotation with the missing issuer or destination named.
+ * Issuers of kind `acm-pca` and destinations of kind `secrets-manager`, `acm`, `ssm` and `agent`.
+ * Other kinds (a local CA, files, external vendors) are not built here: a certificate that names one
+ * is refused by the rotation with the missing issuer or destination named.
+ *
+ * Agent destinations do not wait for their hosts (a workflow task must not hold a Lambda for a fleet):
+ * delivery records each host's desired version next to the staged secret version, the workflow's
+ * verify step polls the hosts' reports until its deadline, and only then promotes.
  */
 export function buildRotationAdapters(
   config: CertrotorConfig,
@@ -61,11 +73,28 @@ export function buildRotationAdapters(
           ...kms,
         }),
         ...(issuer.signingAlgorithm ? { signingAlgorithm: issuer.signingAlgorithm } : {}),
+        ...(issuer.templateArn ? { templateArn: issuer.templateArn } : {}),
       }),
     );
   }
   const destinations = new Map<string, Destination>();
+  const state =
+    settings.state ?? (config.aws.tableName ? awsStateStore(clients, config.aws.tableName) : undefined);
   for (const d of config.destinations) {
+    if (d.kind === 'agent' && state) {
+      destinations.set(
+        d.name,
+        new AgentDestination({
+          name: d.name,
+          hosts: agentDestinationHosts(config, d),
+          state,
+          bundles,
+          clock: settings.clock,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          waitForReport: false,
+        }),
+      );
+    }
     if (d.kind === 'secrets-manager') {
       destinations.set(
         d.name,

@@ -4,9 +4,15 @@
  * waits, bounded, for the host's agent to report that version installed and healthy, or failed.
  * Rollback points the desired version back at the previous one and waits the same way. What a host
  * serves (for verification without an endpoint) is its last reported served fingerprint.
+ *
+ * With `waitForReport: false` (the deployed workflow, where one Lambda task must not wait for a fleet)
+ * deliver and rollback only write the desired record and return: the workflow's verify step then
+ * polls `currentFingerprint` until its deadline, in another process, so everything needed to verify
+ * or roll back a host is read back from the state store.
  */
 import { describeError } from '../../domain/errors';
 import type {
+  AsynchronousDestination,
   BundleRef,
   BundleStore,
   CertificateBundle,
@@ -33,11 +39,18 @@ export interface AgentDestinationOptions {
   readonly pollMs?: number;
   /** Asks a host's agent to act now (e.g. an SSM command sending SIGUSR1); best effort. */
   readonly nudge?: (host: string) => Promise<void>;
+  /**
+   * Wait for the host's report after changing its desired version. When false, deliver and rollback
+   * return once the desired record is written and the caller verifies the host later. @default true
+   */
+  readonly waitForReport?: boolean;
 }
 
-export class AgentDestination implements Destination, InspectableDestination {
+export class AgentDestination implements Destination, InspectableDestination, AsynchronousDestination {
   readonly name: string;
   readonly kind = 'agent';
+  /** True when deliver and rollback return before the host acted (`waitForReport: false`). */
+  readonly asynchronous: boolean;
   private readonly hosts: readonly string[];
   private readonly timeoutMs: number;
   private readonly pollMs: number;
@@ -49,6 +62,7 @@ export class AgentDestination implements Destination, InspectableDestination {
     this.hosts = [...options.hosts];
     this.timeoutMs = options.timeoutMs ?? 300_000;
     this.pollMs = options.pollMs ?? 1000;
+    this.asynchronous = options.waitForReport === false;
   }
 
   async targets(): Promise<string[]> {
@@ -78,6 +92,7 @@ export class AgentDestination implements Destination, InspectableDestination {
         ...(previous ? { previous } : {}),
       };
       await state.put(DESIRED_COLLECTION, id, record, now);
+      if (this.asynchronous) return await this.requested(target, bundle.name, bundle.version, fingerprint);
       return await this.waitFor(target, bundle.name, bundle.version, fingerprint, now);
     } catch (error) {
       return failed(target, `cannot set the desired version: ${scrubPrivateKeys(describeError(error))}`);
@@ -104,6 +119,8 @@ export class AgentDestination implements Destination, InspectableDestination {
         previous: existing.previous,
       };
       await state.put(DESIRED_COLLECTION, id, back, now);
+      if (this.asynchronous)
+        return await this.requested(target, certificate, back.version, back.fingerprintSha256);
       return await this.waitFor(target, certificate, back.version, back.fingerprintSha256, now);
     } catch (error) {
       return failed(target, `cannot roll back: ${scrubPrivateKeys(describeError(error))}`);
@@ -117,6 +134,21 @@ export class AgentDestination implements Destination, InspectableDestination {
     if (!certificate) return undefined;
     const report = await this.report(target, certificate, now);
     return report?.servedFingerprint ?? report?.installedFingerprint;
+  }
+
+  /** Non-blocking: the desired version is recorded; whether the host took it is for the verifier to find out. */
+  private async requested(
+    target: string,
+    certificate: string,
+    version: string,
+    fingerprint: string,
+  ): Promise<TargetOutcome> {
+    await this.options.nudge?.(target).catch(() => undefined);
+    return {
+      target,
+      ok: true,
+      detail: `desired version of ${certificate} on ${target} set to ${version} (${fingerprint}); awaiting the agent's report`,
+    };
   }
 
   private async waitFor(
@@ -175,11 +207,24 @@ export class AgentDestination implements Destination, InspectableDestination {
     const known = this.lastCertificate.get(target);
     if (known) return known;
     // A fresh process (a separate workflow task): the most recent desired record of this host.
-    const records = await this.options.state.list<DesiredRecord>(DESIRED_COLLECTION, now, `${target}#`);
-    const latest = records
-      .filter((r) => r.value.host === target)
-      .sort((a, b) => (a.value.requestedAt ?? '').localeCompare(b.value.requestedAt ?? ''))
-      .pop();
+    const records = (
+      await this.options.state.list<DesiredRecord>(DESIRED_COLLECTION, now, `${target}#`)
+    ).filter((r) => r.value.host === target);
+    const byTime = (a: { value: DesiredRecord }, b: { value: DesiredRecord }) =>
+      (a.value.requestedAt ?? '').localeCompare(b.value.requestedAt ?? '');
+    if (records.length > 1) {
+      // A host with several certificates: a workflow task (verify, rollback) asks about the one whose
+      // rotation is under way and whose desired record that rotation wrote.
+      const rotating = [];
+      for (const r of records) {
+        const pending = (await readCertificateState(this.options.state, r.value.certificate, now))?.value
+          .pending;
+        if (pending && (r.value.requestedAt ?? '') >= pending.startedAt) rotating.push(r);
+      }
+      const latest = rotating.sort(byTime).pop();
+      if (latest) return latest.value.certificate;
+    }
+    const latest = records.sort(byTime).pop();
     return latest?.value.certificate;
   }
 

@@ -5,22 +5,27 @@ import type { CertrotorConfig } from '../../domain/config';
 import type { WorkflowDeps } from '../../use-cases/rotation-workflow';
 import { type AwsClients, type HandlerEnvironment, eventPublisher, stateStore } from './runtime';
 
-/** Everything the rotation steps need, built from configuration. Files and agent destinations are not deliverable from Lambda. */
+/**
+ * Everything the rotation steps need, built from configuration. File destinations are not deliverable
+ * from Lambda; agent destinations record desired versions in the state table for the hosts' agents.
+ */
 export function rotationDeps(
   config: CertrotorConfig,
   env: HandlerEnvironment,
   clients: AwsClients,
 ): WorkflowDeps {
   const clock = () => new Date();
+  const state = stateStore(env, clients);
   const { issuers, destinations, bundles } = buildRotationAdapters(config, clients, {
     ...(env.CERTROTOR_KMS_KEY_ID ? { kmsKeyId: env.CERTROTOR_KMS_KEY_ID } : {}),
     clock,
+    state,
   });
   return {
     issuers,
     destinations,
     bundles,
-    state: stateStore(env, clients),
+    state,
     prober: new NodeTlsProber({ clock, defaultTimeoutMs: config.probe.timeout, workers: 0 }),
     clock,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
