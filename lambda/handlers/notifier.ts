@@ -97,7 +97,11 @@ const idempotency = {
 
 export const handler = makeIdempotent(notify, idempotency);
 
-async function notify(raw: unknown): Promise<{ sent: number; duplicates: number; failed: number }> {
+/** `_context` is the Lambda context: Powertools reads the remaining time from it to bound the in-progress record. */
+async function notify(
+  raw: unknown,
+  _context?: unknown,
+): Promise<{ sent: number; duplicates: number; failed: number }> {
   const now = new Date();
   const config = await loadConfiguration(env);
   const event = parseEvent(raw);

@@ -54,6 +54,21 @@ async function idempotencyRecords(): Promise<Record<string, unknown>[]> {
   return result.Items ?? [];
 }
 
+/** What Lambda passes as the handler's second argument (Powertools idempotency reads the time left). */
+function lambdaContext() {
+  return {
+    functionName: 'certrotor-notifier',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${MOTO_REGION}:${MOTO_ACCOUNT_ID}:function:certrotor-notifier`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/certrotor-notifier',
+    logStreamName: 'test',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 60_000,
+  };
+}
+
 /** The event exactly as EventBridge delivers it to a Lambda target. */
 function envelope(detailType: DetailTypeName, detail: Record<string, unknown>, id = randomUUID()) {
   return {
@@ -125,11 +140,12 @@ beforeAll(async () => {
     },
   });
   output = captureOutput();
-  ({ handler } = await loadHandler<NotifierModule>('notifier', {
+  const loaded = await loadHandler<NotifierModule>('notifier', {
     configFile,
     table: TABLE,
     bus: 'certrotor-notifier-test-bus',
-  }));
+  });
+  handler = (event) => loaded.handler(event, lambdaContext());
 });
 
 afterAll(async () => {
@@ -322,11 +338,12 @@ describe('the Slack notifier handler with a channel whose webhook secret is miss
         delivery: { messagesPerSecond: 10, maxAttempts: 2, timeout: '2s' },
       },
     });
-    ({ handler: isolated } = await loadHandler<NotifierModule>('notifier', {
+    const loaded = await loadHandler<NotifierModule>('notifier', {
       configFile,
       table: TABLE,
       bus: 'certrotor-notifier-test-bus',
-    }));
+    });
+    isolated = (event) => loaded.handler(event, lambdaContext());
   });
 
   it('still posts events routed to the other channels', async () => {
