@@ -60,7 +60,13 @@ export async function buildAgentDeps(
   options: AgentOptions,
 ): Promise<AgentDeps> {
   const host = findAgentHost(config, options.host);
-  const prober = new NodeTlsProber({ clock: ctx.clock, defaultTimeoutMs: config.probe.timeout });
+  const prober = new NodeTlsProber({
+    clock: ctx.clock,
+    defaultTimeoutMs: config.probe.timeout,
+    ...(config.probe.connectTimeout !== undefined
+      ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
+      : {}),
+  });
   const certificates = agentCertificates(config, host, { prober, sleep });
   if (certificates.length === 0) {
     throw new InvalidInputError(

@@ -91,6 +91,9 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
     prober: new NodeTlsProber({
       clock: options.clock,
       defaultTimeoutMs: config.probe.timeout,
+      ...(config.probe.connectTimeout !== undefined
+        ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
+        : {}),
       ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
     }),
     publisher: new FanOutPublisher(sinks, 'events'),

@@ -136,6 +136,9 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     prober: new NodeTlsProber({
       clock: options.clock,
       defaultTimeoutMs: config.probe.timeout,
+      ...(config.probe.connectTimeout !== undefined
+        ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
+        : {}),
       ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
     }),
     publisher: new FanOutPublisher(sinks, 'events'),

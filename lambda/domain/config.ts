@@ -812,6 +812,9 @@ export const schedulesSchema = z
 export const probeSchema = z
   .strictObject({
     timeout: duration('Connect + handshake timeout. @default 5s').prefault('5s'),
+    connectTimeout: duration(
+      'TCP connect timeout, within `timeout` (a host that does not answer fails fast). @default `timeout`',
+    ).optional(),
     concurrency: z.number().int().min(1).max(10000).default(50).meta({ description: '@default 50' }),
     allAddresses: z
       .boolean()

@@ -88,6 +88,8 @@ export interface ProbeRequest {
   readonly clientCertificate?: { readonly certificatePem: string; readonly privateKey: SecretKey };
   /** Connect + handshake timeout. @default 5000 */
   readonly timeoutMs?: number;
+  /** TCP connect timeout, within `timeoutMs`. @default the prober's, else `timeoutMs` */
+  readonly connectTimeoutMs?: number;
   /** Probe every address behind `host` (each A/AAAA record). @default true */
   readonly allAddresses?: boolean;
 }

@@ -74,6 +74,9 @@ export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
         prober: new NodeTlsProber({
           clock,
           defaultTimeoutMs: config.probe.timeout,
+          ...(config.probe.connectTimeout !== undefined
+            ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
+            : {}),
           workers: config.probe.workers ?? 0,
         }),
         clientAuth: new NodeClientAuthProber(),

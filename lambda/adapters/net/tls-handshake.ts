@@ -17,6 +17,8 @@ export interface HandshakeJob {
   readonly nameToMatch: string;
   /** Connect + handshake budget. */
   readonly timeoutMs: number;
+  /** Budget of the TCP connect alone, within `timeoutMs`. @default timeoutMs */
+  readonly connectTimeoutMs?: number;
 }
 
 export type HandshakeStage = 'connect' | 'handshake';
@@ -84,11 +86,13 @@ export function freshHandshake(
       });
       return;
     }
-    // One timer per probe: the handshake budget, rearmed (unref'd) to bound a polite close.
-    const timer = setTimeout(() => {
+    // One timer at a time: the connect budget, then what is left of the whole budget for the
+    // handshake, then (unref'd) a bound on the polite close.
+    const onTimer = () => {
       if (settled) socket.destroy();
       else finish({ ok: false, failure: 'timeout', stage });
-    }, job.timeoutMs);
+    };
+    let timer = setTimeout(onTimer, Math.min(job.connectTimeoutMs ?? job.timeoutMs, job.timeoutMs));
     const finish = (outcome: HandshakeOutcome) => {
       if (settled) return;
       settled = true;
@@ -107,6 +111,10 @@ export function freshHandshake(
     };
     socket.once('connect', () => {
       stage = 'handshake';
+      if (settled) return;
+      clearTimeout(timer);
+      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+      timer = setTimeout(onTimer, Math.max(1, job.timeoutMs - elapsedMs));
     });
     socket.on('error', (error: NodeJS.ErrnoException) =>
       finish({ ok: false, failure: 'error', stage, code: error.code, message: error.message }),

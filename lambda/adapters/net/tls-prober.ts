@@ -32,6 +32,8 @@ export interface NodeTlsProberOptions {
   readonly lookup?: (host: string) => Promise<readonly ResolvedAddress[]>;
   /** @default 5000 */
   readonly defaultTimeoutMs?: number;
+  /** TCP connect budget within the timeout, for requests that set none. @default the whole timeout */
+  readonly defaultConnectTimeoutMs?: number;
   /**
    * Worker threads that run handshakes while many are in flight (a large scan); 0 or 1 keeps every
    * handshake on the calling thread. Results are the same either way.
@@ -220,6 +222,7 @@ export class NodeTlsProber implements TlsProber {
   private readonly clock: Clock;
   private readonly lookup: (host: string) => Promise<readonly ResolvedAddress[]>;
   private readonly defaultTimeoutMs: number;
+  private readonly defaultConnectTimeoutMs: number | undefined;
   private readonly contexts = new ContextCache();
   private readonly materials = new MaterialCache();
   private readonly workers: HandshakeWorkers | undefined;
@@ -231,6 +234,7 @@ export class NodeTlsProber implements TlsProber {
     this.clock = options.clock ?? (() => new Date());
     this.lookup = options.lookup ?? systemLookup;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    this.defaultConnectTimeoutMs = options.defaultConnectTimeoutMs;
     const workers = Math.floor(options.workers ?? DEFAULT_PROBE_WORKERS);
     this.workers = workers > 1 ? new HandshakeWorkers(workers) : undefined;
     this.workerThreshold = Math.max(0, options.workerThreshold ?? DEFAULT_WORKER_THRESHOLD);
@@ -300,6 +304,7 @@ export class NodeTlsProber implements TlsProber {
     servername: string | undefined,
     timeoutMs: number,
   ): Promise<ProbeResult> {
+    const connectTimeoutMs = request.connectTimeoutMs ?? this.defaultConnectTimeoutMs;
     let context: ProbeContext;
     try {
       context = this.contexts.get(request);
@@ -318,6 +323,7 @@ export class NodeTlsProber implements TlsProber {
       ...(servername !== undefined ? { servername } : {}),
       nameToMatch: servername ?? address,
       timeoutMs,
+      ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
     };
     let outcome: HandshakeOutcome;
     if (this.workers && this.inProcess + this.workers.inFlight >= this.workerThreshold) {
@@ -341,7 +347,7 @@ export class NodeTlsProber implements TlsProber {
   ): ProbeResult {
     const { address, servername } = job;
     if (!outcome.ok) {
-      return this.failure(request, host, address, describeFailure(outcome, job.timeoutMs), servername);
+      return this.failure(request, host, address, describeFailure(outcome, job), servername);
     }
     let chain: CertificateMaterial[];
     try {
@@ -378,7 +384,7 @@ export class NodeTlsProber implements TlsProber {
   }
 }
 
-function describeFailure(outcome: Extract<HandshakeOutcome, { ok: false }>, timeoutMs: number): string {
+function describeFailure(outcome: Extract<HandshakeOutcome, { ok: false }>, job: HandshakeJob): string {
   const { stage } = outcome;
   switch (outcome.failure) {
     case 'connect-threw':
@@ -388,7 +394,9 @@ function describeFailure(outcome: Extract<HandshakeOutcome, { ok: false }>, time
     case 'closed':
       return stage === 'connect' ? 'connection closed' : 'connection closed during handshake';
     case 'timeout':
-      return `timed out after ${timeoutMs} ms during ${stage}`;
+      return stage === 'connect' && job.connectTimeoutMs !== undefined && job.connectTimeoutMs < job.timeoutMs
+        ? `connect timed out after ${job.connectTimeoutMs} ms`
+        : `timed out after ${job.timeoutMs} ms during ${stage}`;
     case 'no-certificate':
       return 'the server presented no certificate';
     case 'resumed':

@@ -26,7 +26,14 @@ export function rotationDeps(
     destinations,
     bundles,
     state,
-    prober: new NodeTlsProber({ clock, defaultTimeoutMs: config.probe.timeout, workers: 0 }),
+    prober: new NodeTlsProber({
+      clock,
+      defaultTimeoutMs: config.probe.timeout,
+      ...(config.probe.connectTimeout !== undefined
+        ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
+        : {}),
+      workers: 0,
+    }),
     clock,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     events: eventPublisher(env, clients),

@@ -140,6 +140,9 @@ export async function runScanJob(
       prober: new NodeTlsProber({
         clock,
         defaultTimeoutMs: config.probe.timeout,
+        ...(config.probe.connectTimeout !== undefined
+          ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
+          : {}),
         workers: config.probe.workers ?? 0,
       }),
       state: stateStore(env, clients),
