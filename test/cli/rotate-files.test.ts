@@ -14,7 +14,7 @@ import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { looksLikeKeyMaterial } from '../../lambda/domain/events';
 import { containsPrivateKey } from '../../lambda/domain/secret';
 import { shortFingerprint } from '../../lambda/domain/certificate';
-import { freePort, type ServerProcess, startDemoHost, stopAllServers } from '../support/fleet-hosts';
+import { type ServerProcess, startDemoHost, stopAllServers } from '../support/fleet-hosts';
 import { servedFingerprint, watchHandshakes, type WatchedHost } from '../support/handshake-watch';
 import { createTempDirs } from '../support/temp-dir';
 
@@ -161,8 +161,8 @@ async function startFleet(): Promise<Fleet> {
     writeFileSync(join(dir, 'cert.pem'), installed.certificatePem);
     writeFileSync(join(dir, 'chain.pem'), installed.chainPem);
     writeFileSync(join(dir, 'fullchain.pem'), installed.certificatePem + installed.chainPem);
-    const port = await freePort();
-    hosts.push({ name, dir, port, server: await startDemoHost(dir, port) });
+    const server = await startDemoHost(dir);
+    hosts.push({ name, dir, port: server.port, server });
   }
   const fleet: Fleet = {
     root,

@@ -9,7 +9,6 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { CERTIFICATE_TAG } from '../../lambda/adapters/aws/secrets-manager';
 import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
 import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
-import { freePort } from '../support/fleet-hosts';
 import { MOTO_ACCOUNT_ID, useMoto } from '../support/moto';
 import { useTempDirs } from '../support/temp-dir';
 import {
@@ -176,7 +175,8 @@ describe('the ACM expiry event handler when ACM cannot be read', () => {
   let isolated: AcmEventModule['handler'];
 
   beforeAll(async () => {
-    process.env.AWS_ENDPOINT_URL_ACM = `http://127.0.0.1:${await freePort()}`;
+    // Port 1: nothing listens there, and no parallel suite can take it.
+    process.env.AWS_ENDPOINT_URL_ACM = 'http://127.0.0.1:1';
     ({ handler: isolated } = await loadHandler<AcmEventModule>('acm-expiry-event', {
       configFile,
       table: TABLE,

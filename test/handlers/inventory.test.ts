@@ -9,7 +9,6 @@ import { createAwsClient } from '../../lambda/adapters/aws/clients';
 import { CERTIFICATE_TAG } from '../../lambda/adapters/aws/secrets-manager';
 import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
 import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
-import { freePort } from '../support/fleet-hosts';
 import { useMoto } from '../support/moto';
 import { useTempDirs } from '../support/temp-dir';
 import {
@@ -176,7 +175,8 @@ describe('the inventory handler when one source is unreachable', () => {
 
   beforeAll(async () => {
     // ACM alone answers from a closed loopback port; Secrets Manager stays on the emulator.
-    process.env.AWS_ENDPOINT_URL_ACM = `http://127.0.0.1:${await freePort()}`;
+    // Port 1: nothing listens there, and no parallel suite can take it.
+    process.env.AWS_ENDPOINT_URL_ACM = 'http://127.0.0.1:1';
     ({ handler: isolated } = await loadHandler<InventoryModule>('inventory', {
       configFile,
       table: TABLE,

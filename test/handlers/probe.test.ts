@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { type Server, createServer } from 'node:tls';
 import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
 import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
-import { freePort } from '../support/fleet-hosts';
 import { useMoto } from '../support/moto';
 import { useTempDirs } from '../support/temp-dir';
 import {
@@ -66,7 +65,7 @@ beforeAll(async () => {
   ports.wrongName = await serve(
     await buildCertificate({ dnsNames: ['other.test'], daysLeft: 80, issuer: ca }),
   );
-  ports.down = await freePort();
+  ports.down = 1; // nothing listens on port 1, and no parallel suite can take it
 
   const directory = await temp.make('probe');
   const caFile = join(directory, 'ca.pem');

@@ -68,22 +68,26 @@ function waitForExit(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-/** Starts dist/demo-host.js serving `<dir>/fullchain.pem` + `key.pem` on 127.0.0.1:`port`. */
-export async function startDemoHost(dir: string, port: number): Promise<ServerProcess> {
+/**
+ * Starts dist/demo-host.js serving `<dir>/fullchain.pem` + `key.pem` on 127.0.0.1:`port`; with port 0
+ * (the default) the host picks a free port itself and reports it, so parallel suites never collide.
+ */
+export async function startDemoHost(dir: string, port = 0): Promise<ServerProcess> {
   if (!existsSync(DEMO_HOST_BIN))
     throw new Error(`${DEMO_HOST_BIN} is missing: run \`npm run build\` first (npm test builds it)`);
   const child = spawn(process.execPath, [DEMO_HOST_BIN, dir, String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  await new Promise<void>((ready, fail) => {
+  const listening = await new Promise<number>((ready, fail) => {
     let out = '';
     let err = '';
     const timer = setTimeout(() => fail(new Error(`demo host on ${port} did not start: ${err}`)), 10_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('listening')) {
+      const match = /listening (\d+)/.exec(out);
+      if (match) {
         clearTimeout(timer);
-        ready();
+        ready(Number(match[1]));
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
@@ -94,7 +98,7 @@ export async function startDemoHost(dir: string, port: number): Promise<ServerPr
   });
   const server: ServerProcess = {
     kind: 'demo-host',
-    port,
+    port: listening,
     pid: child.pid!,
     reload: ['kill', '-HUP', String(child.pid)],
     async stop() {
@@ -143,8 +147,14 @@ http {
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
+  // Up only when the port accepts AND our nginx is still running (another process may hold the port).
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx on ${port} exited ${child.exitCode}: ${err}`);
+    if (await accepts(port)) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (child.exitCode === null) break;
+      continue;
+    }
     if (Date.now() > deadline) throw new Error(`nginx on ${port} did not start: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -176,4 +186,18 @@ function accepts(port: number): Promise<boolean> {
 /** Stops every server process still running. */
 export async function stopAllServers(): Promise<void> {
   await Promise.all([...running].map((s) => s.stop()));
+}
+
+/** nginx on a free port, trying another when a parallel suite took the one it was given. */
+export async function startNginxOnFreePort(prefix: string, dir: string): Promise<ServerProcess> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await startNginx(prefix, dir, await freePort());
+    } catch (error) {
+      last = error;
+      if (!/Address already in use|EADDRINUSE/.test(String((error as Error).message))) throw error;
+    }
+  }
+  throw last;
 }

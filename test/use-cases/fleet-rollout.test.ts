@@ -41,7 +41,7 @@ import {
   freePort,
   nginxBinary,
   startDemoHost,
-  startNginx,
+  startNginxOnFreePort,
   stopAllServers,
 } from '../support/fleet-hosts';
 import { createTempDirs } from '../support/temp-dir';
@@ -64,7 +64,8 @@ const EXPECTED_FAILED = ['fleet-17', 'fleet-18', 'fleet-19', 'fleet-20'];
 interface FleetHost {
   readonly name: string;
   readonly dir: string;
-  readonly port: number;
+  /** Demo hosts pick their own port at start (no race with parallel suites); nginx and down hosts get one here. */
+  port: number;
   readonly fault?: Fault;
   server?: ServerProcess;
 }
@@ -312,8 +313,9 @@ beforeAll(async () => {
       .filter((h) => h.fault !== 'down')
       .map(async (h) => {
         h.server = NGINX_HOSTS.has(h.name)
-          ? await startNginx(join(root, 'nginx', h.name), h.dir, h.port)
-          : await startDemoHost(h.dir, h.port);
+          ? await startNginxOnFreePort(join(root, 'nginx', h.name), h.dir)
+          : await startDemoHost(h.dir);
+        h.port = h.server.port;
       }),
   );
   for (const host of hosts) if (host.fault !== 'down') startAgent(host);
