@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { type CertrotorConfig, type HostConfig, keyModeProblem } from '../domain/config';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, Clock, ProbeRequest, StateStore, TlsProber } from '../domain/ports';
-import { type AgentDestinationConfig, agentDestinationHosts, assignmentsFor } from '../domain/agent-hosts';
+import {
+  type AgentDestinationConfig,
+  agentDestinationHosts,
+  agentReportTimeoutMs,
+  assignmentsFor,
+} from '../domain/agent-hosts';
 import { AgentDestination } from '../adapters/local/agent-destination';
 import { FileInstaller, commandHealthCheck } from '../adapters/local/agent-host';
 import type { FileOwner, InstallFileNames } from '../adapters/local/file-destination';
@@ -94,22 +99,13 @@ export function buildAgentDestinations(
   const out = new Map<string, AgentDestination>();
   for (const d of config.destinations) {
     if (d.kind !== 'agent') continue;
-    const hosts = agentDestinationHosts(config, d);
-    // Long enough for every agent to poll once with its jitter, and to install.
-    const slowest = Math.max(
-      0,
-      ...hosts.map((n) => {
-        const h = config.hosts.find((x) => x.name === n);
-        return (h?.agent?.pollInterval ?? 300_000) + (h?.agent?.jitter ?? 60_000);
-      }),
-    );
     out.set(
       d.name,
       new AgentDestination({
         name: d.name,
-        hosts,
+        hosts: agentDestinationHosts(config, d),
         ...deps,
-        timeoutMs: slowest + d.reloadTimeout + d.healthCheck.timeout + 60_000,
+        timeoutMs: agentReportTimeoutMs(config, d),
       }),
     );
   }

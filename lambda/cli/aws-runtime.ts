@@ -74,7 +74,11 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
       `--backend aws: no AWS region${profile !== undefined ? ` (profile ${profile} names none, or does not exist)` : ''}: pass --region, set aws.region in the configuration, or set AWS_REGION`,
     );
   }
-  const { issuers, destinations, bundles } = buildRotationAdapters(config, clients, { clock: options.clock });
+  const state = awsStateStore(clients, tableName);
+  const { issuers, destinations, bundles } = buildRotationAdapters(config, clients, {
+    clock: options.clock,
+    state,
+  });
   const sinks: EventPublisher[] = [awsEventPublisher(clients, config.aws.eventBusName)];
   if (options.eventStream) {
     sinks.push(
@@ -84,7 +88,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
   const specs = rotatable(config).map((c) => managedSpec(config, c, issuers));
   return {
     config,
-    state: awsStateStore(clients, tableName),
+    state,
     bundles,
     issuers,
     destinations,

@@ -63,3 +63,18 @@ export function expectedAgentHosts(config: CertrotorConfig): ExpectedHost[] {
   }
   return out;
 }
+
+/**
+ * How long to wait for every host of an agent destination to report a version: each agent polls once
+ * (with its jitter), installs, reloads and health-checks, with a minute to spare.
+ */
+export function agentReportTimeoutMs(config: CertrotorConfig, d: AgentDestinationConfig): number {
+  const slowest = Math.max(
+    0,
+    ...agentDestinationHosts(config, d).map((n) => {
+      const h = config.hosts.find((x) => x.name === n);
+      return (h?.agent?.pollInterval ?? 300_000) + (h?.agent?.jitter ?? 60_000);
+    }),
+  );
+  return slowest + d.reloadTimeout + d.healthCheck.timeout + 60_000;
+}

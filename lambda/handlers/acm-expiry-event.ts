@@ -41,6 +41,8 @@ export async function handler(raw: unknown): Promise<AcmEventSummary> {
   const acmOnly = {
     ...config,
     sources: config.sources.filter((s) => s.kind === 'acm' && (s.region ?? env.AWS_REGION) === region),
+    // Only ACM is read for an ACM event: the private CAs are the scheduled inventory's business.
+    issuers: [],
   };
   try {
     if (acmOnly.sources.length === 0) {

@@ -10,7 +10,7 @@ import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CertrotorConfig } from '../../domain/config';
-import { agentDestinationHosts } from '../../domain/agent-hosts';
+import { agentDestinationHosts, agentReportTimeoutMs } from '../../domain/agent-hosts';
 import type { Clock, Destination, Issuer, StateStore } from '../../domain/ports';
 import { AgentDestination } from '../local/agent-destination';
 import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from './acm-pca';
@@ -29,6 +29,12 @@ export interface RotationAdapterSettings {
    * DynamoDB table `aws.tableName`; without either, agent destinations are not built.
    */
   readonly state?: StateStore;
+  /**
+   * Agent destinations wait for each host's report before a delivery counts (the CLI's engine
+   * verifies right after delivering). The workflow passes false: a task must not hold a Lambda for a
+   * fleet, so its verify step polls the reports until its deadline. @default true
+   */
+  readonly waitForAgents?: boolean;
 }
 
 export interface RotationAdapters {
@@ -42,9 +48,8 @@ export interface RotationAdapters {
  * Other kinds (a local CA, files, external vendors) are not built here: a certificate that names one
  * is refused by the rotation with the missing issuer or destination named.
  *
- * Agent destinations do not wait for their hosts (a workflow task must not hold a Lambda for a fleet):
- * delivery records each host's desired version next to the staged secret version, the workflow's
- * verify step polls the hosts' reports until its deadline, and only then promotes.
+ * Agent destinations record each host's desired version next to the staged secret version; see
+ * `waitForAgents` for who waits for the hosts' reports.
  */
 export function buildRotationAdapters(
   config: CertrotorConfig,
@@ -91,7 +96,8 @@ export function buildRotationAdapters(
           bundles,
           clock: settings.clock,
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-          waitForReport: false,
+          waitForReport: settings.waitForAgents ?? true,
+          timeoutMs: agentReportTimeoutMs(config, d),
         }),
       );
     }

@@ -20,6 +20,7 @@ export function rotationDeps(
     ...(env.CERTROTOR_KMS_KEY_ID ? { kmsKeyId: env.CERTROTOR_KMS_KEY_ID } : {}),
     clock,
     state,
+    waitForAgents: false,
   });
   return {
     issuers,

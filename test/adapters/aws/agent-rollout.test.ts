@@ -62,7 +62,7 @@ function agentConfig(tableName?: string) {
 describe('agent destinations in the AWS rotation adapters', () => {
   const pool = () => new AwsClientPool({ ...moto.clientConfig(), maxAttempts: 1 });
 
-  it('builds a non-blocking agent destination over the hosts and fleet members it names', async () => {
+  it('builds a non-blocking agent destination for the workflow over the hosts and fleet members it names', async () => {
     // Prepare
     const config = agentConfig();
 
@@ -70,6 +70,7 @@ describe('agent destinations in the AWS rotation adapters', () => {
     const { destinations } = buildRotationAdapters(config, pool(), {
       clock: () => new Date(),
       state: new MemoryStateStore(),
+      waitForAgents: false,
     });
     const destination = destinations.get('web-agent');
 
@@ -77,6 +78,17 @@ describe('agent destinations in the AWS rotation adapters', () => {
     expect(destination).toBeInstanceOf(AgentDestination);
     expect(isAsynchronous(destination!)).toBe(true);
     expect((await destination!.targets()).sort()).toEqual(['web-1', 'web-2', 'web-3']);
+  });
+
+  it('builds a waiting agent destination for the CLI, whose engine verifies right after delivering', () => {
+    // Act
+    const { destinations } = buildRotationAdapters(agentConfig(), pool(), {
+      clock: () => new Date(),
+      state: new MemoryStateStore(),
+    });
+
+    // Assess
+    expect(isAsynchronous(destinations.get('web-agent')!)).toBe(false);
   });
 
   it.each([
