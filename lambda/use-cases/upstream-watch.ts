@@ -20,7 +20,7 @@ import { type CertificateRef, DetailType, buildEvent } from '../domain/events';
 import type { Finding } from '../domain/findings';
 import type { EventPublisher, OutgoingEvent, StateStore } from '../domain/ports';
 import { ConditionFailedError } from '../domain/ports';
-import type { AnnouncementDraft } from '../domain/upstream-announcement';
+import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream-announcement';
 import { COLLECTIONS } from './certificate-state';
 import { deliver } from './cycle';
 import { factsRef, type OwnershipLookup } from './finding-events';
@@ -32,6 +32,7 @@ import {
   type UpstreamObservation,
   type UpstreamSpec,
   distributeNewMaterial,
+  listAnnouncements,
   observeUpstream,
   pollFeeds,
   recordAnnouncement,
@@ -124,14 +125,17 @@ async function watchOne(
   const delivered: Record<string, string[]> = {};
   const retired: string[] = [];
   if (distribute) {
-    for (const status of await upstreamStatus(deps, spec)) {
-      const record = status.announcement;
+    // Records and their windows are enough to decide; readiness (with its proof handshakes) is
+    // assessed once, below, after any delivery.
+    const records = await listAnnouncements(deps.state, deps.clock(), spec.name);
+    for (const record of records.filter((r) => r.upstream === spec.name)) {
       const hasMaterial =
         record.newClientCertificate !== undefined ||
         (record.newCaPem !== undefined && record.newCaPem.length > 0);
-      if (!hasMaterial || record.oldRetiredAt || status.stage === 'needs-review') continue;
+      const window = windowAnnouncementOf(record.id, record);
+      if (!hasMaterial || record.oldRetiredAt || !window) continue;
       const now = deps.clock().getTime();
-      if (status.window && now < status.window.windowStart.getTime()) continue; // overlap not open yet
+      if (now < Date.parse(window.windowStart)) continue; // overlap not open yet
       const pending = spec.consumers
         .filter((c) => c.destination !== undefined && !record.distribution?.[c.name]?.verified)
         .map((c) => c.name);
