@@ -127,24 +127,25 @@ function notifierFor(
   const config = runtime.config;
   const notifiers = localNotifiers(runtime, ctx);
   if (notifiers.size === 0) return undefined;
+  // Silences are read once per command, not once per batch of events.
+  let silences: Promise<Silence[]> | undefined;
   return async (events) => {
     const now = ctx.clock();
-    const silences = await allSilences(runtime, now);
-    const plan = planEventNotifications(events as never, config, silences, now);
+    silences ??= allSilences(runtime, now);
+    const plan = planEventNotifications(events as never, config, await silences, now);
     const dispatcher = new NotificationDispatcher({
       notifierFor: (name) => notifiers.get(name),
       dedupe: { store: runtime.state, clock: ctx.clock },
     });
     const report = await dispatcher.dispatch(plan.send.filter((d) => notifiers.has(d.channel)));
     const problems = report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`);
-    // Routine alerts wait for their channel's digest, which goes out here once its schedule is due.
+    // Routine alerts wait for their channel's digest, which `run` sends once its schedule is due.
     await holdForDigest(
       runtime.state,
       plan.held.filter((h) => notifiers.has(h.channel)),
       config,
       now,
     );
-    problems.push(...(await sendLocalDigests(runtime, ctx, notifiers)));
     return problems;
   };
 }
