@@ -368,7 +368,9 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       // Messages of this run go out first (one queue per webhook keeps the pacing), then a digest
       // that falls due on its schedule, with or without new findings in this run.
       const undelivered = await deps.drainNotifications();
-      const digests = options.dryRun ? [] : await sendLocalDigests(runtime, ctx);
+      const digests = options.dryRun
+        ? []
+        : await sendLocalDigests(runtime, ctx).catch((error: unknown) => [describeError(error)]);
       const failures = [
         ...report.failures,
         ...(upstreams?.failures ?? []),

@@ -137,8 +137,12 @@ async function planOne(
     return { ...base, status, reason: current?.current ? 'renewal due' : 'no current version' };
   } catch (error) {
     // Nothing will run under this lock: free it so the next schedule (or a manual rotation) can.
-    if (took) await releaseLock(state, certificate.name, executionName, now).catch(() => undefined);
-    return { ...base, status: 'failed', reason: describeError(error) };
+    let released = '';
+    if (took)
+      await releaseLock(state, certificate.name, executionName, now).catch((releaseError: unknown) => {
+        released = `; its lock could not be released either (it expires by itself): ${describeError(releaseError)}`;
+      });
+    return { ...base, status: 'failed', reason: `${describeError(error)}${released}` };
   }
 }
 

@@ -290,8 +290,10 @@ async function markDigested(
           ...(held.expiresAt !== undefined ? { expiresAt: new Date(held.expiresAt) } : {}),
         },
       );
-    } catch {
-      // Changed or gone meanwhile: at worst the item appears in the next digest too.
+    } catch (error) {
+      // Changed or gone meanwhile: at worst the item appears in the next digest too. Anything else
+      // (throttling, access) is the caller's to report.
+      if (!(error instanceof ConditionFailedError)) throw error;
     }
   }
 }
