@@ -41,7 +41,8 @@ import {
 import { Construct } from 'constructs';
 import { type CertrotorConfig, validateConfig } from '../lambda/domain/config';
 import { DETAIL_TYPES, EVENT_SOURCE } from '../lambda/domain/events';
-import type { WatchedJob } from '../lambda/domain/job-heartbeat';
+import { type WatchedJob, heartbeatMetricName } from '../lambda/domain/job-heartbeat';
+import { watchedJobSchedules } from '../lambda/use-cases/job-heartbeats';
 import { longestGap } from '../lambda/domain/schedule-expression';
 import {
   DAYS_TO_DEADLINE_METRIC,
@@ -292,6 +293,7 @@ export class CertRotor extends Construct {
           CERTROTOR_TABLE_NAME: this.table.tableName,
           CERTROTOR_EVENT_BUS_NAME: this.bus.eventBusName,
           CERTROTOR_KMS_KEY_ID: this.key.keyArn,
+          ...(props.schedules ? { CERTROTOR_SCHEDULES: JSON.stringify(props.schedules) } : {}),
           ...environment,
         },
         bundling: {
@@ -395,15 +397,21 @@ export class CertRotor extends Construct {
     const maxEventAge = Duration.seconds(
       Math.min(86_400, Math.max(60, Math.round(config.schedules.retry.maximumEventAge / 1000))),
     );
+    // One answer for what runs when, shared with the heartbeat alarms below and with the jobs' own
+    // Scan Missed check (the overrides reach them in CERTROTOR_SCHEDULES).
+    const watched = new Map(watchedJobSchedules(config, props.schedules ?? {}).map((j) => [j.job, j]));
+    const jobSchedule = (job: WatchedJob) => watched.get(job);
     const schedule = (
       id: string,
       expression: string,
       target: lambda.IFunction,
       job: string,
       zone: TimeZone = timeZone,
+      enabled = true,
     ) =>
       new scheduler.Schedule(this, id, {
         description: `certrotor ${job}`,
+        enabled,
         schedule: scheduler.ScheduleExpression.expression(expression, zone),
         target: new schedulerTargets.LambdaInvoke(target, {
           input: scheduler.ScheduleTargetInput.fromObject({
@@ -420,18 +428,24 @@ export class CertRotor extends Construct {
       props.schedules?.inventory ?? config.schedules.inventory.expression,
       this.functions.inventory,
       'inventory',
+      TimeZone.of(jobSchedule('inventory')?.timeZone ?? timeZone.timezoneName),
+      config.schedules.inventory.enabled,
     );
     schedule(
       'ProbeSchedule',
       props.schedules?.probe ?? config.schedules.probe.expression,
       this.functions.probe,
       'probe',
+      TimeZone.of(jobSchedule('probe')?.timeZone ?? timeZone.timezoneName),
+      config.schedules.probe.enabled,
     );
     schedule(
       'UpstreamSchedule',
       props.schedules?.upstream ?? config.schedules.upstream.expression,
       this.functions['upstream-watch'],
       'upstream',
+      TimeZone.of(jobSchedule('upstream')?.timeZone ?? timeZone.timezoneName),
+      config.schedules.upstream.enabled,
     );
     schedule(
       'PlannerSchedule',
@@ -521,31 +535,22 @@ export class CertRotor extends Construct {
     });
     // Dead man's switch: every scheduled job reports `<Job>Heartbeat` when it completes; no heartbeat
     // for longer than its longest interval plus retries and run time is an alarm (missing data breaches).
-    const jobExpressions: Record<WatchedJob, { expression: string; zone: string; enabled: boolean }> = {
-      inventory: {
-        expression: props.schedules?.inventory ?? config.schedules.inventory.expression,
-        zone: config.schedules.inventory.timeZone ?? props.schedules?.timeZone ?? config.schedules.timeZone,
-        enabled: config.schedules.inventory.enabled,
-      },
-      probe: {
-        expression: props.schedules?.probe ?? config.schedules.probe.expression,
-        zone: config.schedules.probe.timeZone ?? props.schedules?.timeZone ?? config.schedules.timeZone,
-        enabled: config.schedules.probe.enabled,
-      },
-      upstream: {
-        expression: props.schedules?.upstream ?? config.schedules.upstream.expression,
-        zone: config.schedules.upstream.timeZone ?? props.schedules?.timeZone ?? config.schedules.timeZone,
-        enabled: config.schedules.upstream.enabled,
-      },
-      digest: { expression: digestExpression, zone: digestTimeZone, enabled: digestFunction !== undefined },
-    };
+    const jobExpressions = Object.fromEntries(
+      (['inventory', 'probe', 'upstream', 'digest'] as const).map((job) => {
+        const j = jobSchedule(job);
+        return [
+          job,
+          { expression: j?.expression ?? '', zone: j?.timeZone ?? 'UTC', enabled: j !== undefined },
+        ];
+      }),
+    ) as Record<WatchedJob, { expression: string; zone: string; enabled: boolean }>;
     const heartbeats: cloudwatch.Metric[] = [];
     for (const [job, { expression, zone, enabled }] of Object.entries(jobExpressions) as [
       WatchedJob,
       (typeof jobExpressions)[WatchedJob],
     ][]) {
       if (!enabled) continue;
-      const name = `${pascal(job)}Heartbeat`;
+      const name = heartbeatMetricName(job);
       const window =
         job === 'probe' && props.heartbeatWindow
           ? props.heartbeatWindow

@@ -77,3 +77,8 @@ export function jobOverdue(schedule: JobSchedule, record: JobRunRecord, now: Dat
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** `ProbeHeartbeat`, `InventoryHeartbeat`, `UpstreamHeartbeat`, `DigestHeartbeat`: one per completed run. */
+export function heartbeatMetricName(job: WatchedJob): string {
+  return `${job.charAt(0).toUpperCase()}${job.slice(1)}Heartbeat`;
+}

@@ -42,7 +42,8 @@ export async function recordJobRun(store: StateStore, job: WatchedJob, now: Date
  */
 export function watchedJobSchedules(
   config: Pick<CertrotorConfig, 'schedules' | 'notifications'>,
-  overrides: Partial<Record<WatchedJob, string>> = {},
+  /** The CDK construct's `schedules` prop: expressions per job, and a default time zone. */
+  overrides: Partial<Record<WatchedJob, string>> & { readonly timeZone?: string } = {},
 ): JobSchedule[] {
   const s = config.schedules;
   const graceMs = s.retry.maximumEventAge + LONGEST_RUN_MS;
@@ -53,7 +54,7 @@ export function watchedJobSchedules(
     jobs.push({
       job,
       expression: overrides[job] ?? schedule.expression,
-      timeZone: schedule.timeZone ?? s.timeZone,
+      timeZone: schedule.timeZone ?? overrides.timeZone ?? s.timeZone,
       graceMs,
     });
   }
@@ -62,7 +63,7 @@ export function watchedJobSchedules(
     jobs.push({
       job: 'digest',
       expression: overrides.digest ?? digest.schedule,
-      timeZone: digest.timeZone ?? s.timeZone,
+      timeZone: digest.timeZone ?? overrides.timeZone ?? s.timeZone,
       graceMs,
     });
   }

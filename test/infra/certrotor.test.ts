@@ -6,13 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TTL_ATTRIBUTE } from '../../lambda/adapters/aws/dynamodb-state-store';
 import { DETAIL_TYPES } from '../../lambda/domain/events';
 import { ACM_EXPIRY_DETAIL_TYPE } from '../../lib/certrotor';
+import { CertRotorStack } from '../../lib/certrotor-stack';
 import { TTL_ATTRIBUTE_NAME } from '../../lib/table-schema';
-import { resourcesOf, synthesizeExample } from './support/stack';
+import type { RawConfig } from '../builders/config';
+import { exampleConfiguration, resourcesOf, synthesizeExample } from './support/stack';
 
 const { stack, template } = synthesizeExample();
 const json = template.toJSON() as {
@@ -350,3 +353,52 @@ function allStates(definition: { States: Record<string, AslState> }): [string, A
     ...(state.ItemProcessor ? allStates(state.ItemProcessor) : []),
   ]);
 }
+
+describe('the certrotor stack with schedule settings', () => {
+  function synthesize(edit: (config: RawConfig) => void, schedules?: Record<string, string>) {
+    const configuration = exampleConfiguration() as RawConfig;
+    edit(configuration);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new CertRotorStack(app, 'Scheduled', {
+      configuration,
+      ...(schedules ? { schedules } : {}),
+    });
+    return Template.fromStack(stack);
+  }
+
+  it("keeps a disabled job's schedule disabled, drops its heartbeat alarm, and runs the others in their own time zone", () => {
+    const template = synthesize((c) => {
+      c.schedules.upstream = { expression: 'rate(6 hours)', enabled: false };
+      c.schedules.inventory = { expression: 'cron(0 6 * * ? *)', timeZone: 'Europe/Berlin' };
+    });
+
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Description: 'certrotor upstream',
+      State: 'DISABLED',
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Description: 'certrotor inventory',
+      ScheduleExpression: 'cron(0 6 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+    const alarms = JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).not.toContain('UpstreamHeartbeat');
+    expect(alarms).toContain('InventoryHeartbeat');
+  });
+
+  it('passes schedule overrides to the functions, so their Scan Missed check sees what really runs', () => {
+    const template = synthesize(() => undefined, { probe: 'rate(30 minutes)', timeZone: 'Europe/Paris' });
+
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CERTROTOR_SCHEDULES: JSON.stringify({ probe: 'rate(30 minutes)', timeZone: 'Europe/Paris' }),
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Description: 'certrotor probe',
+      ScheduleExpression: 'rate(30 minutes)',
+    });
+  });
+});

@@ -6,7 +6,8 @@
  */
 import type { CertrotorConfig } from '../../domain/config';
 import { describeError } from '../../domain/errors';
-import type { WatchedJob } from '../../domain/job-heartbeat';
+import { type WatchedJob, heartbeatMetricName } from '../../domain/job-heartbeat';
+export { heartbeatMetricName };
 import type { MetricPoint } from '../../use-cases/deadline-metrics';
 import { checkMissedJobs, recordJobRun, watchedJobSchedules } from '../../use-cases/job-heartbeats';
 import {
@@ -17,11 +18,6 @@ import {
   metrics,
   stateStore,
 } from './runtime';
-
-/** `ProbeHeartbeat`, `InventoryHeartbeat`, `UpstreamHeartbeat`, `DigestHeartbeat`: one per completed run. */
-export function heartbeatMetricName(job: WatchedJob): string {
-  return `${job.charAt(0).toUpperCase()}${job.slice(1)}Heartbeat`;
-}
 
 export async function completeScheduledJob(
   job: WatchedJob,
@@ -39,7 +35,7 @@ export async function completeScheduledJob(
   }
   const report = await checkMissedJobs(
     { store, publisher: eventPublisher(env, clients), clock },
-    watchedJobSchedules(config),
+    watchedJobSchedules(config, scheduleOverrides(env)),
     job,
   );
   for (const event of report.events)
@@ -59,5 +55,20 @@ export function publishMetricPoints(points: readonly MetricPoint[]): void {
     const single = metrics.singleMetric();
     for (const [name, value] of dimensions) single.addDimension(name, value);
     single.addMetric(point.name, point.unit, point.value);
+  }
+}
+
+/** The CDK construct's `schedules` prop, passed to every function so the check sees what runs. */
+function scheduleOverrides(
+  env: HandlerEnvironment,
+): Partial<Record<WatchedJob, string>> & { timeZone?: string } {
+  if (!env.CERTROTOR_SCHEDULES) return {};
+  try {
+    return JSON.parse(env.CERTROTOR_SCHEDULES) as Partial<Record<WatchedJob, string>> & { timeZone?: string };
+  } catch (error) {
+    logger.error('CERTROTOR_SCHEDULES is not JSON; using the configured schedules', {
+      error: describeError(error),
+    });
+    return {};
   }
 }

@@ -28,6 +28,8 @@ const environmentSchema = z.object({
   CERTROTOR_EVENT_BUS_NAME: z.string().min(1),
   CERTROTOR_KMS_KEY_ID: z.string().min(1).optional(),
   CERTROTOR_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  /** The CDK construct's schedule overrides (JSON), for the Scan Missed check. */
+  CERTROTOR_SCHEDULES: z.string().min(1).optional(),
   /** Overrides the bundled configuration (tests, local invocation). */
   CERTROTOR_CONFIG_FILE: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).optional(),
