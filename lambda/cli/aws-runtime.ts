@@ -19,7 +19,7 @@ import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
 import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
 import {
-  endpointTargets,
+  endpointsOf,
   humanEventLine,
   managedSpec,
   ownershipLookup,
@@ -102,7 +102,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
     }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs,
-    endpoints: endpointTargets(config, issuers),
+    ...endpointsOf(config, issuers),
     ownership: ownershipLookup(config),
     sources: [
       ...buildAwsInventorySources(config, clients, region),

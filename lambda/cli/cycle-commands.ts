@@ -113,6 +113,7 @@ export function scanInput(runtime: Runtime): ScanInput {
     concurrency: runtime.config.probe.concurrency,
     expectedHosts: expectedAgentHosts(runtime.config),
     observationTtlMs: runtime.config.aws.observationTtl,
+    ...(runtime.endpointFailures ? { targetFailures: runtime.endpointFailures } : {}),
   };
 }
 

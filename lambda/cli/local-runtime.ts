@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { CertrotorConfig, ManagedCertificateConfig } from '../domain/config';
-import { ConfigurationError } from '../domain/errors';
 import type {
   BundleStore,
   CertificateSource,
@@ -35,7 +34,8 @@ import {
   resolveFileOwner,
 } from './agent-runtime';
 import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
-import type { EndpointTarget } from '../use-cases/scan';
+import type { EndpointTarget, ScanFailure } from '../use-cases/scan';
+import { configuredEndpointTargets, probeAddresses } from '../adapters/local/endpoint-targets';
 import {
   type CaCertificateReader,
   ISSUER_SOURCE,
@@ -61,6 +61,8 @@ export interface Runtime {
    * ACM and Secrets Manager.
    */
   readonly sources?: readonly CertificateSource[];
+  /** Endpoints left out of the probe (an unreadable `caFile`), each one failure of every scan. */
+  readonly endpointFailures?: readonly ScanFailure[];
 }
 
 export interface LocalRuntimeOptions {
@@ -143,7 +145,7 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs,
-    endpoints: endpointTargets(config, issuers),
+    ...endpointsOf(config, issuers),
     ownership: ownershipLookup(config),
     sources: issuerCaSources(
       localCaReaders(issuers),
@@ -249,11 +251,21 @@ export function managedSpec(
   };
 }
 
-/** Every endpoint to probe: configured endpoints and the endpoints hosts serve. */
+/**
+ * Every endpoint to probe: configured endpoints and the endpoints hosts serve. An endpoint whose
+ * `caFile` cannot be read is left out and named in `failures` (the scan reports it, the rest go on).
+ */
 export function endpointTargets(
   config: CertrotorConfig,
   issuers: ReadonlyMap<string, Issuer> = new Map(),
 ): EndpointTarget[] {
+  return endpointTargetsWithFailures(config, issuers).endpoints;
+}
+
+export function endpointTargetsWithFailures(
+  config: CertrotorConfig,
+  issuers: ReadonlyMap<string, Issuer> = new Map(),
+): { endpoints: EndpointTarget[]; failures: ScanFailure[] } {
   const targets: EndpointTarget[] = [];
   const seen = new Set<string>();
   const add = (t: EndpointTarget) => {
@@ -263,19 +275,8 @@ export function endpointTargets(
       targets.push(t);
     }
   };
-  for (const e of config.endpoints) {
-    add({
-      name: e.name,
-      environment: e.environment,
-      host: e.host,
-      port: e.port,
-      ...(e.servername ? { servername: e.servername } : {}),
-      ...(e.caFile ? { caPem: [readCaFile(e.caFile, `endpoints.${e.name}.caFile`)] } : {}),
-      ...(e.expect?.certificate ? { expects: e.expect.certificate } : {}),
-      timeoutMs: config.probe.timeout,
-      ...probeAddresses(config),
-    });
-  }
+  const configured = configuredEndpointTargets(config);
+  configured.endpoints.forEach(add);
   for (const h of config.hosts) {
     if (!h.endpoint) continue;
     const cert = config.certificates.find((c) =>
@@ -302,12 +303,7 @@ export function endpointTargets(
       ...probeAddresses(config),
     });
   }
-  return targets;
-}
-
-/** `probe.allAddresses: false` probes one address per name; every address is the prober's default. */
-export function probeAddresses(config: CertrotorConfig): { allAddresses?: false } {
-  return config.probe.allAddresses ? {} : { allAddresses: false };
+  return { endpoints: targets, failures: configured.failures };
 }
 
 export function ownershipLookup(config: CertrotorConfig): OwnershipLookup {
@@ -332,16 +328,6 @@ function caOf(issuer: Issuer | undefined): string[] | undefined {
   return undefined;
 }
 
-function readCaFile(path: string, where: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigurationError(where, [
-      `${where}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    ]);
-  }
-}
-
 /** One event as a line for people (the CLI's stdout). */
 export function humanEventLine(event: { detailType: string; detail: Record<string, unknown> }): string {
   const severity = String(event.detail.severity ?? 'info').toUpperCase();
@@ -349,4 +335,13 @@ export function humanEventLine(event: { detailType: string; detail: Record<strin
     ? ` [${(event.detail.environments as string[]).join(', ')}]`
     : '';
   return `event  ${severity.padEnd(8)} ${event.detailType}${envs}: ${String(event.detail.summary ?? '')}`;
+}
+
+/** The runtime's endpoints and the endpoints left out, as `Runtime` carries them. */
+export function endpointsOf(
+  config: CertrotorConfig,
+  issuers: ReadonlyMap<string, Issuer>,
+): Pick<Runtime, 'endpoints' | 'endpointFailures'> {
+  const { endpoints, failures } = endpointTargetsWithFailures(config, issuers);
+  return { endpoints, ...(failures.length > 0 ? { endpointFailures: failures } : {}) };
 }

@@ -63,6 +63,8 @@ export interface ScanInput {
   readonly expectedHosts?: readonly ExpectedHost[];
   /** How long observations are kept (configuration `aws.observationTtl`). @default 30 days */
   readonly observationTtlMs?: number;
+  /** Endpoints that could not even be made targets (an unreadable `caFile`): reported with the rest. */
+  readonly targetFailures?: readonly ScanFailure[];
 }
 
 export interface ScanReport {
@@ -86,7 +88,7 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
   const newFindings = await selectNewFindings(deps.state, evaluation.findings, now);
   const environments = [...new Set(observations.map(observationEnvironment))];
   const events: OutgoingEvent[] = [];
-  const problems: ScanFailure[] = [...failures];
+  const problems: ScanFailure[] = [...(input.targetFailures ?? []), ...failures];
   for (const finding of newFindings) {
     try {
       const event = findingToEvent(finding, {

@@ -3,8 +3,8 @@
  * with a different half of the configuration, publish new findings to the bus, and report days left
  * per certificate as EMF metrics (the minimum feeds the days-left alarm).
  */
-import { readFileSync } from 'node:fs';
 import { awsIssuerCaReaders, buildAwsInventorySources } from '../../adapters/aws/inventory-sources';
+import { configuredEndpointTargets } from '../../adapters/local/endpoint-targets';
 import { NodeTlsProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
 import type { CertrotorConfig } from '../../domain/config';
@@ -12,8 +12,7 @@ import type { CertificateSource } from '../../domain/ports';
 import type { RenewalPolicy } from '../../domain/renewal';
 import { type ScanReport, scan } from '../../use-cases/cycle';
 import { completeScheduledJob } from './heartbeat';
-import { type EndpointTarget, type ScanFailure, observedFacts } from '../../use-cases/scan';
-import { describeError } from '../../domain/errors';
+import { type ScanFailure, observedFacts } from '../../use-cases/scan';
 import { expectedAgentHosts } from '../../domain/agent-hosts';
 import { issuerCaSources, issuerEnvironments } from '../../use-cases/issuer-ca-source';
 import {
@@ -47,48 +46,8 @@ export function sourcesFrom(
   ];
 }
 
-export function endpointsFrom(config: CertrotorConfig): EndpointTarget[] {
-  return probeTargets(config).endpoints;
-}
-
-/**
- * The endpoints to probe; one whose trust anchors (`caFile`) cannot be read is left out and reported
- * as a failure of that endpoint, so one bad endpoint never stops the probe of the others.
- */
-export function probeTargets(config: CertrotorConfig): {
-  endpoints: EndpointTarget[];
-  failures: ScanFailure[];
-} {
-  const endpoints: EndpointTarget[] = [];
-  const failures: ScanFailure[] = [];
-  for (const e of config.endpoints) {
-    let caPem: string[] | undefined;
-    if (e.caFile) {
-      try {
-        caPem = [readFileSync(e.caFile, 'utf8')];
-      } catch (error) {
-        failures.push({
-          what: `endpoint ${e.name}`,
-          error: `reading caFile ${e.caFile}: ${describeError(error)}`,
-        });
-        continue;
-      }
-    }
-    endpoints.push({
-      name: e.name,
-      environment: e.environment,
-      host: e.host,
-      port: e.port,
-      ...(e.servername ? { servername: e.servername } : {}),
-      ...(caPem ? { caPem } : {}),
-      ...(e.expect?.certificate ? { expects: e.expect.certificate } : {}),
-      timeoutMs: config.probe.timeout,
-      // Every address is the prober's default; only `false` needs saying.
-      ...(config.probe.allAddresses ? {} : { allAddresses: false }),
-    });
-  }
-  return { endpoints, failures };
-}
+/** The endpoints the probe job probes (see configuredEndpointTargets). */
+export const probeTargets = configuredEndpointTargets;
 
 /** What a scan job handler returns: counts, and every failure by name (also logged as `scan problem`). */
 export interface ScanJobSummary {
