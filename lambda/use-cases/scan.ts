@@ -114,22 +114,41 @@ export async function selectNewFindings(
   for (const finding of findings) {
     let isNew = false;
     for (const key of [finding.dedupeKey, ...(finding.relatedKeys ?? [])]) {
-      try {
-        await state.put(
-          COLLECTIONS.alerts,
-          key,
-          { kind: finding.kind, firstSeen: now.toISOString(), environments: finding.environments },
-          now,
-          { ifAbsent: true, expiresAt: new Date(now.getTime() + retentionMs) },
-        );
-        isNew = true;
-      } catch (error) {
-        if (!(error instanceof ConditionFailedError)) throw error;
-      }
+      const claimed = await claimAlertKey(
+        state,
+        key,
+        { kind: finding.kind, environments: finding.environments },
+        now,
+        retentionMs,
+      );
+      isNew ||= claimed;
     }
     if (isNew) fresh.push(finding);
   }
   return fresh;
+}
+
+/**
+ * Claims an alert's deduplication key in the state store; true the first time only (a conditional
+ * put, so two concurrent scans never both alert).
+ */
+export async function claimAlertKey(
+  state: StateStore,
+  key: string,
+  about: Record<string, unknown>,
+  now: Date,
+  retentionMs = 400 * 86_400_000,
+): Promise<boolean> {
+  try {
+    await state.put(COLLECTIONS.alerts, key, { ...about, firstSeen: now.toISOString() }, now, {
+      ifAbsent: true,
+      expiresAt: new Date(now.getTime() + retentionMs),
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return false;
+    throw error;
+  }
 }
 
 /** The certificate seen by an observation (the leaf for endpoints). */

@@ -19,12 +19,11 @@ import { describeError } from '../domain/errors';
 import { type CertificateRef, DetailType, buildEvent } from '../domain/events';
 import type { Finding } from '../domain/findings';
 import type { EventPublisher, OutgoingEvent, StateStore } from '../domain/ports';
-import { ConditionFailedError } from '../domain/ports';
 import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream-announcement';
 import { COLLECTIONS } from './certificate-state';
 import { deliver } from './cycle';
 import { factsRef, type OwnershipLookup } from './finding-events';
-import type { ScanFailure } from './scan';
+import { type ScanFailure, claimAlertKey } from './scan';
 import {
   type AnnouncementRecord,
   type AnnouncementStatus,
@@ -101,7 +100,7 @@ export async function watchUpstreams(
   const fresh: OutgoingEvent[] = [];
   for (const event of candidates) {
     try {
-      if (await claimOnce(deps.state, String(event.detail.dedupeKey), event.detailType, now))
+      if (await claimAlertKey(deps.state, String(event.detail.dedupeKey), { kind: event.detailType }, now))
         fresh.push(event);
     } catch (error) {
       failures.push({ what: `deduplication of ${event.detailType}`, error: describeError(error) });
@@ -386,20 +385,6 @@ function observationEvent(finding: Finding, ctx: EventContext): OutgoingEvent | 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/** Claims a deduplication key; true the first time only. */
-async function claimOnce(state: StateStore, key: string, kind: string, now: Date): Promise<boolean> {
-  try {
-    await state.put(COLLECTIONS.alerts, key, { kind, firstSeen: now.toISOString() }, now, {
-      ifAbsent: true,
-      expiresAt: new Date(now.getTime() + 400 * DAY_MS),
-    });
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionFailedError) return false;
-    throw error;
-  }
-}
 
 /** The leaf the upstream served at its last observation, when observed. */
 async function lastServed(
