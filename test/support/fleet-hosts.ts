@@ -81,7 +81,10 @@ export async function startDemoHost(dir: string, port = 0): Promise<ServerProces
   const listening = await new Promise<number>((ready, fail) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`demo host on ${port} did not start: ${err}`)), 10_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a host running that nobody tracks
+      fail(new Error(`demo host on ${port} did not start: ${err}`));
+    }, 10_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening (\d+)/.exec(out);

@@ -308,7 +308,9 @@ beforeAll(async () => {
     await store.put(DESIRED_COLLECTION, hostRecordId(name, CERT), record, now);
     hosts.push(host);
   }
-  await Promise.all(
+  // allSettled: if one host fails to start, every other one has started (and is tracked) before the
+  // failure is thrown, so afterAll stops them all and none outlives the suite.
+  const started = await Promise.allSettled(
     hosts
       .filter((h) => h.fault !== 'down')
       .map(async (h) => {
@@ -318,6 +320,8 @@ beforeAll(async () => {
         h.port = h.server.port;
       }),
   );
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   for (const host of hosts) if (host.fault !== 'down') startAgent(host);
 });
 
