@@ -158,7 +158,10 @@ http {
       if (child.exitCode === null) break;
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`nginx on ${port} did not start: ${err}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL'); // never leave a server running that nobody tracks
+      throw new Error(`nginx on ${port} did not start: ${err}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   const server: ServerProcess = {
