@@ -14,7 +14,7 @@ import { SecretsManagerDesiredSource } from '../adapters/aws/secrets-manager-des
 import { AgentStateJsonFile } from '../adapters/local/agent-host';
 import { FileBundleStore } from '../adapters/local/file-bundle-store';
 import { FileStateStore } from '../adapters/local/file-state-store';
-import { NodeTlsProber } from '../adapters/net/tls-prober';
+import { configuredProber } from '../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../domain/config';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, StateStore } from '../domain/ports';
@@ -60,13 +60,7 @@ export async function buildAgentDeps(
   options: AgentOptions,
 ): Promise<AgentDeps> {
   const host = findAgentHost(config, options.host);
-  const prober = new NodeTlsProber({
-    clock: ctx.clock,
-    defaultTimeoutMs: config.probe.timeout,
-    ...(config.probe.connectTimeout !== undefined
-      ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
-      : {}),
-  });
+  const prober = configuredProber(config.probe, { clock: ctx.clock });
   const certificates = agentCertificates(config, host, { prober, sleep });
   if (certificates.length === 0) {
     throw new InvalidInputError(

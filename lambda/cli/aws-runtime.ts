@@ -13,7 +13,7 @@ import { awsIssuerCaReaders, buildAwsInventorySources } from '../adapters/aws/in
 import { buildRotationAdapters } from '../adapters/aws/rotation-adapters';
 import { awsEventPublisher, awsStateStore, resolveAwsRegion } from '../adapters/aws/state-and-events';
 import { FanOutPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
-import { NodeTlsProber } from '../adapters/net/tls-prober';
+import { configuredProber } from '../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../domain/config';
 import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
@@ -92,14 +92,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
     bundles,
     issuers,
     destinations,
-    prober: new NodeTlsProber({
-      clock: options.clock,
-      defaultTimeoutMs: config.probe.timeout,
-      ...(config.probe.connectTimeout !== undefined
-        ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
-        : {}),
-      ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
-    }),
+    prober: configuredProber(config.probe, { clock: options.clock }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs,
     ...endpointsOf(config, issuers),

@@ -25,7 +25,7 @@ import {
   JsonlFileEventPublisher,
   StreamEventPublisher,
 } from '../adapters/local/event-sinks';
-import { NodeTlsProber } from '../adapters/net/tls-prober';
+import { configuredProber } from '../adapters/net/tls-prober';
 import type { ManagedCertificateSpec, VerifyEndpoint } from '../use-cases/managed-certificate';
 import {
   agentDestinationHosts,
@@ -135,14 +135,7 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     bundles,
     issuers,
     destinations,
-    prober: new NodeTlsProber({
-      clock: options.clock,
-      defaultTimeoutMs: config.probe.timeout,
-      ...(config.probe.connectTimeout !== undefined
-        ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
-        : {}),
-      ...(config.probe.workers !== undefined ? { workers: config.probe.workers } : {}),
-    }),
+    prober: configuredProber(config.probe, { clock: options.clock }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs,
     ...endpointsOf(config, issuers),

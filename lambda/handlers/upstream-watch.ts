@@ -8,7 +8,6 @@
 import { readFileSync } from 'node:fs';
 import { HttpFeedFetcher } from '../adapters/net/feeds';
 import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
-import { NodeTlsProber } from '../adapters/net/tls-prober';
 import { type HealthSubscription, healthAnnouncements } from '../domain/aws-health';
 import type { CertrotorConfig } from '../domain/config';
 import { describeError } from '../domain/errors';
@@ -71,14 +70,7 @@ export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
         state: stateStore(env, clients),
         bundles: rotation.bundles,
         destinations: rotation.destinations,
-        prober: new NodeTlsProber({
-          clock,
-          defaultTimeoutMs: config.probe.timeout,
-          ...(config.probe.connectTimeout !== undefined
-            ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
-            : {}),
-          workers: config.probe.workers ?? 0,
-        }),
+        prober: rotation.prober,
         clientAuth: new NodeClientAuthProber(),
         feeds: new HttpFeedFetcher(),
         clock,

@@ -12,6 +12,7 @@ import * as tls from 'node:tls';
 import type { CertificateMaterial, Clock, ProbeRequest, ProbeResult, TlsProber } from '../../domain/ports';
 import { materialFromDer } from '../../domain/x509';
 import { freshHandshake, type HandshakeJob, type HandshakeOutcome } from './tls-handshake';
+import type { CertrotorConfig } from '../../domain/config';
 import { type ContextSpec, HandshakeWorkers } from './tls-handshake-workers';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
@@ -438,4 +439,21 @@ export async function probeMany(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, worker));
   return results;
+}
+
+/**
+ * The prober the configuration's `probe` section asks for. `inLambda`: a function has a fraction of a
+ * CPU, so worker threads are off unless `probe.workers` says otherwise.
+ */
+export function configuredProber(
+  probe: Pick<CertrotorConfig['probe'], 'timeout' | 'connectTimeout' | 'workers'>,
+  options: { readonly clock: Clock; readonly inLambda?: boolean },
+): NodeTlsProber {
+  const workers = probe.workers ?? (options.inLambda ? 0 : undefined);
+  return new NodeTlsProber({
+    clock: options.clock,
+    defaultTimeoutMs: probe.timeout,
+    ...(probe.connectTimeout !== undefined ? { defaultConnectTimeoutMs: probe.connectTimeout } : {}),
+    ...(workers !== undefined ? { workers } : {}),
+  });
 }

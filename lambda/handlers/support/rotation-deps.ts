@@ -1,6 +1,6 @@
 /** The rotation's adapters, built from configuration (only the rotation-step function loads these SDK clients). */
 import { buildRotationAdapters } from '../../adapters/aws/rotation-adapters';
-import { NodeTlsProber } from '../../adapters/net/tls-prober';
+import { configuredProber } from '../../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../../domain/config';
 import type { WorkflowDeps } from '../../use-cases/rotation-workflow';
 import { type AwsClients, type HandlerEnvironment, eventPublisher, stateStore } from './runtime';
@@ -27,14 +27,7 @@ export function rotationDeps(
     destinations,
     bundles,
     state,
-    prober: new NodeTlsProber({
-      clock,
-      defaultTimeoutMs: config.probe.timeout,
-      ...(config.probe.connectTimeout !== undefined
-        ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
-        : {}),
-      workers: 0,
-    }),
+    prober: configuredProber(config.probe, { clock, inLambda: true }),
     clock,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     events: eventPublisher(env, clients),

@@ -5,7 +5,7 @@
  */
 import { awsIssuerCaReaders, buildAwsInventorySources } from '../../adapters/aws/inventory-sources';
 import { configuredEndpointTargets } from '../../adapters/local/endpoint-targets';
-import { NodeTlsProber } from '../../adapters/net/tls-prober';
+import { configuredProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
 import type { CertrotorConfig } from '../../domain/config';
 import type { CertificateSource } from '../../domain/ports';
@@ -96,14 +96,7 @@ export async function runScanJob(
   const scanned = await scan(
     {
       sources: job === 'inventory' ? sourcesFrom(config, clients, env.AWS_REGION) : [],
-      prober: new NodeTlsProber({
-        clock,
-        defaultTimeoutMs: config.probe.timeout,
-        ...(config.probe.connectTimeout !== undefined
-          ? { defaultConnectTimeoutMs: config.probe.connectTimeout }
-          : {}),
-        workers: config.probe.workers ?? 0,
-      }),
+      prober: configuredProber(config.probe, { clock, inLambda: true }),
       state: stateStore(env, clients),
       publisher: eventPublisher(env, clients),
       clock,
