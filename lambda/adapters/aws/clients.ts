@@ -149,7 +149,11 @@ export interface AwsClientProvider {
 export class AwsClientPool implements AwsClientProvider {
   private readonly cache = new Map<string, unknown>();
 
-  constructor(private readonly base: AwsClientOptions = {}) {}
+  /** @param onCreate sees every client once, when it is built (the Lambdas trace them). */
+  constructor(
+    private readonly base: AwsClientOptions = {},
+    private readonly onCreate: (client: object) => void = () => undefined,
+  ) {}
 
   get<C extends object>(Client: new (config: never) => C, region: string | undefined = this.base.region): C {
     const key = `${Client.name}:${region ?? ''}`;
@@ -159,6 +163,7 @@ export class AwsClientPool implements AwsClientProvider {
         ...this.base,
         ...(region !== undefined ? { region } : {}),
       });
+      this.onCreate(client);
       this.cache.set(key, client);
     }
     return client;

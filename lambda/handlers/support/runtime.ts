@@ -6,15 +6,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import * as z from 'zod';
-import { createAwsClient } from '../../adapters/aws/clients';
-import { DynamoDbStateStore } from '../../adapters/aws/dynamodb-state-store';
-import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher';
+import { AwsClientPool } from '../../adapters/aws/clients';
+import type { DynamoDbStateStore } from '../../adapters/aws/dynamodb-state-store';
+import type { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher';
+import { awsEventPublisher, awsStateStore } from '../../adapters/aws/state-and-events';
 import { type CertrotorConfig, type ManagedCertificateConfig, validateConfig } from '../../domain/config';
 import { ConfigurationError } from '../../domain/errors';
 import { DEFAULT_VERIFY, type VerifyEndpoint } from '../../use-cases/managed-certificate';
@@ -73,35 +72,20 @@ export function loadConfiguration(env: HandlerEnvironment): Promise<CertrotorCon
 }
 
 /** SDK clients, one per service and region, traced. Handlers import only the clients they use. */
-export class AwsClients {
-  private readonly cache = new Map<string, unknown>();
-
-  constructor(private readonly region: string | undefined) {}
-
-  get<C extends object>(Client: new (config: never) => C, region = this.region): C {
-    const key = `${Client.name}:${region ?? ''}`;
-    let client = this.cache.get(key) as C | undefined;
-    if (!client) {
-      client = createAwsClient(Client as unknown as new (config: object) => C, region ? { region } : {});
-      tracer.captureAWSv3Client(client);
-      this.cache.set(key, client);
-    }
-    return client;
+export class AwsClients extends AwsClientPool {
+  constructor(region: string | undefined) {
+    super(region ? { region } : {}, (client: object) => tracer.captureAWSv3Client(client as never));
   }
 }
 
 export function stateStore(env: HandlerEnvironment, clients: AwsClients): DynamoDbStateStore {
-  return new DynamoDbStateStore({ client: clients.get(DynamoDBClient), tableName: env.CERTROTOR_TABLE_NAME });
+  return awsStateStore(clients, env.CERTROTOR_TABLE_NAME);
 }
 
 export function eventPublisher(env: HandlerEnvironment, clients: AwsClients): EventBridgePublisher {
-  return new EventBridgePublisher({
-    client: clients.get(EventBridgeClient),
-    eventBusName: env.CERTROTOR_EVENT_BUS_NAME,
-  });
+  return awsEventPublisher(clients, env.CERTROTOR_EVENT_BUS_NAME);
 }
 
-/** The workflow view of a managed certificate from configuration. */
 export function workflowSpec(config: CertrotorConfig, name: string): WorkflowSpec {
   const certificate = config.certificates.find((c) => c.name === name);
   if (!certificate)
