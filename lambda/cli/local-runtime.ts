@@ -42,7 +42,8 @@ import {
   issuerCaSources,
   issuerEnvironments,
 } from '../use-cases/issuer-ca-source';
-import type { OwnershipLookup } from '../use-cases/finding-events';
+import { type OwnershipLookup, ownershipLookup } from '../use-cases/finding-events';
+export { ownershipLookup };
 import type { Clock } from '../domain/ports';
 
 export interface Runtime {
@@ -297,17 +298,6 @@ export function endpointTargetsWithFailures(
     });
   }
   return { endpoints: targets, failures: configured.failures };
-}
-
-export function ownershipLookup(config: CertrotorConfig): OwnershipLookup {
-  return (name) => {
-    const c = name ? config.certificates.find((x) => x.name === name) : undefined;
-    const e = name ? config.endpoints.find((x) => x.name === name) : undefined;
-    const u = name ? config.upstreams.find((x) => x.name === name) : undefined;
-    const owner = c?.owner ?? e?.owner ?? u?.owner;
-    const runbookUrl = c?.runbookUrl ?? e?.runbookUrl ?? u?.runbookUrl;
-    return { ...(owner ? { owner } : {}), ...(runbookUrl ? { runbookUrl } : {}) };
-  };
 }
 
 function caOf(issuer: Issuer | undefined): string[] | undefined {

@@ -17,6 +17,7 @@ import { announcementDeadlineMetrics } from '../use-cases/deadline-metrics';
 import type { ScanFailure } from '../use-cases/scan';
 import { type UpstreamSpec, upstreamSpecOf } from '../use-cases/upstream';
 import { watchUpstreams } from '../use-cases/upstream-watch';
+import { ownershipLookup } from '../use-cases/finding-events';
 import { completeScheduledJob, publishMetricPoints } from './support/heartbeat';
 import { rotationDeps } from './support/rotation-deps';
 import {
@@ -75,7 +76,7 @@ export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
         feeds: new HttpFeedFetcher(),
         clock,
         publisher: eventPublisher(env, clients),
-        ownership: ownershipOf(config),
+        ownership: ownershipLookup(config),
       },
       // An AWS Health event records its announcement and assesses readiness at once; the schedule
       // does the rest (feeds, delivery) so one event never waits on every feed.
@@ -115,16 +116,6 @@ function healthSubscriptions(config: CertrotorConfig): HealthSubscription[] {
         : [],
     ),
   );
-}
-
-function ownershipOf(config: CertrotorConfig) {
-  return (name: string | undefined) => {
-    const u = name ? config.upstreams.find((x) => x.name === name) : undefined;
-    return {
-      ...(u?.owner ? { owner: u.owner } : {}),
-      ...(u?.runbookUrl ? { runbookUrl: u.runbookUrl } : {}),
-    };
-  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

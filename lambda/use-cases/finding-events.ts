@@ -3,6 +3,7 @@
  * catalogue (`buildEvent`), so a producer mistake is an error here, never a malformed event on the bus.
  */
 import { type CertificateFacts } from '../domain/certificate';
+import type { CertrotorConfig } from '../domain/config';
 import {
   DetailType,
   buildEvent,
@@ -16,6 +17,20 @@ import type { RotationResult, TargetStatus } from './rotate';
 
 /** Owner and runbook for a certificate name (or an endpoint/upstream name), from configuration. */
 export type OwnershipLookup = (name: string | undefined) => { owner?: string; runbookUrl?: string };
+
+/** Owner and runbook of a certificate, endpoint or upstream, from configuration. */
+export function ownershipLookup(
+  config: Pick<CertrotorConfig, 'certificates' | 'endpoints' | 'upstreams'>,
+): OwnershipLookup {
+  return (name) => {
+    const c = name ? config.certificates.find((x) => x.name === name) : undefined;
+    const e = name ? config.endpoints.find((x) => x.name === name) : undefined;
+    const u = name ? config.upstreams.find((x) => x.name === name) : undefined;
+    const owner = c?.owner ?? e?.owner ?? u?.owner;
+    const runbookUrl = c?.runbookUrl ?? e?.runbookUrl ?? u?.runbookUrl;
+    return { ...(owner ? { owner } : {}), ...(runbookUrl ? { runbookUrl } : {}) };
+  };
+}
 
 export interface FindingEventContext {
   readonly now: Date;

@@ -227,7 +227,7 @@ async function runRotation(
     const failed = all().filter((s) => s.state === 'failed');
     const rolledBack = await rollbackTargets(deps, spec, run.previousFingerprint, all());
     for (const s of rolledBack) statuses.set(key(s), s);
-    const reason = `verification failed on ${describeTargets(failed)}; ${rolledBack.length} target(s) rolled back`;
+    const reason = `failed on ${describeTargets(failed)}; ${rolledBack.length} target(s) rolled back`;
     await recordFailure(deps, spec.name, version, reason);
     const status = all().some((s) => s.state === 'rollback-failed') ? 'failed' : 'rolled-back';
     await progress(deps, {

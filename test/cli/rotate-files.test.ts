@@ -218,8 +218,7 @@ async function rotateWatched(fleet: Fleet) {
 /** The host names the output reports as failed: in the rotation's reason and on target lines with an error. */
 function namedAsFailed(out: string): string[] {
   const named = new Set<string>();
-  const reason =
-    /^rotation \S+ \S+: [A-Z-]+ — verification failed on (.*?); \d+ target\(s\) rolled back$/m.exec(out);
+  const reason = /^rotation \S+ \S+: [A-Z-]+ — failed on (.*?); \d+ target\(s\) rolled back$/m.exec(out);
   for (const name of HOST_NAMES) if (reason?.[1]?.includes(name)) named.add(name);
   for (const line of out.split('\n')) {
     const target = /^\s+(\S+)\s+(\S+)-files\/(\S+?)(: .*)?$/.exec(line);
@@ -279,7 +278,7 @@ function expectRolledBack(run: Run, failed: string): void {
   expect(run.code).not.toBe(0);
   expect(run.err).toBe('');
   expect(run.out).toMatch(
-    new RegExp(`^rotation ${CERT} v[0-9a-f]+: ROLLED-BACK — verification failed on ${failed} `, 'm'),
+    new RegExp(`^rotation ${CERT} v[0-9a-f]+: ROLLED-BACK — failed on ${failed} `, 'm'),
   );
   expect(namedAsFailed(run.out)).toEqual([failed]);
   // The canary and the healthy host of the failed batch were updated, then rolled back, verified.

@@ -11,6 +11,7 @@ import type { CertrotorConfig } from '../../domain/config';
 import type { CertificateSource } from '../../domain/ports';
 import type { RenewalPolicy } from '../../domain/renewal';
 import { type ScanReport, scan } from '../../use-cases/cycle';
+import { ownershipLookup } from '../../use-cases/finding-events';
 import { completeScheduledJob } from './heartbeat';
 import { type ScanFailure, observedFacts } from '../../use-cases/scan';
 import { expectedAgentHosts } from '../../domain/agent-hosts';
@@ -72,13 +73,6 @@ export async function runScanJob(
   /** `scheduled: false` for runs triggered by something else (an ACM event): no heartbeat, no job run recorded. */
   options: { readonly scheduled?: boolean } = {},
 ): Promise<ScanReport> {
-  const owners = new Map<string, { owner?: string; runbookUrl?: string }>();
-  for (const item of [...config.certificates, ...config.endpoints]) {
-    owners.set(item.name, {
-      ...(item.owner ? { owner: item.owner } : {}),
-      ...(item.runbookUrl ? { runbookUrl: item.runbookUrl } : {}),
-    });
-  }
   const renewal = new Map<string, RenewalPolicy>(
     config.certificates.map((c) => [
       c.name,
@@ -100,7 +94,7 @@ export async function runScanJob(
       state: stateStore(env, clients),
       publisher: eventPublisher(env, clients),
       clock,
-      ownership: (name) => (name !== undefined ? (owners.get(name) ?? {}) : {}),
+      ownership: ownershipLookup(config),
     },
     {
       endpoints: targets.endpoints,
