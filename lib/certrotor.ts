@@ -39,7 +39,7 @@ import {
   aws_stepfunctions_tasks as tasks,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { type CertrotorConfig, validateConfig } from '../lambda/domain/config';
+import { type CertrotorConfig, validateConfig } from '../lambda/config/configuration';
 import { DETAIL_TYPES, EVENT_SOURCE } from '../lambda/domain/events';
 import { type WatchedJob, heartbeatMetricName } from '../lambda/domain/job-heartbeat';
 import { watchedJobSchedules } from '../lambda/use-cases/job-heartbeats';
@@ -48,6 +48,7 @@ import {
   DAYS_TO_DEADLINE_METRIC,
   MINIMUM_DAYS_TO_DEADLINE_METRIC,
 } from '../lambda/use-cases/deadline-metrics';
+import { createRotationWorkflow } from './constructs/rotation-workflow';
 import { PARTITION_KEY_NAME, SORT_KEY_NAME, TTL_ATTRIBUTE_NAME } from './table-schema';
 
 /** Metric namespace of every certrotor metric (EMF from the handlers). */
@@ -188,13 +189,6 @@ const SCHEDULED_JOBS: Record<WatchedJob, HandlerName> = {
 };
 
 const ROOT = join(__dirname, '..');
-const LAMBDA_SERVICE_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-  'States.Timeout',
-];
 
 export class CertRotor extends Construct {
   readonly config: CertrotorConfig;
@@ -333,21 +327,12 @@ export class CertRotor extends Construct {
     }
 
     // --- rotation state machine ---------------------------------------------------------------------
-    const workflowLogs = new logs.LogGroup(this, 'RotationLogs', {
-      retention: logRetention,
-      encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'Rotation', {
-      comment:
-        'certrotor rotation: lock, issue and stage, canary, rollout with verification, promote or roll back, notify',
-      definitionBody: sfn.DefinitionBody.fromChainable(
-        rotationDefinition(this, functions['rotation-step'], props.rolloutConcurrency ?? 5),
-      ),
-      stateMachineType: sfn.StateMachineType.STANDARD,
+    this.stateMachine = createRotationWorkflow(this, {
+      step: functions['rotation-step'],
+      rolloutConcurrency: props.rolloutConcurrency ?? 5,
       timeout: props.rotationTimeout ?? Duration.hours(2),
-      tracingEnabled: true,
-      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      logRetention,
+      key: this.key,
     });
 
     const planner = fn('planner', { CERTROTOR_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn });
@@ -790,222 +775,6 @@ function acknowledgeNagFindings(rotor: CertRotor): void {
       'A Slack webhook URL cannot be rotated by Secrets Manager: it is replaced in Slack, then put here',
     );
   }
-}
-
-/** The rotation workflow. Every task carries only references: names, version ids, ARNs, fingerprints. */
-function rotationDefinition(
-  scope: Construct,
-  step: lambda.IFunction,
-  rolloutConcurrency: number,
-): sfn.IChainable {
-  const task = (
-    id: string,
-    payload: Record<string, unknown>,
-    resultPath: string | undefined,
-    comment: string,
-  ) => {
-    const invoke = new tasks.LambdaInvoke(scope, id, {
-      lambdaFunction: step,
-      payloadResponseOnly: true,
-      // Retries are configured below (with jitter) instead of the construct's default.
-      retryOnServiceExceptions: false,
-      payload: sfn.TaskInput.fromObject(payload),
-      resultPath: resultPath ?? sfn.JsonPath.DISCARD,
-      comment,
-    });
-    invoke.addRetry({
-      errors: LAMBDA_SERVICE_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      maxDelay: Duration.seconds(30),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    return invoke;
-  };
-  const ref = {
-    'name.$': '$.name',
-    'version.$': '$.version',
-    'execution.$': '$$.Execution.Name',
-  };
-
-  const finish = (id: string, outcome: 'succeeded' | 'rolled-back' | 'failed', end: sfn.IChainable) => {
-    const t = task(
-      id,
-      {
-        action: 'finish',
-        outcome,
-        ...ref,
-        'trigger.$': '$.trigger',
-        'issued.$': '$.issued',
-        'targets.$': '$.targets',
-        'error.$': '$.error',
-        'rollback.$': '$.rollback',
-      },
-      undefined,
-      `Records the ${outcome} outcome, releases the lock and publishes the event`,
-    );
-    t.addCatch(
-      new sfn.Fail(scope, `${id}Failed`, { error: 'FinishFailed', cause: 'could not record the outcome' }),
-      {
-        resultPath: '$.error',
-      },
-    );
-    return t.next(end);
-  };
-
-  // Pass states give every optional field a value, so the finish steps can always reference them.
-  const defaults = new sfn.Pass(scope, 'Defaults', {
-    comment: 'Fills optional fields so later steps can reference them',
-    parameters: {
-      ...ref,
-      'trigger.$': '$.trigger',
-      issued: {},
-      targets: { canary: [], rest: [] },
-      error: {},
-      rollback: {},
-    },
-  });
-  const failedFinish = finish(
-    'FinishFailed',
-    'failed',
-    new sfn.Fail(scope, 'RotationFailed', {
-      error: 'RotationFailed',
-      cause: 'the rotation failed before anything changed',
-    }),
-  );
-  const rolledBackFinish = finish(
-    'FinishRolledBack',
-    'rolled-back',
-    new sfn.Fail(scope, 'RotationRolledBack', {
-      error: 'RotationRolledBack',
-      cause: 'a target failed; every target was rolled back',
-    }),
-  );
-  const succeededFinish = finish('FinishSucceeded', 'succeeded', new sfn.Succeed(scope, 'Rotated'));
-
-  const start = task(
-    'Start',
-    { action: 'start', ...ref, 'trigger.$': '$.trigger' },
-    '$.start',
-    'Takes the per-certificate lock and marks the version pending; a stale or duplicate start is skipped',
-  );
-  start.addCatch(failedFinish, { resultPath: '$.error' });
-
-  const issue = task(
-    'Issue',
-    { action: 'issue', ...ref },
-    '$.issued',
-    'Issues the new version and stages it (AWSPENDING in the key store)',
-  );
-  issue.addCatch(failedFinish, { resultPath: '$.error' });
-  const listTargets = task(
-    'ListTargets',
-    { action: 'list-targets', ...ref },
-    '$.targets',
-    'Lists every destination target: the canary first, then the rest',
-  );
-  listTargets.addCatch(failedFinish, { resultPath: '$.error' });
-
-  const rollback = task(
-    'Rollback',
-    { action: 'rollback', ...ref, 'issued.$': '$.issued', 'targets.$': '$.targets', 'error.$': '$.error' },
-    '$.rollback',
-    'Restores every target to the previous version and verifies it',
-  );
-  rollback.addCatch(failedFinish, { resultPath: '$.error' });
-  rollback.next(rolledBackFinish);
-
-  const distribute = (prefix: string, itemsPath: string, maxConcurrency: number) => {
-    const map = new sfn.Map(scope, prefix, {
-      comment: `Delivers to and verifies each ${prefix === 'Canary' ? 'canary target' : 'remaining target'}`,
-      itemsPath,
-      maxConcurrency,
-      itemSelector: {
-        'name.$': '$.name',
-        'version.$': '$.version',
-        'execution.$': '$$.Execution.Name',
-        'bundle.$': '$.issued.bundle',
-        'fingerprint.$': '$.issued.fingerprint',
-        'intervalSeconds.$': '$.targets.verifyIntervalSeconds',
-        'target.$': '$$.Map.Item.Value',
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    const targetFailed = new sfn.Fail(scope, `${prefix}TargetFailed`, {
-      error: 'TargetNotVerified',
-      causePath: '$.verification.error',
-    });
-    const deliveryFailed = new sfn.Fail(scope, `${prefix}DeliveryFailed`, { error: 'TargetDeliveryFailed' });
-    const deliver = task(
-      `${prefix}Deliver`,
-      {
-        action: 'deliver',
-        'name.$': '$.name',
-        'version.$': '$.version',
-        'execution.$': '$.execution',
-        'bundle.$': '$.bundle',
-        'target.$': '$.target',
-      },
-      '$.delivery',
-      'Delivers the staged version to one target; the previous version stays for rollback',
-    );
-    deliver.addCatch(deliveryFailed, { resultPath: '$.error' });
-    const verify = task(
-      `${prefix}Verify`,
-      {
-        action: 'verify',
-        'name.$': '$.name',
-        'version.$': '$.version',
-        'execution.$': '$.execution',
-        'fingerprint.$': '$.fingerprint',
-        'target.$': '$.target',
-        'deadline.$': '$.delivery.deadline',
-      },
-      '$.verification',
-      'One round of fresh handshakes (or a read of what the target holds)',
-    );
-    verify.addCatch(new sfn.Fail(scope, `${prefix}VerifyError`, { error: 'TargetVerificationError' }), {
-      resultPath: '$.error',
-    });
-    const wait = new sfn.Wait(scope, `${prefix}WaitBeforeReprobe`, {
-      time: sfn.WaitTime.secondsPath('$.intervalSeconds'),
-    });
-    wait.next(verify);
-    const verified = new sfn.Choice(scope, `${prefix}Verified?`)
-      .when(
-        sfn.Condition.stringEquals('$.verification.state', 'verified'),
-        new sfn.Succeed(scope, `${prefix}TargetVerified`),
-      )
-      .when(sfn.Condition.stringEquals('$.verification.state', 'retry'), wait)
-      .otherwise(targetFailed);
-    map.itemProcessor(deliver.next(verify).next(verified));
-    map.addCatch(rollback, { resultPath: '$.error' });
-    return map;
-  };
-
-  const canary = distribute('Canary', '$.targets.canary', 1);
-  const rollout = distribute('Rollout', '$.targets.rest', rolloutConcurrency);
-  const promote = task(
-    'Promote',
-    { action: 'promote', ...ref, 'issued.$': '$.issued', 'targets.$': '$.targets' },
-    undefined,
-    'Every target verified: the new version becomes current, the old one the rollback target',
-  );
-  promote.addCatch(rollback, { resultPath: '$.error' });
-
-  const started = new sfn.Choice(scope, 'Started?')
-    .when(
-      sfn.Condition.booleanEquals('$.start.started', true),
-      issue.next(listTargets).next(canary).next(rollout).next(promote).next(succeededFinish),
-    )
-    .otherwise(
-      new sfn.Succeed(scope, 'Skipped', {
-        comment: 'Already rotated, in progress, or superseded: nothing to do',
-      }),
-    );
-
-  return defaults.next(start).next(started);
 }
 
 function grantRotation(

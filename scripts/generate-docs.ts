@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { configJsonSchema } from '../lambda/domain/config';
+import { configJsonSchema } from '../lambda/config/configuration';
 import {
   catalogue,
   DETAIL_TYPES,
@@ -252,7 +252,7 @@ export function renderConfigurationMarkdown(): string {
   const parts: string[] = [
     '# certrotor configuration',
     '',
-    '<!-- Generated from lambda/domain/config.ts by scripts/generate-docs.ts. Do not edit by hand;',
+    '<!-- Generated from lambda/config/configuration.ts by scripts/generate-docs.ts. Do not edit by hand;',
     `     regenerate with: ${REGENERATE_HINT} -->`,
     '',
     'One file, YAML or JSON, read by the CLI (`--config FILE`, else `$CERTROTOR_CONFIG`, else `./certrotor.yaml`), the Lambdas and the CDK app. Check it with `certrotor config validate`: every problem is reported at once with its path, such as `upstreams[1].endpoints[0].port: must be 1-65535`.',

@@ -9,7 +9,7 @@
  */
 import { stringify } from 'yaml';
 import { DAY_MS } from '../lambda/domain/certificate';
-import { validateConfig } from '../lambda/domain/config';
+import { validateConfig } from '../lambda/config/configuration';
 import { HOUR_MS } from '../lambda/domain/duration';
 import {
   type CatalogueEvent,

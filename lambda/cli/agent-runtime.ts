@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CertrotorConfig, type HostConfig, keyModeProblem } from '../domain/config';
+import { type CertrotorConfig, type HostConfig, keyModeProblem } from '../config/configuration';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, Clock, ProbeRequest, StateStore, TlsProber } from '../domain/ports';
 import {

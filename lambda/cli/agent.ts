@@ -15,7 +15,7 @@ import { AgentStateJsonFile } from '../adapters/local/agent-host';
 import { FileBundleStore } from '../adapters/local/file-bundle-store';
 import { FileStateStore } from '../adapters/local/file-state-store';
 import { configuredProber } from '../adapters/net/tls-prober';
-import type { CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../config/configuration';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, StateStore } from '../domain/ports';
 import {

@@ -14,7 +14,7 @@ import { buildRotationAdapters } from '../adapters/aws/rotation-adapters';
 import { awsEventPublisher, awsStateStore, resolveAwsRegion } from '../adapters/aws/state-and-events';
 import { FanOutPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
 import { configuredProber } from '../adapters/net/tls-prober';
-import type { CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../config/configuration';
 import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
 import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';

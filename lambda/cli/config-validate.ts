@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { readConfigDocument } from '../adapters/local/config-file';
-import { type CertrotorConfig, checkConfig } from '../domain/config';
+import { type CertrotorConfig, checkConfig } from '../config/configuration';
 import { ConfigurationError } from '../domain/errors';
 import { configFileFor, withConfigOption } from './config-option';
 import type { CliContext } from './context';

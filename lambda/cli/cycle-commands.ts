@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import type { CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../config/configuration';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { parseDuration } from '../domain/duration';
 import type { Finding } from '../domain/findings';

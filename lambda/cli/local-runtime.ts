@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { CertrotorConfig, ManagedCertificateConfig } from '../domain/config';
+import type { CertrotorConfig, ManagedCertificateConfig } from '../config/configuration';
 import type {
   BundleStore,
   CertificateSource,

@@ -17,7 +17,7 @@ import type { Command } from 'commander';
 import { HttpFeedFetcher } from '../adapters/net/feeds';
 import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { shortFingerprint } from '../domain/certificate';
-import type { CertrotorConfig, UpstreamConfig } from '../domain/config';
+import type { CertrotorConfig, UpstreamConfig } from '../config/configuration';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { parseRfc3339 } from '../domain/feed-parsing';
 import type { CertificateBundle, Destination, OutgoingEvent } from '../domain/ports';

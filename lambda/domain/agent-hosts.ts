@@ -3,7 +3,7 @@
  * covers named hosts and fleet members (by name or selector). Pure, so the CLI, the agent and the
  * deployed scan (which judges agent reports for drift) share one answer.
  */
-import type { CertrotorConfig, DestinationConfig } from './config';
+import type { CertrotorConfig, DestinationConfig } from '../config/configuration';
 import type { ExpectedHost } from './host-drift';
 
 export type AgentDestinationConfig = Extract<DestinationConfig, { kind: 'agent' }>;

@@ -8,7 +8,7 @@
  * and build the Slack message with the channel's mention and the runbook base.
  */
 import { DAY_MS } from './certificate';
-import type { CertrotorConfig, NotificationsConfig } from './config';
+import type { CertrotorConfig, NotificationsConfig } from '../config/configuration';
 import type { CatalogueEvent, DetailTypeName } from './events';
 import type { ChatMessage } from './ports';
 import { type AlertSubject, type InhibitionDecision, type Silence, isInhibited } from './silences';

@@ -7,7 +7,7 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../config/configuration';
 import { parseEvent } from '../domain/events';
 import { CertrotorError, OperationError, describeError } from '../domain/errors';
 import { operatorChannel, planEventNotifications } from '../domain/notification-routing';

@@ -10,7 +10,7 @@
  */
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { isAwsError } from '../adapters/aws/clients';
-import type { CertrotorConfig, ManagedCertificateConfig } from '../domain/config';
+import type { CertrotorConfig, ManagedCertificateConfig } from '../config/configuration';
 import { ConfigurationError, describeError } from '../domain/errors';
 import { isRenewalDue, stableRandom } from '../domain/renewal';
 import {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { HttpFeedFetcher } from '../adapters/net/feeds';
 import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { type HealthSubscription, healthAnnouncements } from '../domain/aws-health';
-import type { CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../config/configuration';
 import { describeError } from '../domain/errors';
 import type { AnnouncementDraft } from '../domain/upstream-announcement';
 import { parseCertificates } from '../domain/x509';

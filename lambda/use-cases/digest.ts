@@ -14,7 +14,7 @@
  * Each held item appears in one digest; held items expire from the store after the horizon.
  */
 import { describeError } from '../domain/errors';
-import type { CertrotorConfig, NotificationsConfig } from '../domain/config';
+import type { CertrotorConfig, NotificationsConfig } from '../config/configuration';
 import type { CatalogueEvent, DetailTypeName } from '../domain/events';
 import { ConditionFailedError, type Clock, type StateStore } from '../domain/ports';
 import { latestOccurrence } from '../domain/schedule-expression';

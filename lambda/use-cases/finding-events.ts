@@ -3,7 +3,7 @@
  * catalogue (`buildEvent`), so a producer mistake is an error here, never a malformed event on the bus.
  */
 import { type CertificateFacts } from '../domain/certificate';
-import type { CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../config/configuration';
 import {
   DetailType,
   buildEvent,

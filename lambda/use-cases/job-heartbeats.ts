@@ -5,7 +5,7 @@
  * catch the case where nothing runs at all; this catches one job silently stopping while others run,
  * and says which one in Slack.
  */
-import type { CertrotorConfig } from '../domain/config';
+import type { CertrotorConfig } from '../config/configuration';
 import { describeError } from '../domain/errors';
 import { buildEvent } from '../domain/events';
 import { type JobSchedule, type JobRunRecord, type WatchedJob, jobOverdue } from '../domain/job-heartbeat';

@@ -17,7 +17,7 @@
  *   the new (`retireOldMaterial`).
  */
 import { type CertificateFacts, DAY_MS, daysLeft, shortFingerprint } from '../domain/certificate';
-import type { CertrotorConfig, UpstreamConfig } from '../domain/config';
+import type { CertrotorConfig, UpstreamConfig } from '../config/configuration';
 import { endpointId, upstreamChangeFinding } from '../domain/endpoint-findings';
 import { describeError, InvalidInputError } from '../domain/errors';
 import { type Finding, certificateOf, keyFingerprint } from '../domain/findings';

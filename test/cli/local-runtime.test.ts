@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLocalRuntime } from '../../lambda/cli/local-runtime';
-import { validateConfig } from '../../lambda/domain/config';
+import { validateConfig } from '../../lambda/config/configuration';
 import { buildBundleVersions } from '../builders/bundles';
 import { buildCa } from '../builders/certificates';
 import { buildConfig } from '../builders/config';

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
 import { endpointTargets } from '../../lambda/cli/local-runtime';
-import { type CertrotorConfig, validateConfig } from '../../lambda/domain/config';
+import { type CertrotorConfig, validateConfig } from '../../lambda/config/configuration';
 import type { ProbeRequest } from '../../lambda/domain/ports';
 import { probeTargets } from '../../lambda/handlers/support/scan-job';
 import { type EndpointTarget, gatherObservations } from '../../lambda/use-cases/scan';

@@ -25,7 +25,7 @@ describe('the generated configuration reference', () => {
     const actual = existsSync(join(root, path)) ? readFileSync(join(root, path), 'utf8') : undefined;
     if (actual !== files[path as keyof typeof files]) {
       throw new Error(
-        `${path} is out of date with lambda/domain/config.ts; regenerate with: ${REGENERATE_HINT}`,
+        `${path} is out of date with lambda/config/configuration.ts; regenerate with: ${REGENERATE_HINT}`,
       );
     }
   });

@@ -1,4 +1,4 @@
-import { type CertrotorConfigInput, validateConfig } from '../../lambda/domain/config';
+import { type CertrotorConfigInput, validateConfig } from '../../lambda/config/configuration';
 import {
   type CatalogueEvent,
   type DetailTypeName,

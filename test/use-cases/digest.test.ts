@@ -1,4 +1,4 @@
-import { type CertrotorConfig, validateConfig } from '../../lambda/domain/config';
+import { type CertrotorConfig, validateConfig } from '../../lambda/config/configuration';
 import { type CatalogueEvent, type EventDetail, catalogue, parseDetail } from '../../lambda/domain/events';
 import type { ChatMessage, DeliveryOutcome, Notifier } from '../../lambda/domain/ports';
 import { DIGEST_ITEMS_COLLECTION, holdForDigest, sendDueDigests } from '../../lambda/use-cases/digest';

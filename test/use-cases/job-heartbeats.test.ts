@@ -1,4 +1,4 @@
-import { type CertrotorConfig, validateConfig } from '../../lambda/domain/config';
+import { type CertrotorConfig, validateConfig } from '../../lambda/config/configuration';
 import type { EventPublisher, OutgoingEvent, PublishReport } from '../../lambda/domain/ports';
 import { checkMissedJobs, recordJobRun, watchedJobSchedules } from '../../lambda/use-cases/job-heartbeats';
 import { type RawConfig, buildConfig } from '../builders/config';

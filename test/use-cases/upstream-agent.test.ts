@@ -11,7 +11,7 @@ import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
 import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
 import { factsFromPem } from '../../lambda/adapters/local/pem-facts';
 import { DAY_MS } from '../../lambda/domain/certificate';
-import { validateConfig } from '../../lambda/domain/config';
+import { validateConfig } from '../../lambda/config/configuration';
 import type { OutgoingEvent } from '../../lambda/domain/ports';
 import { type AgentDeps, StateStoreDesiredSource, runAgentCycle } from '../../lambda/use-cases/agent';
 import { recordAnnouncement, upstreamSpecOf } from '../../lambda/use-cases/upstream';

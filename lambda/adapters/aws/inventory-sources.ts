@@ -6,7 +6,7 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CertrotorConfig } from '../../domain/config';
+import type { CertrotorConfig } from '../../config/configuration';
 import type { CertificateSource } from '../../domain/ports';
 import type { CaCertificateReader } from '../../use-cases/issuer-ca-source';
 import { AcmSource } from './acm';

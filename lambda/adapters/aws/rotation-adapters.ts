@@ -9,7 +9,7 @@ import { ACMClient } from '@aws-sdk/client-acm';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { CertrotorConfig } from '../../domain/config';
+import type { CertrotorConfig } from '../../config/configuration';
 import { agentDestinationHosts, agentReportTimeoutMs } from '../../domain/agent-hosts';
 import type { Clock, Destination, Issuer, StateStore } from '../../domain/ports';
 import { AgentDestination } from '../local/agent-destination';

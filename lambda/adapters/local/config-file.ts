@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { type CertrotorConfig, validateConfig } from '../../domain/config';
+import { type CertrotorConfig, validateConfig } from '../../config/configuration';
 import { InvalidInputError } from '../../domain/errors';
 
 /** Parses configuration text; `file` names it in errors. Does not validate. */

@@ -4,7 +4,7 @@
  * one bad endpoint never stops the probe of the others.
  */
 import { readFileSync } from 'node:fs';
-import type { CertrotorConfig } from '../../domain/config';
+import type { CertrotorConfig } from '../../config/configuration';
 import { describeError } from '../../domain/errors';
 import type { EndpointTarget, ScanFailure } from '../../use-cases/scan';
 

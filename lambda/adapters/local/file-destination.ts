@@ -15,7 +15,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { keyModeProblem } from '../../domain/config';
+import { keyModeProblem } from '../../config/configuration';
 import { describeError, InvalidInputError } from '../../domain/errors';
 import type {
   CertificateBundle,

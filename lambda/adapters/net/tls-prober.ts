@@ -12,7 +12,7 @@ import * as tls from 'node:tls';
 import type { CertificateMaterial, Clock, ProbeRequest, ProbeResult, TlsProber } from '../../domain/ports';
 import { materialFromDer } from '../../domain/x509';
 import { freshHandshake, type HandshakeJob, type HandshakeOutcome } from './tls-handshake';
-import type { CertrotorConfig } from '../../domain/config';
+import type { CertrotorConfig } from '../../config/configuration';
 import { type ContextSpec, HandshakeWorkers } from './tls-handshake-workers';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 5000;

@@ -4,7 +4,7 @@
  * against their schedules (a `Scan Missed` event per miss). Never fails the job: a problem here is
  * logged, and the heartbeat alarm still fires if the job really stopped.
  */
-import type { CertrotorConfig } from '../../domain/config';
+import type { CertrotorConfig } from '../../config/configuration';
 import { describeError } from '../../domain/errors';
 import { type WatchedJob, heartbeatMetricName } from '../../domain/job-heartbeat';
 export { heartbeatMetricName };

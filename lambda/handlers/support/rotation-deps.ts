@@ -1,7 +1,7 @@
 /** The rotation's adapters, built from configuration (only the rotation-step function loads these SDK clients). */
 import { buildRotationAdapters } from '../../adapters/aws/rotation-adapters';
 import { configuredProber } from '../../adapters/net/tls-prober';
-import type { CertrotorConfig } from '../../domain/config';
+import type { CertrotorConfig } from '../../config/configuration';
 import type { WorkflowDeps } from '../../use-cases/rotation-workflow';
 import { type AwsClients, type HandlerEnvironment, eventPublisher, stateStore } from './runtime';
 

@@ -14,7 +14,11 @@ import { AwsClientPool } from '../../adapters/aws/clients';
 import type { DynamoDbStateStore } from '../../adapters/aws/dynamodb-state-store';
 import type { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher';
 import { awsEventPublisher, awsStateStore } from '../../adapters/aws/state-and-events';
-import { type CertrotorConfig, type ManagedCertificateConfig, validateConfig } from '../../domain/config';
+import {
+  type CertrotorConfig,
+  type ManagedCertificateConfig,
+  validateConfig,
+} from '../../config/configuration';
 import { ConfigurationError } from '../../domain/errors';
 import { DEFAULT_VERIFY, type VerifyEndpoint } from '../../use-cases/managed-certificate';
 import type { WorkflowSpec } from '../../use-cases/rotation-workflow';

@@ -7,7 +7,7 @@ import { awsIssuerCaReaders, buildAwsInventorySources } from '../../adapters/aws
 import { configuredEndpointTargets } from '../../adapters/local/endpoint-targets';
 import { configuredProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
-import type { CertrotorConfig } from '../../domain/config';
+import type { CertrotorConfig } from '../../config/configuration';
 import type { CertificateSource } from '../../domain/ports';
 import type { RenewalPolicy } from '../../domain/renewal';
 import { type ScanReport, scan } from '../../use-cases/cycle';

@@ -4,7 +4,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SlackWebhookNotifier } from '../../adapters/net/slack-webhook';
-import type { ChannelConfig, CertrotorConfig } from '../../domain/config';
+import type { ChannelConfig, CertrotorConfig } from '../../config/configuration';
 import { ConfigurationError, OperationError, describeError } from '../../domain/errors';
 import type { Notifier } from '../../domain/ports';
 import type { AwsClients } from './runtime';

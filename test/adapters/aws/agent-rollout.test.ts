@@ -15,7 +15,7 @@ import {
 import { SecretsManagerDesiredSource } from '../../../lambda/adapters/aws/secrets-manager-desired-source';
 import { AgentDestination } from '../../../lambda/adapters/local/agent-destination';
 import { AgentStateJsonFile, FileInstaller } from '../../../lambda/adapters/local/agent-host';
-import { validateConfig } from '../../../lambda/domain/config';
+import { validateConfig } from '../../../lambda/config/configuration';
 import { type CertificateBundle, isAsynchronous } from '../../../lambda/domain/ports';
 import {
   type AgentDeps,

@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { AwsClientPool } from '../../../lambda/adapters/aws/clients';
 import { awsIssuerCaReaders, buildAwsInventorySources } from '../../../lambda/adapters/aws/inventory-sources';
 import { buildRotationAdapters } from '../../../lambda/adapters/aws/rotation-adapters';
-import { type CertrotorConfig, validateConfig } from '../../../lambda/domain/config';
+import { type CertrotorConfig, validateConfig } from '../../../lambda/config/configuration';
 import type { OutgoingEvent } from '../../../lambda/domain/ports';
 import { DEFAULT_THRESHOLDS } from '../../../lambda/domain/thresholds';
 import { type CycleDeps, scan } from '../../../lambda/use-cases/cycle';

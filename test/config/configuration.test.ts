@@ -6,7 +6,7 @@ import {
   configJsonSchema,
   scheduleExpressionProblem,
   validateConfig,
-} from '../../lambda/domain/config';
+} from '../../lambda/config/configuration';
 import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../../lambda/domain/duration';
 import { ConfigurationError } from '../../lambda/domain/errors';
 import { buildConfig, type RawConfig } from '../builders/config';

@@ -9,13 +9,19 @@
  * text (`90d`, `12h`, `P30D`) and come out of validation as milliseconds.
  */
 import * as z from 'zod';
-import { tryParseDuration } from './duration';
-import { ConfigurationError } from './errors';
-import { DETAIL_TYPES, type DetailTypeName } from './events';
-import { containsPrivateKey, scrubPrivateKeys } from './secret';
-import { parseSilenceScope } from './silences';
-import { DEFAULT_THRESHOLDS } from './thresholds';
-import { formatPath, formatProblem, inDocumentOrder, issueProblems, type PathProblem } from './zod-issues';
+import { tryParseDuration } from '../domain/duration';
+import { ConfigurationError } from '../domain/errors';
+import { DETAIL_TYPES, type DetailTypeName } from '../domain/events';
+import { containsPrivateKey, scrubPrivateKeys } from '../domain/secret';
+import { parseSilenceScope } from '../domain/silences';
+import { DEFAULT_THRESHOLDS } from '../domain/thresholds';
+import {
+  formatPath,
+  formatProblem,
+  inDocumentOrder,
+  issueProblems,
+  type PathProblem,
+} from '../domain/zod-issues';
 
 export const CONFIG_VERSION = 1 as const;
 
