@@ -36,7 +36,6 @@ import {
   aws_sns as sns,
   aws_sqs as sqs,
   aws_stepfunctions as sfn,
-  aws_stepfunctions_tasks as tasks,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { type CertrotorConfig, validateConfig } from '../lambda/config/configuration';
