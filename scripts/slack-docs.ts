@@ -28,12 +28,12 @@ import {
 import type { ChatMessage } from '../lambda/domain/ports';
 import {
   type DigestItem,
-  SLACK_LIMITS,
-  buildDeliveryProblemMessage,
   buildDigest,
-  buildSlackMessage,
   digestItemFromEvent,
-} from '../lambda/domain/slack-message';
+} from '../lambda/domain/notifications/digest-message';
+import { SLACK_LIMITS } from '../lambda/domain/notifications/slack-blocks';
+import { buildDeliveryProblemMessage } from '../lambda/domain/notifications/delivery-problem-message';
+import { buildSlackMessage } from '../lambda/domain/notifications/event-message';
 
 export const SLACK_DOCS_PATH = 'docs/slack-messages.md';
 export const SLACK_DOCS_HINT = 'UPDATE_DOCS=1 npx jest test/domain/slack-docs.test.ts';

@@ -12,7 +12,7 @@ import type { CertrotorConfig, NotificationsConfig } from '../config/configurati
 import type { CatalogueEvent, DetailTypeName } from './events';
 import type { ChatMessage } from './ports';
 import { type AlertSubject, type InhibitionDecision, type Silence, isInhibited } from './silences';
-import { type SlackMessageOptions, buildSlackMessage } from './slack-message';
+import { type SlackMessageOptions, buildSlackMessage } from './notifications/event-message';
 
 type EventLike = Pick<CatalogueEvent, 'detailType' | 'detail'>;
 

@@ -18,7 +18,7 @@ import type { CertrotorConfig, NotificationsConfig } from '../config/configurati
 import type { CatalogueEvent, DetailTypeName } from '../domain/events';
 import { ConditionFailedError, type Clock, type StateStore } from '../domain/ports';
 import { latestOccurrence } from '../domain/schedule-expression';
-import { type DigestItem, buildDigest, digestItemFromEvent } from '../domain/slack-message';
+import { type DigestItem, buildDigest, digestItemFromEvent } from '../domain/notifications/digest-message';
 import type { Delivery, DispatchReport, NotificationProblem } from './notify';
 
 /** Held items, keyed `<channel>:<event dedupeKey>`. */

@@ -17,7 +17,7 @@ import {
   type Notifier,
   type StateStore,
 } from '../domain/ports';
-import { buildDeliveryProblemMessage } from '../domain/slack-message';
+import { buildDeliveryProblemMessage } from '../domain/notifications/delivery-problem-message';
 
 export interface Delivery {
   /** Names the message in reports (e.g. the event id or its deduplication key). */

@@ -10,16 +10,18 @@ import {
 } from '../../lambda/domain/events';
 import {
   type DigestItem,
-  FORMATTED_DETAIL_TYPES,
-  buildDeliveryProblemMessage,
   buildDigest,
-  buildSlackMessage,
-  describeTimeLeft,
   digestItemFromEvent,
+} from '../../lambda/domain/notifications/digest-message';
+import { FORMATTED_DETAIL_TYPES } from '../../lambda/domain/notifications/event-parts';
+import { buildDeliveryProblemMessage } from '../../lambda/domain/notifications/delivery-problem-message';
+import { buildSlackMessage } from '../../lambda/domain/notifications/event-message';
+import {
+  describeTimeLeft,
   enforceLimits,
   escapeText,
   summariseList,
-} from '../../lambda/domain/slack-message';
+} from '../../lambda/domain/notifications/slack-blocks';
 import { messageText, slackLimitViolations } from '../support/slack-limits';
 
 const NOW = new Date('2026-03-10T12:00:00Z');

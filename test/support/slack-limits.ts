@@ -1,6 +1,6 @@
 /** Asserts a chat message respects Slack's Block Kit limits; shared by message, digest and notifier tests. */
 import type { ChatMessage } from '../../lambda/domain/ports';
-import { SLACK_LIMITS } from '../../lambda/domain/slack-message';
+import { SLACK_LIMITS } from '../../lambda/domain/notifications/slack-blocks';
 
 interface TextObject {
   type: string;

@@ -20,7 +20,7 @@ import {
 } from '../../adapters/crypto/mint';
 import { LocalCaIssuer } from '../../adapters/local/local-ca-issuer';
 import { SecretKey } from '../../domain/secret';
-import { buildSlackMessage } from '../../domain/slack-message';
+import { buildSlackMessage } from '../../domain/notifications/event-message';
 import { parseEvent } from '../../domain/events';
 import type { OutgoingEvent } from '../../domain/ports';
 import type { CliContext } from '../context';

@@ -4,8 +4,24 @@
 import * as z from 'zod';
 import { DETAIL_TYPES, DetailType, DetailTypeName, EVENT_SOURCE, SCHEMA_VERSION } from './detail-types';
 import { guardKeyMaterial, text } from './key-material';
-import { EVENT_SEVERITIES, announcementSchema, certificateRefSchema, consumerSchema, days, endpointSchema, environmentName, failedHostSchema, fingerprint, hostRefSchema, isoTime, list, locationSchema, percent, rotationSchema, upstreamSchema } from './fields';
-import { buildEvent } from './envelope';
+import {
+  EVENT_SEVERITIES,
+  announcementSchema,
+  certificateRefSchema,
+  consumerSchema,
+  days,
+  endpointSchema,
+  environmentName,
+  failedHostSchema,
+  fingerprint,
+  hostRefSchema,
+  isoTime,
+  list,
+  locationSchema,
+  percent,
+  rotationSchema,
+  upstreamSchema,
+} from './fields';
 
 const commonShape = {
   schemaVersion: z.literal(SCHEMA_VERSION).meta({ description: 'Detail schema version.' }),
