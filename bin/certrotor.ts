@@ -13,6 +13,10 @@ void runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   clock: () => new Date(),
   exitCode: 0,
+  stdoutIsTTY: process.stdout.isTTY === true,
+  stderrIsTTY: process.stderr.isTTY === true,
+  ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
+  input: process.stdin,
 }).then((code) => {
   process.exitCode = code;
 });

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NodeTlsProber, DEFAULT_PROBE_TIMEOUT_MS } from '../adapters/net/tls-prober';
 import { type CertificateFacts, withDaysLeft, type CertificateReport } from '../domain/certificate';
+import { formatDuration, parseDuration } from '../domain/duration';
 import { InvalidInputError, OperationError } from '../domain/errors';
 import type { CertificateMaterial, ProbeResult, TlsProber } from '../domain/ports';
 import { describeKey, parseCertificates } from '../domain/x509';
@@ -60,7 +61,10 @@ export function registerInspectCommand(program: Command, ctx: CliContext, prober
       '--ca-file <file>',
       'verify the served chain against these CA certificates instead of the system store',
     )
-    .option('--timeout <ms>', 'connect + handshake timeout in milliseconds', String(DEFAULT_PROBE_TIMEOUT_MS))
+    .option(
+      '--timeout <duration>',
+      `connect + handshake timeout, e.g. 5s or 1500ms (default: ${formatDuration(DEFAULT_PROBE_TIMEOUT_MS)})`,
+    )
     .action(async (target: string, options: InspectOptions) => {
       const reports = await inspect(target, options, ctx, prober);
       if (options.json) ctx.out(JSON.stringify(reports, null, 2));
@@ -108,12 +112,7 @@ async function inspect(
     return parseCertificates(readInput(target, ctx), target).map((m) => withDaysLeft(m.facts, now));
   }
 
-  const timeoutMs = Number(options.timeout ?? DEFAULT_PROBE_TIMEOUT_MS);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidInputError(
-      `--timeout: expected a positive number of milliseconds, got "${options.timeout}"`,
-    );
-  }
+  const timeoutMs = inspectTimeoutMs(options.timeout, ctx);
   const caPem = options.caFile
     ? parseCertificates(readInput(options.caFile, ctx), options.caFile).map((m) => m.pem)
     : undefined;
@@ -134,6 +133,25 @@ async function inspect(
     ctx.exitCode = 1;
   }
   return results.filter((r) => r.ok).flatMap((r) => endpointReports(target, r, now));
+}
+
+/**
+ * `--timeout` is a duration like every other one (`5s`, `1500ms`). A bare number was milliseconds
+ * before durations were used everywhere: still accepted as such, with a note on stderr.
+ */
+export function inspectTimeoutMs(text: string | undefined, ctx: CliContext): number {
+  if (text === undefined) return DEFAULT_PROBE_TIMEOUT_MS;
+  let ms: number;
+  if (/^\d+$/.test(text.trim())) {
+    ms = Number(text.trim());
+    ctx.err(
+      `certrotor: --timeout ${text}: a bare number is read as milliseconds; write ${text.trim()}ms (or 5s) — bare numbers will be refused in a later version`,
+    );
+  } else {
+    ms = parseDuration(text, '--timeout');
+  }
+  if (ms <= 0) throw new InvalidInputError(`--timeout: must be more than 0, got "${text}"`);
+  return ms;
 }
 
 function describeFailure(result: ProbeResult): string {

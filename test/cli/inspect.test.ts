@@ -276,7 +276,7 @@ describe('certrotor inspect', () => {
     it('fails with one line when the handshake hangs past the timeout', async () => {
       const port = await listen(net.createServer((socket) => socket.resume()));
 
-      const run = await certrotorAt(realNow, dir, 'inspect', `127.0.0.1:${port}`, '--timeout', '200');
+      const run = await certrotorAt(realNow, dir, 'inspect', `127.0.0.1:${port}`, '--timeout', '200ms');
 
       expect(run.code).not.toBe(0);
       expect(run.err).toEqual([
@@ -284,8 +284,20 @@ describe('certrotor inspect', () => {
       ]);
     });
 
+    it('still reads a bare --timeout number as milliseconds, with a note saying to write a unit', async () => {
+      const port = await listen(net.createServer((socket) => socket.resume()));
+
+      const run = await certrotorAt(realNow, dir, 'inspect', `127.0.0.1:${port}`, '--timeout', '200');
+
+      expect(run.code).not.toBe(0);
+      expect(run.err).toEqual([
+        'certrotor: --timeout 200: a bare number is read as milliseconds; write 200ms (or 5s) — bare numbers will be refused in a later version',
+        `certrotor: inspect 127.0.0.1:${port}: timed out after 200 ms during handshake`,
+      ]);
+    });
+
     it('fails with one line for a host that does not resolve', async () => {
-      const run = await certrotorAt(realNow, dir, 'inspect', 'nowhere.invalid:443', '--timeout', '3000');
+      const run = await certrotorAt(realNow, dir, 'inspect', 'nowhere.invalid:443', '--timeout', '3s');
 
       expect(run.code).not.toBe(0);
       expect(run.err).toHaveLength(1);
@@ -298,8 +310,9 @@ describe('certrotor inspect', () => {
       [
         'A timeout that is not a number',
         ['127.0.0.1:443', '--timeout', 'soon'],
-        /^certrotor: --timeout: expected a positive number/,
+        /^certrotor: --timeout: "soon" is not a duration/,
       ],
+      ['A zero timeout', ['127.0.0.1:443', '--timeout', '0s'], /^certrotor: --timeout: must be more than 0/],
       ['A port out of range', ['127.0.0.1:70000'], /^certrotor: 127\.0\.0\.1:70000: port must be 1-65535$/],
     ])('%s is refused', async (_name, args, message) => {
       const run = await certrotorAt(realNow, dir, 'inspect', ...args);
