@@ -1,0 +1,119 @@
+/**
+ * cdk-nag findings on the construct's own resources that are intended, each with its reason. Every
+ * acknowledgement is attached to one of this CertRotor's resources, never to the stack or the app.
+ */
+import {
+  Stack,
+  Validations,
+  aws_lambda as lambda,
+  aws_secretsmanager as secretsmanager,
+  aws_sqs as sqs,
+  aws_stepfunctions as sfn,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { CertrotorConfig } from '../../lambda/config/configuration';
+import type { JobFunctions } from './permissions';
+
+/** The resources the acknowledgements attach to. */
+export interface NagSubject {
+  readonly config: CertrotorConfig;
+  readonly functions: JobFunctions;
+  readonly stateMachine: sfn.StateMachine;
+  readonly scheduleDeadLetterQueue: sqs.Queue;
+  readonly notifierDeadLetterQueue: sqs.Queue;
+  readonly webhookSecrets: readonly secretsmanager.Secret[];
+}
+
+/**
+ * cdk-nag AwsSolutions findings that are intended, each with its reason. Scoped as narrowly as the
+ * finding allows (granular IAM5 ids name the exact action or resource).
+ */
+export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
+  const ack = (scope: Construct, id: string, reason: string) =>
+    Validations.of(scope).acknowledge({ id, reason });
+  for (const f of Object.values(rotor.functions)) {
+    ack(
+      f,
+      'AwsSolutions-L1',
+      'Pinned to nodejs22.x on purpose: the runtime the code is tested on; upgrades are deliberate',
+    );
+    ack(
+      f,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs",
+    );
+    ack(
+      f,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'CDK key grant: data keys of the certrotor key only (resource is that key)',
+    );
+    ack(
+      f,
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'CDK key grant: re-encryption with the certrotor key only (resource is that key)',
+    );
+    ack(
+      f,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Actions without resource-level permissions: X-Ray PutTraceSegments/PutTelemetryRecords, acm:ListCertificates, secretsmanager:ListSecrets, ssm:GetCommandInvocation; tagged-secret reads are conditioned on the certrotor:certificate tag',
+    );
+  }
+  for (const name of ['inventory', 'acm-expiry-event'] as const) {
+    ack(
+      rotor.functions[name],
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
+      'The inventory reads every ACM certificate of the account and region: discovering them is its job',
+    );
+  }
+  // The rotation steps and the upstream watcher (which delivers vendor material) share the delivery grants.
+  for (const rotation of [rotor.functions['rotation-step'], rotor.functions['upstream-watch']]) {
+    ack(
+      rotation,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:' +
+        rotor.config.aws.secretPrefix +
+        '*]',
+      'Bundle and issuance secrets are created per certificate and version under the certrotor prefix; nothing outside it',
+    );
+    ack(
+      rotation,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:document/certrotor-*]',
+      'Only certrotor install documents',
+    );
+    ack(
+      rotation,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      'Instances are selected by tag at run time (SSM destination); SendCommand is limited to certrotor documents',
+    );
+  }
+  ack(
+    rotor.stateMachine,
+    'AwsSolutions-IAM5[Resource::*]',
+    'X-Ray tracing and CloudWatch Logs delivery have no resource-level permissions',
+  );
+  const stack = Stack.of(rotor);
+  for (const f of [rotor.stateMachine.node.tryFindChild('Role'), ...Object.values(rotor.functions)]) {
+    if (!f || !(f instanceof lambda.Function)) continue;
+    ack(
+      stack,
+      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      'Invoking any version or alias of the certrotor function (the scheduler and Step Functions targets)',
+    );
+  }
+  ack(
+    rotor.scheduleDeadLetterQueue,
+    'AwsSolutions-SQS3',
+    'This queue is the dead-letter queue of the schedules and AWS event rules',
+  );
+  ack(
+    rotor.notifierDeadLetterQueue,
+    'AwsSolutions-SQS3',
+    'This queue is the dead-letter queue of the notifier',
+  );
+  for (const secret of rotor.webhookSecrets) {
+    ack(
+      secret,
+      'AwsSolutions-SMG4',
+      'A Slack webhook URL cannot be rotated by Secrets Manager: it is replaced in Slack, then put here',
+    );
+  }
+}

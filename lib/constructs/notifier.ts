@@ -1,0 +1,93 @@
+/**
+ * From the bus to Slack: the webhook secrets the configuration names (the stack creates them empty;
+ * their values are set after deploying), a rule sending every catalogue event to the notifier with
+ * retries, an asynchronous-invocation policy, and a dead-letter queue for what cannot be delivered.
+ *
+ * Created directly in the CertRotor's scope so the logical ids of a deployed stack do not change.
+ */
+import {
+  Duration,
+  type RemovalPolicy,
+  aws_events as events,
+  aws_events_targets as eventTargets,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_lambda_destinations as lambdaDestinations,
+  aws_secretsmanager as secretsmanager,
+  aws_sqs as sqs,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { CertrotorConfig } from '../../lambda/config/configuration';
+import { DETAIL_TYPES, EVENT_SOURCE } from '../../lambda/domain/events';
+import { deadLetterQueue } from './scheduled-jobs';
+
+export interface WebhookSecretsProps {
+  readonly config: CertrotorConfig;
+  readonly key: kms.IKey;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** `Webhook<n>` in `scope`: one secret per webhook the configuration names (by name, not ARN). */
+export function createWebhookSecrets(scope: Construct, props: WebhookSecretsProps): secretsmanager.Secret[] {
+  return webhookSecretNames(props.config).map(
+    (name, index) =>
+      new secretsmanager.Secret(scope, `Webhook${index}`, {
+        secretName: name,
+        description: 'Slack incoming webhook URL for certrotor (set the value after deploying)',
+        encryptionKey: props.key,
+        removalPolicy: props.removalPolicy,
+      }),
+  );
+}
+
+/** Webhook secrets named in the configuration (by name, not ARN) that the stack creates. */
+export function webhookSecretNames(config: CertrotorConfig): string[] {
+  const names = config.notifications.channels.flatMap((c) =>
+    c.webhook.secretId !== undefined ? [c.webhook.secretId] : [],
+  );
+  return [...new Set(names)].filter((n) => !n.startsWith('arn:'));
+}
+
+/**
+ * One process per Slack poster, so each webhook is paced by one process; `null` leaves them
+ * unreserved.
+ */
+export function reserveSlackConcurrency(
+  posters: readonly (lambda.Function | undefined)[],
+  concurrency: number | null,
+): void {
+  if (concurrency === null) return;
+  for (const poster of posters) {
+    if (poster) (poster.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = concurrency;
+  }
+}
+
+export interface NotifierRoutingProps {
+  readonly notifier: lambda.IFunction;
+  readonly bus: events.IEventBus;
+  readonly key: kms.IKey;
+}
+
+/** `NotifierDeadLetters`, `NotifierAsync` and `NotifyRule` in `scope`; returns the dead-letter queue. */
+export function routeToNotifier(scope: Construct, props: NotifierRoutingProps): sqs.Queue {
+  const deadLetters = deadLetterQueue(scope, 'NotifierDeadLetters', props.key);
+  new lambda.EventInvokeConfig(scope, 'NotifierAsync', {
+    function: props.notifier,
+    retryAttempts: 2,
+    maxEventAge: Duration.hours(6),
+    onFailure: new lambdaDestinations.SqsDestination(deadLetters),
+  });
+  new events.Rule(scope, 'NotifyRule', {
+    description: 'certrotor events to the Slack notifier',
+    eventBus: props.bus,
+    eventPattern: { source: [EVENT_SOURCE], detailType: [...DETAIL_TYPES] },
+    targets: [
+      new eventTargets.LambdaFunction(props.notifier, {
+        deadLetterQueue: deadLetters,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(6),
+      }),
+    ],
+  });
+  return deadLetters;
+}

@@ -1,0 +1,222 @@
+/**
+ * Each function's role, scoped to its job: the state table and the bus for the jobs that use them;
+ * certificate secrets under the certrotor prefix (or named as destinations), the configured private
+ * CAs, ACM certificates and SSM install documents for the rotation and the upstream watcher; read-only
+ * discovery for the inventory; only the webhook secrets for the Slack posters.
+ */
+import {
+  ArnFormat,
+  Stack,
+  aws_dynamodb as dynamodb,
+  aws_events as events,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_secretsmanager as secretsmanager,
+  aws_stepfunctions as sfn,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { CertrotorConfig } from '../../lambda/config/configuration';
+
+export interface JobFunctions {
+  readonly inventory: lambda.IFunction;
+  readonly probe: lambda.IFunction;
+  readonly planner: lambda.IFunction;
+  readonly 'rotation-step': lambda.IFunction;
+  readonly notifier: lambda.IFunction;
+  readonly 'acm-expiry-event': lambda.IFunction;
+  readonly 'upstream-watch': lambda.IFunction;
+  readonly digest?: lambda.IFunction;
+}
+
+export interface PermissionsProps {
+  readonly config: CertrotorConfig;
+  readonly key: kms.IKey;
+  readonly table: dynamodb.ITable;
+  readonly bus: events.IEventBus;
+  readonly stateMachine: sfn.IStateMachine;
+  readonly webhookSecrets: readonly secretsmanager.ISecret[];
+  readonly functions: JobFunctions;
+}
+
+/** Grants every function what its job needs, and nothing else. */
+export function grantJobPermissions(scope: Construct, props: PermissionsProps): void {
+  const { config, key, table, bus, functions } = props;
+  props.stateMachine.grantStartExecution(functions.planner);
+  for (const name of [
+    'inventory',
+    'probe',
+    'planner',
+    'rotation-step',
+    'notifier',
+    'acm-expiry-event',
+    'upstream-watch',
+  ] as const) {
+    table.grantReadWriteData(functions[name]);
+  }
+  for (const name of [
+    'inventory',
+    'probe',
+    'rotation-step',
+    'notifier',
+    'acm-expiry-event',
+    'upstream-watch',
+  ] as const) {
+    bus.grantPutEventsTo(functions[name]);
+  }
+  grantRotation(scope, functions['rotation-step'], config, key);
+  // The upstream watcher delivers vendor material (client certificates, trust bundles) to consumers.
+  grantRotation(scope, functions['upstream-watch'], config, key, { issue: false });
+  grantInventory(scope, functions.inventory, config, key);
+  grantInventory(scope, functions['acm-expiry-event'], config, key);
+  for (const secret of props.webhookSecrets) secret.grantRead(functions.notifier);
+  const digestFunction = functions.digest;
+  if (digestFunction) {
+    // Reads held items and claims each occurrence (table), reports missed jobs (bus), posts (webhooks).
+    table.grantReadWriteData(digestFunction);
+    bus.grantPutEventsTo(digestFunction);
+    for (const secret of props.webhookSecrets) secret.grantRead(digestFunction);
+  }
+}
+
+function grantRotation(
+  scope: Construct,
+  fn: lambda.IFunction,
+  config: CertrotorConfig,
+  key: kms.IKey,
+  options: { issue?: boolean } = {},
+): void {
+  const stack = Stack.of(scope);
+  const secretPrefix = config.aws.secretPrefix;
+  const secretArn = (name: string) =>
+    name.startsWith('arn:')
+      ? name
+      : stack.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${name}-??????`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+  const destinationSecrets = config.destinations.flatMap((d) =>
+    d.kind === 'secrets-manager' ? [secretArn(d.secretId)] : [],
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'CertificateSecrets',
+      actions: [
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:ListSecretVersionIds',
+        'secretsmanager:TagResource',
+      ],
+      resources: [
+        stack.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${secretPrefix}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        ...destinationSecrets,
+      ],
+    }),
+  );
+  key.grantEncryptDecrypt(fn);
+  const cas =
+    options.issue === false
+      ? []
+      : config.issuers.flatMap((i) => (i.kind === 'acm-pca' ? [i.certificateAuthorityArn] : []));
+  if (cas.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PrivateCa',
+        actions: [
+          'acm-pca:IssueCertificate',
+          'acm-pca:GetCertificate',
+          'acm-pca:DescribeCertificateAuthority',
+        ],
+        resources: cas,
+      }),
+    );
+  }
+  const acmArns = config.destinations.flatMap((d) => (d.kind === 'acm' ? [d.certificateArn] : []));
+  if (acmArns.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AcmReimport',
+        actions: [
+          'acm:ImportCertificate',
+          'acm:DescribeCertificate',
+          'acm:GetCertificate',
+          'acm:ListTagsForCertificate',
+          'acm:AddTagsToCertificate',
+        ],
+        resources: acmArns,
+      }),
+    );
+  }
+  if (config.destinations.some((d) => d.kind === 'ssm')) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SsmInstall',
+        actions: ['ssm:SendCommand'],
+        resources: [
+          stack.formatArn({ service: 'ssm', resource: 'document', resourceName: 'certrotor-*' }),
+          stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+        ],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SsmResults',
+        actions: ['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ec2:DescribeInstances'],
+        resources: ['*'],
+      }),
+    );
+  }
+}
+
+function grantInventory(
+  scope: Construct,
+  fn: lambda.IFunction,
+  config: CertrotorConfig,
+  key: kms.IKey,
+): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ListCertificates',
+      actions: ['acm:ListCertificates', 'secretsmanager:ListSecrets'],
+      resources: ['*'],
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadAcmCertificates',
+      actions: ['acm:DescribeCertificate', 'acm:GetCertificate'],
+      resources: [Stack.of(scope).formatArn({ service: 'acm', resource: 'certificate', resourceName: '*' })],
+    }),
+  );
+  // Only secrets tagged as certificates; the inventory never reads webhook or other secrets.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadTaggedCertificateSecrets',
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      resources: ['*'],
+      conditions: { Null: { 'aws:ResourceTag/certrotor:certificate': 'false' } },
+    }),
+  );
+  // The private CAs' own certificates are inventory too (no AWS event warns of a CA's expiry).
+  const cas = config.issuers.flatMap((i) => (i.kind === 'acm-pca' ? [i.certificateAuthorityArn] : []));
+  if (cas.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadPrivateCaCertificates',
+        actions: ['acm-pca:DescribeCertificateAuthority', 'acm-pca:GetCertificateAuthorityCertificate'],
+        resources: cas,
+      }),
+    );
+  }
+  key.grantDecrypt(fn);
+}
