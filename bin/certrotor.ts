@@ -17,6 +17,7 @@ void runCli(process.argv.slice(2), {
   stderrIsTTY: process.stderr.isTTY === true,
   ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
   input: process.stdin,
+  prompt: (text) => process.stderr.write(text),
 }).then((code) => {
   process.exitCode = code;
 });

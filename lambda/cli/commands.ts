@@ -7,10 +7,12 @@ import { registerDemoCommand } from './demo/demo';
 import { registerUpstreamCommand } from './upstream';
 import { registerAgentCommand } from './agent';
 import { registerHostsCommand } from './hosts';
+import { registerInitCommand } from './init';
 
 /** Each command lives in its own module and registers itself here. */
 export function registerCommands(_program: Command, _ctx: CliContext): void {
   // Commands are added by their modules as they land.
+  registerInitCommand(_program, _ctx);
   registerInspectCommand(_program, _ctx);
   registerConfigCommand(_program, _ctx);
   registerCycleCommands(_program, _ctx);

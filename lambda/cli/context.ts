@@ -22,6 +22,8 @@ export interface CliContext {
   readonly input?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
   /** Output for a program (a script, JSON): written as is, never painted nor silenced by --quiet. */
   readonly data?: (text: string) => void;
+  /** Writes a question for the user without a newline (interactive prompts; stderr). */
+  readonly prompt?: (text: string) => void;
   /** A line shown only with --verbose (stderr); set by the CLI's output module. */
   readonly verbose?: (text: string) => void;
   /** The output settings in force (colour, verbosity), once the global flags are parsed. */

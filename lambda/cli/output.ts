@@ -116,6 +116,7 @@ export function styledContext(ctx: CliContext, settings: OutputSettings): CliCon
     ...(ctx.stderrIsTTY !== undefined ? { stderrIsTTY: ctx.stderrIsTTY } : {}),
     ...(ctx.columns !== undefined ? { columns: ctx.columns } : {}),
     ...(ctx.input !== undefined ? { input: ctx.input } : {}),
+    ...(ctx.prompt !== undefined ? { prompt: ctx.prompt } : {}),
     out: (text: string) => {
       if (settings.verbosity === 'quiet' && !settings.json) return;
       ctx.out(settings.color && !settings.json ? text.split('\n').map(paintLine).join('\n') : text);
