@@ -13,16 +13,12 @@ import {
   agentDestinationHosts,
   agentReportTimeoutMs,
   assignmentsFor,
-} from '../domain/agent-hosts';
+} from '../config/views/agent-hosts';
 import { AgentDestination } from '../adapters/local/agent-destination';
 import { FileInstaller, commandHealthCheck } from '../adapters/local/agent-host';
 import type { FileOwner, InstallFileNames } from '../adapters/local/file-destination';
-import {
-  type AgentCertificate,
-  type HealthCheck,
-  allHealthChecks,
-  handshakeHealthCheck,
-} from '../use-cases/agent';
+import { type AgentCertificate, type HealthCheck } from '../use-cases/agent/model';
+import { allHealthChecks, handshakeHealthCheck } from '../use-cases/agent/health';
 
 export {
   type AgentAssignment,

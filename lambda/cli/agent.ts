@@ -18,14 +18,14 @@ import { configuredProber } from '../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../config/configuration';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, StateStore } from '../domain/ports';
+import { type AgentDeps } from '../use-cases/agent/model';
 import {
-  type AgentDeps,
   type DesiredVersionSource,
   FirstDesiredSource,
   StateStoreDesiredSource,
-  runAgentCycle,
-  runAgentLoop,
-} from '../use-cases/agent';
+} from '../use-cases/agent/desired-source';
+import { runAgentCycle } from '../use-cases/agent/cycle';
+import { runAgentLoop } from '../use-cases/agent/loop';
 import { agentCertificates, findAgentHost } from './agent-runtime';
 import { loadCliConfig, withConfigOption } from './config-option';
 import type { CliContext } from './context';

@@ -30,9 +30,9 @@ import {
   scan,
   type StoredObservation,
 } from '../use-cases/cycle';
-import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/digest';
-import { NotificationDispatcher } from '../use-cases/notify';
-import type { UpstreamObservation } from '../use-cases/upstream';
+import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/notify/digest';
+import { NotificationDispatcher } from '../use-cases/notify/notify';
+import type { UpstreamObservation } from '../use-cases/upstream/observation';
 import { clearPending, type RotationDeps, type RotationResult } from '../use-cases/rotate';
 import type { ScanFailure } from '../use-cases/scan';
 import { withConfigOption } from './config-option';

@@ -22,17 +22,15 @@ import { InvalidInputError, describeError } from '../domain/errors';
 import { parseRfc3339 } from '../domain/feed-parsing';
 import type { CertificateBundle, Destination, OutgoingEvent } from '../domain/ports';
 import { parseCertificates, parsePrivateKey, validateBundle } from '../domain/x509';
+import { type AnnouncementStatus, upstreamStatus } from '../use-cases/upstream/readiness';
+import { type UpstreamDeps, type UpstreamSpec } from '../use-cases/upstream/model';
 import {
-  type AnnouncementStatus,
-  type UpstreamDeps,
-  type UpstreamSpec,
   attachNewMaterial,
   listAnnouncements,
   recordAnnouncement,
-  upstreamSpecOf,
-  upstreamStatus,
-} from '../use-cases/upstream';
-import { type UpstreamWatchReport, watchUpstreams } from '../use-cases/upstream-watch';
+} from '../use-cases/upstream/announcements';
+import { upstreamSpecOf } from '../use-cases/upstream/spec';
+import { type UpstreamWatchReport, watchUpstreams } from '../use-cases/upstream/watch';
 import type { ScanFailure } from '../use-cases/scan';
 import { withConfigOption } from './config-option';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';

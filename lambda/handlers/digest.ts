@@ -5,8 +5,8 @@
  * and checks the other scheduled jobs (dead man's switch).
  */
 import { operatorChannel } from '../domain/notification-routing';
-import { digestChannels, sendDueDigests } from '../use-cases/digest';
-import { NotificationDispatcher } from '../use-cases/notify';
+import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
+import { NotificationDispatcher } from '../use-cases/notify/notify';
 import { completeScheduledJob } from './support/heartbeat';
 import {
   AwsClients,

@@ -14,8 +14,8 @@ import { operatorChannel, planEventNotifications } from '../domain/notification-
 import type { Notifier } from '../domain/ports';
 import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
 import { COLLECTIONS } from '../use-cases/certificate-state';
-import { holdForDigest } from '../use-cases/digest';
-import { NotificationDispatcher } from '../use-cases/notify';
+import { holdForDigest } from '../use-cases/notify/digest';
+import { NotificationDispatcher } from '../use-cases/notify/notify';
 import {
   AwsClients,
   loadConfiguration,

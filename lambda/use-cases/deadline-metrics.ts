@@ -5,7 +5,7 @@
  * deadline to miss.
  */
 import { DAY_MS } from '../domain/certificate';
-import type { AnnouncementStatus } from './upstream';
+import type { AnnouncementStatus } from './upstream/readiness';
 
 /** Per announcement; dimensions `Upstream` and `Announcement`. */
 export const DAYS_TO_DEADLINE_METRIC = 'DaysToUpstreamDeadline';

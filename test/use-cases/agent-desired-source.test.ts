@@ -2,7 +2,7 @@ import {
   type DesiredVersion,
   type DesiredVersionSource,
   FirstDesiredSource,
-} from '../../lambda/use-cases/agent';
+} from '../../lambda/use-cases/agent/desired-source';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 

@@ -11,18 +11,16 @@ import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
 import { readFileIfExists } from '../../lambda/adapters/local/atomic-file';
 import type { BundleRef, CertificateBundle, StateStore } from '../../lambda/domain/ports';
 import { containsPrivateKey } from '../../lambda/domain/secret';
+import { type AgentDeps, type HealthCheck, type HostReport } from '../../lambda/use-cases/agent/model';
 import {
-  type AgentDeps,
   DESIRED_COLLECTION,
   type DesiredRecord,
-  type HealthCheck,
-  type HostReport,
   StateStoreDesiredSource,
-  allHealthChecks,
   hostRecordId,
-  runAgentCycle,
-  runAgentLoop,
-} from '../../lambda/use-cases/agent';
+} from '../../lambda/use-cases/agent/desired-source';
+import { allHealthChecks } from '../../lambda/use-cases/agent/health';
+import { runAgentCycle } from '../../lambda/use-cases/agent/cycle';
+import { runAgentLoop } from '../../lambda/use-cases/agent/loop';
 import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
 import { buildBundleVersions } from '../builders/bundles';
 import { buildCa } from '../builders/certificates';

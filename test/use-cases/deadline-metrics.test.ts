@@ -1,5 +1,5 @@
 import { announcementDeadlineMetrics } from '../../lambda/use-cases/deadline-metrics';
-import type { AnnouncementStatus } from '../../lambda/use-cases/upstream';
+import type { AnnouncementStatus } from '../../lambda/use-cases/upstream/readiness';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 import { type CertrotorConfig, validateConfig } from '../../lambda/config/configuration';
 import { type CatalogueEvent, type EventDetail, catalogue, parseDetail } from '../../lambda/domain/events';
 import type { ChatMessage, DeliveryOutcome, Notifier } from '../../lambda/domain/ports';
-import { DIGEST_ITEMS_COLLECTION, holdForDigest, sendDueDigests } from '../../lambda/use-cases/digest';
-import { NotificationDispatcher } from '../../lambda/use-cases/notify';
+import { DIGEST_ITEMS_COLLECTION, holdForDigest, sendDueDigests } from '../../lambda/use-cases/notify/digest';
+import { NotificationDispatcher } from '../../lambda/use-cases/notify/notify';
 import { buildConfig } from '../builders/config';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 import { slackLimitViolations } from '../support/slack-limits';

@@ -17,18 +17,15 @@ import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
 import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
 import type { BundleRef, CertificateBundle, ProbeRequest } from '../../lambda/domain/ports';
+import { type AgentDeps, type HealthCheck, type HostReport } from '../../lambda/use-cases/agent/model';
 import {
-  type AgentDeps,
   DESIRED_COLLECTION,
   type DesiredRecord,
-  type HealthCheck,
-  type HostReport,
   StateStoreDesiredSource,
-  allHealthChecks,
-  handshakeHealthCheck,
   hostRecordId,
-  runAgentLoop,
-} from '../../lambda/use-cases/agent';
+} from '../../lambda/use-cases/agent/desired-source';
+import { allHealthChecks, handshakeHealthCheck } from '../../lambda/use-cases/agent/health';
+import { runAgentLoop } from '../../lambda/use-cases/agent/loop';
 import {
   COLLECTIONS,
   readCertificateState,

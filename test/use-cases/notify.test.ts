@@ -5,7 +5,7 @@ import {
   NOTIFICATIONS_COLLECTION,
   type NotificationProblem,
   NotificationDispatcher,
-} from '../../lambda/use-cases/notify';
+} from '../../lambda/use-cases/notify/notify';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 import { startFakeSlackServer } from '../support/fake-slack-server';
 

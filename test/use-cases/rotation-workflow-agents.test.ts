@@ -9,17 +9,16 @@ import { AgentStateJsonFile, FileInstaller } from '../../lambda/adapters/local/a
 import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
 import type { CertificateBundle, OutgoingEvent, StateStore } from '../../lambda/domain/ports';
 import { containsPrivateKey } from '../../lambda/domain/secret';
+import { type AgentDeps, type HealthCheck } from '../../lambda/use-cases/agent/model';
 import {
-  type AgentDeps,
   DESIRED_COLLECTION,
   type DesiredRecord,
   type DesiredVersionSource,
   FirstDesiredSource,
-  type HealthCheck,
   StateStoreDesiredSource,
   hostRecordId,
-  runAgentCycle,
-} from '../../lambda/use-cases/agent';
+} from '../../lambda/use-cases/agent/desired-source';
+import { runAgentCycle } from '../../lambda/use-cases/agent/cycle';
 import {
   nextVersionId,
   readCertificateState,

@@ -13,14 +13,10 @@ import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
 import { DAY_MS } from '../../lambda/domain/certificate';
 import type { CertificateBundle } from '../../lambda/domain/ports';
 import { containsPrivateKey } from '../../lambda/domain/secret';
-import {
-  type UpstreamDeps,
-  type UpstreamSpec,
-  distributeNewMaterial,
-  recordAnnouncement,
-  retireOldMaterial,
-  upstreamStatus,
-} from '../../lambda/use-cases/upstream';
+import { type UpstreamDeps, type UpstreamSpec } from '../../lambda/use-cases/upstream/model';
+import { distributeNewMaterial, retireOldMaterial } from '../../lambda/use-cases/upstream/distribution';
+import { recordAnnouncement } from '../../lambda/use-cases/upstream/announcements';
+import { upstreamStatus } from '../../lambda/use-cases/upstream/readiness';
 import { buildBundle } from '../builders/bundles';
 import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
 import { MemoryStateStore } from '../fakes/memory-state-store';

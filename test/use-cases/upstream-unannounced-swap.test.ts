@@ -11,11 +11,10 @@ import {
   type HostUpstreamReport,
   type UpstreamDeps,
   type UpstreamSpec,
-  listAnnouncements,
-  observeUpstream,
-  recordAnnouncement,
-  upstreamStatus,
-} from '../../lambda/use-cases/upstream';
+} from '../../lambda/use-cases/upstream/model';
+import { listAnnouncements, recordAnnouncement } from '../../lambda/use-cases/upstream/announcements';
+import { observeUpstream } from '../../lambda/use-cases/upstream/observation';
+import { upstreamStatus } from '../../lambda/use-cases/upstream/readiness';
 import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
 import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
 import { MemoryStateStore } from '../fakes/memory-state-store';

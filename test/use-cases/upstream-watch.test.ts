@@ -17,12 +17,9 @@ import type { CertificateBundle, EventPublisher, OutgoingEvent } from '../../lam
 import { containsPrivateKey } from '../../lambda/domain/secret';
 import { factsFromPem } from '../../lambda/adapters/local/pem-facts';
 import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
-import {
-  recordAnnouncement,
-  type HostUpstreamReport,
-  type UpstreamSpec,
-} from '../../lambda/use-cases/upstream';
-import { type UpstreamWatchDeps, watchUpstreams } from '../../lambda/use-cases/upstream-watch';
+import { recordAnnouncement } from '../../lambda/use-cases/upstream/announcements';
+import { type HostUpstreamReport, type UpstreamSpec } from '../../lambda/use-cases/upstream/model';
+import { type UpstreamWatchDeps, watchUpstreams } from '../../lambda/use-cases/upstream/watch';
 import { buildBundle } from '../builders/bundles';
 import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
 import { MemoryStateStore } from '../fakes/memory-state-store';

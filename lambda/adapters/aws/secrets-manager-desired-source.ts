@@ -4,7 +4,7 @@
  * Returns a reference that SecretsManagerBundleStore.get reads; the key never leaves the store here.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DesiredVersion, DesiredVersionSource } from '../../use-cases/agent';
+import type { DesiredVersion, DesiredVersionSource } from '../../use-cases/agent/desired-source';
 import { describeAwsError, isAwsError } from './clients';
 import { DEFAULT_SECRET_PREFIX, STAGE_CURRENT, STAGE_PENDING, parseSecretBundle } from './secrets-manager';
 

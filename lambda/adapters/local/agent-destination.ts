@@ -23,7 +23,8 @@ import type {
   TargetOutcome,
 } from '../../domain/ports';
 import { scrubPrivateKeys } from '../../domain/secret';
-import { DESIRED_COLLECTION, type DesiredRecord, type HostReport, hostRecordId } from '../../use-cases/agent';
+import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../use-cases/agent/desired-source';
+import { type HostReport } from '../../use-cases/agent/model';
 import { COLLECTIONS, readCertificateState } from '../../use-cases/certificate-state';
 
 export interface AgentDestinationOptions {

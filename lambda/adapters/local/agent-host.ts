@@ -10,7 +10,7 @@ import type {
   AgentStateFile,
   CertificateInstaller,
   HealthCheck,
-} from '../../use-cases/agent';
+} from '../../use-cases/agent/model';
 import { makeDirectory, readFileIfExists, writeFileAtomic } from './atomic-file';
 import { FileDestination, type FileOwner, type InstallFileNames } from './file-destination';
 import { type ReloadCommand, runReloadCommand } from './reload-command';

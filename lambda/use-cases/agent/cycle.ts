@@ -13,242 +13,20 @@
  *
  * Ports only; the CLI composes it with the local or AWS adapters.
  */
-import { describeError } from '../domain/errors';
+import { describeError } from '../../domain/errors';
+import type { CertificateBundle, TargetOutcome } from '../../domain/ports';
+import { scrubPrivateKeys } from '../../domain/secret';
+import { COLLECTIONS } from '../certificate-state';
+import { type DesiredVersion, hostRecordId } from './desired-source';
 import type {
-  BundleRef,
-  BundleStore,
-  CertificateBundle,
-  Clock,
-  ProbeRequest,
-  RandomSource,
-  StateStore,
-  TargetOutcome,
-  TlsProber,
-} from '../domain/ports';
-import { scrubPrivateKeys } from '../domain/secret';
-import { COLLECTIONS } from './certificate-state';
-
-/** Collection of desired-version records written by the `agent` destination, id `<host>#<certificate>`. */
-export const DESIRED_COLLECTION = 'desired';
-
-export function hostRecordId(host: string, certificate: string): string {
-  return `${host}#${certificate}`;
-}
-
-/** The version a host should hold. Public facts and a reference only, never the key. */
-export interface DesiredVersion {
-  readonly certificate: string;
-  readonly version: string;
-  readonly fingerprintSha256: string;
-  readonly bundle: BundleRef;
-  readonly requestedAt?: string;
-}
-
-/** What the `agent` destination writes per host and certificate. */
-export interface DesiredRecord extends DesiredVersion {
-  readonly host: string;
-  /** The version to go back to on rollback. */
-  readonly previous?: Omit<DesiredVersion, 'certificate' | 'requestedAt'>;
-}
-
-/** Where an agent learns which version it should install. */
-export interface DesiredVersionSource {
-  readonly name: string;
-  /** Undefined when nothing is desired yet. Throws when the store cannot be read. */
-  desired(host: string, certificate: string, now: Date): Promise<DesiredVersion | undefined>;
-}
-
-/** Desired versions from the state store (`desired` records written by the `agent` destination). */
-export class StateStoreDesiredSource implements DesiredVersionSource {
-  readonly name = 'state-store';
-  constructor(private readonly state: StateStore) {}
-
-  async desired(host: string, certificate: string, now: Date): Promise<DesiredVersion | undefined> {
-    const item = await this.state.get<DesiredRecord>(
-      DESIRED_COLLECTION,
-      hostRecordId(host, certificate),
-      now,
-    );
-    return item?.value;
-  }
-}
-
-/**
- * The first source that names a desired version wins: with the AWS backend, the `desired` record the
- * rotation workflow writes while it rolls out (so hosts install, and are verified, before promotion;
- * a rollback points it back), else the promoted version (the secret's AWSCURRENT) for certificates no
- * workflow has rolled out to this host yet. A source that cannot be read is an outage, never a
- * reason to fall through to an older answer.
- */
-export class FirstDesiredSource implements DesiredVersionSource {
-  readonly name: string;
-  constructor(private readonly sources: readonly DesiredVersionSource[]) {
-    this.name = sources.map((s) => s.name).join(', then ');
-  }
-
-  async desired(host: string, certificate: string, now: Date): Promise<DesiredVersion | undefined> {
-    for (const source of this.sources) {
-      const found = await source.desired(host, certificate, now);
-      if (found) return found;
-    }
-    return undefined;
-  }
-}
-
-/** What an agent reports per certificate, in `hosts` under `<host>#<certificate>`. Never key material. */
-export interface HostReport {
-  readonly host: string;
-  readonly certificate: string;
-  readonly environment?: string;
-  /** Fingerprint of the certificate file installed now. */
-  readonly installedFingerprint?: string;
-  readonly installedVersion?: string;
-  /** Fingerprint seen in a fresh handshake to the host's own endpoint (absent without a handshake check). */
-  readonly servedFingerprint?: string;
-  /** The desired version seen in this cycle. */
-  readonly desiredVersion?: string;
-  readonly desiredFingerprint?: string;
-  /** Set when this cycle tried to install a version: the fingerprint it tried. */
-  readonly attemptedFingerprint?: string;
-  readonly reloadOk: boolean;
-  readonly healthy: boolean;
-  readonly at: string;
-  readonly error?: string;
-}
-
-/** One certificate's files on this host (the local FileDestination, for one host). */
-export interface CertificateInstaller {
-  installedFingerprint(): Promise<string | undefined>;
-  /** Writes the files atomically, keeps the previous set, reloads; restores the previous set when the reload fails. */
-  install(bundle: CertificateBundle): Promise<TargetOutcome>;
-  /** Puts the previous set back and reloads. */
-  restorePrevious(): Promise<TargetOutcome>;
-}
-
-export interface HealthResult {
-  readonly healthy: boolean;
-  readonly servedFingerprint?: string;
-  readonly error?: string;
-}
-
-/** How the host proves it serves what it installed. */
-export interface HealthCheck {
-  check(expectedFingerprint: string | undefined): Promise<HealthResult>;
-}
-
-/** A fresh handshake to the host's own endpoint must show the installed certificate. */
-export function handshakeHealthCheck(
-  prober: TlsProber,
-  request: ProbeRequest,
-  options: { attempts?: number; intervalMs?: number; sleep: (ms: number) => Promise<void> },
-): HealthCheck {
-  const attempts = Math.max(1, options.attempts ?? 5);
-  const where = `${request.host}:${request.port}`;
-  return {
-    async check(expected) {
-      let last: HealthResult = { healthy: false, error: `${where}: not probed` };
-      for (let attempt = 0; attempt < attempts; attempt++) {
-        if (attempt > 0) await options.sleep(options.intervalMs ?? 500);
-        const results = await prober.probe(request);
-        const failed = results.find((r) => !r.ok || r.chain.length === 0);
-        const served = results[0]?.chain[0]?.facts.fingerprintSha256;
-        if (results.length === 0) last = { healthy: false, error: `${where}: resolved to no address` };
-        else if (failed)
-          last = { healthy: false, error: `${where} handshake failed: ${failed.error ?? 'no certificate'}` };
-        else if (expected !== undefined && served !== expected)
-          last = {
-            healthy: false,
-            servedFingerprint: served,
-            error: `${where} serves ${served ?? 'nothing'}, expected ${expected}`,
-          };
-        else return { healthy: true, ...(served ? { servedFingerprint: served } : {}) };
-        if (last.servedFingerprint === undefined && served !== undefined)
-          last = { ...last, servedFingerprint: served };
-      }
-      return last;
-    },
-  };
-}
-
-/** Every check must pass; the served fingerprint comes from the first that saw one. */
-export function allHealthChecks(checks: readonly HealthCheck[]): HealthCheck {
-  return {
-    async check(expected) {
-      let served: string | undefined;
-      for (const c of checks) {
-        const r = await c.check(expected);
-        served ??= r.servedFingerprint;
-        if (!r.healthy) return { ...r, ...(served ? { servedFingerprint: served } : {}) };
-      }
-      return { healthy: true, ...(served ? { servedFingerprint: served } : {}) };
-    },
-  };
-}
-
-/** What the agent remembers across restarts (a small file on the host). */
-export interface AgentLocalState {
-  readonly certificates: Readonly<
-    Record<
-      string,
-      {
-        /** The last version that failed here: not retried until the retry delay passed. */
-        readonly failed?: {
-          readonly fingerprintSha256: string;
-          readonly version: string;
-          readonly at: string;
-          readonly reloadOk?: boolean;
-          readonly error?: string;
-        };
-        /** A report the store did not accept; sent first on the next cycle. */
-        readonly unsent?: HostReport;
-      }
-    >
-  >;
-}
-
-export interface AgentStateFile {
-  load(): Promise<AgentLocalState>;
-  save(state: AgentLocalState): Promise<void>;
-}
-
-export interface AgentCertificate {
-  readonly name: string;
-  readonly installer: CertificateInstaller;
-  readonly healthCheck?: HealthCheck;
-}
-
-export interface AgentDeps {
-  readonly host: string;
-  readonly environment?: string;
-  readonly certificates: readonly AgentCertificate[];
-  readonly desired: DesiredVersionSource;
-  readonly bundles: BundleStore;
-  /** Where reports go. */
-  readonly state: StateStore;
-  readonly local: AgentStateFile;
-  readonly clock: Clock;
-  /** Lines for the agent's log: fingerprints and versions, never key material. */
-  readonly log?: (line: string) => void;
-}
-
-export type CertificateCycleOutcome =
-  'unchanged' | 'installed' | 'failed' | 'skipped-failed-version' | 'nothing-desired' | 'store-unavailable';
-
-export interface CycleResult {
-  readonly certificate: string;
-  readonly outcome: CertificateCycleOutcome;
-  readonly report?: HostReport;
-  /** True when the report reached the store. */
-  readonly reported: boolean;
-  readonly error?: string;
-}
-
-export interface CycleOptions {
-  /** Retry a version that failed here only after this long. @default 1 hour */
-  readonly retryFailedAfterMs?: number;
-  /** Retry failed versions now (on-demand trigger, `--once`). */
-  readonly force?: boolean;
-}
+  AgentCertificate,
+  AgentDeps,
+  AgentLocalState,
+  CycleOptions,
+  CycleResult,
+  HealthResult,
+  HostReport,
+} from './model';
 
 /** One pass over every certificate of this host. Never throws for a single certificate's trouble. */
 export async function runAgentCycle(deps: AgentDeps, options: CycleOptions = {}): Promise<CycleResult[]> {
@@ -538,11 +316,11 @@ async function guard(action: () => Promise<TargetOutcome>): Promise<TargetOutcom
   }
 }
 
-function clean(error: unknown): string {
+export function clean(error: unknown): string {
   return scrubPrivateKeys(typeof error === 'string' ? error : describeError(error));
 }
 
-function log(deps: Pick<AgentDeps, 'log'>, line: string): void {
+export function log(deps: Pick<AgentDeps, 'log'>, line: string): void {
   try {
     deps.log?.(scrubPrivateKeys(line));
   } catch {
@@ -553,47 +331,4 @@ function log(deps: Pick<AgentDeps, 'log'>, line: string): void {
 function describeResult(host: string, r: CycleResult): string {
   const fp = r.report?.installedFingerprint ?? 'none';
   return `agent ${host}: ${r.certificate}: ${r.outcome} (installed ${fp}${r.reported ? '' : ', report pending'})${r.error ? `: ${r.error}` : ''}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The loop
-// ---------------------------------------------------------------------------------------------
-
-export interface AgentLoopControl {
-  /**
-   * Waits `ms`, or less when triggered on demand (SIGUSR1); resolves `true` when triggered.
-   */
-  wait(ms: number): Promise<boolean>;
-  stopped(): boolean;
-}
-
-export interface AgentLoopOptions extends CycleOptions {
-  readonly pollIntervalMs: number;
-  readonly jitterMs: number;
-  readonly random: RandomSource;
-}
-
-/**
- * Polls until stopped: a cycle, then the poll interval plus random jitter (so a fleet restarted
- * together does not hit the store at once). A trigger runs the next cycle at once and retries
- * failed versions.
- */
-export async function runAgentLoop(
-  deps: AgentDeps,
-  options: AgentLoopOptions,
-  control: AgentLoopControl,
-): Promise<void> {
-  let force = false;
-  // Start with jitter too: agents restarted together spread out from the first poll.
-  const first = Math.floor(options.random() * options.jitterMs);
-  if (first > 0) force = await control.wait(first);
-  while (!control.stopped()) {
-    try {
-      await runAgentCycle(deps, { ...options, force });
-    } catch (error) {
-      log(deps, `agent ${deps.host}: cycle failed: ${clean(error)}`);
-    }
-    if (control.stopped()) break;
-    force = await control.wait(options.pollIntervalMs + Math.floor(options.random() * options.jitterMs));
-  }
 }

@@ -13,12 +13,12 @@
  *
  * Each held item appears in one digest; held items expire from the store after the horizon.
  */
-import { describeError } from '../domain/errors';
-import type { CertrotorConfig, NotificationsConfig } from '../config/configuration';
-import type { CatalogueEvent, DetailTypeName } from '../domain/events';
-import { ConditionFailedError, type Clock, type StateStore } from '../domain/ports';
-import { latestOccurrence } from '../domain/schedule-expression';
-import { type DigestItem, buildDigest, digestItemFromEvent } from '../domain/notifications/digest-message';
+import { describeError } from '../../domain/errors';
+import type { CertrotorConfig, NotificationsConfig } from '../../config/configuration';
+import type { CatalogueEvent, DetailTypeName } from '../../domain/events';
+import { ConditionFailedError, type Clock, type StateStore } from '../../domain/ports';
+import { latestOccurrence } from '../../domain/schedule-expression';
+import { type DigestItem, buildDigest, digestItemFromEvent } from '../../domain/notifications/digest-message';
 import type { Delivery, DispatchReport, NotificationProblem } from './notify';
 
 /** Held items, keyed `<channel>:<event dedupeKey>`. */

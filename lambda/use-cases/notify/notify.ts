@@ -8,7 +8,7 @@
  * Retryable failures (Slack down, rate limits beyond patience) are returned in `retryable`, so that the
  * caller can hand them to its dead-letter path; they are never dropped silently.
  */
-import { describeError } from '../domain/errors';
+import { describeError } from '../../domain/errors';
 import {
   type ChatMessage,
   type Clock,
@@ -16,8 +16,8 @@ import {
   type DeliveryOutcome,
   type Notifier,
   type StateStore,
-} from '../domain/ports';
-import { buildDeliveryProblemMessage } from '../domain/notifications/delivery-problem-message';
+} from '../../domain/ports';
+import { buildDeliveryProblemMessage } from '../../domain/notifications/delivery-problem-message';
 
 export interface Delivery {
   /** Names the message in reports (e.g. the event id or its deduplication key). */

@@ -14,30 +14,21 @@
  *    approaching, consumers not ready, rotation imminent), each once per deduplication key, then
  *    publish and notify. Publishing and notifying never fail the watch; their problems are reported.
  */
-import { type CertificateFacts, DAY_MS } from '../domain/certificate';
-import { describeError } from '../domain/errors';
-import { type CertificateRef, DetailType, buildEvent } from '../domain/events';
-import type { Finding } from '../domain/findings';
-import type { EventPublisher, OutgoingEvent, StateStore } from '../domain/ports';
-import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream-announcement';
-import { COLLECTIONS } from './certificate-state';
-import { deliver } from './cycle';
-import { factsRef, type OwnershipLookup } from './finding-events';
-import { type ScanFailure, claimAlertKey } from './scan';
-import {
-  type AnnouncementRecord,
-  type AnnouncementStatus,
-  type UpstreamDeps,
-  type UpstreamObservation,
-  type UpstreamSpec,
-  distributeNewMaterial,
-  listAnnouncements,
-  observeUpstream,
-  pollFeeds,
-  recordAnnouncement,
-  retireOldMaterial,
-  upstreamStatus,
-} from './upstream';
+import { type CertificateFacts, DAY_MS } from '../../domain/certificate';
+import { describeError } from '../../domain/errors';
+import { type CertificateRef, DetailType, buildEvent } from '../../domain/events';
+import type { Finding } from '../../domain/findings';
+import type { EventPublisher, OutgoingEvent, StateStore } from '../../domain/ports';
+import { type AnnouncementDraft, windowAnnouncementOf } from '../../domain/upstream-announcement';
+import { COLLECTIONS } from '../certificate-state';
+import { deliver } from '../cycle';
+import { factsRef, type OwnershipLookup } from '../finding-events';
+import { type ScanFailure, claimAlertKey } from '../scan';
+import { type AnnouncementRecord, type UpstreamDeps, type UpstreamSpec } from './model';
+import { type AnnouncementStatus, upstreamStatus } from './readiness';
+import { type UpstreamObservation, observeUpstream } from './observation';
+import { distributeNewMaterial, retireOldMaterial } from './distribution';
+import { listAnnouncements, pollFeeds, recordAnnouncement } from './announcements';
 
 export interface UpstreamWatchDeps extends UpstreamDeps {
   readonly publisher: EventPublisher;

@@ -17,12 +17,9 @@ import { AgentDestination } from '../../../lambda/adapters/local/agent-destinati
 import { AgentStateJsonFile, FileInstaller } from '../../../lambda/adapters/local/agent-host';
 import { validateConfig } from '../../../lambda/config/configuration';
 import { type CertificateBundle, isAsynchronous } from '../../../lambda/domain/ports';
-import {
-  type AgentDeps,
-  FirstDesiredSource,
-  StateStoreDesiredSource,
-  runAgentCycle,
-} from '../../../lambda/use-cases/agent';
+import { type AgentDeps } from '../../../lambda/use-cases/agent/model';
+import { FirstDesiredSource, StateStoreDesiredSource } from '../../../lambda/use-cases/agent/desired-source';
+import { runAgentCycle } from '../../../lambda/use-cases/agent/cycle';
 import { updateCertificateState } from '../../../lambda/use-cases/certificate-state';
 import { buildBundleVersions } from '../../builders/bundles';
 import { buildCa } from '../../builders/certificates';
