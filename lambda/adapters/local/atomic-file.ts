@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { chmod, chown, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { OperationError } from '../../domain/errors';
 
 export interface AtomicWriteOptions {
@@ -162,20 +162,23 @@ export async function withFileLock<T>(
   }
 }
 
+/**
+ * Creates the lock with its owner already in it: written to a private temporary file, then linked to
+ * the lock's name (link never overwrites, so exactly one racer wins). A holder killed at any point
+ * leaves no lock or a lock naming it, never an empty one that would look alive until `staleMs`.
+ */
 async function tryCreate(lockPath: string, ownerText: string): Promise<boolean> {
-  let handle;
+  const temp = join(dirname(lockPath), `.${basename(lockPath)}.${randomBytes(6).toString('hex')}.tmp`);
+  await writeFile(temp, ownerText, { mode: 0o600, flag: 'wx' });
   try {
-    handle = await open(lockPath, 'wx', 0o600);
+    await link(temp, lockPath);
+    return true;
   } catch (error) {
     if (isErrno(error, 'EEXIST')) return false;
     throw error;
-  }
-  try {
-    await handle.writeFile(ownerText);
   } finally {
-    await handle.close();
+    await unlink(temp).catch(() => undefined);
   }
-  return true;
 }
 
 async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean> {

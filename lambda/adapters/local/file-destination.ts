@@ -3,18 +3,18 @@
  * write (a local server's TLS directory, or one per simulated host in the demo and tests).
  *
  * Primary course of `deliver(host, bundle)`: check offline that the key matches the certificate →
- * copy what the host holds now into `previous/` → write the key (`keyMode`, 0600 by default), the
- * certificate, the chain and the full chain (0644), each atomically under the configured file names
- * (`key.pem`, `cert.pem`, `chain.pem`, `fullchain.pem` by default) → run the host's reload command
- * (timeout, killed when exceeded) → report the fingerprint the host now holds. When the reload fails the previous files are put back
- * (the server never loaded the new ones) and the outcome says so. `rollback(host)` copies
- * `previous/` (same file names) back and reloads again. Nothing is ever deleted: `previous/` is replaced only by a
- * newer delivery, and delivering the version already installed leaves it alone.
+ * write the whole set (key with `keyMode`, 0600 by default; certificate, chain and full chain 0644)
+ * into its own version directory, fsynced and checked → switch the host to it in ONE atomic step
+ * (AtomicFileSet: the configured names, `cert.pem`, `key.pem`, `chain.pem`, `fullchain.pem` by
+ * default, are symlinks into `.certrotor/current`, a symlink renamed to the new version), the set it
+ * replaces becoming `previous` → run the host's reload command (timeout, killed when exceeded) →
+ * report the fingerprint the host now holds. A kill at any point leaves the host on the old complete
+ * set or the new one, never a mix. When the reload fails the previous set is switched back (the
+ * server never loaded the new one) and the outcome says so. `rollback(host)` switches back to
+ * `previous` and reloads again. Delivering the version already installed leaves `previous` alone.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { keyModeProblem } from '../../config/configuration';
 import { describeError, InvalidInputError } from '../../domain/errors';
 import type {
@@ -23,23 +23,21 @@ import type {
   InspectableDestination,
   TargetOutcome,
 } from '../../domain/ports';
-import { scrubPrivateKeys } from '../../domain/secret';
+import { registerKeyMaterial, scrubPrivateKeys } from '../../domain/secret';
+import { ensureDirectory, readFileIfExists, withFileLock } from './atomic-file';
 import {
-  ensureDirectory,
-  makeDirectory,
-  readFileIfExists,
-  settleFileMode,
-  syncDirectory,
-  withFileLock,
-  writeFileAtomic,
-  isErrno,
-} from './atomic-file';
+  AtomicFileSet,
+  type FileOwner,
+  type FileSet,
+  type InstallFileNames,
+  type InstallFileRole,
+  PREVIOUS,
+  ROLES,
+  STATE_DIR,
+} from './atomic-file-set';
 import { type ReloadCommand, runReloadCommand } from './reload-command';
 
-export interface FileOwner {
-  readonly uid?: number;
-  readonly gid?: number;
-}
+export type { FileOwner, InstallFileNames, InstallFileRole } from './atomic-file-set';
 
 export interface FileHostOptions {
   /** Where this host's files go. @default `<directory>/<host>` */
@@ -73,10 +71,6 @@ export interface FileDestinationOptions {
   readonly restoreOnReloadFailure?: boolean;
 }
 
-/** What each installed file holds. */
-export type InstallFileRole = 'certificate' | 'chain' | 'fullchain' | 'key';
-export type InstallFileNames = Readonly<Record<InstallFileRole, string>>;
-
 /** Default file names in a host directory, as servers are configured to read them. */
 export const INSTALLED_FILES = {
   certificate: 'cert.pem',
@@ -86,12 +80,7 @@ export const INSTALLED_FILES = {
 } as const satisfies InstallFileNames;
 
 export const DEFAULT_KEY_MODE = 0o600;
-const CERTIFICATE_MODE = 0o644;
-
-const PREVIOUS = 'previous';
 const LOCK = '.certrotor.lock';
-/** Key first: a server reads the files only on the reload that follows. */
-const FILE_ORDER: readonly InstallFileRole[] = ['key', 'certificate', 'chain', 'fullchain'];
 
 interface Host {
   readonly name: string;
@@ -106,8 +95,6 @@ interface Layout {
   readonly names: InstallFileNames;
   readonly keyMode: number;
 }
-
-type FileSet = Record<InstallFileRole, string>;
 
 export class FileDestination implements Destination, InspectableDestination {
   readonly name: string;
@@ -177,24 +164,24 @@ export class FileDestination implements Destination, InspectableDestination {
         chain: ensureNewline(bundle.chainPem),
         fullchain: ensureNewline(bundle.certificatePem) + ensureNewline(bundle.chainPem),
       };
-      const layout = this.layout;
-      await ensureDirectory(host.dir, 0o755);
-      const current = await readSet(host.dir, layout.names);
-      const alreadyInstalled = current !== undefined && sameSet(current, files);
-      // A retried delivery of the installed version must not overwrite previous/ with itself; it
-      // still brings modes and owners up to date when the configuration changed them.
-      if (alreadyInstalled) await settleSet(host.dir, files, layout, host.owner);
-      else {
-        if (current) await writeSetAtomically(join(host.dir, PREVIOUS), current, layout, host.owner);
-        await writeSet(host.dir, files, layout, host.owner);
-      }
+      const set = this.fileSet(host);
+      const installed = await set.install(files);
+      const replaced = installed.replaced;
+      if (replaced) registerKeyMaterial(replaced.key);
       const fingerprint = bundle.facts.fingerprintSha256;
-      const reload = await this.reload(host, [keyPem, ...(current ? [current.key] : [])]);
-      if (reload === undefined) return ok(target, fingerprint, `installed ${bundle.name}@${bundle.version}`);
-      if (!this.restoreOnReloadFailure || !current || alreadyInstalled)
+      const reload = await this.reload(host, [keyPem, ...(replaced ? [replaced.key] : [])]);
+      if (reload === undefined) {
+        await set.prune();
+        return ok(target, fingerprint, `installed ${bundle.name}@${bundle.version}`);
+      }
+      if (!this.restoreOnReloadFailure || !installed.before.current || installed.alreadyInstalled)
         return failed(target, reload, fingerprint);
-      await writeSet(host.dir, current, layout, host.owner);
-      return failed(target, `${reload}; previous files restored`, fingerprintOf(current));
+      await set.restore(installed.before);
+      return failed(
+        target,
+        `${reload}; previous files restored`,
+        replaced ? fingerprintOf(replaced) : undefined,
+      );
     });
   }
 
@@ -202,15 +189,21 @@ export class FileDestination implements Destination, InspectableDestination {
     const host = this.hosts.get(target);
     if (!host) return Promise.resolve(this.unknown(target));
     return this.serialised(host, async () => {
-      const previous = await readSet(join(host.dir, PREVIOUS), this.layout.names);
-      if (!previous) return failed(target, `no previous version to restore in ${join(host.dir, PREVIOUS)}`);
-      await writeSet(host.dir, previous, this.layout, host.owner);
+      const set = this.fileSet(host);
+      const previous = await set.readPrevious();
+      if (!previous || !(await set.rollback()))
+        return failed(target, `no previous version to restore in ${join(host.dir, PREVIOUS)}`);
+      registerKeyMaterial(previous.key);
       const fingerprint = fingerprintOf(previous);
       const reload = await this.reload(host, [previous.key]);
       return reload === undefined
         ? ok(target, fingerprint, 'previous version restored')
         : failed(target, `previous files restored but ${reload}`, fingerprint);
     });
+  }
+
+  private fileSet(host: Host): AtomicFileSet {
+    return new AtomicFileSet(host.dir, this.layout, host.owner);
   }
 
   /** Undefined when the reload succeeded or there is none; otherwise the one-line error. */
@@ -297,23 +290,19 @@ function fingerprintOf(set: FileSet): string | undefined {
   }
 }
 
-function sameSet(a: FileSet, b: FileSet): boolean {
-  return FILE_ORDER.every((f) => a[f] === b[f]);
-}
-
 /** Names and key mode from the options, checked: a bad one would write where it must not. */
 function layoutOf(options: FileDestinationOptions): Layout {
   const names: InstallFileNames = { ...INSTALLED_FILES, ...options.fileNames };
-  for (const role of FILE_ORDER) {
+  for (const role of ROLES) {
     const name = names[role];
-    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name) || name === PREVIOUS)
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name) || name === PREVIOUS || name === STATE_DIR)
       throw new InvalidInputError(
         `destination ${options.name}: fileNames.${role} ${JSON.stringify(name)} must be a plain file name (no /, not hidden, not ${PREVIOUS})`,
       );
   }
-  if (new Set(FILE_ORDER.map((r) => names[r])).size !== FILE_ORDER.length)
+  if (new Set(ROLES.map((r) => names[r])).size !== ROLES.length)
     throw new InvalidInputError(
-      `destination ${options.name}: fileNames must be four different names (got ${FILE_ORDER.map((r) => names[r]).join(', ')})`,
+      `destination ${options.name}: fileNames must be four different names (got ${ROLES.map((r) => names[r]).join(', ')})`,
     );
   const keyMode = options.keyMode ?? DEFAULT_KEY_MODE;
   const problem = keyModeProblem(keyMode);
@@ -322,80 +311,4 @@ function layoutOf(options: FileDestinationOptions): Layout {
       `destination ${options.name}: keyMode ${problem}; use 0600, or 0640 with a group`,
     );
   return { names, keyMode };
-}
-
-function modeOf(role: InstallFileRole, layout: Layout): number {
-  return role === 'key' ? layout.keyMode : CERTIFICATE_MODE;
-}
-
-/** The installed set, or undefined when there is no certificate (a chain or key alone is not a version). */
-async function readSet(dir: string, names: InstallFileNames): Promise<FileSet | undefined> {
-  const certificate = await readFileIfExists(join(dir, names.certificate));
-  if (certificate === undefined) return undefined;
-  const [key, chain, fullchain] = await Promise.all([
-    readFileIfExists(join(dir, names.key)),
-    readFileIfExists(join(dir, names.chain)),
-    readFileIfExists(join(dir, names.fullchain)),
-  ]);
-  return {
-    key: key ?? '',
-    certificate,
-    chain: chain ?? '',
-    fullchain: fullchain ?? certificate + (chain ?? ''),
-  };
-}
-
-/**
- * Writes each file atomically, key first: a server only reads them on the reload that follows, and
- * a restart in between finds each file whole.
- */
-async function writeSet(dir: string, files: FileSet, layout: Layout, owner: FileOwner): Promise<void> {
-  for (const role of FILE_ORDER)
-    await writeFileAtomic(join(dir, layout.names[role]), files[role], {
-      mode: modeOf(role, layout),
-      ...owner,
-    });
-}
-
-/**
- * Brings the modes and owners of the installed files to the configured ones without widening on the
- * way, and writes any file of the set that is missing (a full chain deleted by hand).
- */
-async function settleSet(dir: string, files: FileSet, layout: Layout, owner: FileOwner): Promise<void> {
-  for (const role of FILE_ORDER) {
-    const path = join(dir, layout.names[role]);
-    const options = { mode: modeOf(role, layout), ...owner };
-    try {
-      await settleFileMode(path, options);
-    } catch (error) {
-      if (!isErrno(error, 'ENOENT')) throw error;
-      await writeFileAtomic(path, files[role], options);
-    }
-  }
-}
-
-/** Replaces a whole directory of files at once (staged beside it, then renamed into place). */
-async function writeSetAtomically(
-  dir: string,
-  files: FileSet,
-  layout: Layout,
-  owner: FileOwner,
-): Promise<void> {
-  // Hidden siblings, so nothing that globs the host directory picks them up.
-  const staging = join(dirname(dir), `.${basename(dir)}.${randomBytes(6).toString('hex')}.tmp`);
-  const retired = join(dirname(dir), `.${basename(dir)}.${randomBytes(6).toString('hex')}.old`);
-  await makeDirectory(staging, 0o700);
-  try {
-    await writeSet(staging, files, layout, owner);
-    try {
-      await rename(dir, retired);
-    } catch (error) {
-      if (!isErrno(error, 'ENOENT')) throw error;
-    }
-    await rename(staging, dir);
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
-  await rm(retired, { recursive: true, force: true });
-  await syncDirectory(dirname(dir));
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   FileDestination,
@@ -80,7 +80,7 @@ describe('file destination on a host directory', () => {
     expect(await modeOf(join(dir, 'cert.pem'))).toBe(0o644);
   });
 
-  it('keeps the version it replaces in previous/, its key 0600, and leaves no temporary files', async () => {
+  it('keeps the version it replaces as previous/, its key 0600, and leaves no temporary files', async () => {
     const { destination, dir } = await destinationWith();
     await destination.deliver('web-1', versions[0]!);
     const before = await readInstalled(dir);
@@ -88,15 +88,93 @@ describe('file destination on a host directory', () => {
     await destination.deliver('web-1', versions[1]!);
 
     expect(await readInstalled(join(dir, 'previous'))).toEqual(before);
-    expect(await modeOf(join(dir, 'previous'))).toBe(0o700);
     expect(await modeOf(join(dir, 'previous', 'key.pem'))).toBe(0o600);
     expect((await readdir(dir)).sort()).toEqual([
+      '.certrotor',
       'cert.pem',
       'chain.pem',
       'fullchain.pem',
       'key.pem',
       'previous',
     ]);
+    expect(await filesUnder(dir)).not.toContainEqual(expect.stringMatching(/\.tmp$/));
+    expect(await readdir(join(dir, '.certrotor', 'versions'))).toHaveLength(2);
+  });
+
+  it('points every configured file into one version directory through one switch, with relative links', async () => {
+    const { destination, dir } = await destinationWith();
+    await destination.deliver('web-1', versions[0]!);
+    await destination.deliver('web-1', versions[1]!);
+
+    const links = await Promise.all(
+      Object.values(INSTALLED_FILES).map(async (name) => [name, await readlink(join(dir, name))]),
+    );
+    const current = await readlink(join(dir, '.certrotor', 'current'));
+    const previous = await readlink(join(dir, 'previous'));
+
+    expect(Object.fromEntries(links)).toEqual({
+      'cert.pem': '.certrotor/current/cert.pem',
+      'chain.pem': '.certrotor/current/chain.pem',
+      'fullchain.pem': '.certrotor/current/fullchain.pem',
+      'key.pem': '.certrotor/current/key.pem',
+    });
+    const hex = (b: CertificateBundle) => b.facts.fingerprintSha256.replace(/:/g, '').toLowerCase();
+    expect(current).toMatch(new RegExp(`^versions/${hex(versions[1]!)}-[0-9a-f]{12}$`));
+    expect(previous).toMatch(new RegExp(`^\\.certrotor/versions/${hex(versions[0]!)}-[0-9a-f]{12}$`));
+  });
+
+  describe('on a host that holds plain files (delivered by hand or by an older certrotor)', () => {
+    async function plainFiles(dir: string, certOf: CertificateBundle, keyOf: CertificateBundle = certOf) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'cert.pem'), certOf.certificatePem, { mode: 0o644 });
+      await writeFile(join(dir, 'chain.pem'), certOf.chainPem, { mode: 0o644 });
+      await writeFile(join(dir, 'fullchain.pem'), certOf.certificatePem + certOf.chainPem, { mode: 0o644 });
+      await writeFile(join(dir, 'key.pem'), keyOf.privateKey.reveal(), { mode: 0o600 });
+    }
+
+    it('keeps them as the previous set on the first delivery and rolls back to them byte for byte', async () => {
+      const { destination, dir } = await destinationWith();
+      await plainFiles(dir, versions[0]!);
+      const before = await readInstalled(dir);
+
+      const delivered = await destination.deliver('web-1', versions[1]!);
+      const kept = await readInstalled(join(dir, 'previous'));
+      const rolledBack = await destination.rollback('web-1');
+
+      expect(delivered.ok).toBe(true);
+      expect(kept).toEqual(before);
+      expect(rolledBack).toMatchObject({ ok: true, fingerprintSha256: versions[0]!.facts.fingerprintSha256 });
+      expect(await readInstalled(dir)).toEqual(before);
+      expect(await modeOf(join(dir, 'key.pem'))).toBe(0o600);
+    });
+
+    it('takes an older previous/ directory as the rollback target', async () => {
+      const { destination, dir } = await destinationWith();
+      await plainFiles(join(dir, 'previous'), versions[0]!);
+      await plainFiles(dir, versions[1]!);
+
+      const outcome = await destination.rollback('web-1');
+
+      expect(outcome).toMatchObject({ ok: true, fingerprintSha256: versions[0]!.facts.fingerprintSha256 });
+      expect((await readInstalled(dir))['key.pem']).toBe(versions[0]!.privateKey.reveal());
+      expect(await readlink(join(dir, 'previous'))).toMatch(/^\.certrotor\/versions\//);
+    });
+
+    it('never takes a key and certificate that do not match as the rollback target', async () => {
+      const { destination, dir } = await destinationWith();
+      await plainFiles(dir, versions[0]!, versions[1]!);
+
+      const delivered = await destination.deliver('web-1', versions[2]!);
+      const rolledBack = await destination.rollback('web-1');
+
+      expect(delivered.ok).toBe(true);
+      expect(rolledBack).toMatchObject({ ok: false, error: expect.stringContaining('no previous version') });
+      const installed = await readInstalled(dir);
+      expect([installed['cert.pem'], installed['key.pem']]).toEqual([
+        versions[2]!.certificatePem,
+        versions[2]!.privateKey.reveal(),
+      ]);
+    });
   });
 
   it('restores the previous files byte for byte on rollback', async () => {
@@ -384,7 +462,7 @@ describe('file destination with configured file names and key mode', () => {
     const key = await stat(join(dir, 'tls.key'));
     expect([key.mode & 0o777, key.gid]).toEqual([0o640, gid]);
     expect(await modeOf(join(dir, 'tls.crt'))).toBe(0o644);
-    expect((await readdir(dir)).sort()).toEqual(['bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
+    expect((await readdir(dir)).sort()).toEqual(['.certrotor', 'bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
     expect(destination.pathOf('web-1', 'key')).toBe(join(dir, 'tls.key'));
     expect(await destination.currentFingerprint('web-1')).toBe(bundle.facts.fingerprintSha256);
   });
@@ -498,6 +576,12 @@ describe('file destination with configured file names and key mode', () => {
     expect(await readdir(directory)).toEqual([]);
   });
 });
+
+/** Every path under `dir`, relative, symlinks not followed. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries.map(String);
+}
 
 /** True once `pid` is gone or a zombie (killed, not yet reaped by whoever inherited it). */
 async function stopsRunning(pid: number): Promise<boolean> {
