@@ -3,8 +3,8 @@
  * with a short census, or every problem with its path (exit 1).
  */
 import type { Command } from 'commander';
-import { readConfigDocument } from '../adapters/local/config-file';
-import { type CertrotorConfig, checkConfig } from '../config/configuration';
+import { checkConfigFile, formatLocatedProblem } from '../adapters/local/config-file';
+import type { CertrotorConfig } from '../config/configuration';
 import { ConfigurationError } from '../domain/errors';
 import { configFileFor, withConfigOption } from './config-option';
 import type { CliContext } from './context';
@@ -28,13 +28,19 @@ export function registerConfigCommand(program: Command, ctx: CliContext): void {
 
 async function validateCommand(ctx: CliContext, options: ValidateOptions): Promise<void> {
   const file = configFileFor(ctx, options.config);
-  const check = checkConfig(await readConfigDocument(file));
+  const check = await checkConfigFile(file);
   if (options.json) {
-    ctx.out(JSON.stringify({ ok: check.ok, file, problems: check.problems }, null, 2));
+    const problems = check.problems.map((p) => p.problem);
+    const located = check.ok ? {} : { locations: check.problems };
+    ctx.out(JSON.stringify({ ok: check.ok, file, problems, ...located }, null, 2));
     if (!check.ok) ctx.exitCode = 1;
     return;
   }
-  if (!check.ok) throw new ConfigurationError(file, check.problems);
+  if (!check.ok)
+    throw new ConfigurationError(
+      file,
+      check.problems.map((p) => formatLocatedProblem(file, p)),
+    );
   ctx.out(`ok: ${file} (${census(check.config)})`);
 }
 

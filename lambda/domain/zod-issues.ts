@@ -144,3 +144,176 @@ export function inDocumentOrder<T extends PathProblem>(problems: readonly T[], d
   });
   return keyed.map((k) => k.problem);
 }
+
+// ---------------------------------------------------------------------------------------------
+// "Did you mean": the closest allowed key or value to a misspelt one
+// ---------------------------------------------------------------------------------------------
+
+/** Edit distance (insertions, deletions, substitutions; a swap of neighbours counts once). */
+export function levenshtein(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The candidate closest to `word`, when it is close enough to be a likely typo: the same word in
+ * another case, or at most a third of its letters (at least one) away. Ties go to the first.
+ */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const lower = word.toLowerCase();
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    if (candidate === word) continue;
+    const distance = candidate.toLowerCase() === lower ? 0 : levenshtein(lower, candidate.toLowerCase());
+    if (distance <= limit && (best === undefined || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+interface SchemaDef {
+  readonly type: string;
+  readonly shape?: Record<string, SchemaLike>;
+  readonly element?: SchemaLike;
+  readonly innerType?: SchemaLike;
+  readonly in?: SchemaLike;
+  readonly options?: readonly SchemaLike[];
+  readonly discriminator?: string;
+  readonly valueType?: SchemaLike;
+  readonly values?: readonly unknown[];
+  readonly getter?: () => SchemaLike;
+}
+interface SchemaLike {
+  readonly _zod: { readonly def: SchemaDef };
+}
+
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'catch', 'readonly', 'nonoptional']);
+
+/** Unwraps optional/default/pipe/lazy to the schema that parses the value. */
+function unwrap(schema: SchemaLike): SchemaLike {
+  let current = schema;
+  for (let guard = 0; guard < 20; guard++) {
+    const def = current._zod.def;
+    if (WRAPPERS.has(def.type) && def.innerType) current = def.innerType;
+    else if (def.type === 'pipe' && def.in) current = def.in;
+    else if (def.type === 'lazy' && def.getter) current = def.getter();
+    else break;
+  }
+  return current;
+}
+
+/** The union member that `value` selects by its discriminator (`kind: files` → the files shape). */
+function unionMember(def: SchemaDef, value: unknown): SchemaLike | undefined {
+  const options = (def.options ?? []).map(unwrap);
+  if (def.discriminator && typeof value === 'object' && value !== null) {
+    const chosen = (value as Record<string, unknown>)[def.discriminator];
+    const match = options.find((o) => {
+      const field = o._zod.def.shape?.[def.discriminator!];
+      return field !== undefined && (unwrap(field)._zod.def.values ?? []).includes(chosen);
+    });
+    if (match) return match;
+  }
+  // Not discriminated, or an unknown discriminator: the only object member, if there is one.
+  const objects = options.filter((o) => o._zod.def.type === 'object');
+  return objects.length === 1 ? objects[0] : undefined;
+}
+
+/** The schema at `path` inside `schema`, following `document` through discriminated unions. */
+function schemaAt(
+  schema: SchemaLike,
+  path: readonly PropertyKey[],
+  document: unknown,
+): SchemaLike | undefined {
+  let current: SchemaLike | undefined = unwrap(schema);
+  let value = document;
+  for (let i = 0; i <= path.length && current; i++) {
+    let def: SchemaDef = current._zod.def;
+    if (def.type === 'union') {
+      current = unionMember(def, value);
+      if (!current) return undefined;
+      def = current._zod.def;
+    }
+    if (i === path.length) return current;
+    const part = path[i]!;
+    if (def.type === 'object' && typeof part === 'string') {
+      const field: SchemaLike | undefined = def.shape?.[part];
+      current = field ? unwrap(field) : undefined;
+    } else if (def.type === 'array' && typeof part === 'number' && def.element) {
+      current = unwrap(def.element);
+    } else if (def.type === 'record' && def.valueType) {
+      current = unwrap(def.valueType);
+    } else {
+      return undefined;
+    }
+    value =
+      typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined;
+  }
+  return current;
+}
+
+/** The keys allowed in the mapping at `path` (for `kind:` unions, those of the chosen kind). */
+export function allowedKeysAt(schema: unknown, path: readonly PropertyKey[], document: unknown): string[] {
+  const at = schemaAt(schema as SchemaLike, path, document);
+  const def = at?._zod.def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/** The value at `path` in a parsed document, if any. */
+export function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
+  let value = document;
+  for (const part of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+/**
+ * `unknown key` → `unknown key (did you mean "port"?)`; `must be one of "acm", "files"` for a
+ * misspelt value → `… (did you mean "files"?)`. Other messages are returned unchanged.
+ */
+export function withSuggestion(problem: PathProblem, schema: unknown, document: unknown): PathProblem {
+  const { path, message } = problem;
+  let suggestion: string | undefined;
+  if (message === 'unknown key' && path.length > 0) {
+    const key = path[path.length - 1];
+    if (typeof key === 'string')
+      suggestion = closest(key, allowedKeysAt(schema, path.slice(0, -1), document));
+  } else {
+    const oneOf = /^must be one of ((?:"(?:[^"\\]|\\.)*"(?:, )?)+)$/.exec(message);
+    const value = valueAt(document, path);
+    if (oneOf && typeof value === 'string') {
+      const options = [...oneOf[1]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
+      suggestion = closest(value, options);
+    }
+  }
+  return suggestion ? { path, message: `${message} (did you mean "${suggestion}"?)` } : problem;
+}
+
+const PATH_PREFIX = /^((?:[A-Za-z_$][\w$-]*|\[\d+\])(?:\.[A-Za-z_$][\w$-]*|\[\d+\])*): /;
+
+/**
+ * Splits a formatted problem (`upstreams[1].port: must be 1-65535`) back into its path and message;
+ * a problem about the whole document has an empty path.
+ */
+export function parseProblem(text: string): PathProblem {
+  const match = PATH_PREFIX.exec(text);
+  if (!match) return { path: [], message: text };
+  const path: PropertyKey[] = [];
+  for (const part of match[1]!.matchAll(/\[(\d+)\]|\.?([A-Za-z_$][\w$-]*)/g))
+    path.push(part[1] !== undefined ? Number(part[1]) : part[2]!);
+  return { path, message: text.slice(match[0].length) };
+}

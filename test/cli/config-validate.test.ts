@@ -96,9 +96,9 @@ describe('certrotor config validate', () => {
     expect(run.out).toBe('');
     expect(run.err.split('\n')).toEqual([
       `certrotor: ${file}: 3 configuration problems:`,
-      '  certificates[0].issuer: issuer "missing" is not defined (defined: local, vendor)',
-      '  upstreams[0].endpoints[0].port: must be 1-65535',
-      '  typo: unknown key',
+      `  ${file}:38:13: certificates[0].issuer: issuer "missing" is not defined (defined: local, vendor)`,
+      `  ${file}:51:15: upstreams[0].endpoints[0].port: must be 1-65535`,
+      `  ${file}:70:1: typo: unknown key`,
     ]);
   });
 
@@ -113,7 +113,12 @@ describe('certrotor config validate', () => {
 
     // Assess
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.out)).toEqual({ ok: false, file, problems: ['version: must be 1'] });
+    expect(JSON.parse(run.out)).toEqual({
+      ok: false,
+      file,
+      problems: ['version: must be 1'],
+      locations: [{ problem: 'version: must be 1', line: 1, column: 10 }],
+    });
   });
 
   it('says where to put a configuration when there is none', async () => {

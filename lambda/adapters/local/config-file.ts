@@ -6,15 +6,29 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import { type CertrotorConfig, validateConfig } from '../../config/configuration';
-import { InvalidInputError } from '../../domain/errors';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { type CertrotorConfig, checkConfig, configSchema } from '../../config/configuration';
+import { ConfigurationError, InvalidInputError } from '../../domain/errors';
+import { parseProblem, withSuggestion, formatProblem } from '../../domain/zod-issues';
 
 /** Parses configuration text; `file` names it in errors. Does not validate. */
 export function parseConfigText(text: string, file: string): unknown {
+  return parseConfigSource(text, file).raw;
+}
+
+/** A parsed configuration file: the plain value, and the YAML document with its positions. */
+export interface ConfigSource {
+  readonly raw: unknown;
+  readonly document: Document;
+  readonly lines: LineCounter;
+}
+
+/** Parses configuration text keeping node positions, for problems with `file:line:column`. */
+export function parseConfigSource(text: string, file: string): ConfigSource {
   if (text.trim() === '') throw new InvalidInputError(`${file}: the configuration file is empty`);
   // uniqueKeys: a key given twice is a mistake, not "the last one wins".
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   const error = document.errors[0];
   if (error) {
     const position = error.linePos?.[0];
@@ -23,7 +37,7 @@ export function parseConfigText(text: string, file: string): unknown {
     throw new InvalidInputError(`${where}: not valid YAML or JSON: ${message}`);
   }
   try {
-    return document.toJS({ maxAliasCount: 100 }) as unknown;
+    return { raw: document.toJS({ maxAliasCount: 100 }) as unknown, document, lines };
   } catch (cause) {
     throw new InvalidInputError(`${file}: not valid YAML or JSON: ${(cause as Error).message}`, { cause });
   }
@@ -34,6 +48,11 @@ export function parseConfigText(text: string, file: string): unknown {
  * @throws InvalidInputError when the file is missing, unreadable, unparsable or empty
  */
 export async function readConfigDocument(path: string): Promise<unknown> {
+  return (await readConfigSource(path)).raw;
+}
+
+/** Like `readConfigDocument`, keeping the YAML document and its positions. */
+export async function readConfigSource(path: string): Promise<ConfigSource> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -49,11 +68,96 @@ export async function readConfigDocument(path: string): Promise<unknown> {
             : (error as Error).message;
     throw new InvalidInputError(`${path}: cannot read the configuration file: ${reason}`, { cause: error });
   }
-  const raw = parseConfigText(text, path);
+  const source = parseConfigSource(text, path);
   // A file of only comments parses to nothing: say so in one line rather than as a problem list.
-  if (raw === null || raw === undefined)
+  if (source.raw === null || source.raw === undefined)
     throw new InvalidInputError(`${path}: the configuration file is empty`);
-  return raw;
+  return source;
+}
+
+/** One configuration problem, where it is in the file (when it can be placed) and what is wrong. */
+export interface LocatedProblem {
+  /** `path: message`, as `config validate --json` lists it (with any "did you mean"). */
+  readonly problem: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export type ConfigFileCheck =
+  | { readonly ok: true; readonly config: CertrotorConfig; readonly problems: readonly [] }
+  | { readonly ok: false; readonly problems: readonly LocatedProblem[] };
+
+/**
+ * Checks the configuration file at `path`: every problem with its line and column in the file and,
+ * for a misspelt key or kind, the closest allowed one. Relative paths are not resolved.
+ * @throws InvalidInputError when the file is missing, unreadable, unparsable or empty
+ */
+export async function checkConfigFile(path: string): Promise<ConfigFileCheck> {
+  return checkConfigSource(await readConfigSource(path));
+}
+
+/** `checkConfigFile` for an already parsed source. */
+export function checkConfigSource(source: ConfigSource): ConfigFileCheck {
+  const check = checkConfig(source.raw);
+  if (check.ok) return check;
+  return {
+    ok: false,
+    problems: check.problems.map((text) => {
+      const parsed = parseProblem(text);
+      const explained = withSuggestion(parsed, configSchema, source.raw);
+      const at = positionOf(source, parsed.path, parsed.message);
+      return { problem: explained === parsed ? text : formatProblem(explained), ...at };
+    }),
+  };
+}
+
+/** `file:12:5: path: message`, or `file: path: message` when the problem has no place. */
+export function formatLocatedProblem(file: string, problem: LocatedProblem): string {
+  return problem.line !== undefined
+    ? `${file}:${problem.line}:${problem.column ?? 1}: ${problem.problem}`
+    : problem.problem;
+}
+
+/**
+ * Where `path` is in the file: an unknown key at the key, a wrong value at the value, a missing key
+ * at the mapping that lacks it (the deepest part of the path that is there).
+ */
+function positionOf(
+  source: ConfigSource,
+  path: readonly PropertyKey[],
+  message: string,
+): { line?: number; column?: number } {
+  let node: unknown = source.document.contents;
+  let offset: number | undefined = rangeStart(node);
+  for (const [index, part] of path.entries()) {
+    const last = index === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part),
+      );
+      if (!pair) break;
+      const keyStart = rangeStart(pair.key);
+      const valueStart = rangeStart(pair.value);
+      offset =
+        last && (message === 'unknown key' || valueStart === undefined) ? keyStart : (valueStart ?? keyStart);
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === 'number') {
+      const item = node.items[part];
+      if (item === undefined) break;
+      offset = rangeStart(item) ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  if (offset === undefined) return {};
+  const { line, col } = source.lines.linePos(offset);
+  return { line, column: col };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: readonly number[] } | null | undefined)?.range;
+  return range ? range[0] : undefined;
 }
 
 /**
@@ -62,8 +166,13 @@ export async function readConfigDocument(path: string): Promise<unknown> {
  * @throws ConfigurationError listing every problem when it does not validate
  */
 export async function loadConfigFile(path: string): Promise<CertrotorConfig> {
-  const config = validateConfig(await readConfigDocument(path), path);
-  return resolveConfigPaths(config, dirname(resolve(path)));
+  const check = await checkConfigFile(path);
+  if (!check.ok)
+    throw new ConfigurationError(
+      path,
+      check.problems.map((p) => formatLocatedProblem(path, p)),
+    );
+  return resolveConfigPaths(check.config, dirname(resolve(path)));
 }
 
 /** Returns `config` with every relative file path made absolute against `directory`. */
