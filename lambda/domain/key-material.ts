@@ -26,8 +26,11 @@ const PEM_KEY =
  */
 const BASE64_RUN = /[A-Za-z0-9+/_-]+={0,2}(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]+={0,2})*/g;
 const MIN_BASE64 = 60;
-/** Hex runs, plain or with `:`/space separators between bytes, possibly wrapped. */
-const HEX_RUN = /[0-9a-fA-F]{2}(?:[:\s]?[0-9a-fA-F]{2})+/g;
+/** Hex runs: plain (possibly wrapped over lines), or bytes separated by `:` (openssl's dumps). */
+const HEX_RUNS = [
+  /[0-9a-fA-F]{2,}(?:[ \t]*\r?\n[ \t]*[0-9a-fA-F]{2,})*/g,
+  /[0-9a-fA-F]{2}(?::\s*[0-9a-fA-F]{2})+/g,
+];
 const MIN_HEX_BYTES = 46;
 const MIN_DER = 46;
 const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
@@ -45,10 +48,11 @@ export function findKeyMaterial(text: string): TextRange[] {
     const compact = match[0].replace(/\s+/g, '');
     if (compact.length >= MIN_BASE64 && base64HoldsKey(compact)) ranges.push(rangeOf(match));
   }
-  for (const match of text.matchAll(HEX_RUN)) {
-    const compact = match[0].replace(/[:\s]/g, '');
-    if (compact.length >= MIN_HEX_BYTES * 2 && hexHoldsKey(compact)) ranges.push(rangeOf(match));
-  }
+  for (const pattern of HEX_RUNS)
+    for (const match of text.matchAll(pattern)) {
+      const compact = match[0].replace(/[:\s]/g, '');
+      if (compact.length >= MIN_HEX_BYTES * 2 && hexHoldsKey(compact)) ranges.push(rangeOf(match));
+    }
   return merge(ranges);
 }
 

@@ -51,6 +51,11 @@ export function scrubPrivateKeys(text: string): string {
   let clean = text.replace(PRIVATE_KEY_PATTERN, REDACTED);
   const open = clean.search(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
   if (open >= 0) clean = clean.slice(0, open) + REDACTED;
+  // The end of a block whose start was cut off (the tail of a long output): everything before it goes.
+  const end = /-----END [A-Z ]*PRIVATE KEY-----/g;
+  let last: RegExpExecArray | null = null;
+  for (let m = end.exec(clean); m; m = end.exec(clean)) last = m;
+  if (last) clean = REDACTED + clean.slice(last.index + last[0].length);
   for (const { start, end } of findKeyMaterial(clean).reverse())
     clean = clean.slice(0, start) + REDACTED + clean.slice(end);
   return redactKnownKeys(clean);

@@ -4,7 +4,7 @@
  * own process group so that a timeout kills everything it started, not only the shell.
  */
 import { spawn } from 'node:child_process';
-import { scrubPrivateKeys } from '../../domain/secret';
+import { registerKeyMaterial, scrubPrivateKeys } from '../../domain/secret';
 
 export type ReloadCommand = readonly string[] | string;
 
@@ -35,6 +35,7 @@ export function describeCommand(command: ReloadCommand): string {
 }
 
 export function runReloadCommand(command: ReloadCommand, run: ReloadRun = {}): Promise<ReloadResult> {
+  for (const secret of run.secrets ?? []) registerKeyMaterial(secret);
   const timeoutMs = run.timeoutMs ?? 30_000;
   const shown = truncate(describeCommand(command));
   const [file, args] =
@@ -106,14 +107,13 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 }
 
 /**
- * The last non-empty stderr line, safe to put in an outcome: PEM key blocks are removed first, a key
- * block cut off before its end marker drops everything after its start, and a line that is part
- * of a secret in play is redacted.
+ * The last non-empty stderr line, safe to put in an outcome: the whole output is redacted first
+ * (`scrubPrivateKeys`: PEM key blocks, cut-off blocks, any base64/base64url/hex run that decodes to
+ * a private key, and every key this process holds in any encoding, even in pieces), then a line
+ * that is part of a secret in play is redacted.
  */
 export function lastLine(text: string, secrets: readonly string[]): string | undefined {
-  let clean = scrubPrivateKeys(text);
-  const open = clean.search(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
-  if (open >= 0) clean = clean.slice(0, open) + '[REDACTED PRIVATE KEY]';
+  const clean = scrubPrivateKeys(text);
   const line = clean
     .split(/\r?\n/)
     .map((l) => l.trim())

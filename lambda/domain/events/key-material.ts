@@ -3,12 +3,13 @@
  * `PRIVATE KEY` and long base64 runs, and a final walk over a whole detail.
  */
 import * as z from 'zod';
+import { containsKeyMaterial } from '../key-material';
 
 const KEY_MATERIAL = /PRIVATE KEY|-----BEGIN|[A-Za-z0-9+/=]{200}/;
 
 /** True when `text` looks like it carries a PEM block, a private key or a long base64 (DER) blob. */
 export function looksLikeKeyMaterial(text: string): boolean {
-  return KEY_MATERIAL.test(text);
+  return KEY_MATERIAL.test(text) || containsKeyMaterial(text);
 }
 
 export const KEY_MATERIAL_MESSAGE = 'must not contain key material, PEM blocks or long base64 data';
