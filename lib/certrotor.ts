@@ -9,6 +9,7 @@
  * (permissions), alarms, a dead man's switch and a dashboard (alarms-dashboard).
  */
 import {
+  CfnOutput,
   Duration,
   RemovalPolicy,
   aws_cloudwatch as cloudwatch,
@@ -29,7 +30,12 @@ import { createAlarmsAndDashboard } from './constructs/alarms-dashboard';
 import { createEventBus, routeAwsSignals } from './constructs/event-bus';
 import { type HandlerName, jobFunctionFactory } from './constructs/job-functions';
 import { acknowledgeNagFindings } from './constructs/nag-acknowledgements';
-import { createWebhookSecrets, reserveSlackConcurrency, routeToNotifier } from './constructs/notifier';
+import {
+  createWebhookSecrets,
+  reserveSlackConcurrency,
+  routeToNotifier,
+  webhookSecretEnvironment,
+} from './constructs/notifier';
 import { grantJobPermissions } from './constructs/permissions';
 import { createRotationWorkflow } from './constructs/rotation-workflow';
 import { type ScheduleOverrides, createScheduledJobs, scheduleSettings } from './constructs/scheduled-jobs';
@@ -56,15 +62,19 @@ export interface CertRotorProps {
   readonly configurationName?: string;
   /** Schedule overrides. @default the configuration's `schedules` section */
   readonly schedules?: CertRotorSchedules;
-  /** Targets rolled out at once after the canary (Map MaxConcurrency). @default 5 */
+  /**
+   * Upper bound on the targets of one batch delivered at once by the workflow (Map MaxConcurrency).
+   * The batches themselves come from each certificate's `rollout` (canary, batchSize). @default 5
+   */
   readonly rolloutConcurrency?: number;
   /**
    * Reserved concurrency of the notifier and the digest sender. At 1, one process paces each webhook
    * (at most `notifications.delivery.messagesPerSecond`); EventBridge and the scheduler queue and retry
-   * the rest. `undefined` leaves them unreserved (for accounts whose concurrency limit allows no
-   * reservation), at the cost of pacing only per concurrent invocation. @default 1
+   * the rest. Opt-in: a reservation can fail a first deploy in a new account whose concurrency limit
+   * leaves nothing to reserve. @default undefined — unreserved, so pacing holds per concurrent
+   * invocation only
    */
-  readonly slackConcurrency?: number | null;
+  readonly slackConcurrency?: number;
   /** Longest a rotation may run before Step Functions stops it. @default 2 hours */
   readonly rotationTimeout?: Duration;
   /** Alarm when the soonest-expiring certificate has fewer days left than this. @default 14 */
@@ -85,10 +95,17 @@ export interface CertRotorProps {
   readonly alarmTopic?: sns.ITopic;
   /**
    * Manage the account-wide ACM setting that decides how early ACM emits its expiry events
-   * (`AWS::CertificateManager::Account`, one per account and region).
-   * @default true
+   * (`AWS::CertificateManager::Account`, `aws.acmDaysBeforeExpiry`). There is one per account and
+   * region, so only one stack may own it: opt-in. @default false — ACM's own setting (45 days unless
+   * someone changed it)
    */
   readonly manageAcmAccountSettings?: boolean;
+  /**
+   * A fixed name for the event bus, for CLIs (`--backend aws`) that name it in `aws.eventBusName`.
+   * Two CertRotors in one account and region need different names. @default a name CloudFormation
+   * generates (see the `EventBusName` output)
+   */
+  readonly eventBusName?: string;
   /** What happens to the table, key and secrets when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** CloudWatch Logs retention for functions and the state machine. @default one month */
@@ -121,13 +138,17 @@ export class CertRotor extends Construct {
     const { key, table } = createStateTable(this, { removalPolicy });
     this.key = key;
     this.table = table;
-    this.bus = createEventBus(this, { eventBusName: config.aws.eventBusName });
+    this.bus = createEventBus(this, {
+      ...(props.eventBusName !== undefined ? { eventBusName: props.eventBusName } : {}),
+    });
 
     this.alarmTopic =
       props.alarmTopic ?? new sns.Topic(this, 'Alarms', { masterKey: this.key, enforceSSL: true });
     this.key.grantEncryptDecrypt(new iam.ServicePrincipal('cloudwatch.amazonaws.com'));
 
-    this.webhookSecrets = createWebhookSecrets(this, { config, key: this.key, removalPolicy });
+    const webhooks = createWebhookSecrets(this, { config, key: this.key, removalPolicy });
+    this.webhookSecrets = webhooks.map((w) => w.secret);
+    const webhookEnvironment = webhookSecretEnvironment(this, webhooks);
 
     const fn = jobFunctionFactory(this, {
       key: this.key,
@@ -141,15 +162,12 @@ export class CertRotor extends Construct {
       inventory: fn('inventory'),
       probe: fn('probe'),
       'rotation-step': fn('rotation-step'),
-      notifier: fn('notifier'),
+      notifier: fn('notifier', webhookEnvironment),
       'acm-expiry-event': fn('acm-expiry-event'),
       'upstream-watch': fn('upstream-watch'),
-      ...(config.notifications.digest.enabled ? { digest: fn('digest') } : {}),
+      ...(config.notifications.digest.enabled ? { digest: fn('digest', webhookEnvironment) } : {}),
     } as Omit<CertRotor['functions'], 'planner'>;
-    reserveSlackConcurrency(
-      [functions.notifier, functions.digest],
-      props.slackConcurrency === undefined ? 1 : props.slackConcurrency,
-    );
+    reserveSlackConcurrency([functions.notifier, functions.digest], props.slackConcurrency);
 
     this.stateMachine = createRotationWorkflow(this, {
       step: functions['rotation-step'],
@@ -190,9 +208,7 @@ export class CertRotor extends Construct {
       acmExpiry: this.functions['acm-expiry-event'],
       upstreamWatch: this.functions['upstream-watch'],
       deadLetterQueue: this.scheduleDeadLetterQueue,
-      ...((props.manageAcmAccountSettings ?? true)
-        ? { acmDaysBeforeExpiry: config.aws.acmDaysBeforeExpiry }
-        : {}),
+      ...(props.manageAcmAccountSettings ? { acmDaysBeforeExpiry: config.aws.acmDaysBeforeExpiry } : {}),
     });
 
     this.dashboard = createAlarmsAndDashboard(this, {
@@ -209,6 +225,21 @@ export class CertRotor extends Construct {
       ...(props.upstreamDeadlineAlarmDays !== undefined
         ? { upstreamDeadlineAlarmDays: props.upstreamDeadlineAlarmDays }
         : {}),
+    });
+
+    new CfnOutput(this, 'EventBusName', {
+      description: 'The certrotor event bus (aws.eventBusName for the CLI with --backend aws)',
+      value: this.bus.eventBusName,
+    });
+    new CfnOutput(this, 'StateTableName', {
+      description: 'The certrotor state table (aws.tableName for the CLI with --backend aws)',
+      value: this.table.tableName,
+    });
+    webhooks.forEach((w, index) => {
+      new CfnOutput(this, `Webhook${index}SecretName`, {
+        description: `Put the Slack webhook URL of channel secret "${w.configuredName}" here`,
+        value: w.secret.secretName,
+      });
     });
 
     acknowledgeNagFindings(this);

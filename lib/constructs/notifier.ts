@@ -8,6 +8,7 @@
 import {
   Duration,
   type RemovalPolicy,
+  Stack,
   aws_events as events,
   aws_events_targets as eventTargets,
   aws_kms as kms,
@@ -27,17 +28,42 @@ export interface WebhookSecretsProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** `Webhook<n>` in `scope`: one secret per webhook the configuration names (by name, not ARN). */
-export function createWebhookSecrets(scope: Construct, props: WebhookSecretsProps): secretsmanager.Secret[] {
-  return webhookSecretNames(props.config).map(
-    (name, index) =>
-      new secretsmanager.Secret(scope, `Webhook${index}`, {
-        secretName: name,
-        description: 'Slack incoming webhook URL for certrotor (set the value after deploying)',
-        encryptionKey: props.key,
-        removalPolicy: props.removalPolicy,
-      }),
-  );
+/**
+ * `Webhook<n>` in `scope`: one secret per webhook the configuration names (by name, not ARN), under a
+ * name CloudFormation generates so that two CertRotors in one account never collide. The functions
+ * find each by its configured name in `CERTROTOR_WEBHOOK_SECRETS` (see `webhookSecretEnvironment`).
+ */
+export function createWebhookSecrets(scope: Construct, props: WebhookSecretsProps): WebhookSecret[] {
+  return webhookSecretNames(props.config).map((configuredName, index) => ({
+    configuredName,
+    secret: new secretsmanager.Secret(scope, `Webhook${index}`, {
+      description: `Slack incoming webhook URL for the certrotor channel secret "${configuredName}" (set the value after deploying)`,
+      encryptionKey: props.key,
+      removalPolicy: props.removalPolicy,
+    }),
+  }));
+}
+
+/** A webhook secret the stack created, and the name the configuration knows it by. */
+export interface WebhookSecret {
+  readonly configuredName: string;
+  readonly secret: secretsmanager.Secret;
+}
+
+/** Environment variable mapping each configured webhook secret name to the created secret's ARN. */
+export const WEBHOOK_SECRETS_VARIABLE = 'CERTROTOR_WEBHOOK_SECRETS';
+
+/** `CERTROTOR_WEBHOOK_SECRETS` for the Slack posters: `{ "<configured name>": "<secret ARN>" }`. */
+export function webhookSecretEnvironment(
+  scope: Construct,
+  secrets: readonly WebhookSecret[],
+): Record<string, string> {
+  if (secrets.length === 0) return {};
+  return {
+    [WEBHOOK_SECRETS_VARIABLE]: Stack.of(scope).toJsonString(
+      Object.fromEntries(secrets.map((s) => [s.configuredName, s.secret.secretArn])),
+    ),
+  };
 }
 
 /** Webhook secrets named in the configuration (by name, not ARN) that the stack creates. */
@@ -49,14 +75,14 @@ export function webhookSecretNames(config: CertrotorConfig): string[] {
 }
 
 /**
- * One process per Slack poster, so each webhook is paced by one process; `null` leaves them
- * unreserved.
+ * A reserved concurrency for each Slack poster (1: each webhook is paced by one process);
+ * `undefined` leaves them unreserved.
  */
 export function reserveSlackConcurrency(
   posters: readonly (lambda.Function | undefined)[],
-  concurrency: number | null,
+  concurrency: number | undefined,
 ): void {
-  if (concurrency === null) return;
+  if (concurrency === undefined) return;
   for (const poster of posters) {
     if (poster) (poster.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = concurrency;
   }

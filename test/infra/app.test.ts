@@ -10,10 +10,15 @@ import { useTempDirs } from '../support/temp-dir';
 const temp = useTempDirs();
 const APP = join(__dirname, '..', '..', 'dist', 'app.js');
 
-function synth(configFile: string) {
+function synth(configFile: string, context: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [APP], {
     encoding: 'utf8',
-    env: { ...process.env, CERTROTOR_CONFIG: configFile, CDK_OUTDIR: join(configFile, '..', 'cdk.out') },
+    env: {
+      ...process.env,
+      CERTROTOR_CONFIG: configFile,
+      CDK_OUTDIR: join(configFile, '..', 'cdk.out'),
+      CDK_CONTEXT_JSON: JSON.stringify(context),
+    },
     timeout: 60_000,
   });
   return { status: result.status, stderr: result.stderr, stdout: result.stdout };
@@ -43,5 +48,18 @@ describe('the CDK app with a bad configuration', () => {
 
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe(`certrotor: ${join(dir, 'missing.yaml')}: cannot read (ENOENT)`);
+  });
+
+  it('refuses two different configuration files (context and CERTROTOR_CONFIG) in one line', async () => {
+    const dir = await temp.make('cdk-app');
+    const fromEnvironment = join(dir, 'prod.yaml');
+    const fromContext = join(dir, 'staging.yaml');
+
+    const run = synth(fromEnvironment, { 'certrotor:configFile': fromContext });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `certrotor: two configuration files given: -c certrotor:configFile=${fromContext} and CERTROTOR_CONFIG=${fromEnvironment}; keep one`,
+    );
   });
 });

@@ -11,7 +11,21 @@ import type { AwsClients } from './runtime';
 
 const webhooks = new Map<string, Promise<string>>();
 
-function webhookUrl(clients: AwsClients, secretId: string): Promise<string> {
+/**
+ * The stack creates each webhook secret under a generated name (two stacks never collide) and maps
+ * the configured name to it in CERTROTOR_WEBHOOK_SECRETS; a name it did not create is used as is.
+ */
+function deployedSecretId(secretId: string): string {
+  try {
+    const map = JSON.parse(process.env.CERTROTOR_WEBHOOK_SECRETS ?? '{}') as Record<string, string>;
+    return map[secretId] ?? secretId;
+  } catch {
+    return secretId;
+  }
+}
+
+function webhookUrl(clients: AwsClients, configuredSecretId: string): Promise<string> {
+  const secretId = deployedSecretId(configuredSecretId);
   let url = webhooks.get(secretId);
   if (!url) {
     url = clients
