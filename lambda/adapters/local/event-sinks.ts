@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { describeError } from '../../domain/errors';
 import type { EventPublisher, OutgoingEvent, PublishReport } from '../../domain/ports';
 import { scrubPrivateKeys } from '../../domain/secret';
-import { makeDirectory } from './atomic-file';
+import { ensureDirectory } from './atomic-file';
 
 /** Renders one event as one line (without the newline). */
 export type EventFormatter = (event: OutgoingEvent) => string;
@@ -45,7 +45,7 @@ export class StreamEventPublisher implements EventPublisher {
     let published = 0;
     for (const event of events) {
       try {
-        const line = this.format(event);
+        const line = scrubPrivateKeys(this.format(event));
         await writeLine(this.stream, `${line.replace(/\n/g, ' ')}\n`, this.streamError);
         published++;
       } catch (error) {
@@ -86,7 +86,8 @@ export interface JsonlFileEventPublisherOptions {
 /**
  * Appends one JSON line per event to a file and fsyncs before reporting them published. A line is
  * written with a single append, so a reader never sees two events interleaved; a crash can leave at
- * most a torn last line, which `readEventsFile` skips.
+ * most a torn last line, which `readEventsFile` skips. The file is created 0600 (its directory 0700
+ * when certrotor creates it), an existing one loses any access by others, and nothing is widened.
  */
 export class JsonlFileEventPublisher implements EventPublisher {
   readonly name: string;
@@ -101,8 +102,12 @@ export class JsonlFileEventPublisher implements EventPublisher {
     if (events.length === 0) return { published: 0, failed: [] };
     let handle;
     try {
-      await makeDirectory(dirname(this.path), 0o755);
-      handle = await open(this.path, 'a', 0o640);
+      // A directory certrotor creates is its own (0700); one that exists keeps the mode it has.
+      await ensureDirectory(dirname(this.path), 0o700);
+      handle = await open(this.path, 'a', 0o600);
+      // Never world-readable, even a file an older version created 0644; never widened.
+      const mode = (await handle.stat()).mode & 0o777;
+      if (mode & 0o007) await handle.chmod(mode & 0o770);
     } catch (error) {
       return allFailed(events, `${this.name}: cannot open ${this.path}: ${describeError(error)}`);
     }
@@ -111,7 +116,7 @@ export class JsonlFileEventPublisher implements EventPublisher {
     try {
       for (const event of events) {
         try {
-          await handle.appendFile(`${JSON.stringify(event)}\n`);
+          await handle.appendFile(`${scrubPrivateKeys(JSON.stringify(event))}\n`);
           written.push(event);
         } catch (error) {
           failed.push({ event, error: oneLine(`${this.name}: write ${this.path}: ${describeError(error)}`) });

@@ -1,5 +1,5 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import {
   FanOutPublisher,
@@ -156,8 +156,8 @@ describe('stream publisher', () => {
 });
 
 describe('JSONL file publisher', () => {
-  it('appends to an existing file and creates it readable by its group only', async () => {
-    const path = join(await temp.make('events'), 'events.jsonl');
+  it('appends to an existing file, creating it 0600 in a directory of its own (0700)', async () => {
+    const path = join(await temp.make('events'), 'new', 'events.jsonl');
     const first = new JsonlFileEventPublisher({ path });
     const second = new JsonlFileEventPublisher({ path });
 
@@ -165,6 +165,20 @@ describe('JSONL file publisher', () => {
     await second.publish([buildEvent(2)]);
 
     expect((await readEventsFile(path)).map((e) => e.detail.certificate)).toEqual(['api-1', 'api-2']);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(dirname(path))).mode & 0o777).toBe(0o700);
+  });
+
+  it('never widens the directory it publishes into, and takes away what others could read of the file', async () => {
+    const dir = await temp.make('events');
+    const path = join(dir, 'events.jsonl');
+    await chmod(dir, 0o750);
+    await writeFile(path, '', { mode: 0o644 });
+    await chmod(path, 0o644);
+
+    await new JsonlFileEventPublisher({ path }).publish([buildEvent(1)]);
+
+    expect((await stat(dir)).mode & 0o777).toBe(0o750);
     expect((await stat(path)).mode & 0o777).toBe(0o640);
   });
 
