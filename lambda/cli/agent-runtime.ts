@@ -27,7 +27,7 @@ export {
   assignmentsFor,
   expectedAgentHosts,
   fleetMembers,
-} from '../domain/agent-hosts';
+} from '../config/views/agent-hosts';
 
 export function findAgentHost(config: CertrotorConfig, name: string): HostConfig {
   const host = config.hosts.find((h) => h.name === name);

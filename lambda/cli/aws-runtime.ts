@@ -1,6 +1,6 @@
 /**
  * The AWS composition root for the CLI (`--backend aws`): the same Runtime the local backend builds,
- * over the AWS adapters the Lambdas use. State in the DynamoDB table, keys and bundles in Secrets
+ * over the AWS adapters the Lambdas use (lambda/wiring/aws.ts) and the same configuration views. State in the DynamoDB table, keys and bundles in Secrets
  * Manager, ACM PCA issuers, Secrets Manager / ACM / SSM destinations, ACM and Secrets Manager
  * inventory and the PCA issuers' CA certificates, events to EventBridge (and, for people, to stdout), TLS probing from this machine.
  *
@@ -9,23 +9,17 @@
  */
 import type { Writable } from 'node:stream';
 import { AwsClientPool, type AwsClientProvider } from '../adapters/aws/clients';
-import { awsIssuerCaReaders, buildAwsInventorySources } from '../adapters/aws/inventory-sources';
-import { buildRotationAdapters } from '../adapters/aws/rotation-adapters';
+import { awsIssuerCaReaders } from '../adapters/aws/inventory-sources';
 import { awsEventPublisher, awsStateStore, resolveAwsRegion } from '../adapters/aws/state-and-events';
 import { FanOutPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
 import { configuredProber } from '../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../config/configuration';
+import { certificateSpecs } from '../config/views/certificates';
 import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
 import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
-import {
-  endpointsOf,
-  humanEventLine,
-  managedSpec,
-  ownershipLookup,
-  rotatable,
-  type Runtime,
-} from './local-runtime';
+import { buildAwsInventorySources, buildRotationAdapters } from '../wiring/aws';
+import { endpointsOf, humanEventLine, ownershipLookup, type Runtime } from './local-runtime';
 
 /** What the command line says about AWS; each falls back to the configuration, then the environment. */
 export interface AwsBackendFlags {
@@ -85,7 +79,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
       new StreamEventPublisher({ name: 'stdout', stream: options.eventStream, format: humanEventLine }),
     );
   }
-  const specs = rotatable(config).map((c) => managedSpec(config, c, issuers));
+  const specs = certificateSpecs(config);
   return {
     config,
     state,

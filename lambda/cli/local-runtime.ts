@@ -1,24 +1,24 @@
 /**
- * The local composition root: builds the adapters a validated configuration asks for (state in a
- * directory, a local CA, file destinations with reload commands, the TLS prober, event sinks) and
- * maps configuration onto the use cases' views. The AWS composition lives in aws-runtime.ts.
+ * The local composition root: the adapters a validated configuration asks for come from the wiring
+ * (lambda/wiring/local.ts: state in a directory, a local CA, files and agent destinations), what the
+ * use cases take comes from the configuration views (lambda/config/views); this adds the event sinks
+ * and the issuer CA sources. The AWS composition lives in aws-runtime.ts.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { CertrotorConfig, ManagedCertificateConfig } from '../config/configuration';
+import type { CertrotorConfig } from '../config/configuration';
+import { certificateSpecs } from '../config/views/certificates';
+import { endpointTargets as configuredTargets, type EndpointTargets } from '../config/views/endpoints';
 import type {
   BundleStore,
   CertificateSource,
+  Clock,
   Destination,
   EventPublisher,
   Issuer,
   StateStore,
   TlsProber,
 } from '../domain/ports';
-import { FileBundleStore } from '../adapters/local/file-bundle-store';
-import { FileDestination } from '../adapters/local/file-destination';
-import { FileStateStore } from '../adapters/local/file-state-store';
 import { LocalCaIssuer } from '../adapters/local/local-ca-issuer';
 import {
   FanOutPublisher,
@@ -26,16 +26,8 @@ import {
   StreamEventPublisher,
 } from '../adapters/local/event-sinks';
 import { configuredProber } from '../adapters/net/tls-prober';
-import type { ManagedCertificateSpec, VerifyEndpoint } from '../use-cases/managed-certificate';
-import {
-  agentDestinationHosts,
-  buildAgentDestinations,
-  installLayout,
-  resolveFileOwner,
-} from './agent-runtime';
-import { DEFAULT_VERIFY } from '../use-cases/managed-certificate';
+import type { ManagedCertificateSpec } from '../use-cases/managed-certificate';
 import type { EndpointTarget, ScanFailure } from '../use-cases/scan';
-import { configuredEndpointTargets, probeAddresses } from '../adapters/local/endpoint-targets';
 import {
   type CaCertificateReader,
   ISSUER_SOURCE,
@@ -43,8 +35,8 @@ import {
   issuerEnvironments,
 } from '../use-cases/issuer-ca-source';
 import { type OwnershipLookup, ownershipLookup } from '../use-cases/finding-events';
+import { buildLocalAdapters, localCaTrust } from '../wiring/local';
 export { ownershipLookup };
-import type { Clock } from '../domain/ports';
 
 export interface Runtime {
   readonly config: CertrotorConfig;
@@ -73,54 +65,7 @@ export interface LocalRuntimeOptions {
 }
 
 export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntimeOptions): Runtime {
-  const stateDir = config.local.stateDirectory;
-  const issuers = new Map<string, Issuer>();
-  for (const issuer of config.issuers) {
-    if (issuer.kind === 'local-ca') {
-      issuers.set(
-        issuer.name,
-        new LocalCaIssuer({
-          directory: issuer.directory ?? join(stateDir, 'ca', issuer.name),
-          name: issuer.name,
-          caCommonName: issuer.commonName,
-          caValidityDays: Math.round(issuer.validity / 86_400_000),
-          clock: options.clock,
-        }),
-      );
-    }
-    // acm-pca and acm issuers need the AWS backend; `external` issuers are supplied by vendors.
-  }
-  const destinations = new Map<string, Destination>();
-  for (const d of config.destinations) {
-    if (d.kind !== 'files') continue;
-    const host = d.host ?? d.name;
-    const owner = resolveFileOwner(d.owner, d.group, `destinations.${d.name}`);
-    destinations.set(
-      d.name,
-      new FileDestination({
-        name: d.name,
-        hosts: {
-          [host]: {
-            dir: d.directory,
-            ...(d.reloadCommand !== undefined ? { reload: d.reloadCommand } : {}),
-            reloadTimeoutMs: d.reloadTimeout,
-          },
-        },
-        ...(owner ? { owner } : {}),
-        ...installLayout(d, `destinations.${d.name}`),
-      }),
-    );
-  }
-  const state = new FileStateStore({ directory: join(stateDir, 'state') });
-  const bundles = new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: options.clock });
-  for (const [name, destination] of buildAgentDestinations(config, {
-    state,
-    bundles,
-    clock: options.clock,
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  })) {
-    destinations.set(name, destination);
-  }
+  const adapters = buildLocalAdapters(config, { clock: options.clock });
   const sinks: EventPublisher[] = [];
   if (options.eventStream && config.local.events.stdout) {
     sinks.push(
@@ -129,20 +74,20 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
   }
   if (config.local.events.jsonlFile)
     sinks.push(new JsonlFileEventPublisher({ path: config.local.events.jsonlFile }));
-  const specs = rotatable(config).map((c) => managedSpec(config, c, issuers));
+  const specs = certificateSpecs(config, { trustFor: adapters.trustFor });
   return {
     config,
-    state,
-    bundles,
-    issuers,
-    destinations,
+    state: adapters.state,
+    bundles: adapters.bundles,
+    issuers: adapters.issuers,
+    destinations: adapters.destinations,
     prober: configuredProber(config.probe, { clock: options.clock }),
     publisher: new FanOutPublisher(sinks, 'events'),
     specs,
-    ...endpointsOf(config, issuers),
+    ...endpointsOf(config, adapters.issuers),
     ownership: ownershipLookup(config),
     sources: issuerCaSources(
-      localCaReaders(issuers),
+      localCaReaders(adapters.issuers),
       issuerEnvironments(specs, config.environments[0]!.name),
     ),
   };
@@ -167,87 +112,8 @@ export function localCaReaders(issuers: ReadonlyMap<string, Issuer>): CaCertific
 }
 
 /**
- * Certificates certrotor issues and rotates itself. Those of an `external` issuer are supplied by a
- * vendor and reach their consumers through the upstream watcher, never through a rotation.
- */
-export function rotatable(config: CertrotorConfig): ManagedCertificateConfig[] {
-  const external = new Set(config.issuers.filter((i) => i.kind === 'external').map((i) => i.name));
-  return config.certificates.filter((c) => !external.has(c.issuer));
-}
-
-/** Maps one configured certificate onto the rotation use case's view. */
-export function managedSpec(
-  config: CertrotorConfig,
-  c: ManagedCertificateConfig,
-  issuers: ReadonlyMap<string, Issuer>,
-): ManagedCertificateSpec {
-  const caPem = caOf(issuers.get(c.issuer));
-  const verify: VerifyEndpoint[] = [];
-  const environments = new Set<string>();
-  for (const name of c.destinations) {
-    const d = config.destinations.find((x) => x.name === name);
-    if (!d) continue;
-    if (d.environment) environments.add(d.environment);
-    const hostNames =
-      d.kind === 'files' && d.host ? [d.host] : d.kind === 'agent' ? agentDestinationHosts(config, d) : [];
-    for (const hostName of hostNames) {
-      const host = config.hosts.find((h) => h.name === hostName);
-      if (host) environments.add(host.environment);
-      if (host?.endpoint) {
-        verify.push({
-          environment: host.environment,
-          host: host.endpoint.host ?? host.address ?? host.name,
-          port: host.endpoint.port,
-          ...(host.endpoint.servername ? { servername: host.endpoint.servername } : {}),
-          target: host.name,
-          ...(caPem ? { caPem } : {}),
-        });
-      }
-    }
-  }
-  for (const name of c.endpoints) {
-    const e = config.endpoints.find((x) => x.name === name);
-    if (!e) continue;
-    environments.add(e.environment);
-    verify.push({
-      environment: e.environment,
-      host: e.host,
-      port: e.port,
-      ...(e.servername ? { servername: e.servername } : {}),
-      ...(caPem ? { caPem } : {}),
-    });
-  }
-  const commonName = c.commonName ?? c.dnsNames[0] ?? c.ipAddresses[0] ?? c.name;
-  return {
-    name: c.name,
-    commonName,
-    dnsNames: c.dnsNames,
-    ipAddresses: c.ipAddresses,
-    keySpec: c.keySpec,
-    usage: c.usage,
-    validityDays: Math.max(1, Math.round(c.validity / 86_400_000)),
-    issuer: c.issuer,
-    destinations: c.destinations,
-    verify,
-    environments: environments.size > 0 ? [...environments] : [config.environments[0]!.name],
-    rollout: {
-      canary: c.rollout.canary,
-      batchSize: c.rollout.batchSize,
-      failureTolerance: c.rollout.failureTolerance,
-    },
-    verifyPolicy: {
-      attempts: Math.max(1, Math.ceil(c.rollout.verifyTimeout / Math.max(1, c.rollout.verifyInterval))),
-      intervalMs: c.rollout.verifyInterval,
-      timeoutMs: config.probe.timeout || DEFAULT_VERIFY.timeoutMs,
-    },
-    ...(c.owner ? { owner: c.owner } : {}),
-    ...(c.runbookUrl ? { runbookUrl: c.runbookUrl } : {}),
-  };
-}
-
-/**
- * Every endpoint to probe: configured endpoints and the endpoints hosts serve. An endpoint whose
- * `caFile` cannot be read is left out and named in `failures` (the scan reports it, the rest go on).
+ * Every endpoint the CLI probes (configured endpoints and the endpoints hosts serve; see
+ * config/views/endpoints.ts), with the local CAs as trust anchors for the hosts they serve.
  */
 export function endpointTargets(
   config: CertrotorConfig,
@@ -259,56 +125,11 @@ export function endpointTargets(
 export function endpointTargetsWithFailures(
   config: CertrotorConfig,
   issuers: ReadonlyMap<string, Issuer> = new Map(),
-): { endpoints: EndpointTarget[]; failures: ScanFailure[] } {
-  const targets: EndpointTarget[] = [];
-  const seen = new Set<string>();
-  const add = (t: EndpointTarget) => {
-    const key = `${t.environment}|${t.host}:${t.port}|${t.servername ?? ''}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      targets.push(t);
-    }
-  };
-  const configured = configuredEndpointTargets(config);
-  configured.endpoints.forEach(add);
-  for (const h of config.hosts) {
-    if (!h.endpoint) continue;
-    const cert = config.certificates.find((c) =>
-      c.destinations.some((d) =>
-        config.destinations.find(
-          (x) =>
-            x.name === d &&
-            ((x.kind === 'files' && x.host === h.name) ||
-              (x.kind === 'agent' && agentDestinationHosts(config, x).includes(h.name))),
-        ),
-      ),
-    );
-    // A host serving a certificate from our own CA is verified against that CA.
-    const caPem = cert ? caOf(issuers.get(cert.issuer)) : undefined;
-    add({
-      name: h.name,
-      environment: h.environment,
-      host: h.endpoint.host ?? h.address ?? h.name,
-      port: h.endpoint.port,
-      ...(h.endpoint.servername ? { servername: h.endpoint.servername } : {}),
-      ...(cert ? { expects: cert.name } : {}),
-      ...(caPem ? { caPem } : {}),
-      timeoutMs: config.probe.timeout,
-      ...probeAddresses(config),
-    });
-  }
-  return { endpoints: targets, failures: configured.failures };
-}
-
-function caOf(issuer: Issuer | undefined): string[] | undefined {
-  if (issuer instanceof LocalCaIssuer) {
-    try {
-      return [readFileSync(issuer.caCertificatePath, 'utf8')];
-    } catch {
-      return undefined; // created on first issue
-    }
-  }
-  return undefined;
+): EndpointTargets {
+  return configuredTargets(config, {
+    readCaFile: (path) => [readFileSync(path, 'utf8')],
+    trustFor: (issuer) => localCaTrust(issuers.get(issuer)),
+  });
 }
 
 /** One event as a line for people (the CLI's stdout). */

@@ -18,3 +18,14 @@ export * from './schema/notifications';
 export * from './schema/operations';
 export * from './schema/upstreams';
 export * from './validate';
+export {
+  BACKENDS,
+  BACKEND_LABELS,
+  type Backend,
+  DESTINATION_KINDS,
+  ISSUER_KINDS,
+  SOURCE_KINDS,
+  type SourceKind,
+  backendProblems,
+  kindsRunBy,
+} from './backends';

@@ -33,13 +33,10 @@ export const issuerSchema = z
     }),
     z.strictObject({
       name: name('Issuer name.'),
-      kind: z.literal('acm'),
-      region: region.optional(),
-    }),
-    z.strictObject({
-      name: name('Issuer name.'),
       kind: z.literal('external'),
       description: text('Who supplies these certificates and how.').optional(),
     }),
   ])
+  // No `acm` kind until ACM exportable certificates can be issued from (issue 17): the configuration
+  // accepts only what some engine runs (lambda/config/backends.ts).
   .meta({ description: 'What signs new certificates; `external` means a vendor supplies them.' });

@@ -3,8 +3,8 @@
  * covers named hosts and fleet members (by name or selector). Pure, so the CLI, the agent and the
  * deployed scan (which judges agent reports for drift) share one answer.
  */
-import type { CertrotorConfig, DestinationConfig } from '../config/configuration';
-import type { ExpectedHost } from './host-drift';
+import type { CertrotorConfig, DestinationConfig } from '../configuration';
+import type { ExpectedHost } from '../../domain/host-drift';
 
 export type AgentDestinationConfig = Extract<DestinationConfig, { kind: 'agent' }>;
 

@@ -1,5 +1,5 @@
 /** The rotation's adapters, built from configuration (only the rotation-step function loads these SDK clients). */
-import { buildRotationAdapters } from '../../adapters/aws/rotation-adapters';
+import { buildRotationAdapters } from '../../wiring/aws';
 import { configuredProber } from '../../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../../config/configuration';
 import type { WorkflowDeps } from '../../use-cases/rotation-workflow';

@@ -19,9 +19,8 @@ import {
   type ManagedCertificateConfig,
   validateConfig,
 } from '../../config/configuration';
+import { type CertificateSpec, certificateSpec, toCertificateSpec } from '../../config/views/certificates';
 import { ConfigurationError } from '../../domain/errors';
-import { DEFAULT_VERIFY, type VerifyEndpoint } from '../../use-cases/managed-certificate';
-import type { WorkflowSpec } from '../../use-cases/rotation-workflow';
 
 /** The configuration file name inside each bundle (lib/certrotor.ts copies it there). */
 const BUNDLED_CONFIG_FILE = 'certrotor-config.json';
@@ -90,49 +89,16 @@ export function eventPublisher(env: HandlerEnvironment, clients: AwsClients): Ev
   return awsEventPublisher(clients, env.CERTROTOR_EVENT_BUS_NAME);
 }
 
-export function workflowSpec(config: CertrotorConfig, name: string): WorkflowSpec {
-  const certificate = config.certificates.find((c) => c.name === name);
-  if (!certificate)
-    throw new ConfigurationError('configuration', [`certificates: no certificate named ${name}`]);
-  return toWorkflowSpec(config, certificate);
+/**
+ * The rotation spec of one configured certificate (config/views/certificates.ts: the same spec the
+ * CLI's rotation gets from the same file).
+ * @throws ConfigurationError when the configuration has no certificate of that name
+ */
+export function workflowSpec(config: CertrotorConfig, name: string): CertificateSpec {
+  return certificateSpec(config, name);
 }
 
-export function toWorkflowSpec(config: CertrotorConfig, c: ManagedCertificateConfig): WorkflowSpec {
-  const destinations = config.destinations.filter((d) => c.destinations.includes(d.name));
-  const verify: VerifyEndpoint[] = config.endpoints
-    .filter((e) => c.endpoints.includes(e.name))
-    .map((e) => ({
-      environment: e.environment,
-      host: e.host,
-      port: e.port,
-      ...(e.servername ? { servername: e.servername } : {}),
-    }));
-  const environments = new Set<string>([
-    ...destinations.flatMap((d) => (d.environment ? [d.environment] : [])),
-    ...verify.map((e) => e.environment),
-  ]);
-  return {
-    name: c.name,
-    commonName: c.commonName ?? c.dnsNames[0] ?? c.name,
-    dnsNames: c.dnsNames,
-    ipAddresses: c.ipAddresses,
-    keySpec: c.keySpec,
-    usage: c.usage,
-    validityDays: Math.max(1, Math.round(c.validity / 86_400_000)),
-    issuer: c.issuer,
-    destinations: c.destinations,
-    verify,
-    environments: [...environments],
-    rollout: {
-      canary: c.rollout.canary,
-      batchSize: c.rollout.batchSize,
-      failureTolerance: c.rollout.failureTolerance,
-    },
-    verifyPolicy: { ...DEFAULT_VERIFY, attempts: 1, timeoutMs: config.probe.timeout },
-    verifyTimeoutMs: c.rollout.verifyTimeout,
-    verifyIntervalMs: c.rollout.verifyInterval,
-    destinationEnvironments: new Map(destinations.map((d) => [d.name, d.environment])),
-    ...(c.owner ? { owner: c.owner } : {}),
-    ...(c.runbookUrl ? { runbookUrl: c.runbookUrl } : {}),
-  };
+/** One configured certificate's rotation spec; see workflowSpec. */
+export function toWorkflowSpec(config: CertrotorConfig, c: ManagedCertificateConfig): CertificateSpec {
+  return toCertificateSpec(config, c);
 }

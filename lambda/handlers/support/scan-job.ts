@@ -3,18 +3,20 @@
  * with a different half of the configuration, publish new findings to the bus, and report days left
  * per certificate as EMF metrics (the minimum feeds the days-left alarm).
  */
-import { awsIssuerCaReaders, buildAwsInventorySources } from '../../adapters/aws/inventory-sources';
-import { configuredEndpointTargets } from '../../adapters/local/endpoint-targets';
+import { readFileSync } from 'node:fs';
+import { awsIssuerCaReaders } from '../../adapters/aws/inventory-sources';
 import { configuredProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
 import type { CertrotorConfig } from '../../config/configuration';
 import type { CertificateSource } from '../../domain/ports';
-import type { RenewalPolicy } from '../../domain/renewal';
 import { type ScanReport, scan } from '../../use-cases/cycle';
 import { ownershipLookup } from '../../use-cases/finding-events';
 import { completeScheduledJob } from './heartbeat';
 import { type ScanFailure, observedFacts } from '../../use-cases/scan';
-import { expectedAgentHosts } from '../../domain/agent-hosts';
+import { certificateSpecs } from '../../config/views/certificates';
+import { endpointTargets } from '../../config/views/endpoints';
+import { scanSettings } from '../../config/views/scan';
+import { buildAwsInventorySources } from '../../wiring/aws';
 import { issuerCaSources, issuerEnvironments } from '../../use-cases/issuer-ca-source';
 import {
   type AwsClients,
@@ -23,7 +25,6 @@ import {
   logger,
   metrics,
   stateStore,
-  toWorkflowSpec,
 } from './runtime';
 
 export type ScanJob = 'inventory' | 'probe';
@@ -37,7 +38,7 @@ export function sourcesFrom(
   clients: AwsClients,
   region: string | undefined,
 ): CertificateSource[] {
-  const specs = config.certificates.map((c) => toWorkflowSpec(config, c));
+  const specs = certificateSpecs(config);
   return [
     ...buildAwsInventorySources(config, clients, region),
     ...issuerCaSources(
@@ -47,8 +48,16 @@ export function sourcesFrom(
   ];
 }
 
-/** The endpoints the probe job probes (see configuredEndpointTargets). */
-export const probeTargets = configuredEndpointTargets;
+/**
+ * The endpoints the probe job probes: the configured endpoints (config/views/endpoints.ts; hosts'
+ * own endpoints are proven by their agents' reports and each rotation's verification).
+ */
+export function probeTargets(config: CertrotorConfig) {
+  return endpointTargets(config, {
+    readCaFile: (path) => [readFileSync(path, 'utf8')],
+    hostEndpoints: false,
+  });
+}
 
 /** What a scan job handler returns: counts, and every failure by name (also logged as `scan problem`). */
 export interface ScanJobSummary {
@@ -73,18 +82,6 @@ export async function runScanJob(
   /** `scheduled: false` for runs triggered by something else (an ACM event): no heartbeat, no job run recorded. */
   options: { readonly scheduled?: boolean } = {},
 ): Promise<ScanReport> {
-  const renewal = new Map<string, RenewalPolicy>(
-    config.certificates.map((c) => [
-      c.name,
-      {
-        ...(c.renewal.renewBefore !== undefined ? { renewBefore: c.renewal.renewBefore } : {}),
-        ...(c.renewal.renewBeforePercentage !== undefined
-          ? { renewBeforePercentage: c.renewal.renewBeforePercentage }
-          : {}),
-        jitterPercentage: c.renewal.jitterPercentage,
-      },
-    ]),
-  );
   const clock = () => new Date();
   const targets = job === 'probe' ? probeTargets(config) : { endpoints: [], failures: [] };
   const scanned = await scan(
@@ -98,13 +95,8 @@ export async function runScanJob(
     },
     {
       endpoints: targets.endpoints,
-      specs: config.certificates.map((c) => toWorkflowSpec(config, c)),
-      renewal,
-      thresholds: config.notifications.thresholds,
-      concurrency: config.probe.concurrency,
-      observationTtlMs: config.aws.observationTtl,
-      // Agent reports (hosts that run `certrotor agent`) are judged for drift in the same scan.
-      expectedHosts: expectedAgentHosts(config),
+      specs: certificateSpecs(config),
+      ...scanSettings(config),
     },
   );
   const report: ScanReport = { ...scanned, failures: [...targets.failures, ...scanned.failures] };

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsClientPool, createAwsClient } from '../../../lambda/adapters/aws/clients';
-import { buildRotationAdapters } from '../../../lambda/adapters/aws/rotation-adapters';
+import { buildRotationAdapters } from '../../../lambda/wiring/aws';
 import {
   SecretsManagerBundleStore,
   SecretsManagerDestination,

@@ -7,8 +7,8 @@ import { ACMClient, ImportCertificateCommand, RequestCertificateCommand } from '
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { X509Certificate } from 'node:crypto';
 import { AwsClientPool } from '../../../lambda/adapters/aws/clients';
-import { awsIssuerCaReaders, buildAwsInventorySources } from '../../../lambda/adapters/aws/inventory-sources';
-import { buildRotationAdapters } from '../../../lambda/adapters/aws/rotation-adapters';
+import { awsIssuerCaReaders } from '../../../lambda/adapters/aws/inventory-sources';
+import { buildAwsInventorySources, buildRotationAdapters } from '../../../lambda/wiring/aws';
 import { type CertrotorConfig, validateConfig } from '../../../lambda/config/configuration';
 import type { OutgoingEvent } from '../../../lambda/domain/ports';
 import { DEFAULT_THRESHOLDS } from '../../../lambda/domain/thresholds';
@@ -158,7 +158,7 @@ describe('ACM PCA issuers as inventory', () => {
     const cfg = config((c) => {
       c.issuers = [
         { name: 'private-ca', kind: 'acm-pca', certificateAuthorityArn: ca.arn },
-        { name: 'public', kind: 'acm' },
+        { name: 'local', kind: 'local-ca' },
         { name: 'vendor', kind: 'external' },
       ];
     });

@@ -1,0 +1,101 @@
+/**
+ * What the configuration accepts, some engine runs: for every issuer, destination and source kind,
+ * the backends that can run it. The wiring's registries (lambda/wiring/local.ts, aws.ts) are typed
+ * against this table, so a kind a registry builds and a kind validation accepts cannot drift apart;
+ * `config validate --backend …` and the CDK app (aws) refuse the rest with the path and the reason.
+ */
+import type { CertrotorConfig, DestinationKind, IssuerKind } from './schema/document';
+import type { PathProblem } from '../domain/zod-issues';
+
+export const BACKENDS = ['local', 'aws'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export type SourceKind = CertrotorConfig['sources'][number]['kind'];
+
+/** Where each backend runs, as messages name it. */
+export const BACKEND_LABELS: Record<Backend, string> = {
+  local: 'the local backend (the CLI without --backend aws)',
+  aws: 'the deployed service (aws backend)',
+};
+
+interface KindSupport {
+  readonly backends: readonly Backend[];
+  /** What to use instead, per backend that cannot run the kind. */
+  readonly instead: Partial<Record<Backend, string>>;
+}
+
+export const ISSUER_KINDS = {
+  'local-ca': { backends: ['local'], instead: { aws: 'use acm-pca' } },
+  'acm-pca': { backends: ['aws'], instead: { local: 'use local-ca, or run the CLI with --backend aws' } },
+  external: { backends: ['local', 'aws'], instead: {} },
+} as const satisfies Record<IssuerKind, KindSupport>;
+
+export const DESTINATION_KINDS = {
+  files: {
+    backends: ['local'],
+    instead: { aws: 'use agent (hosts pull their certificates) or ssm' },
+  },
+  acm: { backends: ['aws'], instead: { local: 'use files or agent, or run the CLI with --backend aws' } },
+  'secrets-manager': {
+    backends: ['aws'],
+    instead: { local: 'use files or agent, or run the CLI with --backend aws' },
+  },
+  ssm: { backends: ['aws'], instead: { local: 'use agent, or run the CLI with --backend aws' } },
+  agent: { backends: ['local', 'aws'], instead: {} },
+} as const satisfies Record<DestinationKind, KindSupport>;
+
+export const SOURCE_KINDS = {
+  files: { backends: ['local'], instead: { aws: 'use an endpoint to probe, or a secrets-manager source' } },
+  acm: { backends: ['aws'], instead: { local: 'run the CLI with --backend aws' } },
+  'secrets-manager': { backends: ['aws'], instead: { local: 'run the CLI with --backend aws' } },
+} as const satisfies Record<SourceKind, KindSupport>;
+
+/** The kinds of a table that `backend` runs, as a type (the registries of that backend must build exactly these). */
+export type KindsRunBy<Table, B extends Backend> = {
+  [K in keyof Table]: Table[K] extends { readonly backends: readonly (infer R)[] }
+    ? B extends R
+      ? K
+      : never
+    : never;
+}[keyof Table];
+
+/** The kinds of a table that `backend` runs, as values. */
+export function kindsRunBy(table: Record<string, KindSupport>, backend: Backend): string[] {
+  return Object.entries(table)
+    .filter(([, support]) => support.backends.includes(backend))
+    .map(([kind]) => kind);
+}
+
+const SECTIONS: readonly [section: string, table: Record<string, KindSupport>][] = [
+  ['sources', SOURCE_KINDS],
+  ['issuers', ISSUER_KINDS],
+  ['destinations', DESTINATION_KINDS],
+];
+
+/**
+ * Every issuer, destination and source whose kind `backend` cannot run, with its path. Runs on the raw
+ * document (like the cross references), so these are reported together with every other problem.
+ */
+export function backendProblems(raw: unknown, backend: Backend): PathProblem[] {
+  if (!isRecord(raw)) return [];
+  const problems: PathProblem[] = [];
+  for (const [section, table] of SECTIONS) {
+    const list = raw[section];
+    if (!Array.isArray(list)) continue;
+    list.forEach((item: unknown, i) => {
+      if (!isRecord(item) || typeof item.kind !== 'string') return;
+      const support = Object.hasOwn(table, item.kind) ? table[item.kind] : undefined;
+      if (!support || support.backends.includes(backend)) return; // unknown kinds are the schema's
+      const instead = support.instead[backend];
+      problems.push({
+        path: [section, i, 'kind'],
+        message: `"${item.kind}" cannot run in ${BACKEND_LABELS[backend]}${instead ? `; ${instead}` : ''}`,
+      });
+    });
+  }
+  return problems;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

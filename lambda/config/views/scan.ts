@@ -1,0 +1,25 @@
+/**
+ * The scan's settings from configuration (renewal policies, alert thresholds, concurrency, the hosts
+ * whose agents must report, how long observations are kept): one answer for `scan`/`run` in the CLI
+ * and the inventory and probe jobs.
+ */
+import type { CertrotorConfig } from '../configuration';
+import type { ScanInput } from '../../use-cases/cycle';
+import { expectedAgentHosts } from './agent-hosts';
+import { renewalPolicies } from './certificates';
+
+export type ScanSettings = Pick<
+  ScanInput,
+  'renewal' | 'thresholds' | 'concurrency' | 'expectedHosts' | 'observationTtlMs'
+>;
+
+export function scanSettings(config: CertrotorConfig): ScanSettings {
+  return {
+    renewal: renewalPolicies(config),
+    thresholds: config.notifications.thresholds,
+    concurrency: config.probe.concurrency,
+    // Agent reports (hosts that run `certrotor agent`) are judged for drift in the same scan.
+    expectedHosts: expectedAgentHosts(config),
+    observationTtlMs: config.aws.observationTtl,
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * The AWS backend's adapters from configuration: the Secrets Manager bundle store, ACM PCA issuers,
+ * Secrets Manager / ACM / SSM / agent destinations, and the ACM and Secrets Manager inventory
+ * sources. One registry per port keyed by `kind`, typed against the kinds table
+ * (lambda/config/backends.ts) so it builds exactly what validation accepts for the aws backend.
+ * Shared by every Lambda (handlers/support) and the CLI's `--backend aws` (cli/aws-runtime.ts), so
+ * both wire the same configuration to the same adapters the same way.
+ */
+import { join } from 'node:path';
+import { ACMClient } from '@aws-sdk/client-acm';
+import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from '../adapters/aws/acm-pca';
+import { AcmDestination, AcmSource } from '../adapters/aws/acm';
+import type { AwsClientProvider } from '../adapters/aws/clients';
+import { awsStateStore } from '../adapters/aws/state-and-events';
+import {
+  SecretsManagerBundleStore,
+  SecretsManagerDestination,
+  SecretsManagerSource,
+} from '../adapters/aws/secrets-manager';
+import { SsmRunCommandDestination, locateInBundleStore } from '../adapters/aws/ssm-run-command';
+import { AgentDestination } from '../adapters/local/agent-destination';
+import { DESTINATION_KINDS, ISSUER_KINDS, SOURCE_KINDS } from '../config/backends';
+import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } from '../config/configuration';
+import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
+import type { CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
+import { type Registry, buildByKind, buildListByKind } from './registry';
+
+export interface RotationAdapterSettings {
+  /** KMS key for secrets certrotor creates; a destination's own `kmsKeyId` wins. @default the account's default key */
+  readonly kmsKeyId?: string;
+  readonly clock: Clock;
+  /**
+   * Where `agent` destinations write each host's desired version and read its reports. @default the
+   * DynamoDB table `aws.tableName`; without either, agent destinations are not built.
+   */
+  readonly state?: StateStore;
+  /**
+   * Agent destinations wait for each host's report before a delivery counts (the CLI's engine
+   * verifies right after delivering). The workflow passes false: a task must not hold a Lambda for a
+   * fleet, so its verify step polls the reports until its deadline. @default true
+   */
+  readonly waitForAgents?: boolean;
+}
+
+export interface RotationAdapters {
+  readonly bundles: SecretsManagerBundleStore;
+  readonly issuers: Map<string, Issuer>;
+  readonly destinations: Map<string, Destination>;
+}
+
+export interface AwsDeps {
+  readonly config: CertrotorConfig;
+  readonly clients: AwsClientProvider;
+  readonly settings: RotationAdapterSettings;
+  readonly bundles: SecretsManagerBundleStore;
+  readonly state: StateStore | undefined;
+}
+
+export interface AwsSourceDeps {
+  readonly clients: AwsClientProvider;
+  /** The region of sources that name none. @default us-east-1 */
+  readonly region?: string;
+}
+
+function kmsOf(settings: RotationAdapterSettings): { kmsKeyId?: string } {
+  return settings.kmsKeyId ? { kmsKeyId: settings.kmsKeyId } : {};
+}
+
+export const AWS_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'aws', AwsDeps, Issuer> = {
+  'acm-pca': (issuer, { config, clients, settings }) =>
+    new AcmPcaIssuer({
+      client: clients.get(ACMPCAClient, issuer.region),
+      certificateAuthorityArn: issuer.certificateAuthorityArn,
+      name: issuer.name,
+      journal: new SecretsManagerIssuanceJournal({
+        client: clients.get(SecretsManagerClient),
+        prefix: `${config.aws.secretPrefix}issuance/`,
+        ...kmsOf(settings),
+      }),
+      ...(issuer.signingAlgorithm ? { signingAlgorithm: issuer.signingAlgorithm } : {}),
+      ...(issuer.templateArn ? { templateArn: issuer.templateArn } : {}),
+    }),
+  // A vendor supplies these; nothing issues.
+  external: () => undefined,
+};
+
+export const AWS_DESTINATIONS: Registry<
+  DestinationConfig,
+  typeof DESTINATION_KINDS,
+  'aws',
+  AwsDeps,
+  Destination
+> = {
+  agent: (d, { config, state, bundles, settings }) =>
+    state
+      ? new AgentDestination({
+          name: d.name,
+          hosts: agentDestinationHosts(config, d),
+          state,
+          bundles,
+          clock: settings.clock,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          waitForReport: settings.waitForAgents ?? true,
+          timeoutMs: agentReportTimeoutMs(config, d),
+        })
+      : undefined,
+  'secrets-manager': (d, { clients, settings }) =>
+    new SecretsManagerDestination({
+      client: clients.get(SecretsManagerClient, d.region),
+      name: d.name,
+      secretIds: [d.secretId],
+      ...(d.kmsKeyId ? { kmsKeyId: d.kmsKeyId } : kmsOf(settings)),
+    }),
+  acm: (d, { clients, settings }) =>
+    new AcmDestination({
+      client: clients.get(ACMClient, d.region),
+      name: d.name,
+      certificateArns: [d.certificateArn],
+      clock: settings.clock,
+    }),
+  ssm: (d, { clients, bundles }) => {
+    const [tagKey, tagValues] = Object.entries(d.targets.tags ?? {})[0] ?? [];
+    return new SsmRunCommandDestination({
+      client: clients.get(SSMClient, d.region),
+      name: d.name,
+      instances:
+        d.targets.instanceIds !== undefined
+          ? { instanceIds: d.targets.instanceIds }
+          : {
+              tag: {
+                key: tagKey ?? 'certrotor',
+                values: Array.isArray(tagValues) ? tagValues : [tagValues ?? ''],
+              },
+            },
+      locate: locateInBundleStore(bundles),
+      host: {
+        certificatePath: join(d.directory, d.fileNames.certificate),
+        keyPath: join(d.directory, d.fileNames.key),
+        chainPath: join(d.directory, d.fileNames.chain),
+        fullchainPath: join(d.directory, d.fileNames.fullchain),
+        keyMode: d.keyMode,
+        ...(d.owner ? { owner: d.owner } : {}),
+        ...(d.group ? { group: d.group } : {}),
+        ...(d.reloadCommand
+          ? {
+              reloadCommand: Array.isArray(d.reloadCommand) ? shellCommand(d.reloadCommand) : d.reloadCommand,
+            }
+          : {}),
+        ...(d.healthCheck?.command
+          ? {
+              healthCheckCommand: Array.isArray(d.healthCheck.command)
+                ? shellCommand(d.healthCheck.command)
+                : d.healthCheck.command,
+            }
+          : {}),
+      },
+      ...(d.documentName ? { documentName: d.documentName } : {}),
+    });
+  },
+};
+
+export const AWS_SOURCES: Registry<
+  SourceConfig,
+  typeof SOURCE_KINDS,
+  'aws',
+  AwsSourceDeps,
+  CertificateSource
+> = {
+  acm: (s, { clients, region }) => {
+    const sourceRegion = s.region ?? region ?? 'us-east-1';
+    return new AcmSource({
+      client: clients.get(ACMClient, sourceRegion),
+      environment: s.environment,
+      region: sourceRegion,
+      name: s.name,
+      includeImported: s.includeImported,
+    });
+  },
+  'secrets-manager': (s, { clients }) =>
+    new SecretsManagerSource({
+      client: clients.get(SecretsManagerClient, s.region),
+      environment: s.environment,
+      ...(s.tagKey ? { tagKey: s.tagKey } : {}),
+    }),
+};
+
+function awsDeps(
+  config: CertrotorConfig,
+  clients: AwsClientProvider,
+  settings: RotationAdapterSettings,
+): AwsDeps {
+  const bundles = new SecretsManagerBundleStore({
+    client: clients.get(SecretsManagerClient),
+    secretNameFor: (name) => `${config.aws.secretPrefix}${name}`,
+    ...kmsOf(settings),
+  });
+  const state =
+    settings.state ?? (config.aws.tableName ? awsStateStore(clients, config.aws.tableName) : undefined);
+  return { config, clients, settings, bundles, state };
+}
+
+/**
+ * The rotation's adapters: issuers and destinations of the kinds the aws backend runs. Other kinds (a
+ * local CA, files) are refused by validation for this backend; a certificate that names one anyway is
+ * refused by the rotation with the missing issuer or destination named.
+ *
+ * Agent destinations record each host's desired version next to the staged secret version; see
+ * `waitForAgents` for who waits for the hosts' reports.
+ */
+export function buildRotationAdapters(
+  config: CertrotorConfig,
+  clients: AwsClientProvider,
+  settings: RotationAdapterSettings,
+): RotationAdapters {
+  const deps = awsDeps(config, clients, settings);
+  return {
+    bundles: deps.bundles,
+    issuers: buildByKind(config.issuers, AWS_ISSUERS, deps),
+    destinations: buildByKind(config.destinations, AWS_DESTINATIONS, deps),
+  };
+}
+
+/** The configured inventory sources the aws backend runs (ACM, Secrets Manager). */
+export function buildAwsInventorySources(
+  config: CertrotorConfig,
+  clients: AwsClientProvider,
+  region: string | undefined,
+): CertificateSource[] {
+  return buildListByKind(config.sources, AWS_SOURCES, {
+    clients,
+    ...(region !== undefined ? { region } : {}),
+  });
+}
+
+/** An argv as one shell command line, each argument single-quoted (the install document runs it with bash). */
+function shellCommand(argv: readonly string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

@@ -1,0 +1,136 @@
+/**
+ * The local backend's adapters from configuration: state, bundles and the local CA in the state
+ * directory, files and agent destinations, files sources. One registry per port keyed by `kind`,
+ * typed against the kinds table (lambda/config/backends.ts) so it builds exactly what validation
+ * accepts for the local backend.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentDestination } from '../adapters/local/agent-destination';
+import { FileBundleStore } from '../adapters/local/file-bundle-store';
+import { FileDestination } from '../adapters/local/file-destination';
+import { FileStateStore } from '../adapters/local/file-state-store';
+import { FilesSource } from '../adapters/local/files-source';
+import { LocalCaIssuer } from '../adapters/local/local-ca-issuer';
+import { installLayout, resolveFileOwner } from '../cli/agent-runtime';
+import { DESTINATION_KINDS, ISSUER_KINDS, SOURCE_KINDS } from '../config/backends';
+import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } from '../config/configuration';
+import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
+import type { EndpointTargetOptions } from '../config/views/endpoints';
+import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
+import { type Registry, buildByKind, buildListByKind } from './registry';
+
+export interface LocalDeps {
+  readonly config: CertrotorConfig;
+  readonly clock: Clock;
+  readonly state: StateStore;
+  readonly bundles: BundleStore;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export const LOCAL_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'local', LocalDeps, Issuer> = {
+  'local-ca': (issuer, { config, clock }) =>
+    new LocalCaIssuer({
+      directory: issuer.directory ?? join(config.local.stateDirectory, 'ca', issuer.name),
+      name: issuer.name,
+      caCommonName: issuer.commonName,
+      caValidityDays: Math.round(issuer.validity / 86_400_000),
+      clock,
+    }),
+  // A vendor supplies these; nothing issues.
+  external: () => undefined,
+};
+
+export const LOCAL_DESTINATIONS: Registry<
+  DestinationConfig,
+  typeof DESTINATION_KINDS,
+  'local',
+  LocalDeps,
+  Destination
+> = {
+  files: (d) => {
+    const host = d.host ?? d.name;
+    const owner = resolveFileOwner(d.owner, d.group, `destinations.${d.name}`);
+    return new FileDestination({
+      name: d.name,
+      hosts: {
+        [host]: {
+          dir: d.directory,
+          ...(d.reloadCommand !== undefined ? { reload: d.reloadCommand } : {}),
+          reloadTimeoutMs: d.reloadTimeout,
+        },
+      },
+      ...(owner ? { owner } : {}),
+      ...installLayout(d, `destinations.${d.name}`),
+    });
+  },
+  agent: (d, { config, state, bundles, clock, sleep }) =>
+    new AgentDestination({
+      name: d.name,
+      hosts: agentDestinationHosts(config, d),
+      state,
+      bundles,
+      clock,
+      sleep,
+      timeoutMs: agentReportTimeoutMs(config, d),
+    }),
+};
+
+export const LOCAL_SOURCES: Registry<
+  SourceConfig,
+  typeof SOURCE_KINDS,
+  'local',
+  LocalDeps,
+  CertificateSource
+> = {
+  files: (s) => new FilesSource(s.name, s.environment, s.paths),
+};
+
+export interface LocalAdapters {
+  readonly state: FileStateStore;
+  readonly bundles: FileBundleStore;
+  readonly issuers: Map<string, Issuer>;
+  readonly destinations: Map<string, Destination>;
+  /** Configured inventory sources (files). */
+  readonly sources: CertificateSource[];
+  /** Trust anchors for endpoints serving an issuer's certificates: the local CA, once it exists. */
+  readonly trustFor: (issuer: string) => string[] | undefined;
+  /** Reads an endpoint's `caFile`. */
+  readonly readCaFile: EndpointTargetOptions['readCaFile'];
+}
+
+export function buildLocalAdapters(
+  config: CertrotorConfig,
+  options: { readonly clock: Clock },
+): LocalAdapters {
+  const stateDir = config.local.stateDirectory;
+  const state = new FileStateStore({ directory: join(stateDir, 'state') });
+  const bundles = new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: options.clock });
+  const deps: LocalDeps = {
+    config,
+    clock: options.clock,
+    state,
+    bundles,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+  const issuers = buildByKind(config.issuers, LOCAL_ISSUERS, deps);
+  return {
+    state,
+    bundles,
+    issuers,
+    destinations: buildByKind(config.destinations, LOCAL_DESTINATIONS, deps),
+    sources: buildListByKind(config.sources, LOCAL_SOURCES, deps),
+    trustFor: (name) => localCaTrust(issuers.get(name)),
+    readCaFile: (path) => [readFileSync(path, 'utf8')],
+  };
+}
+
+/** The local CA's certificate as a trust anchor; none before the CA's first issue creates it. */
+export function localCaTrust(issuer: Issuer | undefined): string[] | undefined {
+  if (!(issuer instanceof LocalCaIssuer)) return undefined;
+  try {
+    return [readFileSync(issuer.caCertificatePath, 'utf8')];
+  } catch {
+    return undefined; // created on first issue
+  }
+}
