@@ -17,7 +17,8 @@ import {
 import { AgentDestination } from '../adapters/local/agent-destination';
 import { FileInstaller, commandHealthCheck } from '../adapters/local/agent-host';
 import type { FileOwner, InstallFileNames } from '../adapters/local/file-destination';
-import { type AgentCertificate, type HealthCheck } from '../use-cases/agent/model';
+import { type AgentCertificate } from '../use-cases/agent/model';
+import { type HealthCheck } from '../domain/ports';
 import { allHealthChecks, handshakeHealthCheck } from '../use-cases/agent/health';
 
 export {

@@ -19,11 +19,8 @@ import type { CertrotorConfig } from '../config/configuration';
 import { InvalidInputError } from '../domain/errors';
 import type { BundleStore, StateStore } from '../domain/ports';
 import { type AgentDeps } from '../use-cases/agent/model';
-import {
-  type DesiredVersionSource,
-  FirstDesiredSource,
-  StateStoreDesiredSource,
-} from '../use-cases/agent/desired-source';
+import { type DesiredVersionSource } from '../domain/ports';
+import { FirstDesiredSource, StateStoreDesiredSource } from '../use-cases/agent/desired-source';
 import { runAgentCycle } from '../use-cases/agent/cycle';
 import { runAgentLoop } from '../use-cases/agent/loop';
 import { agentCertificates, findAgentHost } from './agent-runtime';

@@ -28,12 +28,8 @@ import {
 import { configuredProber } from '../adapters/net/tls-prober';
 import type { ManagedCertificateSpec } from '../use-cases/managed-certificate';
 import type { EndpointTarget, ScanFailure } from '../use-cases/scan';
-import {
-  type CaCertificateReader,
-  ISSUER_SOURCE,
-  issuerCaSources,
-  issuerEnvironments,
-} from '../use-cases/issuer-ca-source';
+import { type CaCertificateReader } from '../domain/ports';
+import { ISSUER_SOURCE, issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
 import { type OwnershipLookup, ownershipLookup } from '../use-cases/finding-events';
 import { buildLocalAdapters, localCaTrust } from '../wiring/local';
 export { ownershipLookup };

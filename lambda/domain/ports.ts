@@ -4,6 +4,7 @@
  * passes that port's contract suite in test/contracts/.
  */
 import type { CertificateFacts } from './certificate';
+import type { AgentLocalState, DesiredVersion } from './host-agent';
 import type { SecretKey } from './secret';
 
 /** Time is always injected. */
@@ -343,4 +344,70 @@ export interface ClientAuthResult {
  */
 export interface ClientAuthProber {
   checkClientAuth(request: ProbeRequest): Promise<ClientAuthResult>;
+}
+
+/**
+ * Optional ability of a destination: holds trust bundles (CA certificates a consumer trusts for an
+ * upstream) rather than certificates with keys.
+ */
+export interface TrustBundleHolder {
+  installTrustBundle(target: string, upstream: string, caPem: readonly string[]): Promise<TargetOutcome>;
+  trustedFingerprints(target: string, upstream: string): Promise<readonly string[] | undefined>;
+}
+
+export function holdsTrustBundles(d: Destination): d is Destination & TrustBundleHolder {
+  return typeof (d as Partial<TrustBundleHolder>).installTrustBundle === 'function';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuers' CA certificates as inventory
+// ---------------------------------------------------------------------------------------------
+
+/** How the composition root reads one issuer's CA certificate. */
+export interface CaCertificateReader {
+  /** Issuer name from configuration. */
+  readonly issuer: string;
+  /** Where the CA lives: the CA ARN, or `issuer:<name>`; also the item id. */
+  readonly location: string;
+  /**
+   * The CA certificate, or undefined while the CA does not exist yet (a local CA is created on its
+   * first issue). Must never create the CA: a scan only looks. Throws when the CA cannot be read.
+   */
+  read(): Promise<CertificateMaterial | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host agent
+// ---------------------------------------------------------------------------------------------
+
+/** Where an agent learns which version it should install. */
+export interface DesiredVersionSource {
+  readonly name: string;
+  /** Undefined when nothing is desired yet. Throws when the store cannot be read. */
+  desired(host: string, certificate: string, now: Date): Promise<DesiredVersion | undefined>;
+}
+
+/** One certificate's files on this host (the local FileDestination, for one host). */
+export interface CertificateInstaller {
+  installedFingerprint(): Promise<string | undefined>;
+  /** Writes the files atomically, keeps the previous set, reloads; restores the previous set when the reload fails. */
+  install(bundle: CertificateBundle): Promise<TargetOutcome>;
+  /** Puts the previous set back and reloads. */
+  restorePrevious(): Promise<TargetOutcome>;
+}
+
+export interface HealthResult {
+  readonly healthy: boolean;
+  readonly servedFingerprint?: string;
+  readonly error?: string;
+}
+
+/** How the host proves it serves what it installed. */
+export interface HealthCheck {
+  check(expectedFingerprint: string | undefined): Promise<HealthResult>;
+}
+
+export interface AgentStateFile {
+  load(): Promise<AgentLocalState>;
+  save(state: AgentLocalState): Promise<void>;
 }

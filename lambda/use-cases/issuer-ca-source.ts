@@ -9,23 +9,11 @@
  * nothing for a CA that does not exist yet. Each issuer is its own source, so one issuer whose CA
  * cannot be read is one failure in the scan report and the others are still read.
  */
-import type { CertificateMaterial, CertificateSource, InventoryItem } from '../domain/ports';
+import type { CaCertificateReader } from '../domain/ports';
+import type { CertificateSource, InventoryItem } from '../domain/ports';
 
 /** InventoryItem.source of every CA item. */
 export const ISSUER_SOURCE = 'issuer';
-
-/** How the composition root reads one issuer's CA certificate. */
-export interface CaCertificateReader {
-  /** Issuer name from configuration. */
-  readonly issuer: string;
-  /** Where the CA lives: the CA ARN, or `issuer:<name>`; also the item id. */
-  readonly location: string;
-  /**
-   * The CA certificate, or undefined while the CA does not exist yet (a local CA is created on its
-   * first issue). Must never create the CA: a scan only looks. Throws when the CA cannot be read.
-   */
-  read(): Promise<CertificateMaterial | undefined>;
-}
 
 /** One certificate source per issuer; `environmentsOf` names where each issuer's certificates live. */
 export function issuerCaSources(

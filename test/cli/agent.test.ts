@@ -5,11 +5,7 @@ import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
 import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
 import type { CliContext } from '../../lambda/cli/context';
 import { runCli } from '../../lambda/cli/program';
-import {
-  DESIRED_COLLECTION,
-  type DesiredRecord,
-  hostRecordId,
-} from '../../lambda/use-cases/agent/desired-source';
+import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../lambda/domain/host-agent';
 import { updateCertificateState } from '../../lambda/use-cases/certificate-state';
 import { buildBundleVersions } from '../builders/bundles';
 import { buildCa } from '../builders/certificates';

@@ -5,8 +5,8 @@
  */
 import { parseEvent } from '../../lambda/domain/events';
 import type { OutgoingEvent, TlsProber } from '../../lambda/domain/ports';
-import { hostRecordId } from '../../lambda/use-cases/agent/desired-source';
-import { type HostReport } from '../../lambda/use-cases/agent/model';
+import { hostRecordId } from '../../lambda/domain/host-agent';
+import { type HostReport } from '../../lambda/domain/host-agent';
 import { COLLECTIONS, updateCertificateState } from '../../lambda/use-cases/certificate-state';
 import { type CycleDeps, scan } from '../../lambda/use-cases/cycle';
 import { DAY, MINUTE, NOW, at, buildFacts, fingerprintOf } from '../builders/facts';

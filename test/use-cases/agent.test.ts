@@ -11,13 +11,11 @@ import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
 import { readFileIfExists } from '../../lambda/adapters/local/atomic-file';
 import type { BundleRef, CertificateBundle, StateStore } from '../../lambda/domain/ports';
 import { containsPrivateKey } from '../../lambda/domain/secret';
-import { type AgentDeps, type HealthCheck, type HostReport } from '../../lambda/use-cases/agent/model';
-import {
-  DESIRED_COLLECTION,
-  type DesiredRecord,
-  StateStoreDesiredSource,
-  hostRecordId,
-} from '../../lambda/use-cases/agent/desired-source';
+import { type AgentDeps } from '../../lambda/use-cases/agent/model';
+import { type HealthCheck } from '../../lambda/domain/ports';
+import { type HostReport } from '../../lambda/domain/host-agent';
+import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../lambda/domain/host-agent';
+import { StateStoreDesiredSource } from '../../lambda/use-cases/agent/desired-source';
 import { allHealthChecks } from '../../lambda/use-cases/agent/health';
 import { runAgentCycle } from '../../lambda/use-cases/agent/cycle';
 import { runAgentLoop } from '../../lambda/use-cases/agent/loop';

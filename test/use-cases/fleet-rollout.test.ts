@@ -17,13 +17,11 @@ import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
 import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
 import type { BundleRef, CertificateBundle, ProbeRequest } from '../../lambda/domain/ports';
-import { type AgentDeps, type HealthCheck, type HostReport } from '../../lambda/use-cases/agent/model';
-import {
-  DESIRED_COLLECTION,
-  type DesiredRecord,
-  StateStoreDesiredSource,
-  hostRecordId,
-} from '../../lambda/use-cases/agent/desired-source';
+import { type AgentDeps } from '../../lambda/use-cases/agent/model';
+import { type HealthCheck } from '../../lambda/domain/ports';
+import { type HostReport } from '../../lambda/domain/host-agent';
+import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../lambda/domain/host-agent';
+import { StateStoreDesiredSource } from '../../lambda/use-cases/agent/desired-source';
 import { allHealthChecks, handshakeHealthCheck } from '../../lambda/use-cases/agent/health';
 import { runAgentLoop } from '../../lambda/use-cases/agent/loop';
 import {

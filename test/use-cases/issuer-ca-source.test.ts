@@ -5,11 +5,8 @@
 import type { OutgoingEvent } from '../../lambda/domain/ports';
 import { DEFAULT_THRESHOLDS } from '../../lambda/domain/thresholds';
 import { type CycleDeps, scan } from '../../lambda/use-cases/cycle';
-import {
-  type CaCertificateReader,
-  issuerCaSources,
-  issuerEnvironments,
-} from '../../lambda/use-cases/issuer-ca-source';
+import { type CaCertificateReader } from '../../lambda/domain/ports';
+import { issuerCaSources, issuerEnvironments } from '../../lambda/use-cases/issuer-ca-source';
 import { DAY, NOW, at, buildFacts } from '../builders/facts';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 

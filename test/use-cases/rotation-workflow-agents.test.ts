@@ -9,15 +9,11 @@ import { AgentStateJsonFile, FileInstaller } from '../../lambda/adapters/local/a
 import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
 import type { CertificateBundle, OutgoingEvent, StateStore } from '../../lambda/domain/ports';
 import { containsPrivateKey } from '../../lambda/domain/secret';
-import { type AgentDeps, type HealthCheck } from '../../lambda/use-cases/agent/model';
-import {
-  DESIRED_COLLECTION,
-  type DesiredRecord,
-  type DesiredVersionSource,
-  FirstDesiredSource,
-  StateStoreDesiredSource,
-  hostRecordId,
-} from '../../lambda/use-cases/agent/desired-source';
+import { type AgentDeps } from '../../lambda/use-cases/agent/model';
+import { type HealthCheck } from '../../lambda/domain/ports';
+import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../lambda/domain/host-agent';
+import { type DesiredVersionSource } from '../../lambda/domain/ports';
+import { FirstDesiredSource, StateStoreDesiredSource } from '../../lambda/use-cases/agent/desired-source';
 import { runAgentCycle } from '../../lambda/use-cases/agent/cycle';
 import {
   nextVersionId,

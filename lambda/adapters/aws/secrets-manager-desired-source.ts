@@ -4,7 +4,8 @@
  * Returns a reference that SecretsManagerBundleStore.get reads; the key never leaves the store here.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DesiredVersion, DesiredVersionSource } from '../../use-cases/agent/desired-source';
+import type { DesiredVersion } from '../../domain/host-agent';
+import type { DesiredVersionSource } from '../../domain/ports';
 import { describeAwsError, isAwsError } from './clients';
 import { DEFAULT_SECRET_PREFIX, STAGE_CURRENT, STAGE_PENDING, parseSecretBundle } from './secrets-manager';
 

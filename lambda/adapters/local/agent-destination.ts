@@ -23,8 +23,8 @@ import type {
   TargetOutcome,
 } from '../../domain/ports';
 import { scrubPrivateKeys } from '../../domain/secret';
-import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../use-cases/agent/desired-source';
-import { type HostReport } from '../../use-cases/agent/model';
+import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../domain/host-agent';
+import { type HostReport } from '../../domain/host-agent';
 import { COLLECTIONS, readCertificateState } from '../../use-cases/certificate-state';
 
 export interface AgentDestinationOptions {

@@ -5,12 +5,8 @@
  */
 import { join } from 'node:path';
 import type { CertificateBundle, TargetOutcome } from '../../domain/ports';
-import type {
-  AgentLocalState,
-  AgentStateFile,
-  CertificateInstaller,
-  HealthCheck,
-} from '../../use-cases/agent/model';
+import type { AgentLocalState } from '../../domain/host-agent';
+import type { AgentStateFile, CertificateInstaller, HealthCheck } from '../../domain/ports';
 import { makeDirectory, readFileIfExists, writeFileAtomic } from './atomic-file';
 import { FileDestination, type FileOwner, type InstallFileNames } from './file-destination';
 import { type ReloadCommand, runReloadCommand } from './reload-command';

@@ -17,16 +17,10 @@ import { describeError } from '../../domain/errors';
 import type { CertificateBundle, TargetOutcome } from '../../domain/ports';
 import { scrubPrivateKeys } from '../../domain/secret';
 import { COLLECTIONS } from '../certificate-state';
-import { type DesiredVersion, hostRecordId } from './desired-source';
-import type {
-  AgentCertificate,
-  AgentDeps,
-  AgentLocalState,
-  CycleOptions,
-  CycleResult,
-  HealthResult,
-  HostReport,
-} from './model';
+import { type DesiredVersion, hostRecordId } from '../../domain/host-agent';
+import type { AgentCertificate, AgentDeps, CycleOptions, CycleResult } from './model';
+import type { AgentLocalState, HostReport } from '../../domain/host-agent';
+import type { HealthResult } from '../../domain/ports';
 
 /** One pass over every certificate of this host. Never throws for a single certificate's trouble. */
 export async function runAgentCycle(deps: AgentDeps, options: CycleOptions = {}): Promise<CycleResult[]> {

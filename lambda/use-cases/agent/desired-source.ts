@@ -2,37 +2,14 @@
  * Where the agent reads the version each certificate should have: the state store (written by the
  * `agent` destination) or the first of several sources that answers.
  */
-import type { BundleRef, StateStore } from '../../domain/ports';
-
-/** Collection of desired-version records written by the `agent` destination, id `<host>#<certificate>`. */
-export const DESIRED_COLLECTION = 'desired';
-
-export function hostRecordId(host: string, certificate: string): string {
-  return `${host}#${certificate}`;
-}
-
-/** The version a host should hold. Public facts and a reference only, never the key. */
-export interface DesiredVersion {
-  readonly certificate: string;
-  readonly version: string;
-  readonly fingerprintSha256: string;
-  readonly bundle: BundleRef;
-  readonly requestedAt?: string;
-}
-
-/** What the `agent` destination writes per host and certificate. */
-export interface DesiredRecord extends DesiredVersion {
-  readonly host: string;
-  /** The version to go back to on rollback. */
-  readonly previous?: Omit<DesiredVersion, 'certificate' | 'requestedAt'>;
-}
-
-/** Where an agent learns which version it should install. */
-export interface DesiredVersionSource {
-  readonly name: string;
-  /** Undefined when nothing is desired yet. Throws when the store cannot be read. */
-  desired(host: string, certificate: string, now: Date): Promise<DesiredVersion | undefined>;
-}
+import {
+  DESIRED_COLLECTION,
+  type DesiredRecord,
+  type DesiredVersion,
+  hostRecordId,
+} from '../../domain/host-agent';
+import type { DesiredVersionSource } from '../../domain/ports';
+import type { StateStore } from '../../domain/ports';
 
 /** Desired versions from the state store (`desired` records written by the `agent` destination). */
 export class StateStoreDesiredSource implements DesiredVersionSource {

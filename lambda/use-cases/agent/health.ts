@@ -3,7 +3,7 @@
  * certificate.
  */
 import type { ProbeRequest, TlsProber } from '../../domain/ports';
-import type { HealthCheck, HealthResult } from './model';
+import type { HealthCheck, HealthResult } from '../../domain/ports';
 
 /** A fresh handshake to the host's own endpoint must show the installed certificate. */
 export function handshakeHealthCheck(

@@ -13,8 +13,8 @@ import {
   type ConsumerDistribution,
   type UpstreamDeps,
   type UpstreamSpec,
-  holdsTrustBundles,
 } from './model';
+import { holdsTrustBundles } from '../../domain/ports';
 import { updateAnnouncement } from './announcements';
 import { assessConsumers, includesFingerprint } from './readiness';
 

@@ -27,7 +27,6 @@ import type {
   Destination,
   FeedFetcher,
   StateStore,
-  TargetOutcome,
   TlsProber,
 } from '../../domain/ports';
 import { type AnnouncementDraft } from '../../domain/upstream-announcement';
@@ -128,19 +127,6 @@ export interface HostUpstreamReport {
       }
     >
   >;
-}
-
-/**
- * Optional ability of a destination: holds trust bundles (CA certificates a consumer trusts for an
- * upstream) rather than certificates with keys.
- */
-export interface TrustBundleHolder {
-  installTrustBundle(target: string, upstream: string, caPem: readonly string[]): Promise<TargetOutcome>;
-  trustedFingerprints(target: string, upstream: string): Promise<readonly string[] | undefined>;
-}
-
-export function holdsTrustBundles(d: Destination): d is Destination & TrustBundleHolder {
-  return typeof (d as Partial<TrustBundleHolder>).installTrustBundle === 'function';
 }
 
 export interface UpstreamDeps {

@@ -15,8 +15,8 @@ import {
   evaluateWindow,
   windowFindings,
 } from '../../domain/upstream-window';
-import { type HostReport } from '../agent/model';
-import { hostRecordId } from '../agent/desired-source';
+import { type HostReport } from '../../domain/host-agent';
+import { hostRecordId } from '../../domain/host-agent';
 import { COLLECTIONS } from '../certificate-state';
 import {
   type AnnouncementRecord,
@@ -24,8 +24,8 @@ import {
   type UpstreamConsumer,
   type UpstreamDeps,
   type UpstreamSpec,
-  holdsTrustBundles,
 } from './model';
+import { holdsTrustBundles } from '../../domain/ports';
 import { listAnnouncements } from './announcements';
 
 export type AnnouncementStage = WindowStage | 'needs-review';

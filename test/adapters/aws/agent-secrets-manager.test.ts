@@ -10,8 +10,9 @@ import { SecretsManagerDesiredSource } from '../../../lambda/adapters/aws/secret
 import { AgentStateJsonFile, FileInstaller } from '../../../lambda/adapters/local/agent-host';
 import type { CertificateBundle } from '../../../lambda/domain/ports';
 import { containsPrivateKey } from '../../../lambda/domain/secret';
-import { type AgentDeps, type HostReport } from '../../../lambda/use-cases/agent/model';
-import { hostRecordId } from '../../../lambda/use-cases/agent/desired-source';
+import { type AgentDeps } from '../../../lambda/use-cases/agent/model';
+import { type HostReport } from '../../../lambda/domain/host-agent';
+import { hostRecordId } from '../../../lambda/domain/host-agent';
 import { runAgentCycle } from '../../../lambda/use-cases/agent/cycle';
 import { COLLECTIONS } from '../../../lambda/use-cases/certificate-state';
 import { buildBundleVersions } from '../../builders/bundles';
