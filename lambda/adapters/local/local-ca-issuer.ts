@@ -4,15 +4,23 @@
  * Primary course: on first use the CA is created (EC P-256, ten years, key 0600 in a 0700
  * directory) → each `issue` generates a fresh key of the requested spec → mints a leaf for the
  * request's names, back-dated by `backdateMinutes` (default 5) so that hosts whose clocks run a
- * little behind accept it at once, and never valid beyond the CA → records the result under the
- * request's idempotency key before returning it, so a retried issue returns the same certificate.
+ * little behind accept it at once, and never valid beyond the CA → stores the bundle (with its key)
+ * in the key store → records the result (certificate and key store reference, never the key) under
+ * the request's idempotency key before returning it, so a retried issue returns the same
+ * certificate and key.
  *
- *   <directory>/ca.pem  ca.key.pem (0600)  issued/<idempotency key>.json (0600, holds the leaf key)
+ *   <directory>/ca.pem  ca.key.pem (0600)  issued/<idempotency key>.json (0600, no key material)
+ *
+ * Leaf keys live only in the key store: the one given as `keyStore` (the state's bundle store), or
+ * `<directory>/keys` (a FileBundleStore) without one. A record written by an older version with the
+ * key in it has its key moved into the key store and is rewritten without it when next read.
  */
 import { join } from 'node:path';
 import { DAY_MS } from '../../domain/certificate';
 import { InvalidInputError, OperationError } from '../../domain/errors';
 import type {
+  BundleRef,
+  BundleStore,
   CertificateBundle,
   CertificateMaterial,
   CertificateUsage,
@@ -24,6 +32,7 @@ import type {
 import { SecretKey } from '../../domain/secret';
 import { exportPrivateKey, generateKeyPair, importSigningKey, mintCertificate } from '../crypto/mint';
 import { makeDirectory, readFileIfExists, withFileLock, writeFileAtomic } from './atomic-file';
+import { FileBundleStore } from './file-bundle-store';
 import { encodeName } from './file-state-store';
 import { factsFromPem } from './pem-facts';
 
@@ -40,6 +49,8 @@ export interface LocalCaIssuerOptions {
   readonly backdateMinutes?: number;
   /** Time for creating the CA when `caCertificate()` is the first call. @default () => new Date() */
   readonly clock?: Clock;
+  /** Where leaf keys are kept (the only place). @default a FileBundleStore in `<directory>/keys` */
+  readonly keyStore?: BundleStore;
 }
 
 interface IssuedRecord {
@@ -48,7 +59,10 @@ interface IssuedRecord {
   readonly version: string;
   readonly certificatePem: string;
   readonly chainPem: string;
-  readonly privateKeyPem: string;
+  /** Where the bundle, key included, is stored. */
+  readonly bundle?: BundleRef;
+  /** Only in records written by older versions; moved to the key store when read. */
+  readonly privateKeyPem?: string;
 }
 
 interface Ca {
@@ -70,6 +84,7 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
   private readonly caValidityDays: number;
   private readonly backdateMs: number;
   private readonly clock: Clock;
+  private readonly keyStore: BundleStore;
   private ca: Promise<Ca> | undefined;
 
   constructor(options: LocalCaIssuerOptions) {
@@ -79,6 +94,8 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
     this.caValidityDays = options.caValidityDays ?? 3650;
     this.backdateMs = (options.backdateMinutes ?? 5) * 60_000;
     this.clock = options.clock ?? (() => new Date());
+    this.keyStore =
+      options.keyStore ?? new FileBundleStore({ directory: join(this.directory, 'keys'), clock: this.clock });
   }
 
   get caCertificatePath(): string {
@@ -107,7 +124,7 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
     // The lock makes a concurrent retry wait for the first attempt's record instead of minting.
     return withFileLock(`${recordPath}.lock`, async () => {
       const recorded = await readRecord(recordPath);
-      if (recorded) return fromRecord(recorded, request);
+      if (recorded) return this.fromRecord(recorded, request, recordPath);
       if (ca.notAfter.getTime() <= now.getTime())
         throw new OperationError(
           'issue',
@@ -129,19 +146,68 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
         issuer: { certificatePem: ca.certificatePem, keys: ca.keys },
         extendedKeyUsage: EKU[request.usage],
       });
-      const privateKey = await exportPrivateKey(pair);
-      const record: IssuedRecord = {
+      const bundle: CertificateBundle = {
+        name: request.name,
+        version: request.version,
+        certificatePem,
+        chainPem: ca.certificatePem,
+        privateKey: await exportPrivateKey(pair),
+        facts: factsFromPem(certificatePem),
+      };
+      // Persist first (key store, then the record naming it): a crash after this returns the same
+      // certificate on retry; a crash before it leaves no record, and the retry mints afresh.
+      const ref = await this.keyStore.put(bundle);
+      await writeRecord(recordPath, {
         idempotencyKey: request.idempotencyKey,
         name: request.name,
         version: request.version,
         certificatePem,
         chainPem: ca.certificatePem,
-        privateKeyPem: privateKey.reveal(),
-      };
-      // Persist first: a crash after this returns the same certificate on retry.
-      await writeFileAtomic(recordPath, JSON.stringify(record) + '\n', { mode: 0o600 });
-      return fromRecord(record, request);
+        bundle: ref,
+      });
+      return bundle;
     });
+  }
+
+  /** The bundle a record stands for, key from the key store (moving it there from an older record). */
+  private async fromRecord(
+    record: IssuedRecord,
+    request: IssueRequest,
+    recordPath: string,
+  ): Promise<CertificateBundle> {
+    if (record.name !== request.name || record.version !== request.version)
+      throw new InvalidInputError(
+        `issue request ${request.name}@${request.version}: idempotency key ${request.idempotencyKey} was already used for ${record.name}@${record.version}`,
+      );
+    if (record.privateKeyPem !== undefined) {
+      const bundle: CertificateBundle = {
+        name: record.name,
+        version: record.version,
+        certificatePem: record.certificatePem,
+        chainPem: record.chainPem,
+        privateKey: new SecretKey(record.privateKeyPem),
+        facts: factsFromPem(record.certificatePem),
+      };
+      const ref = await this.keyStore.put(bundle);
+      const { privateKeyPem: _moved, ...rest } = record;
+      await writeRecord(recordPath, { ...rest, bundle: ref });
+      return bundle;
+    }
+    const ref = record.bundle ?? (await this.keyStore.find(record.name, record.version));
+    if (!ref)
+      throw new OperationError(
+        'issue',
+        `${request.name}@${request.version}`,
+        `${recordPath} records an issued certificate whose key is not in the key store`,
+      );
+    const stored = await this.keyStore.get(ref);
+    if (stored.facts.fingerprintSha256 !== factsFromPem(record.certificatePem).fingerprintSha256)
+      throw new OperationError(
+        'issue',
+        `${request.name}@${request.version}`,
+        `the key store holds another certificate for this version than ${recordPath} records`,
+      );
+    return stored;
   }
 
   private loadOrCreateCa(now: Date): Promise<Ca> {
@@ -218,17 +284,6 @@ async function readRecord(path: string): Promise<IssuedRecord | undefined> {
   }
 }
 
-function fromRecord(record: IssuedRecord, request: IssueRequest): CertificateBundle {
-  if (record.name !== request.name || record.version !== request.version)
-    throw new InvalidInputError(
-      `issue request ${request.name}@${request.version}: idempotency key ${request.idempotencyKey} was already used for ${record.name}@${record.version}`,
-    );
-  return {
-    name: record.name,
-    version: record.version,
-    certificatePem: record.certificatePem,
-    chainPem: record.chainPem,
-    privateKey: new SecretKey(record.privateKeyPem),
-    facts: factsFromPem(record.certificatePem),
-  };
+function writeRecord(path: string, record: IssuedRecord): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(record) + '\n', { mode: 0o600 });
 }

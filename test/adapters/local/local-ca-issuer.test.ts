@@ -1,6 +1,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { FileBundleStore } from '../../../lambda/adapters/local/file-bundle-store';
 import { LocalCaIssuer } from '../../../lambda/adapters/local/local-ca-issuer';
 import { DAY_MS } from '../../../lambda/domain/certificate';
 import { InvalidInputError } from '../../../lambda/domain/errors';
@@ -69,7 +71,7 @@ describe('local CA issuer', () => {
     await first.issue(request(), now);
 
     const second = new LocalCaIssuer({ directory: first.directory });
-    const bundle = await second.issue(request(), new Date(now.getTime() + 30 * DAY_MS));
+    const bundle = await second.issue(request({ version: 'v2' }), new Date(now.getTime() + 30 * DAY_MS));
 
     expect((await second.caCertificate()).facts.fingerprintSha256).toBe(caBefore.facts.fingerprintSha256);
     expect(bundle.facts.issuer).toBe(caBefore.facts.subject);
@@ -200,7 +202,7 @@ describe('local CA issuer', () => {
       req,
       new Date(now.getTime() + MINUTE),
     );
-    const other = await issuer.issue(request(), now);
+    const other = await issuer.issue(request({ version: 'v2' }), now);
 
     expect(retried.certificatePem).toBe(first.certificatePem);
     expect(retried.privateKey.reveal()).toBe(first.privateKey.reveal());
@@ -220,14 +222,42 @@ describe('local CA issuer', () => {
     expect(new Set(bundles.map((b) => b.facts.fingerprintSha256)).size).toBe(1);
   });
 
-  it('keeps issuance records 0600, since they hold the leaf key', async () => {
-    const issuer = await issuerInNewDir();
+  it('keeps issuance records 0600 without the leaf key, which is only in the key store it is given', async () => {
+    const root = await temp.make('ca');
+    const keyStore = new FileBundleStore({ directory: join(root, 'bundles') });
+    const issuer = new LocalCaIssuer({ directory: join(root, 'ca'), clock: () => now, keyStore });
 
-    await issuer.issue(request({ idempotencyKey: 'rotation/api/1' }), now);
+    const bundle = await issuer.issue(request({ idempotencyKey: 'rotation/api/1' }), now);
 
     const records = await readdir(join(issuer.directory, 'issued'));
     expect(records).toEqual(['rotation%2Fapi%2F1.json']);
-    expect((await stat(join(issuer.directory, 'issued', records[0]!))).mode & 0o777).toBe(0o600);
+    const recordPath = join(issuer.directory, 'issued', records[0]!);
+    expect((await stat(recordPath)).mode & 0o777).toBe(0o600);
+    const key = bundle.privateKey.reveal();
+    const holders = (await filesUnder(root)).filter((f) => readFileSync(f, 'utf8').includes(key.trim()));
+    expect(holders.map((f) => relative(root, f))).toEqual([
+      join('bundles', 'api-internal', bundle.version, 'key.pem'),
+    ]);
+    const again = await new LocalCaIssuer({ directory: join(root, 'ca'), keyStore }).issue(
+      request({ idempotencyKey: 'rotation/api/1' }),
+      now,
+    );
+    expect(again.privateKey.reveal()).toBe(key);
+  });
+
+  it('moves the leaf key of a record written by an older version into the key store', async () => {
+    const issuer = await issuerInNewDir();
+    const req = request({ idempotencyKey: 'old-record' });
+    const first = await issuer.issue(req, now);
+    const recordPath = join(issuer.directory, 'issued', 'old-record.json');
+    const { bundle: _ref, ...rest } = JSON.parse(readFileSync(recordPath, 'utf8')) as Record<string, unknown>;
+    await rm(join(issuer.directory, 'keys'), { recursive: true });
+    writeFileSync(recordPath, JSON.stringify({ ...rest, privateKeyPem: first.privateKey.reveal() }));
+
+    const retried = await new LocalCaIssuer({ directory: issuer.directory }).issue(req, now);
+
+    expect(retried.privateKey.reveal()).toBe(first.privateKey.reveal());
+    expect(readFileSync(recordPath, 'utf8')).not.toContain('PRIVATE KEY');
   });
 
   it('refuses an idempotency key reused for another certificate', async () => {
@@ -258,3 +288,9 @@ describe('local CA issuer', () => {
     expect(JSON.stringify(bundle)).not.toContain('PRIVATE KEY');
   });
 });
+
+/** Every regular file under `dir`, absolute. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
