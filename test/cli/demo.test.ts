@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../lambda/cli/program';
@@ -8,6 +8,30 @@ import type { CliContext } from '../../lambda/cli/context';
 describe('the local demonstration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'certrotor-demo-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a non-empty directory it did not create, in one line, and touches nothing in it', async () => {
+    const target = join(dir, 'precious');
+    mkdirSync(target);
+    writeFileSync(join(target, 'notes.txt'), 'keep me');
+    const err: string[] = [];
+    const ctx: CliContext = {
+      out: () => undefined,
+      err: (t) => err.push(t),
+      env: {},
+      cwd: dir,
+      clock: () => new Date(),
+      exitCode: 0,
+    };
+
+    const code = await runCli(['demo', '--dir', target], ctx);
+
+    expect(code).toBe(1);
+    expect(err).toEqual([
+      `demo: --dir ${target} is not empty and was not created by certrotor demo; choose a new or empty directory`,
+    ]);
+    expect(readdirSync(target)).toEqual(['notes.txt']);
+    expect(readFileSync(join(target, 'notes.txt'), 'utf8')).toBe('keep me');
+  });
 
   it('catches the expired certificate behind a live connection, rotates every host and exits 0', async () => {
     const out: string[] = [];

@@ -6,7 +6,7 @@
  * status, and stops every process it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tls from 'node:tls';
@@ -44,7 +44,11 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
     .description(
       'run the whole cycle on loopback: TLS hosts in two environments, findings, events, Slack messages, rotation',
     )
-    .option('--dir <dir>', 'working directory (recreated)', '.certrotor-demo')
+    .option(
+      '--dir <dir>',
+      'working directory: new or empty, or one an earlier demo created (then recreated)',
+      '.certrotor-demo',
+    )
     .action(async (options: { dir: string }) => {
       ctx.exitCode = await runDemo(ctx, resolve(ctx.cwd, options.dir));
     });
@@ -62,9 +66,12 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
   const vendor: DemoHost = { name: 'payments-gateway', environment: 'prod', daysLeft: 200 };
   let longLived: tls.TLSSocket | undefined;
   let agent: ChildProcess | undefined;
+  const refused = await prepareDirectory(dir);
+  if (refused) {
+    ctx.err(refused);
+    return 1;
+  }
   try {
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
     section(ctx, '1. Setting up: a local CA, four TLS hosts in two environments, a vendor upstream');
     const stateDir = join(dir, 'state');
     const ca = new LocalCaIssuer({
@@ -224,6 +231,39 @@ async function runDemo(ctx: CliContext, dir: string): Promise<number> {
     for (const child of children) child?.kill('SIGTERM');
     await Promise.all(children.map((c) => (c ? exited(c) : undefined)));
   }
+}
+
+/** Marks a directory the demo created, so a later demo may recreate it and nothing else. */
+const MARKER = '.certrotor-demo';
+
+/**
+ * Makes `dir` an empty directory of the demo's own. Only a directory the demo created (it holds the
+ * marker) is ever emptied; a new or empty one is taken and marked. Anything else is refused: the
+ * one-line reason, or undefined when the directory is ready.
+ */
+async function prepareDirectory(dir: string): Promise<string | undefined> {
+  let entries: string[] | undefined;
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') return `demo: --dir ${dir} is a file, not a directory`;
+    if (code !== 'ENOENT') return `demo: cannot read --dir ${dir}: ${(error as Error).message}`;
+  }
+  if (entries && entries.length > 0) {
+    if (!entries.includes(MARKER))
+      return `demo: --dir ${dir} is not empty and was not created by certrotor demo; choose a new or empty directory`;
+    await rm(dir, { recursive: true, force: true });
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(
+    join(dir, MARKER),
+    'created by certrotor demo; the next demo run may delete this directory\n',
+    {
+      mode: 0o600,
+    },
+  );
+  return undefined;
 }
 
 async function installCertificate(
