@@ -55,3 +55,19 @@ if ! command -v nginx >/dev/null 2>&1 && ! [ -x /usr/sbin/nginx ]; then
     say "nginx is missing and we are not root: install nginx (Debian: apt-get install nginx-light) for the fleet tests"
   fi
 fi
+
+# --- chromium (Debian package) for the fleet report's browser tests ------------------------------
+if ! [ -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium"
+    apt-get update -qq >/dev/null
+    log=$(mktemp)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >"$log" 2>&1 || {
+      cat "$log" >&2
+      fail "apt-get install chromium failed"
+    }
+    rm -f "$log"
+  else
+    say "chromium is missing and we are not root: install chromium (Debian: apt-get install chromium) for the report tests"
+  fi
+fi

@@ -8,6 +8,7 @@ import { registerUpstreamCommand } from './upstream';
 import { registerAgentCommand } from './agent';
 import { registerHostsCommand } from './hosts';
 import { registerInitCommand } from './init';
+import { registerReportCommand } from './report';
 
 /** Each command lives in its own module and registers itself here. */
 export function registerCommands(_program: Command, _ctx: CliContext): void {
@@ -20,4 +21,5 @@ export function registerCommands(_program: Command, _ctx: CliContext): void {
   registerUpstreamCommand(_program, _ctx);
   registerAgentCommand(_program, _ctx);
   registerHostsCommand(_program, _ctx);
+  registerReportCommand(_program, _ctx);
 }

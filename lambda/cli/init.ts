@@ -195,7 +195,7 @@ export function registerInitCommand(program: Command, ctx: CliContext): void {
 
 async function initCommand(ctx: CliContext, options: InitOptions): Promise<void> {
   const interactive = options.template === undefined && ctx.input?.isTTY === true;
-  const answers = interactive ? await ask(ctx, options) : fromFlags(options);
+  const answers: InitAnswers & { dir?: string } = interactive ? await ask(ctx, options) : fromFlags(options);
   const dir = resolve(ctx.cwd, (interactive ? answers.dir : options.dir) ?? '.');
   const file = join(dir, DEFAULT_CONFIG_FILE);
   if (existsSync(file) && !options.force)
