@@ -4,13 +4,9 @@
  * one cycle (retrying failed versions) and exits non-zero when any certificate failed.
  */
 import { join } from 'node:path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
-import { createAwsClient } from '../adapters/aws/clients';
-import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store';
-import { SecretsManagerBundleStore } from '../adapters/aws/secrets-manager';
-import { SecretsManagerDesiredSource } from '../adapters/aws/secrets-manager-desired-source';
+import { awsAgentStores } from '../adapters/aws/agent-stores';
+import { AwsClientPool } from '../adapters/aws/clients';
 import { AgentStateJsonFile } from '../adapters/local/agent-host';
 import { FileBundleStore } from '../adapters/local/file-bundle-store';
 import { FileStateStore } from '../adapters/local/file-state-store';
@@ -70,20 +66,16 @@ export async function buildAgentDeps(
   let state: StateStore;
   if (config.backend === 'aws') {
     const region = config.aws.region;
-    const sm = createAwsClient(SecretsManagerClient, region ? { region } : {});
-    const prefix = config.aws.secretPrefix;
-    bundles = new SecretsManagerBundleStore({ client: sm, secretNameFor: (n) => `${prefix}${n}` });
     if (!config.aws.tableName)
       throw new InvalidInputError('aws.tableName: the agent needs the state table name to report');
-    state = new DynamoDbStateStore({
-      client: createAwsClient(DynamoDBClient, region ? { region } : {}),
+    const aws = awsAgentStores(new AwsClientPool(region ? { region } : {}), {
+      secretPrefix: config.aws.secretPrefix,
       tableName: config.aws.tableName,
     });
+    bundles = aws.bundles;
+    state = aws.state;
     // The workflow's desired record during a rollout (canary, batches, rollback), else AWSCURRENT.
-    desired = new FirstDesiredSource([
-      new StateStoreDesiredSource(state),
-      new SecretsManagerDesiredSource({ client: sm, secretNameFor: (n) => `${prefix}${n}` }),
-    ]);
+    desired = new FirstDesiredSource([new StateStoreDesiredSource(state), aws.currentSecrets]);
   } else {
     state = new FileStateStore({ directory: join(stateDir, 'state') });
     bundles = new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: ctx.clock });

@@ -4,9 +4,8 @@
  * event key in the state table; a retryable delivery failure fails the invocation so Lambda retries
  * it and, finally, parks it in the dead-letter queue (with an alarm).
  */
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { eventIdempotency } from '../adapters/aws/event-idempotency';
 import type { CertrotorConfig } from '../config/configuration';
 import { parseEvent } from '../domain/events';
 import { CertrotorError, OperationError, describeError } from '../domain/errors';
@@ -79,21 +78,7 @@ async function activeSilences(config: CertrotorConfig, now: Date): Promise<Silen
  * leaves no record, so Lambda's retry runs for real; per-message deduplication below still guards a
  * finding re-published under a new event id.
  */
-const idempotency = {
-  persistenceStore: new DynamoDBPersistenceLayer({
-    tableName: env.CERTROTOR_TABLE_NAME,
-    keyAttr: 'pk',
-    sortKeyAttr: 'sk',
-    staticPkValue: 'idempotency#notifier',
-    expiryAttr: 'expiresAt',
-    awsSdkV3Client: clients.get(DynamoDBClient),
-  }),
-  config: new IdempotencyConfig({
-    eventKeyJmesPath: 'id',
-    expiresAfterSeconds: 86_400,
-    throwOnNoIdempotencyKey: false,
-  }),
-};
+const idempotency = eventIdempotency(clients, { tableName: env.CERTROTOR_TABLE_NAME, partition: 'notifier' });
 
 export const handler = makeIdempotent(notify, idempotency);
 

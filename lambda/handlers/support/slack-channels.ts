@@ -2,14 +2,15 @@
  * Slack notifiers for configured channels in the deployed service: each webhook URL is read from its
  * Secrets Manager secret once per container and never logged.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerWebhookUrls } from '../../adapters/aws/webhook-secrets';
 import { SlackWebhookNotifier } from '../../adapters/net/slack-webhook';
 import type { ChannelConfig, CertrotorConfig } from '../../config/configuration';
 import { ConfigurationError, OperationError, describeError } from '../../domain/errors';
 import type { Notifier } from '../../domain/ports';
 import type { AwsClients } from './runtime';
 
-const webhooks = new Map<string, Promise<string>>();
+/** One reader per client pool, so each webhook secret is read once per container. */
+const webhookUrls = new WeakMap<AwsClients, SecretsManagerWebhookUrls>();
 
 /**
  * The stack creates each webhook secret under a generated name (two stacks never collide) and maps
@@ -25,17 +26,12 @@ function deployedSecretId(secretId: string): string {
 }
 
 function webhookUrl(clients: AwsClients, configuredSecretId: string): Promise<string> {
-  const secretId = deployedSecretId(configuredSecretId);
-  let url = webhooks.get(secretId);
-  if (!url) {
-    url = clients
-      .get(SecretsManagerClient)
-      .send(new GetSecretValueCommand({ SecretId: secretId }))
-      .then((r) => (r.SecretString ?? '').trim());
-    url.catch(() => webhooks.delete(secretId));
-    webhooks.set(secretId, url);
+  let urls = webhookUrls.get(clients);
+  if (!urls) {
+    urls = new SecretsManagerWebhookUrls(clients);
+    webhookUrls.set(clients, urls);
   }
-  return url;
+  return urls.url(deployedSecretId(configuredSecretId));
 }
 
 /**

@@ -1,0 +1,58 @@
+/**
+ * The small AWS adapters composition roots use instead of importing the SDK themselves: the host
+ * agent's stores and the Slack webhook URLs, against the emulator.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsAgentStores } from '../../../lambda/adapters/aws/agent-stores';
+import { AwsClientPool, createAwsClient } from '../../../lambda/adapters/aws/clients';
+import { createStateTable } from '../../../lambda/adapters/aws/dynamodb-state-store';
+import { SecretsManagerWebhookUrls } from '../../../lambda/adapters/aws/webhook-secrets';
+import { buildBundleVersions } from '../../builders/bundles';
+import { buildCa } from '../../builders/certificates';
+import { useMoto } from '../../support/moto';
+
+const moto = useMoto();
+
+describe('AWS composition helpers', () => {
+  it('gives the agent a state table and a bundle store whose secrets carry the configured prefix', async () => {
+    // Prepare
+    const tableName = `agent-stores-${randomUUID().slice(0, 8)}`;
+    await createStateTable(createAwsClient(DynamoDBClient, moto.clientConfig()), tableName);
+    const name = `web-${randomUUID().slice(0, 8)}`;
+    const [bundle] = await buildBundleVersions(1, { issuer: await buildCa(), name });
+    const stores = awsAgentStores(new AwsClientPool(moto.clientConfig()), {
+      secretPrefix: 'certrotor-test/',
+      tableName,
+    });
+
+    // Act
+    const ref = await stores.bundles.put(bundle!);
+    await stores.state.put('hosts', 'web-1#api', { ok: true }, new Date());
+    const readBack = await stores.bundles.get(ref);
+    const stored = await stores.state.get<{ ok: boolean }>('hosts', 'web-1#api', new Date());
+
+    // Assess
+    expect(ref.location).toContain(`certrotor-test/${name}`);
+    expect(readBack.fingerprintSha256).toBe(bundle!.fingerprintSha256);
+    expect(stored?.value).toEqual({ ok: true });
+  });
+
+  it('reads a webhook URL once, trimmed, and tries again after a failed read', async () => {
+    // Prepare
+    const secretId = `webhook-${randomUUID().slice(0, 8)}`;
+    const urls = new SecretsManagerWebhookUrls(new AwsClientPool(moto.clientConfig()));
+
+    // Act
+    const missing = urls.url(secretId);
+    await expect(missing).rejects.toThrow();
+    await createAwsClient(SecretsManagerClient, moto.clientConfig()).send(
+      new CreateSecretCommand({ Name: secretId, SecretString: ' https://hooks.example.test/T1/B1/x \n' }),
+    );
+
+    // Assess
+    await expect(urls.url(secretId)).resolves.toBe('https://hooks.example.test/T1/B1/x');
+    expect(urls.url(secretId)).toBe(urls.url(secretId));
+  });
+});
