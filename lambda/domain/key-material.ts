@@ -57,7 +57,7 @@ export function findKeyMaterial(text: string): TextRange[] {
 }
 
 /** `text` with every private key replaced by `replacement`. */
-export function redactKeyMaterial(text: string, replacement = '[REDACTED PRIVATE KEY]'): string {
+export function redactKeyMaterial(text: string, replacement = '[REDACTED KEY]'): string {
   const ranges = findKeyMaterial(text);
   if (ranges.length === 0) return text;
   let out = '';

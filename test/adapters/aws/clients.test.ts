@@ -102,7 +102,7 @@ describe('describeAwsError', () => {
 
     expect(containsPrivateKey(described.message)).toBe(false);
     expect(containsPrivateKey(String((described.cause as Error).message))).toBe(false);
-    expect(described.message).toContain('[REDACTED PRIVATE KEY]');
+    expect(described.message).toContain('[REDACTED KEY]');
   });
 
   it('describes a thrown value that is not an SDK error', () => {

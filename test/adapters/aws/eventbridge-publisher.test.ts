@@ -337,7 +337,7 @@ describe('EventBridge publisher', () => {
 
       const [delivered] = await received();
       expect(containsPrivateKey(JSON.stringify(delivered))).toBe(false);
-      expect(delivered!.detail.note).toMatch(/^oops \[REDACTED PRIVATE KEY\]\s*$/);
+      expect(delivered!.detail.note).toMatch(/^oops \[REDACTED KEY\]\s*$/);
     });
   });
 });

@@ -77,21 +77,21 @@ describe('reload command', () => {
 
     it.each([
       ['takes the last non-empty line', () => 'first\nsecond\n\n', 'second'],
-      ['replaces a whole key block', () => `loading\n${keyPem}`, '[REDACTED PRIVATE KEY]'],
+      ['replaces a whole key block', () => `loading\n${keyPem}`, '[REDACTED KEY]'],
       [
         'drops everything after a key block cut short',
         () => `bad file: ${keyPem.slice(0, 90)}`,
-        'bad file: [REDACTED PRIVATE KEY]',
+        'bad file: [REDACTED KEY]',
       ],
       [
         'redacts a line that is part of a key in play',
         () => keyPem.split('\n')[1]!,
-        '[REDACTED PRIVATE KEY]',
+        '[REDACTED KEY]',
       ],
       [
         'drops everything before the end of a key block whose start was cut off',
         () => `${keyPem.slice(120).trimEnd()} done`,
-        '[REDACTED PRIVATE KEY] done',
+        '[REDACTED KEY] done',
       ],
       ['truncates a very long line', () => 'x'.repeat(500), `${'x'.repeat(199)}…`],
       ['gives nothing for silence', () => '\n\n', undefined],
@@ -117,7 +117,7 @@ describe('reload command', () => {
 
         expect([encoding, result.error]).toEqual([
           encoding,
-          expect.stringMatching(/exited 1: loaded key=\[REDACTED PRIVATE KEY\]$/),
+          expect.stringMatching(/exited 1: loaded key=\[REDACTED KEY\]$/),
         ]);
       }
     });
