@@ -26,9 +26,17 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { type CertrotorConfig, validateConfig } from '../lambda/config/configuration';
+import { ConfigurationError } from '../lambda/domain/errors';
+import { PROBE_ENVIRONMENTS_VARIABLE } from '../lambda/handlers/support/probe-environments';
 import { createAlarmsAndDashboard } from './constructs/alarms-dashboard';
 import { createEventBus, routeAwsSignals } from './constructs/event-bus';
-import { type HandlerName, jobFunctionFactory } from './constructs/job-functions';
+import { type HandlerName, jobFunctionFactory, pascal } from './constructs/job-functions';
+import {
+  type NetworkPlacement,
+  placementOptions,
+  placementProblems,
+  warnAboutUnreachableEndpoints,
+} from './constructs/network-placement';
 import { acknowledgeNagFindings } from './constructs/nag-acknowledgements';
 import {
   createWebhookSecrets,
@@ -49,6 +57,7 @@ export {
   SERVICE_NAME,
 } from './constructs/job-functions';
 export { alarmShape, heartbeatWindowFor } from './constructs/alarms-dashboard';
+export type { NetworkPlacement } from './constructs/network-placement';
 
 export type CertRotorSchedules = ScheduleOverrides;
 
@@ -106,6 +115,20 @@ export interface CertRotorProps {
    * generates (see the `EventBusName` output)
    */
   readonly eventBusName?: string;
+  /**
+   * VPCs the functions that open connections run in, each reaching the endpoints of some
+   * environments. One probe function per placement probes those environments' endpoints; the default
+   * probe (outside any VPC) probes the others. @default none: every function runs outside any VPC and
+   * reaches only public endpoints (synth warns about private ones)
+   */
+  readonly networkPlacements?: readonly NetworkPlacement[];
+  /**
+   * The placement (by name) the rotation steps run in, so verification reaches that placement's
+   * environments. @default the only placement when exactly one is given, else outside any VPC
+   */
+  readonly rotationPlacement?: string;
+  /** The placement (by name) the upstream watch runs in. @default as `rotationPlacement` */
+  readonly upstreamWatchPlacement?: string;
   /** What happens to the table, key and secrets when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** CloudWatch Logs retention for functions and the state machine. @default one month */
@@ -127,13 +150,40 @@ export class CertRotor extends Construct {
   readonly alarmTopic: sns.ITopic;
   readonly webhookSecrets: secretsmanager.Secret[];
   readonly dashboard: cloudwatch.Dashboard;
+  /** One probe function per network placement, by placement name. */
+  readonly placementProbes: Readonly<Record<string, nodejs.NodejsFunction>>;
 
   constructor(scope: Construct, id: string, props: CertRotorProps) {
     super(scope, id);
-    this.config = validateConfig(props.configuration, props.configurationName ?? 'configuration');
+    this.config = validateConfig(props.configuration, props.configurationName ?? 'configuration', {
+      backend: 'aws',
+    });
     const config = this.config;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    const placements = props.networkPlacements ?? [];
+    const problems = placementProblems(config, placements, {
+      rotationPlacement: props.rotationPlacement,
+      upstreamWatchPlacement: props.upstreamWatchPlacement,
+    });
+    if (problems.length > 0) throw new ConfigurationError('CertRotor props', problems);
+    const placementNamed = (name: string | undefined) =>
+      name !== undefined
+        ? placements.find((p) => p.name === name)
+        : placements.length === 1
+          ? placements[0]
+          : undefined;
+    const rotationPlacement = placementNamed(props.rotationPlacement);
+    const upstreamWatchPlacement = placementNamed(props.upstreamWatchPlacement ?? props.rotationPlacement);
+    warnAboutUnreachableEndpoints(this, {
+      config,
+      placements,
+      ...(rotationPlacement ? { rotation: rotationPlacement } : {}),
+      ...(upstreamWatchPlacement ? { upstreamWatch: upstreamWatchPlacement } : {}),
+    });
+    const inPlacement = (placement: NetworkPlacement | undefined) =>
+      placement ? { network: placementOptions(placement) } : {};
 
     const { key, table } = createStateTable(this, { removalPolicy });
     this.key = key;
@@ -160,14 +210,28 @@ export class CertRotor extends Construct {
     });
     const functions = {
       inventory: fn('inventory'),
-      probe: fn('probe'),
-      'rotation-step': fn('rotation-step'),
+      probe: fn('probe', probeEnvironments(config, placements)),
+      'rotation-step': fn('rotation-step', {}, inPlacement(rotationPlacement)),
       notifier: fn('notifier', webhookEnvironment),
       'acm-expiry-event': fn('acm-expiry-event'),
-      'upstream-watch': fn('upstream-watch'),
+      'upstream-watch': fn('upstream-watch', {}, inPlacement(upstreamWatchPlacement)),
       ...(config.notifications.digest.enabled ? { digest: fn('digest', webhookEnvironment) } : {}),
     } as Omit<CertRotor['functions'], 'planner'>;
     reserveSlackConcurrency([functions.notifier, functions.digest], props.slackConcurrency);
+    this.placementProbes = Object.fromEntries(
+      placements.map((p) => [
+        p.name,
+        fn(
+          'probe',
+          { [PROBE_ENVIRONMENTS_VARIABLE]: JSON.stringify(p.environments) },
+          { id: pascal(`probe-${p.name}`), network: placementOptions(p) },
+        ),
+      ]),
+    );
+    const additionalProbes = Object.entries(this.placementProbes).map(([name, f]) => ({
+      id: pascal(`probe-${name}`),
+      function: f,
+    }));
 
     this.stateMachine = createRotationWorkflow(this, {
       step: functions['rotation-step'],
@@ -187,6 +251,7 @@ export class CertRotor extends Construct {
       stateMachine: this.stateMachine,
       webhookSecrets: this.webhookSecrets,
       functions: this.functions,
+      additionalProbes: additionalProbes.map((p) => p.function),
     });
 
     this.scheduleDeadLetterQueue = createScheduledJobs(this, {
@@ -198,6 +263,7 @@ export class CertRotor extends Construct {
       upstreamWatch: this.functions['upstream-watch'],
       planner: this.functions.planner,
       ...(this.functions.digest ? { digest: this.functions.digest } : {}),
+      additionalProbes,
     });
     this.notifierDeadLetterQueue = routeToNotifier(this, {
       notifier: this.functions.notifier,
@@ -215,7 +281,10 @@ export class CertRotor extends Construct {
       alarmTopic: this.alarmTopic,
       schedules: scheduleSettings(config, props.schedules),
       stateMachine: this.stateMachine,
-      functions: this.functions,
+      functions: {
+        ...this.functions,
+        ...Object.fromEntries(Object.entries(this.placementProbes).map(([n, f]) => [`probe-${n}`, f])),
+      },
       notifierDeadLetterQueue: this.notifierDeadLetterQueue,
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...(props.minimumDaysLeftAlarm !== undefined
@@ -244,4 +313,18 @@ export class CertRotor extends Construct {
 
     acknowledgeNagFindings(this);
   }
+}
+
+/** The default probe probes the environments no placement reaches (all of them without placements). */
+function probeEnvironments(
+  config: CertrotorConfig,
+  placements: readonly NetworkPlacement[],
+): Record<string, string> {
+  if (placements.length === 0) return {};
+  const placed = new Set(placements.flatMap((p) => p.environments));
+  return {
+    [PROBE_ENVIRONMENTS_VARIABLE]: JSON.stringify(
+      config.environments.map((e) => e.name).filter((name) => !placed.has(name)),
+    ),
+  };
 }

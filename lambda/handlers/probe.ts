@@ -3,6 +3,7 @@
  * metric the dead man's switch alarm watches (see support/heartbeat): a probe that stops running is
  * itself an alert. One unreachable or misconfigured endpoint never stops the others.
  */
+import { servedEndpoints } from './support/probe-environments';
 import { type ScanJobSummary, runScanJob, summarizeScanJob } from './support/scan-job';
 import { AwsClients, loadConfiguration, metrics, parseEnvironment } from './support/runtime';
 
@@ -11,7 +12,9 @@ const clients = new AwsClients(env.AWS_REGION);
 
 export async function handler(): Promise<ScanJobSummary> {
   try {
-    return summarizeScanJob(await runScanJob('probe', await loadConfiguration(env), env, clients));
+    // One probe function per network placement: each probes the endpoints of its environments.
+    const config = servedEndpoints(await loadConfiguration(env));
+    return summarizeScanJob(await runScanJob('probe', config, env, clients));
   } finally {
     metrics.publishStoredMetrics();
   }

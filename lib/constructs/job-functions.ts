@@ -21,6 +21,7 @@ import {
   aws_logs as logs,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { PlacementFunctionOptions } from './network-placement';
 
 /** Metric namespace of every certrotor metric (EMF from the handlers). */
 export const METRIC_NAMESPACE = 'certrotor';
@@ -115,23 +116,33 @@ export interface JobFunctionsProps {
   readonly schedules?: object;
 }
 
+export interface JobFunctionOptions {
+  /** Construct id of the function (its log group is `<id>Logs`). @default the handler name in PascalCase */
+  readonly id?: string;
+  /** Runs the function inside a VPC. @default outside any VPC */
+  readonly network?: PlacementFunctionOptions;
+}
+
 export type JobFunctionFactory = (
   name: HandlerName,
   environment?: Record<string, string>,
+  options?: JobFunctionOptions,
 ) => nodejs.NodejsFunction;
 
 /** A factory of job functions (`<Name>` and `<Name>Logs` in `scope`) sharing key, table, bus and configuration. */
 export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): JobFunctionFactory {
   const root = packageRoot();
   const configFile = writeBundledConfig(scope, props.configuration, root);
-  return (name, environment = {}) => {
+  return (name, environment = {}, options = {}) => {
     const spec = FUNCTIONS[name];
-    const logGroup = new logs.LogGroup(scope, `${pascal(name)}Logs`, {
+    const id = options.id ?? pascal(name);
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    return new nodejs.NodejsFunction(scope, pascal(name), {
+    return new nodejs.NodejsFunction(scope, id, {
+      ...options.network,
       entry: join(root, 'lambda', 'handlers', `${name}.ts`),
       handler: 'handler',
       description: `certrotor: ${spec.description}`,

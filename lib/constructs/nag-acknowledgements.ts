@@ -22,6 +22,8 @@ export interface NagSubject {
   readonly scheduleDeadLetterQueue: sqs.Queue;
   readonly notifierDeadLetterQueue: sqs.Queue;
   readonly webhookSecrets: readonly secretsmanager.Secret[];
+  /** Probe functions of the network placements. */
+  readonly placementProbes: Readonly<Record<string, lambda.IFunction>>;
 }
 
 /**
@@ -31,7 +33,12 @@ export interface NagSubject {
 export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
   const ack = (scope: Construct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id, reason });
-  for (const f of Object.values(rotor.functions)) {
+  for (const f of [...Object.values(rotor.functions), ...Object.values(rotor.placementProbes)]) {
+    ack(
+      f,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      "AWSLambdaVPCAccessExecutionRole only manages the function's own network interfaces in its VPC (functions in a network placement)",
+    );
     ack(
       f,
       'AwsSolutions-L1',
@@ -91,7 +98,11 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
     'X-Ray tracing and CloudWatch Logs delivery have no resource-level permissions',
   );
   const stack = Stack.of(rotor);
-  for (const f of [rotor.stateMachine.node.tryFindChild('Role'), ...Object.values(rotor.functions)]) {
+  for (const f of [
+    rotor.stateMachine.node.tryFindChild('Role'),
+    ...Object.values(rotor.functions),
+    ...Object.values(rotor.placementProbes),
+  ]) {
     if (!f || !(f instanceof lambda.Function)) continue;
     ack(
       stack,

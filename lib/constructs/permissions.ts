@@ -37,6 +37,8 @@ export interface PermissionsProps {
   readonly stateMachine: sfn.IStateMachine;
   readonly webhookSecrets: readonly secretsmanager.ISecret[];
   readonly functions: JobFunctions;
+  /** Probe functions of the network placements: the probe's grants. */
+  readonly additionalProbes?: readonly lambda.IFunction[];
 }
 
 /** Grants every function what its job needs, and nothing else. */
@@ -63,6 +65,10 @@ export function grantJobPermissions(scope: Construct, props: PermissionsProps): 
     'upstream-watch',
   ] as const) {
     bus.grantPutEventsTo(functions[name]);
+  }
+  for (const probe of props.additionalProbes ?? []) {
+    table.grantReadWriteData(probe);
+    bus.grantPutEventsTo(probe);
   }
   grantRotation(scope, functions['rotation-step'], config, key);
   // The upstream watcher delivers vendor material (client certificates, trust bundles) to consumers.

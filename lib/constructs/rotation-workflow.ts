@@ -28,7 +28,10 @@ const LAMBDA_SERVICE_ERRORS = [
 export interface RotationWorkflowProps {
   /** The rotation-step function every task invokes. */
   readonly step: lambda.IFunction;
-  /** Targets rolled out at once after the canary (Map MaxConcurrency). */
+  /**
+   * Upper bound on targets of one batch delivered at once (Map MaxConcurrency); each certificate's
+   * `rollout.batchSize` decides the batches.
+   */
   readonly rolloutConcurrency: number;
   /** Longest a rotation may run before Step Functions stops it. */
   readonly timeout: Duration;
@@ -57,7 +60,13 @@ export function createRotationWorkflow(scope: Construct, props: RotationWorkflow
   });
 }
 
-/** The rotation workflow. Every task carries only references: names, version ids, ARNs, fingerprints. */
+/**
+ * The rotation workflow: the same steps, in the same order and with the same error paths, as the CLI's
+ * in-process driver (lambda/use-cases/rotation/in-process-driver.ts). Every task carries only
+ * references: names, version ids, ARNs, fingerprints. After each batch the `Next` step decides (from
+ * the target records, with the configuration's rollout rules) whether to deliver the next batch,
+ * promote, hold or roll back, so `rollout.canary`, `batchSize` and `failureTolerance` apply here too.
+ */
 export function rotationDefinition(
   scope: Construct,
   step: lambda.IFunction,
@@ -92,29 +101,30 @@ export function rotationDefinition(
     'name.$': '$.name',
     'version.$': '$.version',
     'execution.$': '$$.Execution.Name',
+    'trigger.$': '$.trigger',
   };
 
-  const finish = (id: string, outcome: 'succeeded' | 'rolled-back' | 'failed', end: sfn.IChainable) => {
+  const finish = (
+    id: string,
+    outcome: 'succeeded' | 'rolled-back' | 'failed' | 'held',
+    end: sfn.IChainable,
+  ) => {
     const t = task(
       id,
       {
         action: 'finish',
         outcome,
         ...ref,
-        'trigger.$': '$.trigger',
-        'issued.$': '$.issued',
-        'targets.$': '$.targets',
         'error.$': '$.error',
-        'rollback.$': '$.rollback',
+        'decision.$': '$.next',
+        'promotion.$': '$.promotion',
       },
       undefined,
       `Records the ${outcome} outcome, releases the lock and publishes the event`,
     );
     t.addCatch(
       new sfn.Fail(scope, `${id}Failed`, { error: 'FinishFailed', cause: 'could not record the outcome' }),
-      {
-        resultPath: '$.error',
-      },
+      { resultPath: '$.error' },
     );
     return t.next(end);
   };
@@ -123,12 +133,12 @@ export function rotationDefinition(
   const defaults = new sfn.Pass(scope, 'Defaults', {
     comment: 'Fills optional fields so later steps can reference them',
     parameters: {
-      ...ref,
+      'name.$': '$.name',
+      'version.$': '$.version',
       'trigger.$': '$.trigger',
-      issued: {},
-      targets: { canary: [], rest: [] },
       error: {},
-      rollback: {},
+      next: {},
+      promotion: {},
     },
   });
   const failedFinish = finish(
@@ -136,7 +146,15 @@ export function rotationDefinition(
     'failed',
     new sfn.Fail(scope, 'RotationFailed', {
       error: 'RotationFailed',
-      cause: 'the rotation failed before anything changed',
+      cause: 'the rotation failed before anything changed, or its rollback failed',
+    }),
+  );
+  const heldFinish = finish(
+    'FinishHeld',
+    'held',
+    new sfn.Fail(scope, 'RotationHeld', {
+      error: 'RotationHeld',
+      cause: 'some targets failed within the failure tolerance: nothing was promoted',
     }),
   );
   const rolledBackFinish = finish(
@@ -144,126 +162,124 @@ export function rotationDefinition(
     'rolled-back',
     new sfn.Fail(scope, 'RotationRolledBack', {
       error: 'RotationRolledBack',
-      cause: 'a target failed; every target was rolled back',
+      cause: 'a target failed; every touched target was rolled back',
     }),
   );
   const succeededFinish = finish('FinishSucceeded', 'succeeded', new sfn.Succeed(scope, 'Rotated'));
 
   const start = task(
     'Start',
-    { action: 'start', ...ref, 'trigger.$': '$.trigger' },
+    { action: 'start', ...ref },
     '$.start',
     'Takes the per-certificate lock and marks the version pending; a stale or duplicate start is skipped',
   );
   start.addCatch(failedFinish, { resultPath: '$.error' });
-
+  const plan = task(
+    'Plan',
+    { action: 'plan', ...ref },
+    '$.plan',
+    'Lists every destination target and splits them into batches, the canary first',
+  );
+  plan.addCatch(failedFinish, { resultPath: '$.error' });
   const issue = task(
     'Issue',
     { action: 'issue', ...ref },
     '$.issued',
-    'Issues the new version and stages it (AWSPENDING in the key store)',
+    'Issues the new version (or finds it already issued) and checks it offline',
   );
   issue.addCatch(failedFinish, { resultPath: '$.error' });
-  const listTargets = task(
-    'ListTargets',
-    { action: 'list-targets', ...ref },
-    '$.targets',
-    'Lists every destination target: the canary first, then the rest',
-  );
-  listTargets.addCatch(failedFinish, { resultPath: '$.error' });
 
   const rollback = task(
     'Rollback',
-    { action: 'rollback', ...ref, 'issued.$': '$.issued', 'targets.$': '$.targets', 'error.$': '$.error' },
+    { action: 'rollback', ...ref },
     '$.rollback',
-    'Restores every target to the previous version and verifies it',
+    'Restores every touched target to the previous version and verifies it',
   );
   rollback.addCatch(failedFinish, { resultPath: '$.error' });
   rollback.next(rolledBackFinish);
 
-  const distribute = (prefix: string, itemsPath: string, maxConcurrency: number) => {
-    const map = new sfn.Map(scope, prefix, {
-      comment: `Delivers to and verifies each ${prefix === 'Canary' ? 'canary target' : 'remaining target'}`,
-      itemsPath,
-      maxConcurrency,
-      itemSelector: {
-        'name.$': '$.name',
-        'version.$': '$.version',
-        'execution.$': '$$.Execution.Name',
-        'bundle.$': '$.issued.bundle',
-        'fingerprint.$': '$.issued.fingerprint',
-        'intervalSeconds.$': '$.targets.verifyIntervalSeconds',
-        'target.$': '$$.Map.Item.Value',
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    const targetFailed = new sfn.Fail(scope, `${prefix}TargetFailed`, {
-      error: 'TargetNotVerified',
-      causePath: '$.verification.error',
-    });
-    const deliveryFailed = new sfn.Fail(scope, `${prefix}DeliveryFailed`, { error: 'TargetDeliveryFailed' });
-    const deliver = task(
-      `${prefix}Deliver`,
-      {
-        action: 'deliver',
-        'name.$': '$.name',
-        'version.$': '$.version',
-        'execution.$': '$.execution',
-        'bundle.$': '$.bundle',
-        'target.$': '$.target',
-      },
-      '$.delivery',
-      'Delivers the staged version to one target; the previous version stays for rollback',
-    );
-    deliver.addCatch(deliveryFailed, { resultPath: '$.error' });
-    const verify = task(
-      `${prefix}Verify`,
-      {
-        action: 'verify',
-        'name.$': '$.name',
-        'version.$': '$.version',
-        'execution.$': '$.execution',
-        'fingerprint.$': '$.fingerprint',
-        'target.$': '$.target',
-        'deadline.$': '$.delivery.deadline',
-      },
-      '$.verification',
-      'One round of fresh handshakes (or a read of what the target holds)',
-    );
-    verify.addCatch(new sfn.Fail(scope, `${prefix}VerifyError`, { error: 'TargetVerificationError' }), {
-      resultPath: '$.error',
-    });
-    const wait = new sfn.Wait(scope, `${prefix}WaitBeforeReprobe`, {
-      time: sfn.WaitTime.secondsPath('$.intervalSeconds'),
-    });
-    wait.next(verify);
-    const verified = new sfn.Choice(scope, `${prefix}Verified?`)
-      .when(
-        sfn.Condition.stringEquals('$.verification.state', 'verified'),
-        new sfn.Succeed(scope, `${prefix}TargetVerified`),
-      )
-      .when(sfn.Condition.stringEquals('$.verification.state', 'retry'), wait)
-      .otherwise(targetFailed);
-    map.itemProcessor(deliver.next(verify).next(verified));
-    map.addCatch(rollback, { resultPath: '$.error' });
-    return map;
-  };
+  const next = task(
+    'NextBatch',
+    { action: 'next', ...ref },
+    '$.next',
+    'Decides from the target records: deliver the next batch, promote, hold or roll back',
+  );
+  next.addCatch(rollback, { resultPath: '$.error' });
 
-  const canary = distribute('Canary', '$.targets.canary', 1);
-  const rollout = distribute('Rollout', '$.targets.rest', rolloutConcurrency);
+  const batch = new sfn.Map(scope, 'Batch', {
+    comment: 'Delivers to and verifies each target of one batch; a failed target is recorded, not thrown',
+    itemsPath: '$.next.targets',
+    maxConcurrency: rolloutConcurrency,
+    itemSelector: {
+      'name.$': '$.name',
+      'version.$': '$.version',
+      'trigger.$': '$.trigger',
+      'bundle.$': '$.issued.bundle',
+      'fingerprint.$': '$.issued.fingerprint',
+      'intervalSeconds.$': '$.plan.verifyIntervalSeconds',
+      'target.$': '$$.Map.Item.Value',
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const item = {
+    'name.$': '$.name',
+    'version.$': '$.version',
+    'execution.$': '$$.Execution.Name',
+    'trigger.$': '$.trigger',
+    'target.$': '$.target',
+  };
+  const deliver = task(
+    'Deliver',
+    { action: 'deliver', ...item, 'bundle.$': '$.bundle' },
+    '$.delivery',
+    'Delivers the version to one target; the previous version stays for rollback',
+  );
+  const verify = task(
+    'Verify',
+    { action: 'verify', ...item, 'fingerprint.$': '$.fingerprint', 'deadline.$': '$.delivery.deadline' },
+    '$.verification',
+    'One round of fresh handshakes (or a read of what the target holds)',
+  );
+  const targetDone = new sfn.Succeed(scope, 'TargetSettled', {
+    comment: 'Verified or failed: the outcome is in the target record',
+  });
+  const wait = new sfn.Wait(scope, 'WaitBeforeReprobe', {
+    time: sfn.WaitTime.secondsPath('$.intervalSeconds'),
+  });
+  wait.next(verify);
+  const delivered = new sfn.Choice(scope, 'Delivered?')
+    .when(sfn.Condition.stringEquals('$.delivery.state', 'delivered'), verify)
+    .otherwise(targetDone);
+  verify.next(
+    new sfn.Choice(scope, 'Verified?')
+      .when(sfn.Condition.stringEquals('$.verification.state', 'retry'), wait)
+      .otherwise(targetDone),
+  );
+  batch.itemProcessor(deliver.next(delivered));
+  batch.addCatch(rollback, { resultPath: '$.error' });
+  batch.next(next);
+
   const promote = task(
     'Promote',
-    { action: 'promote', ...ref, 'issued.$': '$.issued', 'targets.$': '$.targets' },
-    undefined,
+    { action: 'promote', ...ref },
+    '$.promotion',
     'Every target verified: the new version becomes current, the old one the rollback target',
   );
   promote.addCatch(rollback, { resultPath: '$.error' });
+  promote.next(
+    new sfn.Choice(scope, 'Promoted?')
+      .when(sfn.Condition.booleanEquals('$.promotion.promoted', true), succeededFinish)
+      .otherwise(rollback),
+  );
+
+  const decide = new sfn.Choice(scope, 'WhatNext?')
+    .when(sfn.Condition.stringEquals('$.next.action', 'deliver'), batch)
+    .when(sfn.Condition.stringEquals('$.next.action', 'promote'), promote)
+    .when(sfn.Condition.stringEquals('$.next.action', 'hold'), heldFinish)
+    .otherwise(rollback);
 
   const started = new sfn.Choice(scope, 'Started?')
-    .when(
-      sfn.Condition.booleanEquals('$.start.started', true),
-      issue.next(listTargets).next(canary).next(rollout).next(promote).next(succeededFinish),
-    )
+    .when(sfn.Condition.booleanEquals('$.start.started', true), plan.next(issue).next(next).next(decide))
     .otherwise(
       new sfn.Succeed(scope, 'Skipped', {
         comment: 'Already rotated, in progress, or superseded: nothing to do',

@@ -71,6 +71,8 @@ export interface ScheduledJobsProps {
   readonly upstreamWatch: lambda.IFunction;
   readonly planner: lambda.IFunction;
   readonly digest?: lambda.IFunction;
+  /** Probe functions of the network placements, each on the probe's schedule as `<id>Schedule`. */
+  readonly additionalProbes?: readonly { readonly id: string; readonly function: lambda.IFunction }[];
 }
 
 /** A KMS-encrypted dead-letter queue keeping messages 14 days. */
@@ -135,6 +137,16 @@ export function createScheduledJobs(scope: Construct, props: ScheduledJobsProps)
     TimeZone.of(jobSchedule('upstream')?.timeZone ?? timeZone.timezoneName),
     config.schedules.upstream.enabled,
   );
+  for (const probe of props.additionalProbes ?? []) {
+    schedule(
+      `${probe.id}Schedule`,
+      overrides.probe ?? config.schedules.probe.expression,
+      probe.function,
+      'probe',
+      TimeZone.of(jobSchedule('probe')?.timeZone ?? timeZone.timezoneName),
+      config.schedules.probe.enabled,
+    );
+  }
   schedule('PlannerSchedule', overrides.planner ?? 'rate(1 hour)', props.planner, 'planner');
   if (props.digest) {
     const digestExpression = overrides.digest ?? config.notifications.digest.schedule;

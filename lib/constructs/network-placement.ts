@@ -1,0 +1,136 @@
+/**
+ * Where the functions that open connections run. Lambda outside a VPC reaches only public endpoints;
+ * endpoints on private addresses (the internal ingress→API certificate of the first outage) need the
+ * function inside the VPC that routes to them. Environments often live in different VPCs, so a
+ * placement names the environments it reaches: the construct creates one probe function per placement
+ * and routes each environment's endpoints to it. The rotation's verification and the upstream watch
+ * run in one placement each.
+ *
+ * Synth warns about private endpoints (10/8, 172.16/12, 192.168/16, *.internal, *.local) that no
+ * placement reaches.
+ */
+import { Annotations, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { CertrotorConfig } from '../../lambda/config/configuration';
+
+export interface NetworkPlacement {
+  /** Names the placement (letters and digits): its probe function is `Probe<Name>`. */
+  readonly name: string;
+  /** The environments (`environments[].name`) whose endpoints this placement reaches. */
+  readonly environments: readonly string[];
+  readonly vpc: ec2.IVpc;
+  /**
+   * The functions call AWS APIs (DynamoDB, EventBridge, Secrets Manager…): the subnets need a NAT
+   * gateway or VPC endpoints. @default the VPC's private subnets with egress
+   */
+  readonly subnets?: ec2.SubnetSelection;
+  /** @default one security group per function, allowing all outbound traffic and no inbound */
+  readonly securityGroups?: readonly ec2.ISecurityGroup[];
+}
+
+/** The VPC settings of a function in `placement`. */
+export interface PlacementFunctionOptions {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+}
+
+export function placementOptions(placement: NetworkPlacement): PlacementFunctionOptions {
+  return {
+    vpc: placement.vpc,
+    vpcSubnets: placement.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    ...(placement.securityGroups ? { securityGroups: [...placement.securityGroups] } : {}),
+  };
+}
+
+/**
+ * Checks the placements against the configuration (every environment named exists, at most one
+ * placement per environment, names are unique identifiers) and returns the problems, one line each.
+ */
+export function placementProblems(
+  config: CertrotorConfig,
+  placements: readonly NetworkPlacement[],
+  named: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const problems: string[] = [];
+  const environments = new Set(config.environments.map((e) => e.name));
+  const owner = new Map<string, string>();
+  const names = new Set<string>();
+  placements.forEach((p, index) => {
+    const at = `networkPlacements[${index}]`;
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(p.name)) problems.push(`${at}.name: letters and digits only`);
+    if (names.has(p.name)) problems.push(`${at}.name: ${p.name} is used twice`);
+    names.add(p.name);
+    if (p.environments.length === 0) problems.push(`${at}.environments: must name at least one environment`);
+    for (const environment of p.environments) {
+      if (!environments.has(environment))
+        problems.push(`${at}.environments: ${environment} is not an environment of the configuration`);
+      const previous = owner.get(environment);
+      if (previous !== undefined)
+        problems.push(`${at}.environments: ${environment} is already reached from placement ${previous}`);
+      owner.set(environment, p.name);
+    }
+  });
+  for (const [prop, name] of Object.entries(named)) {
+    if (name !== undefined && !names.has(name)) problems.push(`${prop}: no network placement named ${name}`);
+  }
+  return problems;
+}
+
+/** True for RFC 1918 addresses and names under .internal or .local. */
+export function isPrivateEndpoint(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (name.endsWith('.internal') || name.endsWith('.local')) return true;
+  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name)?.slice(1).map(Number);
+  if (!octets) return false;
+  const [a, b] = octets as [number, number];
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+export interface ReachProps {
+  readonly config: CertrotorConfig;
+  readonly placements: readonly NetworkPlacement[];
+  /** The placement the rotation's verification runs in. */
+  readonly rotation?: NetworkPlacement;
+  /** The placement the upstream watch runs in. */
+  readonly upstreamWatch?: NetworkPlacement;
+}
+
+/** One line per private endpoint no placement of its function reaches. */
+export function unreachableEndpoints(props: ReachProps): string[] {
+  const { config } = props;
+  const probed = new Set(props.placements.flatMap((p) => p.environments));
+  const verified = new Set(props.rotation?.environments ?? []);
+  const lines: string[] = [];
+  for (const e of config.endpoints) {
+    if (!isPrivateEndpoint(e.host)) continue;
+    if (!probed.has(e.environment))
+      lines.push(
+        `endpoint ${e.name} (${e.host}) in environment ${e.environment} is private and no network placement reaches it: the probe cannot reach it`,
+      );
+    const verifiedBy = config.certificates.filter((c) => c.endpoints.includes(e.name)).map((c) => c.name);
+    if (verifiedBy.length > 0 && !verified.has(e.environment))
+      lines.push(
+        `endpoint ${e.name} (${e.host}) in environment ${e.environment} is private and the rotation's placement does not reach it: verifying ${verifiedBy.join(', ')} will fail there`,
+      );
+  }
+  const watchedFrom = props.upstreamWatch;
+  for (const u of config.upstreams) {
+    for (const endpoint of u.endpoints) {
+      if (!isPrivateEndpoint(endpoint.host)) continue;
+      const reached =
+        watchedFrom !== undefined &&
+        (endpoint.environment === undefined || watchedFrom.environments.includes(endpoint.environment));
+      if (!reached)
+        lines.push(
+          `upstream ${u.name} endpoint ${endpoint.host} is private and the upstream watch's placement does not reach it (upstreamWatchPlacement)`,
+        );
+    }
+  }
+  return lines;
+}
+
+/** Adds one synth warning per unreachable private endpoint to `scope`. */
+export function warnAboutUnreachableEndpoints(scope: Construct, props: ReachProps): void {
+  for (const line of unreachableEndpoints(props)) Annotations.of(scope).addWarning(`certrotor: ${line}`);
+}
