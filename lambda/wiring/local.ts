@@ -29,8 +29,10 @@ export interface LocalDeps {
 }
 
 export const LOCAL_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'local', LocalDeps, Issuer> = {
-  'local-ca': (issuer, { config, clock }) =>
+  'local-ca': (issuer, { config, clock, bundles }) =>
     new LocalCaIssuer({
+      // Leaf keys only in the state's key store, beside every other version's.
+      keyStore: bundles,
       directory: issuer.directory ?? join(config.local.stateDirectory, 'ca', issuer.name),
       name: issuer.name,
       caCommonName: issuer.commonName,

@@ -221,6 +221,8 @@ it('finds no key certrotor holds anywhere but its key store, in any encoding, af
 
   // Act: one rotation whose reload prints the key and succeeds, one whose reload prints it and fails.
   const succeeded = await certrotor(root, 'rotate', CERT);
+  // Certificates end on whole seconds: the next version must end later than the one just rotated.
+  await new Promise((resolveWait) => setTimeout(resolveWait, 1050 - (Date.now() % 1000)));
   writeFileSync(failFlag, '');
   const failed = await certrotor(root, 'rotate', CERT);
 

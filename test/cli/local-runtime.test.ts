@@ -43,7 +43,14 @@ describe('local runtime files destinations', () => {
 
     // Assess
     expect(rolledBack).toMatchObject({ ok: true, fingerprintSha256: v1!.facts.fingerprintSha256 });
-    expect((await readdir(tls)).sort()).toEqual(['bundle.pem', 'ca.crt', 'previous', 'tls.crt', 'tls.key']);
+    expect((await readdir(tls)).sort()).toEqual([
+      '.certrotor',
+      'bundle.pem',
+      'ca.crt',
+      'previous',
+      'tls.crt',
+      'tls.key',
+    ]);
     expect(await readFile(join(tls, 'tls.crt'), 'utf8')).toBe(v1!.certificatePem);
     const key = await stat(join(tls, 'tls.key'));
     expect([key.mode & 0o777, String(key.gid)]).toEqual([0o640, SERVER_GROUP]);
