@@ -1,17 +1,20 @@
 /**
- * `certrotor config validate [--config FILE] [--json]`: checks a configuration file and prints `ok`
- * with a short census, or every problem with its path (exit 1).
+ * `certrotor config validate [--config FILE] [--backend local|aws] [--json]`: checks a configuration
+ * file for the backend that will run it and prints `ok` with a short census, or every problem with
+ * its path (exit 1): structure, references, and every issuer, destination or source kind that backend
+ * cannot run (lambda/config/backends.ts).
  */
 import type { Command } from 'commander';
-import { checkConfigFile, formatLocatedProblem } from '../adapters/local/config-file';
-import type { CertrotorConfig } from '../config/configuration';
-import { ConfigurationError } from '../domain/errors';
+import { checkConfigSource, formatLocatedProblem, readConfigSource } from '../adapters/local/config-file';
+import { BACKENDS, type Backend, type CertrotorConfig } from '../config/configuration';
+import { ConfigurationError, InvalidInputError } from '../domain/errors';
 import { configFileFor, withConfigOption } from './config-option';
 import type { CliContext } from './context';
 
 interface ValidateOptions {
   readonly config?: string;
   readonly json?: boolean;
+  readonly backend?: string;
 }
 
 export function registerConfigCommand(program: Command, ctx: CliContext): void {
@@ -20,7 +23,11 @@ export function registerConfigCommand(program: Command, ctx: CliContext): void {
     config
       .command('validate')
       .description('Check the configuration file: every problem is reported at once, with its path.')
-      .option('--json', 'print {"ok", "file", "problems"} as JSON'),
+      .option(
+        '--backend <local|aws>',
+        "the backend that will run it: local (the CLI) or aws (the deployed service); default: the file's `backend`, then local",
+      )
+      .option('--json', 'print {"ok", "file", "backend", "problems"} as JSON'),
   ).action(async (options: ValidateOptions) => {
     await validateCommand(ctx, options);
   });
@@ -28,11 +35,13 @@ export function registerConfigCommand(program: Command, ctx: CliContext): void {
 
 async function validateCommand(ctx: CliContext, options: ValidateOptions): Promise<void> {
   const file = configFileFor(ctx, options.config);
-  const check = await checkConfigFile(file);
+  const source = await readConfigSource(file);
+  const backend = backendOption(options.backend ?? declaredBackend(source.raw));
+  const check = checkConfigSource(source, { backend });
   if (options.json) {
     const problems = check.problems.map((p) => p.problem);
     const located = check.ok ? {} : { locations: check.problems };
-    ctx.out(JSON.stringify({ ok: check.ok, file, problems, ...located }, null, 2));
+    ctx.out(JSON.stringify({ ok: check.ok, file, backend, problems, ...located }, null, 2));
     if (!check.ok) ctx.exitCode = 1;
     return;
   }
@@ -42,6 +51,19 @@ async function validateCommand(ctx: CliContext, options: ValidateOptions): Promi
       check.problems.map((p) => formatLocatedProblem(file, p)),
     );
   ctx.out(`ok: ${file} (${census(check.config)})`);
+}
+
+/** The file's own `backend` setting when it is a valid one (its schema default is local). */
+function declaredBackend(raw: unknown): string | undefined {
+  const value = typeof raw === 'object' && raw !== null ? (raw as { backend?: unknown }).backend : undefined;
+  return typeof value === 'string' && (BACKENDS as readonly string[]).includes(value) ? value : undefined;
+}
+
+function backendOption(value: string | undefined): Backend {
+  const backend = value ?? 'local';
+  if (!(BACKENDS as readonly string[]).includes(backend))
+    throw new InvalidInputError(`--backend ${backend}: must be ${BACKENDS.join(' or ')}`);
+  return backend as Backend;
 }
 
 function census(config: CertrotorConfig): string {

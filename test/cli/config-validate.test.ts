@@ -116,6 +116,7 @@ describe('certrotor config validate', () => {
     expect(JSON.parse(run.out)).toEqual({
       ok: false,
       file,
+      backend: 'local',
       problems: ['version: must be 1'],
       locations: [{ problem: 'version: must be 1', line: 1, column: 10 }],
     });

@@ -457,18 +457,21 @@ describe('validateConfig', () => {
     expect(Object.keys(example).sort()).toEqual(sections.sort());
   });
 
-  it('the example configuration uses every kind of issuer, destination, source and feed', () => {
+  it('the deployed and the local example configurations together use every kind of issuer, destination, source and feed', () => {
     // Prepare
-    const example = parse(
-      readFileSync(join(__dirname, '../../config/certrotor.example.yaml'), 'utf8'),
-    ) as RawConfig;
-    const kinds = (list: { kind: string }[]) => [...new Set(list.map((i) => i.kind))].sort();
+    const read = (name: string) =>
+      parse(readFileSync(join(__dirname, '../../config', name), 'utf8')) as RawConfig;
+    const example = read('certrotor.example.yaml');
+    const local = read('certrotor.local.example.yaml');
+    const kinds = (section: string) =>
+      [...new Set([...example[section], ...local[section]].map((i: { kind: string }) => i.kind))].sort();
 
     // Assess
-    expect(kinds(example.issuers)).toEqual(['acm-pca', 'external', 'local-ca']);
-    expect(kinds(example.destinations)).toEqual(['acm', 'agent', 'files', 'secrets-manager', 'ssm']);
-    expect(kinds(example.sources)).toEqual(['acm', 'files', 'secrets-manager']);
-    expect(kinds(example.upstreams.flatMap((u: RawConfig) => u.feeds))).toEqual([
+    expect(kinds('issuers')).toEqual(['acm-pca', 'external', 'local-ca']);
+    expect(kinds('destinations')).toEqual(['acm', 'agent', 'files', 'secrets-manager', 'ssm']);
+    expect(kinds('sources')).toEqual(['acm', 'files', 'secrets-manager']);
+    const feeds = example.upstreams.flatMap((u: RawConfig) => u.feeds as { kind: string }[]);
+    expect([...new Set(feeds.map((f: { kind: string }) => f.kind))].sort()).toEqual([
       'atom',
       'aws-health',
       'statuspage-json',

@@ -7,7 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { type CertrotorConfig, checkConfig, configSchema } from '../../config/configuration';
+import {
+  type CertrotorConfig,
+  type CheckOptions,
+  checkConfig,
+  configSchema,
+} from '../../config/configuration';
 import { ConfigurationError, InvalidInputError } from '../../domain/errors';
 import { parseProblem, withSuggestion, formatProblem } from '../../domain/zod-issues';
 
@@ -92,13 +97,13 @@ export type ConfigFileCheck =
  * for a misspelt key or kind, the closest allowed one. Relative paths are not resolved.
  * @throws InvalidInputError when the file is missing, unreadable, unparsable or empty
  */
-export async function checkConfigFile(path: string): Promise<ConfigFileCheck> {
-  return checkConfigSource(await readConfigSource(path));
+export async function checkConfigFile(path: string, options: CheckOptions = {}): Promise<ConfigFileCheck> {
+  return checkConfigSource(await readConfigSource(path), options);
 }
 
-/** `checkConfigFile` for an already parsed source. */
-export function checkConfigSource(source: ConfigSource): ConfigFileCheck {
-  const check = checkConfig(source.raw);
+/** `checkConfigFile` for an already parsed source; `options.backend` also checks the kinds it runs. */
+export function checkConfigSource(source: ConfigSource, options: CheckOptions = {}): ConfigFileCheck {
+  const check = checkConfig(source.raw, options);
   if (check.ok) return check;
   return {
     ok: false,
