@@ -1,0 +1,330 @@
+/**
+ * CertRotor: the deployed certrotor service as one L3 construct. Drop it into any CDK app with a
+ * certrotor configuration document (the same file the CLI reads); everything else has a default.
+ *
+ * What it creates, one small construct module each (lib/constructs/): the state table and its key
+ * (state-table), the event bus and AWS's own signals (event-bus), one Lambda per job (job-functions),
+ * EventBridge Scheduler schedules with retries and a dead-letter queue (scheduled-jobs), the rotation
+ * state machine (rotation-workflow), the Slack notifier (notifier), roles scoped per function
+ * (permissions), alarms, a dead man's switch and a dashboard (alarms-dashboard).
+ */
+import {
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  aws_cloudwatch as cloudwatch,
+  aws_dynamodb as dynamodb,
+  aws_events as events,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_lambda_nodejs as nodejs,
+  aws_logs as logs,
+  aws_secretsmanager as secretsmanager,
+  aws_sns as sns,
+  aws_sqs as sqs,
+  aws_stepfunctions as sfn,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { type CertrotorConfig, validateConfig } from '../lambda/config/configuration';
+import { ConfigurationError } from '../lambda/domain/errors';
+import { PROBE_ENVIRONMENTS_VARIABLE } from '../lambda/handlers/support/probe-environments';
+import { createAlarmsAndDashboard } from './constructs/alarms-dashboard';
+import { createEventBus, routeAwsSignals } from './constructs/event-bus';
+import { type HandlerName, jobFunctionFactory, pascal } from './constructs/job-functions';
+import {
+  type NetworkPlacement,
+  placementOptions,
+  placementProblems,
+  warnAboutUnreachableEndpoints,
+} from './constructs/network-placement';
+import { acknowledgeNagFindings } from './constructs/nag-acknowledgements';
+import {
+  createWebhookSecrets,
+  reserveSlackConcurrency,
+  routeToNotifier,
+  webhookSecretEnvironment,
+} from './constructs/notifier';
+import { grantJobPermissions } from './constructs/permissions';
+import { createRotationWorkflow } from './constructs/rotation-workflow';
+import { type ScheduleOverrides, createScheduledJobs, scheduleSettings } from './constructs/scheduled-jobs';
+import { createStateTable } from './constructs/state-table';
+
+export { ACM_EXPIRY_DETAIL_TYPE } from './constructs/event-bus';
+export {
+  BUNDLED_CONFIG_FILE,
+  type HandlerName,
+  METRIC_NAMESPACE,
+  SERVICE_NAME,
+} from './constructs/job-functions';
+export { alarmShape, heartbeatWindowFor } from './constructs/alarms-dashboard';
+export type { NetworkPlacement } from './constructs/network-placement';
+
+export type CertRotorSchedules = ScheduleOverrides;
+
+export interface CertRotorProps {
+  /**
+   * The certrotor configuration document as parsed from YAML/JSON, before validation (the CLI's
+   * `--config` file). Validated here at synth time and again by each function at cold start.
+   */
+  readonly configuration: unknown;
+  /** Names the configuration in validation errors. @default 'configuration' */
+  readonly configurationName?: string;
+  /** Schedule overrides. @default the configuration's `schedules` section */
+  readonly schedules?: CertRotorSchedules;
+  /**
+   * Upper bound on the targets of one batch delivered at once by the workflow (Map MaxConcurrency).
+   * The batches themselves come from each certificate's `rollout` (canary, batchSize). @default 5
+   */
+  readonly rolloutConcurrency?: number;
+  /**
+   * Reserved concurrency of the notifier and the digest sender. At 1, one process paces each webhook
+   * (at most `notifications.delivery.messagesPerSecond`); EventBridge and the scheduler queue and retry
+   * the rest. Opt-in: a reservation can fail a first deploy in a new account whose concurrency limit
+   * leaves nothing to reserve. @default undefined — unreserved, so pacing holds per concurrent
+   * invocation only
+   */
+  readonly slackConcurrency?: number;
+  /** Longest a rotation may run before Step Functions stops it. @default 2 hours */
+  readonly rotationTimeout?: Duration;
+  /** Alarm when the soonest-expiring certificate has fewer days left than this. @default 14 */
+  readonly minimumDaysLeftAlarm?: number;
+  /**
+   * Alarm when the probe has not reported a heartbeat for this long (dead man's switch). The other
+   * scheduled jobs (inventory, upstream watch, digest) alarm after their longest interval between two
+   * runs plus the scheduler's retry window and their own timeout.
+   * @default the same for the probe: its interval plus retries and run time (2h05m for rate(1 hour))
+   */
+  readonly heartbeatWindow?: Duration;
+  /**
+   * Alarm when an upstream rotation that is not complete has fewer days than this until its deadline
+   * (cutover minus the safety margin). @default 7
+   */
+  readonly upstreamDeadlineAlarmDays?: number;
+  /** Where alarms go. @default a new SNS topic (subscribe to it) */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Manage the account-wide ACM setting that decides how early ACM emits its expiry events
+   * (`AWS::CertificateManager::Account`, `aws.acmDaysBeforeExpiry`). There is one per account and
+   * region, so only one stack may own it: opt-in. @default false — ACM's own setting (45 days unless
+   * someone changed it)
+   */
+  readonly manageAcmAccountSettings?: boolean;
+  /**
+   * A fixed name for the event bus, for CLIs (`--backend aws`) that name it in `aws.eventBusName`.
+   * Two CertRotors in one account and region need different names. @default a name CloudFormation
+   * generates (see the `EventBusName` output)
+   */
+  readonly eventBusName?: string;
+  /**
+   * VPCs the functions that open connections run in, each reaching the endpoints of some
+   * environments. One probe function per placement probes those environments' endpoints; the default
+   * probe (outside any VPC) probes the others. @default none: every function runs outside any VPC and
+   * reaches only public endpoints (synth warns about private ones)
+   */
+  readonly networkPlacements?: readonly NetworkPlacement[];
+  /**
+   * The placement (by name) the rotation steps run in, so verification reaches that placement's
+   * environments. @default the only placement when exactly one is given, else outside any VPC
+   */
+  readonly rotationPlacement?: string;
+  /** The placement (by name) the upstream watch runs in. @default as `rotationPlacement` */
+  readonly upstreamWatchPlacement?: string;
+  /** What happens to the table, key and secrets when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** CloudWatch Logs retention for functions and the state machine. @default one month */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class CertRotor extends Construct {
+  readonly config: CertrotorConfig;
+  readonly key: kms.Key;
+  readonly table: dynamodb.Table;
+  readonly bus: events.EventBus;
+  /** One function per job; `digest` only when the configuration enables the digest. */
+  readonly functions: Record<Exclude<HandlerName, 'digest'>, nodejs.NodejsFunction> & {
+    readonly digest?: nodejs.NodejsFunction;
+  };
+  readonly stateMachine: sfn.StateMachine;
+  readonly scheduleDeadLetterQueue: sqs.Queue;
+  readonly notifierDeadLetterQueue: sqs.Queue;
+  readonly alarmTopic: sns.ITopic;
+  readonly webhookSecrets: secretsmanager.Secret[];
+  readonly dashboard: cloudwatch.Dashboard;
+  /** One probe function per network placement, by placement name. */
+  readonly placementProbes: Readonly<Record<string, nodejs.NodejsFunction>>;
+
+  constructor(scope: Construct, id: string, props: CertRotorProps) {
+    super(scope, id);
+    this.config = validateConfig(props.configuration, props.configurationName ?? 'configuration', {
+      backend: 'aws',
+    });
+    const config = this.config;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    const placements = props.networkPlacements ?? [];
+    const problems = placementProblems(config, placements, {
+      rotationPlacement: props.rotationPlacement,
+      upstreamWatchPlacement: props.upstreamWatchPlacement,
+    });
+    if (problems.length > 0) throw new ConfigurationError('CertRotor props', problems);
+    const placementNamed = (name: string | undefined) =>
+      name !== undefined
+        ? placements.find((p) => p.name === name)
+        : placements.length === 1
+          ? placements[0]
+          : undefined;
+    const rotationPlacement = placementNamed(props.rotationPlacement);
+    const upstreamWatchPlacement = placementNamed(props.upstreamWatchPlacement ?? props.rotationPlacement);
+    warnAboutUnreachableEndpoints(this, {
+      config,
+      placements,
+      ...(rotationPlacement ? { rotation: rotationPlacement } : {}),
+      ...(upstreamWatchPlacement ? { upstreamWatch: upstreamWatchPlacement } : {}),
+    });
+    const inPlacement = (placement: NetworkPlacement | undefined) =>
+      placement ? { network: placementOptions(placement) } : {};
+
+    const { key, table } = createStateTable(this, { removalPolicy });
+    this.key = key;
+    this.table = table;
+    this.bus = createEventBus(this, {
+      ...(props.eventBusName !== undefined ? { eventBusName: props.eventBusName } : {}),
+    });
+
+    this.alarmTopic =
+      props.alarmTopic ?? new sns.Topic(this, 'Alarms', { masterKey: this.key, enforceSSL: true });
+    this.key.grantEncryptDecrypt(new iam.ServicePrincipal('cloudwatch.amazonaws.com'));
+
+    const webhooks = createWebhookSecrets(this, { config, key: this.key, removalPolicy });
+    this.webhookSecrets = webhooks.map((w) => w.secret);
+    const webhookEnvironment = webhookSecretEnvironment(this, webhooks);
+
+    const fn = jobFunctionFactory(this, {
+      key: this.key,
+      table: this.table,
+      bus: this.bus,
+      logRetention,
+      configuration: props.configuration,
+      ...(props.schedules ? { schedules: props.schedules } : {}),
+    });
+    const functions = {
+      inventory: fn('inventory'),
+      probe: fn('probe', probeEnvironments(config, placements)),
+      'rotation-step': fn('rotation-step', {}, inPlacement(rotationPlacement)),
+      notifier: fn('notifier', webhookEnvironment),
+      'acm-expiry-event': fn('acm-expiry-event'),
+      'upstream-watch': fn('upstream-watch', {}, inPlacement(upstreamWatchPlacement)),
+      ...(config.notifications.digest.enabled ? { digest: fn('digest', webhookEnvironment) } : {}),
+    } as Omit<CertRotor['functions'], 'planner'>;
+    reserveSlackConcurrency([functions.notifier, functions.digest], props.slackConcurrency);
+    this.placementProbes = Object.fromEntries(
+      placements.map((p) => [
+        p.name,
+        fn(
+          'probe',
+          { [PROBE_ENVIRONMENTS_VARIABLE]: JSON.stringify(p.environments) },
+          { id: pascal(`probe-${p.name}`), network: placementOptions(p) },
+        ),
+      ]),
+    );
+    const additionalProbes = Object.entries(this.placementProbes).map(([name, f]) => ({
+      id: pascal(`probe-${name}`),
+      function: f,
+    }));
+
+    this.stateMachine = createRotationWorkflow(this, {
+      step: functions['rotation-step'],
+      rolloutConcurrency: props.rolloutConcurrency ?? 5,
+      timeout: props.rotationTimeout ?? Duration.hours(2),
+      logRetention,
+      key: this.key,
+    });
+    const planner = fn('planner', { CERTROTOR_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn });
+    this.functions = { ...functions, planner };
+
+    grantJobPermissions(this, {
+      config,
+      key: this.key,
+      table: this.table,
+      bus: this.bus,
+      stateMachine: this.stateMachine,
+      webhookSecrets: this.webhookSecrets,
+      functions: this.functions,
+      additionalProbes: additionalProbes.map((p) => p.function),
+    });
+
+    this.scheduleDeadLetterQueue = createScheduledJobs(this, {
+      config,
+      ...(props.schedules ? { overrides: props.schedules } : {}),
+      key: this.key,
+      inventory: this.functions.inventory,
+      probe: this.functions.probe,
+      upstreamWatch: this.functions['upstream-watch'],
+      planner: this.functions.planner,
+      ...(this.functions.digest ? { digest: this.functions.digest } : {}),
+      additionalProbes,
+    });
+    this.notifierDeadLetterQueue = routeToNotifier(this, {
+      notifier: this.functions.notifier,
+      bus: this.bus,
+      key: this.key,
+    });
+    routeAwsSignals(this, {
+      acmExpiry: this.functions['acm-expiry-event'],
+      upstreamWatch: this.functions['upstream-watch'],
+      deadLetterQueue: this.scheduleDeadLetterQueue,
+      ...(props.manageAcmAccountSettings ? { acmDaysBeforeExpiry: config.aws.acmDaysBeforeExpiry } : {}),
+    });
+
+    this.dashboard = createAlarmsAndDashboard(this, {
+      alarmTopic: this.alarmTopic,
+      schedules: scheduleSettings(config, props.schedules),
+      stateMachine: this.stateMachine,
+      functions: {
+        ...this.functions,
+        ...Object.fromEntries(Object.entries(this.placementProbes).map(([n, f]) => [`probe-${n}`, f])),
+      },
+      notifierDeadLetterQueue: this.notifierDeadLetterQueue,
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+      ...(props.minimumDaysLeftAlarm !== undefined
+        ? { minimumDaysLeftAlarm: props.minimumDaysLeftAlarm }
+        : {}),
+      ...(props.heartbeatWindow ? { heartbeatWindow: props.heartbeatWindow } : {}),
+      ...(props.upstreamDeadlineAlarmDays !== undefined
+        ? { upstreamDeadlineAlarmDays: props.upstreamDeadlineAlarmDays }
+        : {}),
+    });
+
+    new CfnOutput(this, 'EventBusName', {
+      description: 'The certrotor event bus (aws.eventBusName for the CLI with --backend aws)',
+      value: this.bus.eventBusName,
+    });
+    new CfnOutput(this, 'StateTableName', {
+      description: 'The certrotor state table (aws.tableName for the CLI with --backend aws)',
+      value: this.table.tableName,
+    });
+    webhooks.forEach((w, index) => {
+      new CfnOutput(this, `Webhook${index}SecretName`, {
+        description: `Put the Slack webhook URL of channel secret "${w.configuredName}" here`,
+        value: w.secret.secretName,
+      });
+    });
+
+    acknowledgeNagFindings(this);
+  }
+}
+
+/** The default probe probes the environments no placement reaches (all of them without placements). */
+function probeEnvironments(
+  config: CertrotorConfig,
+  placements: readonly NetworkPlacement[],
+): Record<string, string> {
+  if (placements.length === 0) return {};
+  const placed = new Set(placements.flatMap((p) => p.environments));
+  return {
+    [PROBE_ENVIRONMENTS_VARIABLE]: JSON.stringify(
+      config.environments.map((e) => e.name).filter((name) => !placed.has(name)),
+    ),
+  };
+}
