@@ -125,7 +125,7 @@ describe('certrotor agent and certrotor hosts', () => {
 
     // Assess
     expect(agent.code).toBe(0);
-    expect((await readdir(tls)).sort()).toEqual(['bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
+    expect((await readdir(tls)).sort()).toEqual(['.certrotor', 'bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
     const key = await stat(join(tls, 'tls.key'));
     expect([key.mode & 0o777, String(key.gid)]).toEqual([0o640, SERVER_GROUP]);
     expect(await readFile(join(tls, 'tls.crt'), 'utf8')).toBe(v1.certificatePem);

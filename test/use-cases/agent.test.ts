@@ -371,7 +371,13 @@ describe('host agent cycle', () => {
 
       // Assess
       expect(result).toMatchObject({ outcome: 'installed', reported: true });
-      expect((await readdir(r.dir)).sort()).toEqual(['bundle.pem', 'ca.crt', 'tls.crt', 'tls.key']);
+      expect((await readdir(r.dir)).sort()).toEqual([
+        '.certrotor',
+        'bundle.pem',
+        'ca.crt',
+        'tls.crt',
+        'tls.key',
+      ]);
       expect(await readFile(join(r.dir, 'bundle.pem'), 'utf8')).toBe(
         versions[0]!.certificatePem + versions[0]!.chainPem,
       );
@@ -405,6 +411,7 @@ describe('host agent cycle', () => {
       expect(await keyOf(join(r.dir, 'previous'))).toMatchObject({ mode: 0o640, gid });
       expect((await r.report())?.installedFingerprint).toBe(versions[0]!.facts.fingerprintSha256);
       expect((await readdir(r.dir)).sort()).toEqual([
+        '.certrotor',
         'bundle.pem',
         'ca.crt',
         'previous',

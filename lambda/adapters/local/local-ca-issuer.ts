@@ -13,8 +13,9 @@
  *
  * Leaf keys live only in the key store: the one given as `keyStore` (the state's bundle store), or
  * `<directory>/keys` (a FileBundleStore) without one. A record written by an older version with the
- * key in it has its key moved into the key store and is rewritten without it when next read.
+ * key in it has its key moved into the key store and is rewritten without it by the next issue.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DAY_MS } from '../../domain/certificate';
 import { InvalidInputError, OperationError } from '../../domain/errors';
@@ -31,7 +32,7 @@ import type {
 } from '../../domain/ports';
 import { SecretKey } from '../../domain/secret';
 import { exportPrivateKey, generateKeyPair, importSigningKey, mintCertificate } from '../crypto/mint';
-import { makeDirectory, readFileIfExists, withFileLock, writeFileAtomic } from './atomic-file';
+import { isErrno, makeDirectory, readFileIfExists, withFileLock, writeFileAtomic } from './atomic-file';
 import { FileBundleStore } from './file-bundle-store';
 import { encodeName } from './file-state-store';
 import { factsFromPem } from './pem-facts';
@@ -86,6 +87,7 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
   private readonly clock: Clock;
   private readonly keyStore: BundleStore;
   private ca: Promise<Ca> | undefined;
+  private migrated: Promise<void> | undefined;
 
   constructor(options: LocalCaIssuerOptions) {
     this.directory = options.directory;
@@ -120,6 +122,7 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
     validate(request);
     const recordPath = join(this.directory, 'issued', `${encodeName(request.idempotencyKey)}.json`);
     const ca = await this.loadOrCreateCa(now);
+    await this.migrateRecords();
     await makeDirectory(join(this.directory, 'issued'), 0o700);
     // The lock makes a concurrent retry wait for the first attempt's record instead of minting.
     return withFileLock(`${recordPath}.lock`, async () => {
@@ -179,20 +182,8 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
       throw new InvalidInputError(
         `issue request ${request.name}@${request.version}: idempotency key ${request.idempotencyKey} was already used for ${record.name}@${record.version}`,
       );
-    if (record.privateKeyPem !== undefined) {
-      const bundle: CertificateBundle = {
-        name: record.name,
-        version: record.version,
-        certificatePem: record.certificatePem,
-        chainPem: record.chainPem,
-        privateKey: new SecretKey(record.privateKeyPem),
-        facts: factsFromPem(record.certificatePem),
-      };
-      const ref = await this.keyStore.put(bundle);
-      const { privateKeyPem: _moved, ...rest } = record;
-      await writeRecord(recordPath, { ...rest, bundle: ref });
-      return bundle;
-    }
+    if (record.privateKeyPem !== undefined)
+      return this.moveKeyToStore(record, record.privateKeyPem, recordPath);
     const ref = record.bundle ?? (await this.keyStore.find(record.name, record.version));
     if (!ref)
       throw new OperationError(
@@ -208,6 +199,53 @@ export class LocalCaIssuer implements Issuer, IssuerWithCaExpiry {
         `the key store holds another certificate for this version than ${recordPath} records`,
       );
     return stored;
+  }
+
+  /** Puts an older record's key into the key store, then rewrites the record without it. */
+  private async moveKeyToStore(
+    record: IssuedRecord,
+    privateKeyPem: string,
+    recordPath: string,
+  ): Promise<CertificateBundle> {
+    const bundle: CertificateBundle = {
+      name: record.name,
+      version: record.version,
+      certificatePem: record.certificatePem,
+      chainPem: record.chainPem,
+      privateKey: new SecretKey(privateKeyPem),
+      facts: factsFromPem(record.certificatePem),
+    };
+    const ref = await this.keyStore.put(bundle);
+    const { privateKeyPem: _moved, ...rest } = record;
+    await writeRecord(recordPath, { ...rest, bundle: ref });
+    return bundle;
+  }
+
+  /**
+   * Once per issuer: every record an older version wrote with its key in it has the key moved into
+   * the key store. A record that cannot be moved (its version is stored with another certificate)
+   * is named in the error of the issue that found it.
+   */
+  private migrateRecords(): Promise<void> {
+    this.migrated ??= (async () => {
+      const dir = join(this.directory, 'issued');
+      const names = await readdir(dir).catch((error: unknown) => {
+        if (isErrno(error, 'ENOENT')) return [] as string[];
+        throw error;
+      });
+      for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.'))) {
+        const path = join(dir, name);
+        await withFileLock(`${path}.lock`, async () => {
+          const record = await readRecord(path);
+          if (record?.privateKeyPem !== undefined)
+            await this.moveKeyToStore(record, record.privateKeyPem, path);
+        });
+      }
+    })().catch((error: unknown) => {
+      this.migrated = undefined;
+      throw error;
+    });
+    return this.migrated;
   }
 
   private loadOrCreateCa(now: Date): Promise<Ca> {

@@ -260,6 +260,25 @@ describe('local CA issuer', () => {
     expect(readFileSync(recordPath, 'utf8')).not.toContain('PRIVATE KEY');
   });
 
+  it('moves the leaf keys of every older record into the key store on its next issue of anything', async () => {
+    const issuer = await issuerInNewDir();
+    const first = await issuer.issue(request({ idempotencyKey: 'older', version: 'v1' }), now);
+    const recordPath = join(issuer.directory, 'issued', 'older.json');
+    const { bundle: _ref, ...rest } = JSON.parse(readFileSync(recordPath, 'utf8')) as Record<string, unknown>;
+    await rm(join(issuer.directory, 'keys'), { recursive: true });
+    writeFileSync(recordPath, JSON.stringify({ ...rest, privateKeyPem: first.privateKey.reveal() }));
+
+    await new LocalCaIssuer({ directory: issuer.directory }).issue(request({ version: 'v2' }), now);
+
+    expect(readFileSync(recordPath, 'utf8')).not.toContain('PRIVATE KEY');
+    const stored = await new FileBundleStore({ directory: join(issuer.directory, 'keys') }).get({
+      name: 'api-internal',
+      version: 'v1',
+      location: '',
+    });
+    expect(stored.privateKey.reveal()).toBe(first.privateKey.reveal());
+  });
+
   it('refuses an idempotency key reused for another certificate', async () => {
     const issuer = await issuerInNewDir();
     await issuer.issue(request({ idempotencyKey: 'k1' }), now);
