@@ -137,6 +137,7 @@ function notifierFor(
     const dispatcher = new NotificationDispatcher({
       notifierFor: (name) => notifiers.get(name),
       dedupe: { store: runtime.state, clock: ctx.clock },
+      clock: ctx.clock,
     });
     const report = await dispatcher.dispatch(plan.send.filter((d) => notifiers.has(d.channel)));
     const problems = report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`);
@@ -161,7 +162,10 @@ export async function sendLocalDigests(
   notifiers: ReadonlyMap<string, Notifier> = localNotifiers(runtime, ctx),
 ): Promise<string[]> {
   if (!runtime.config.notifications.digest.enabled || notifiers.size === 0) return [];
-  const dispatcher = new NotificationDispatcher({ notifierFor: (name) => notifiers.get(name) });
+  const dispatcher = new NotificationDispatcher({
+    notifierFor: (name) => notifiers.get(name),
+    clock: ctx.clock,
+  });
   const report = await sendDueDigests(
     { store: runtime.state, clock: ctx.clock, dispatcher },
     {

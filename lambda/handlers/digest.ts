@@ -39,6 +39,7 @@ export async function handler(): Promise<{ sent: number; channels: number; faile
     const fallback = operator ? notifiers.get(operator) : undefined;
     const dispatcher = new NotificationDispatcher({
       notifierFor: (channel) => notifiers.get(channel),
+      clock: () => new Date(),
       ...(fallback ? { fallback } : {}),
       onProblem: (problem) => {
         logger.error('notification problem', {

@@ -106,6 +106,7 @@ async function notify(
       metrics.addMetric('NotificationProblems', 'Count', 1);
     },
     dedupe: { store: stateStore(env, clients), clock: () => new Date() },
+    clock: () => new Date(),
   });
   // Routine alerts wait for the channel's digest (the digest function sends it on schedule). Failing to
   // store one fails the invocation, so Lambda retries it instead of losing it.

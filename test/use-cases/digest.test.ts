@@ -7,6 +7,9 @@ import { buildConfig } from '../builders/config';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 import { slackLimitViolations } from '../support/slack-limits';
 
+/** The time operator messages carry. */
+const operatorClock = () => new Date('2026-02-26T09:00:00.000Z');
+
 const DAY = 86_400_000;
 /** A Tuesday, after the 08:00 Paris digest. */
 const NOW = new Date('2026-03-03T09:30:00Z');
@@ -77,7 +80,10 @@ function setup(config = digestConfig(), answers: DeliveryOutcome[] = []) {
     ['alerts', alerts],
     ['payments', payments],
   ]);
-  const dispatcher = new NotificationDispatcher({ notifierFor: (name) => notifiers.get(name) });
+  const dispatcher = new NotificationDispatcher({
+    clock: operatorClock,
+    notifierFor: (name) => notifiers.get(name),
+  });
   const send = (now: Date) => sendDueDigests({ store, clock: () => now, dispatcher }, config);
   return { store, alerts, payments, config, send };
 }

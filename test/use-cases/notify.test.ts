@@ -9,6 +9,9 @@ import {
 import { MemoryStateStore } from '../fakes/memory-state-store';
 import { startFakeSlackServer } from '../support/fake-slack-server';
 
+/** The time operator messages carry. */
+const operatorClock = () => new Date('2026-02-26T09:00:00.000Z');
+
 const NOW = new Date('2026-03-01T12:00:00Z');
 
 /** A notifier that answers from a script and records what it was asked to send. */
@@ -54,7 +57,7 @@ describe('NotificationDispatcher', () => {
   it('sends every delivery in order and reports each', async () => {
     // Prepare
     const alerts = new ScriptedNotifier('alerts');
-    const dispatcher = new NotificationDispatcher({ notifierFor: () => alerts });
+    const dispatcher = new NotificationDispatcher({ clock: operatorClock, notifierFor: () => alerts });
 
     // Act
     const report = await dispatcher.dispatch([delivery('a'), delivery('b'), delivery('c')]);
@@ -72,7 +75,10 @@ describe('NotificationDispatcher', () => {
   it('keeps order within each channel while channels proceed independently', async () => {
     // Prepare
     const notifiers = { a: new ScriptedNotifier('a'), b: new ScriptedNotifier('b') };
-    const dispatcher = new NotificationDispatcher({ notifierFor: (c) => notifiers[c as 'a' | 'b'] });
+    const dispatcher = new NotificationDispatcher({
+      clock: operatorClock,
+      notifierFor: (c) => notifiers[c as 'a' | 'b'],
+    });
 
     // Act
     const report = await dispatcher.dispatch([
@@ -136,7 +142,7 @@ describe('NotificationDispatcher', () => {
       error: 'HTTP 400 invalid_blocks',
     };
     const alerts = new ScriptedNotifier('alerts', [invalid]);
-    const dispatcher = new NotificationDispatcher({ notifierFor: () => alerts });
+    const dispatcher = new NotificationDispatcher({ clock: operatorClock, notifierFor: () => alerts });
 
     // Act
     const report = await dispatcher.dispatch([delivery('a'), delivery('b')]);
@@ -154,6 +160,7 @@ describe('NotificationDispatcher', () => {
     const operators = new ScriptedNotifier('platform');
     const problems: NotificationProblem[] = [];
     const dispatcher = new NotificationDispatcher({
+      clock: operatorClock,
       notifierFor: () => alerts,
       fallback: operators,
       onProblem: (p) => problems.push(p),
@@ -175,6 +182,7 @@ describe('NotificationDispatcher', () => {
     const throwing = new ScriptedNotifier('alerts', [new Error('socket hang up'), NOT_FOUND]);
     const fallback = new ScriptedNotifier('platform', [new Error('also down')]);
     const dispatcher = new NotificationDispatcher({
+      clock: operatorClock,
       notifierFor: (c) => (c === 'nowhere' ? undefined : throwing),
       fallback,
       onProblem: () => {
@@ -198,7 +206,11 @@ describe('NotificationDispatcher', () => {
 
   it('does not send the operator alert through the channel that is broken', async () => {
     const broken = new ScriptedNotifier('platform', [NOT_FOUND]);
-    const dispatcher = new NotificationDispatcher({ notifierFor: () => broken, fallback: broken });
+    const dispatcher = new NotificationDispatcher({
+      clock: operatorClock,
+      notifierFor: () => broken,
+      fallback: broken,
+    });
     const report = await dispatcher.dispatch([delivery('a')]);
     expect(broken.sent).toHaveLength(1);
     expect(report.problems.map((p) => p.kind)).toEqual(['permanent']);
@@ -210,6 +222,7 @@ describe('NotificationDispatcher', () => {
       const alerts = new ScriptedNotifier('alerts');
       const store = new MemoryStateStore();
       const dispatcher = new NotificationDispatcher({
+        clock: operatorClock,
         notifierFor: () => alerts,
         dedupe: { store, clock: () => NOW },
       });
@@ -231,6 +244,7 @@ describe('NotificationDispatcher', () => {
     it('posts the same key to each channel it is routed to', async () => {
       const alerts = new ScriptedNotifier('alerts');
       const dispatcher = new NotificationDispatcher({
+        clock: operatorClock,
         notifierFor: () => alerts,
         dedupe: { store: new MemoryStateStore(), clock: () => NOW },
       });
@@ -242,6 +256,7 @@ describe('NotificationDispatcher', () => {
       // Prepare
       const alerts = new ScriptedNotifier('alerts', [UNAVAILABLE]);
       const dispatcher = new NotificationDispatcher({
+        clock: operatorClock,
         notifierFor: () => alerts,
         dedupe: { store: new MemoryStateStore(), clock: () => NOW },
       });
@@ -262,6 +277,7 @@ describe('NotificationDispatcher', () => {
         throw new Error('table unavailable');
       };
       const dispatcher = new NotificationDispatcher({
+        clock: operatorClock,
         notifierFor: () => alerts,
         dedupe: { store, clock: () => NOW },
       });

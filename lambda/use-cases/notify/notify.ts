@@ -99,8 +99,8 @@ export interface NotificationDispatcherOptions {
     /** How long a claim is kept. @default 400 days (longer than any certificate's last threshold) */
     readonly retainMs?: number;
   };
-  /** Time for operator messages. @default dedupe.clock, else real time */
-  readonly clock?: Clock;
+  /** Time for operator messages: the composition root's clock. */
+  readonly clock: Clock;
 }
 
 /** The state store collection holding claimed notification keys. */
@@ -272,13 +272,12 @@ export class NotificationDispatcher {
     }
     // The broken channel cannot carry news of its own breakage.
     if (brokenNotifier === fallback) return;
-    const clock = this.options.clock ?? this.options.dedupe?.clock ?? (() => new Date());
     const message = buildDeliveryProblemMessage({
       channel: problem.channel,
       error: problem.error,
       ...(problem.status !== undefined ? { status: problem.status } : {}),
       undelivered: problem.deliveries.map((id) => headlines.get(id) ?? id),
-      now: clock(),
+      now: this.options.clock(),
     });
     const outcome = await sendSafely(fallback, message);
     if (!outcome.ok) {

@@ -35,7 +35,7 @@ describe('AWS composition helpers', () => {
 
     // Assess
     expect(ref.location).toContain(`certrotor-test/${name}`);
-    expect(readBack.fingerprintSha256).toBe(bundle!.fingerprintSha256);
+    expect(readBack.certificatePem).toBe(bundle!.certificatePem);
     expect(stored?.value).toEqual({ ok: true });
   });
 
