@@ -25,6 +25,7 @@ import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-stat
 import {
   type CycleDeps,
   type ScanInput,
+  eventSink,
   rotateWithEvents,
   runCycle,
   scan,
@@ -33,7 +34,9 @@ import {
 import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/notify/digest';
 import { NotificationDispatcher } from '../use-cases/notify/notify';
 import type { UpstreamObservation } from '../use-cases/upstream/observation';
-import { clearPending, type RotationDeps, type RotationResult } from '../use-cases/rotate';
+import type { RotationResult } from '../use-cases/rotation/finish';
+import { repairRotation } from '../use-cases/rotation/repair';
+import type { RotationDeps } from '../use-cases/rotation/spec';
 import type { ScanFailure } from '../use-cases/scan';
 import { withConfigOption } from './config-option';
 import type { CliContext } from './context';
@@ -419,15 +422,41 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       if (failures.length > 0) ctx.exitCode = 1;
     });
 
-  withConfigOption(program.command('repair <name>'))
-    .description('clear a pending version left by a crashed rotation (after checking its hosts)')
-    .action(async (name: string, options: CommonOptions) => {
-      const runtime = await runtimeFor(ctx, { ...options, json: true });
-      const now = ctx.clock();
-      const stored = await readCertificateState(runtime.state, name, now);
-      if (!stored?.value.pending) throw new InvalidInputError(`repair ${name}: no pending rotation to clear`);
-      await clearPending(runtime.state, name, now);
-      ctx.out(`cleared pending version ${stored.value.pending.version} of ${name}`);
+  withBackendOptions(withConfigOption(program.command('repair <name>')))
+    .description(
+      'finish or undo an interrupted rotation: promote it if every host was verified, otherwise restore every touched host to the previous version',
+    )
+    .option('--force-unlock', 'break the rotation lock first (only when its holder is known to be gone)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: CommonOptions & { forceUnlock?: boolean }) => {
+      const runtime = await runtimeFor(ctx, options);
+      const spec = runtime.specs.find((s) => s.name === name);
+      if (!spec)
+        throw new InvalidInputError(
+          `repair ${name}: no certificate named ${name} in the configuration (known: ${runtime.specs.map((s) => s.name).join(', ') || 'none'})`,
+        );
+      const deps = cycleDeps(runtime, ctx);
+      const { sink, failures } = eventSink(deps);
+      const repaired = await repairRotation({ ...deps.rotation, events: sink }, spec, {
+        owner: `repair-${randomUUID()}`,
+        ...(options.forceUnlock ? { forceUnlock: true } : {}),
+      });
+      failures.push(...(await deps.drainNotifications()));
+      if (!repaired.repaired) {
+        if (options.json) ctx.out(JSON.stringify({ repaired: false, reason: repaired.reason }, null, 2));
+        else ctx.out(`repair ${name}: ${repaired.reason}`);
+        // Nothing to repair is a clean state; a refusal (lock held by a live rotation) is not.
+        if (!/no interrupted rotation/.test(repaired.reason)) ctx.exitCode = 1;
+        return;
+      }
+      if (options.json)
+        ctx.out(JSON.stringify({ repaired: true, rotation: repaired.result, failures }, null, 2));
+      else {
+        printRotation(ctx, repaired.result);
+        printFailures(ctx, failures);
+      }
+      if (repaired.result.status !== 'succeeded' && repaired.result.status !== 'rolled-back')
+        ctx.exitCode = 1;
     });
 
   withBackendOptions(withConfigOption(program.command('silence')))

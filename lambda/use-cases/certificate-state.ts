@@ -26,6 +26,8 @@ export interface PendingRotation {
   readonly reason: string;
   readonly bundle?: BundleRef;
   readonly fingerprintSha256?: string;
+  /** Public facts of the issued version, once issued. */
+  readonly facts?: CertificateFacts;
 }
 
 export interface CertificateState {

@@ -17,9 +17,11 @@ import type {
 } from '../domain/ports';
 import { COLLECTIONS, readCertificateState } from './certificate-state';
 import { type Evaluation, type ManagedView, evaluate } from './evaluate';
-import { findingToEvent, rotationEvents, rotationStartedEvent, type OwnershipLookup } from './finding-events';
+import { findingToEvent, type OwnershipLookup } from './finding-events';
 import type { ManagedCertificateSpec } from './managed-certificate';
-import { type RotationDeps, type RotationResult, listTargets, rotateCertificate } from './rotate';
+import type { RotationResult } from './rotation/finish';
+import { type RotateOptions, rotateCertificate } from './rotation/in-process-driver';
+import type { RotationDeps, RotationSpec } from './rotation/spec';
 import {
   type EndpointTarget,
   type Observation,
@@ -140,70 +142,49 @@ export async function runCycle(
   return { scan: report, rotations, failures };
 }
 
-/** Rotates one certificate and publishes its started/outcome events. */
+/**
+ * Rotates one certificate with the in-process driver; its started and outcome events go out through
+ * the cycle's publisher and notifier as the steps produce them.
+ */
 export async function rotateWithEvents(
   deps: CycleDeps & { rotation: RotationDeps },
-  spec: ManagedCertificateSpec,
-  options: { reason: string; owner: string; dryRun: boolean },
+  spec: RotationSpec,
+  options: RotateOptions,
 ): Promise<{ result: RotationResult; events: OutgoingEvent[]; failures: ScanFailure[] }> {
-  const now = deps.clock();
-  const before = (await readCertificateState(deps.state, spec.name, now))?.value.current?.facts;
-  const events: OutgoingEvent[] = [];
-  const failures: ScanFailure[] = [];
-  const ctx = {
-    now,
-    environments: spec.environments,
-    ownership: deps.ownership,
-    ...(before ? { previousFacts: before } : {}),
+  const { sink, events, failures } = eventSink(deps);
+  const owned = deps.ownership(spec.name);
+  const withOwner: RotationSpec = {
+    ...spec,
+    ...(!spec.owner && owned.owner ? { owner: owned.owner } : {}),
+    ...(!spec.runbookUrl && owned.runbookUrl ? { runbookUrl: owned.runbookUrl } : {}),
   };
-  const targetCount = await listTargets(deps.rotation, spec).then(
-    (t) => t.length,
-    () => 0,
-  );
-  const result = await rotateCertificate(
-    {
-      ...deps.rotation,
-      onProgress: async (p) => {
-        await deps.rotation.onProgress?.(p);
-        if (p.phase === 'started') {
-          const started = rotationStartedEvent(
-            {
-              name: spec.name,
-              version: p.version,
-              rotationId: `${spec.name}:${p.version}`,
-              destinations: spec.destinations,
-              targets: targetCount,
-            },
-            ctx,
-          );
-          events.push(started);
-          failures.push(...(await deliver(deps, [started])));
-        }
-      },
-    },
-    spec,
-    options,
-  );
-  if (result.status !== 'dry-run') {
-    const after = (await readCertificateState(deps.state, spec.name, deps.clock()))?.value;
-    const newFacts =
-      after?.current?.fingerprintSha256 === result.newFingerprint ? after?.current?.facts : undefined;
-    try {
-      const outcome = rotationEvents(result, {
-        ...ctx,
-        now: deps.clock(),
-        ...(newFacts ? { newFacts } : {}),
-      });
-      events.push(...outcome);
-      failures.push(...(await deliver(deps, outcome)));
-    } catch (error) {
-      failures.push({ what: `events for rotation ${result.rotationId}`, error: describeError(error) });
-    }
-  }
+  const result = await rotateCertificate({ ...deps.rotation, events: sink }, withOwner, options);
   if (result.status !== 'succeeded' && result.status !== 'dry-run') {
     failures.push({ what: `rotation ${spec.name}`, error: result.reason ?? result.status });
   }
   return { result, events, failures };
+}
+
+/**
+ * A publisher for the rotation steps that sends each event through the cycle's publisher and
+ * notifier as it is produced, collecting the events and any delivery problems.
+ */
+export function eventSink(deps: Pick<CycleDeps, 'publisher' | 'notify'>): {
+  sink: EventPublisher;
+  events: OutgoingEvent[];
+  failures: ScanFailure[];
+} {
+  const events: OutgoingEvent[] = [];
+  const failures: ScanFailure[] = [];
+  const sink: EventPublisher = {
+    name: deps.publisher.name,
+    publish: async (batch) => {
+      events.push(...batch);
+      failures.push(...(await deliver(deps, batch)));
+      return { published: batch.length, failed: [] };
+    },
+  };
+  return { sink, events, failures };
 }
 
 export async function deliver(
@@ -253,6 +234,7 @@ export interface StoredObservation {
   readonly error?: string;
   readonly fingerprintSha256?: string;
   readonly subject?: string;
+  readonly notBefore?: string;
   readonly notAfter?: string;
   readonly managedName?: string;
   readonly observedAt: string;
@@ -273,7 +255,12 @@ async function recordObservations(
       ok: o.kind === 'inventory' ? true : o.result.ok,
       ...(o.kind === 'endpoint' && o.result.error ? { error: o.result.error } : {}),
       ...(facts
-        ? { fingerprintSha256: facts.fingerprintSha256, subject: facts.subject, notAfter: facts.notAfter }
+        ? {
+            fingerprintSha256: facts.fingerprintSha256,
+            subject: facts.subject,
+            notBefore: facts.notBefore,
+            notAfter: facts.notAfter,
+          }
         : {}),
       ...(o.kind === 'endpoint' && o.endpoint.expects ? { managedName: o.endpoint.expects } : {}),
       ...(o.kind === 'inventory' && o.item.managedName ? { managedName: o.item.managedName } : {}),

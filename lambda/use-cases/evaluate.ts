@@ -8,13 +8,8 @@ import type { CertificateFacts } from '../domain/certificate';
 import { endpointFindings } from '../domain/endpoint-findings';
 import type { Finding } from '../domain/findings';
 import { groupAcrossEnvironments } from '../domain/findings';
-import {
-  type RenewalDecision,
-  type RenewalPolicy,
-  isRenewalDue,
-  renewalDueFinding,
-  stableRandom,
-} from '../domain/renewal';
+import type { RenewalPolicy } from '../domain/renewal';
+import { type RenewalVerdict, renewalVerdict } from '../domain/renewal-verdict';
 import { DEFAULT_THRESHOLDS, type Threshold, expiryFinding } from '../domain/thresholds';
 import type { CertificateState } from './certificate-state';
 import { type Observation, observationEnvironment, observationLocation, observedFacts } from './scan';
@@ -35,16 +30,7 @@ export interface EvaluationPolicy {
   readonly minimumKeyBits?: number;
 }
 
-export interface RenewalVerdict {
-  readonly name: string;
-  readonly due: boolean;
-  readonly reason: string;
-  readonly renewAt?: string;
-  /** The facts the decision was made on: the current version, or what the endpoints serve. */
-  readonly basis: 'current-version' | 'observed' | 'none';
-  readonly notAfter?: string;
-  readonly daysLeft?: number;
-}
+export type { RenewalVerdict };
 
 export interface Evaluation {
   /** Grouped across environments. */
@@ -103,7 +89,16 @@ export function evaluate(
 
   const renewals: RenewalVerdict[] = [];
   for (const m of managed) {
-    const verdict = renewalVerdict(m, observations, now);
+    const verdict = renewalVerdict(
+      {
+        name: m.name,
+        environments: m.environments,
+        renewal: m.renewal,
+        ...(m.state?.current ? { current: m.state.current } : {}),
+      },
+      servedBy(m, observations),
+      now,
+    );
     renewals.push(verdict.verdict);
     if (verdict.finding) findings.push(verdict.finding);
   }
@@ -119,78 +114,11 @@ function expectedFingerprints(m: ManagedView | undefined): string[] {
   ];
 }
 
-function renewalVerdict(
-  m: ManagedView,
-  observations: readonly Observation[],
-  now: Date,
-): { verdict: RenewalVerdict; finding?: Finding } {
-  const basis = basisFacts(m, observations);
-  if (!basis) {
-    return {
-      verdict: {
-        name: m.name,
-        due: true,
-        reason: 'never issued by certrotor and not observed anywhere',
-        basis: 'none',
-      },
-    };
-  }
-  // Seeded by the fingerprint so jitter gives the same renewal time on every scan.
-  const decision: RenewalDecision = isRenewalDue(
-    basis.facts,
-    m.renewal,
-    now,
-    stableRandom(basis.facts.fingerprintSha256),
-  );
-  const daysLeft = Math.floor((Date.parse(basis.facts.notAfter) - now.getTime()) / 86_400_000);
-  const verdict: RenewalVerdict = {
-    name: m.name,
-    due: decision.due,
-    reason: decision.message,
-    renewAt: decision.renewAt.toISOString(),
-    basis: basis.kind,
-    notAfter: basis.facts.notAfter,
-    daysLeft,
-  };
-  const finding = renewalDueFinding(basis.facts, decision, now, {
-    environment: m.environments[0] ?? 'default',
-    name: m.name,
-  });
-  return finding ? { verdict, finding: { ...finding, environments: [...m.environments] } } : { verdict };
-}
-
-/**
- * What renewal is decided on: the current version certrotor promoted, or — for a certificate
- * certrotor has not rotated yet — the earliest-expiring certificate its endpoints serve.
- */
-function basisFacts(
-  m: ManagedView,
-  observations: readonly Observation[],
-): { kind: 'current-version' | 'observed'; facts: CertificateFacts } | undefined {
-  const current = m.state?.current;
-  if (current) {
-    return {
-      kind: 'current-version',
-      facts: current.facts ?? {
-        fingerprintSha256: current.fingerprintSha256,
-        notBefore: current.notBefore,
-        notAfter: current.notAfter,
-        serialNumber: '',
-        subject: m.name,
-        issuer: '',
-        subjectAltNames: [],
-        keyAlgorithm: 'unknown',
-        isCA: false,
-        selfSigned: false,
-        extendedKeyUsage: [],
-      },
-    };
-  }
+/** What the managed certificate's endpoints were seen serving in this scan. */
+function servedBy(m: ManagedView, observations: readonly Observation[]): CertificateFacts[] {
   const endpoints = new Set(m.endpoints);
-  const served = observations
+  return observations
     .filter((o) => o.kind === 'endpoint' && endpoints.has(`${o.endpoint.host}:${o.endpoint.port}`))
     .map(observedFacts)
-    .filter((f): f is CertificateFacts => f !== undefined)
-    .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
-  return served[0] ? { kind: 'observed', facts: served[0] } : undefined;
+    .filter((f): f is CertificateFacts => f !== undefined);
 }

@@ -4,16 +4,9 @@
  */
 import { type CertificateFacts } from '../domain/certificate';
 import type { CertrotorConfig } from '../config/configuration';
-import {
-  DetailType,
-  buildEvent,
-  type CertificateRef,
-  type EventDetail,
-  type EventDetailInput,
-} from '../domain/events';
+import { DetailType, buildEvent, type CertificateRef, type EventDetail } from '../domain/events';
 import type { Finding, FindingCertificate } from '../domain/findings';
 import type { OutgoingEvent } from '../domain/ports';
-import type { RotationResult, TargetStatus } from './rotate';
 
 /** Owner and runbook for a certificate name (or an endpoint/upstream name), from configuration. */
 export type OwnershipLookup = (name: string | undefined) => { owner?: string; runbookUrl?: string };
@@ -182,142 +175,6 @@ export function findingToEvent(finding: Finding, ctx: FindingEventContext): Outg
     default:
       return undefined;
   }
-}
-
-/** The events a finished rotation produces: succeeded, rolled back, or failed (with every failed host). */
-export function rotationEvents(
-  result: RotationResult,
-  ctx: {
-    now: Date;
-    environments: readonly string[];
-    ownership: OwnershipLookup;
-    newFacts?: CertificateFacts;
-    previousFacts?: CertificateFacts;
-  },
-): OutgoingEvent[] {
-  const common = {
-    dedupeKey: `rotation:${result.rotationId}:${result.status}`,
-    occurredAt: ctx.now.toISOString(),
-    environments: [...ctx.environments],
-    ...definedOnly(ctx.ownership(result.name)),
-  };
-  const rotation = { id: result.rotationId, name: result.name, version: result.version };
-  const certificate = ctx.newFacts ? { certificate: factsRef(ctx.newFacts, result.name) } : {};
-  const previous = ctx.previousFacts ? { previous: factsRef(ctx.previousFacts, result.name) } : {};
-  const hosts = (list: readonly TargetStatus[]) =>
-    list.map((t) => ({ target: t.target, destination: t.destination }));
-  const failedHosts = result.targets
-    .filter((t) => t.error)
-    .map((t) => ({ target: t.target, destination: t.destination, reason: truncate(t.error!, 1000) }));
-  if (result.status === 'dry-run') return [];
-  if (result.status === 'rolled-back' && ctx.previousFacts) {
-    return [
-      buildEvent(
-        DetailType.RotationRolledBack,
-        {
-          ...common,
-          severity: 'error',
-          summary: truncate(`${result.name} rolled back: ${result.reason ?? ''}`, 500),
-          rotation,
-          ...certificate,
-          previous: factsRef(ctx.previousFacts, result.name),
-          failedHosts,
-          restoredHosts: hosts(result.targets.filter((t) => t.state === 'rolled-back')),
-          rollbackVerified: result.targets.every((t) => t.state !== 'rollback-failed'),
-          convergencePercent: result.convergence,
-        },
-        ctx.now,
-      ),
-    ];
-  }
-  switch (result.status) {
-    case 'succeeded':
-      return [
-        buildEvent(
-          DetailType.RotationSucceeded,
-          {
-            ...common,
-            severity: 'info',
-            summary: truncate(
-              `${result.name} rotated to ${result.newFingerprint?.slice(0, 23)} on ${result.targets.length} target(s)`,
-              500,
-            ),
-            rotation,
-            certificate: certificate.certificate ?? {
-              fingerprintSha256: result.newFingerprint!,
-              subject: result.name,
-            },
-            ...previous,
-            verifiedHosts: hosts(result.targets.filter((t) => t.state === 'verified')),
-            convergencePercent: result.convergence,
-          },
-          ctx.now,
-        ),
-      ];
-    // A rollback with no previous version to name is reported as a failure.
-    case 'rolled-back':
-    case 'failed':
-    case 'refused':
-      return [
-        buildEvent(
-          DetailType.RotationFailed,
-          {
-            ...common,
-            severity: result.status === 'refused' ? 'warning' : 'error',
-            summary: truncate(`${result.name} rotation ${result.status}: ${result.reason ?? ''}`, 500),
-            rotation,
-            ...certificate,
-            ...previous,
-            stage: failedStage(result),
-            error: truncate(result.reason ?? result.status, 1000),
-            failedHosts,
-            convergencePercent: result.convergence,
-            rolledBack: result.status === 'rolled-back',
-          },
-          ctx.now,
-        ),
-      ];
-  }
-}
-
-export function rotationStartedEvent(
-  input: {
-    name: string;
-    version: string;
-    rotationId: string;
-    destinations: readonly string[];
-    targets: number;
-    dryRun?: boolean;
-  },
-  ctx: {
-    now: Date;
-    environments: readonly string[];
-    ownership: OwnershipLookup;
-    previousFacts?: CertificateFacts;
-  },
-): OutgoingEvent {
-  const detail: EventDetailInput<typeof DetailType.RotationStarted> = {
-    dedupeKey: `rotation:${input.rotationId}:started`,
-    severity: 'info',
-    occurredAt: ctx.now.toISOString(),
-    environments: [...ctx.environments],
-    summary: truncate(`${input.name}: rotation ${input.version} started for ${input.targets} target(s)`, 500),
-    ...definedOnly(ctx.ownership(input.name)),
-    rotation: { id: input.rotationId, name: input.name, version: input.version },
-    ...(ctx.previousFacts ? { previous: factsRef(ctx.previousFacts, input.name) } : {}),
-    destinations: [...input.destinations],
-    targets: input.targets,
-    ...(input.dryRun ? { dryRun: true } : {}),
-  };
-  return buildEvent(DetailType.RotationStarted, detail, ctx.now);
-}
-
-function failedStage(result: RotationResult): 'issue' | 'distribute' | 'verify' | 'promote' | 'rollback' {
-  if (result.targets.some((t) => t.state === 'rollback-failed')) return 'rollback';
-  if (result.targets.some((t) => t.failedAt === 'promote')) return 'promote';
-  if (result.targets.some((t) => t.failedAt === 'verify')) return 'verify';
-  if (result.targets.some((t) => t.failedAt === 'deliver')) return 'distribute';
-  return 'issue';
 }
 
 function ref(c: FindingCertificate): CertificateRef {

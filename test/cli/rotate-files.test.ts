@@ -379,7 +379,7 @@ describe('certrotor rotate over files destinations on live TLS hosts', () => {
     expectRolledBack(run, FAULTY);
     expect(run.out).toMatch(
       new RegExp(
-        `^\\s+rolled-back\\s+web-3-files/web-3: 127\\.0\\.0\\.1:${stuck.port} \\(${SERVERNAME}\\) \\(127\\.0\\.0\\.1\\) still serves ${previous}$`,
+        `^\\s+rolled-back\\s+web-3-files/web-3: not verified by \\S+: 127\\.0\\.0\\.1:${stuck.port} \\(${SERVERNAME}\\) \\(127\\.0\\.0\\.1\\) still serves ${previous}$`,
         'm',
       ),
     );

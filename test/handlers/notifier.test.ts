@@ -18,6 +18,14 @@ import { type FakeSlackServer, startFakeSlackServer } from '../support/fake-slac
 import { MOTO_ACCOUNT_ID, MOTO_REGION, useMoto } from '../support/moto';
 import { messageText, slackLimitViolations } from '../support/slack-limits';
 import { useTempDirs } from '../support/temp-dir';
+import type { OutgoingEvent } from '../../lambda/domain/ports';
+import { updateCertificateState } from '../../lambda/use-cases/certificate-state';
+import { DEFAULT_VERIFY } from '../../lambda/use-cases/managed-certificate';
+import { rotateCertificate } from '../../lambda/use-cases/rotation/in-process-driver';
+import { buildCa } from '../builders/certificates';
+import { FakeFleet, type HostFault, MemoryBundleStore } from '../fakes/fake-fleet';
+import { CountingIssuer, minimalFacts } from '../fakes/fake-issuer';
+import { MemoryStateStore } from '../fakes/memory-state-store';
 import {
   type CapturedOutput,
   captureOutput,
@@ -362,4 +370,97 @@ describe('the Slack notifier handler with a channel whose webhook secret is miss
       /notification channel payments \(secret certrotor\/slack\/deleted\)/,
     );
   });
+});
+
+/** The events one real rotation produces through the rotation steps (not catalogue examples). */
+async function rotationEvents(fault?: HostFault): Promise<OutgoingEvent[]> {
+  const now = new Date();
+  const ca = await buildCa({ now });
+  const old = minimalFacts(
+    (await buildCertificate({ issuer: ca, now, daysLeft: 20, dnsNames: ['api.internal'] })).certificatePem,
+  );
+  const hosts = ['web-1', 'web-2', 'web-3'];
+  const fleet = new FakeFleet(
+    'web-fleet',
+    hosts,
+    { fingerprint: old.fingerprintSha256, notAfter: old.notAfter },
+    () => new Date(),
+  );
+  if (fault) fleet.faults.set('web-3', fault);
+  const state = new MemoryStateStore();
+  await updateCertificateState(state, 'api', now, () => ({
+    name: 'api',
+    current: {
+      version: 'v0',
+      fingerprintSha256: old.fingerprintSha256,
+      notAfter: old.notAfter,
+      notBefore: old.notBefore,
+      bundle: { name: 'api', version: 'v0', location: 'memory:api#v0' },
+    },
+    failedAttempts: 0,
+  }));
+  const events: OutgoingEvent[] = [];
+  await rotateCertificate(
+    {
+      issuers: new Map([['ca', new CountingIssuer(ca)]]),
+      destinations: new Map([['web-fleet', fleet]]),
+      bundles: new MemoryBundleStore(),
+      state,
+      prober: fleet,
+      clock: () => new Date(),
+      sleep: async () => undefined,
+      events: {
+        name: 'memory',
+        publish: async (e) => (events.push(...e), { published: e.length, failed: [] }),
+      },
+    },
+    {
+      name: 'api',
+      commonName: 'api.internal',
+      dnsNames: ['api.internal'],
+      keySpec: 'EC_P256',
+      usage: 'server',
+      validityDays: 90,
+      issuer: 'ca',
+      destinations: ['web-fleet'],
+      verify: hosts.map((h) => ({ environment: 'prod-eu', host: h, port: 443, target: h })),
+      environments: ['prod-eu'],
+      rollout: { canary: 1, batchSize: 2, failureTolerance: 0 },
+      verifyPolicy: { ...DEFAULT_VERIFY, attempts: 1, intervalMs: 0 },
+    },
+    { reason: 'test', owner: 'notifier-test' },
+  );
+  return events;
+}
+
+describe('the Slack notifier handler fed by the rotation steps', () => {
+  it.each([
+    ['succeeds', undefined, 'Rotation Succeeded'],
+    ['rolls back', 'keeps-old' as const, 'Rotation Rolled Back'],
+  ])(
+    'posts the Rotation Started and the outcome of a rotation that %s once each, however often they are delivered',
+    async (_case, fault, outcome) => {
+      // Prepare
+      const events = await rotationEvents(fault);
+      const before = alerts.requests.length;
+
+      // Act: each event delivered, then the same events published again (a re-run) under new event ids.
+      const first = [];
+      for (const e of events) first.push(await handler(envelope(e.detailType as DetailTypeName, e.detail)));
+      const again = [];
+      for (const e of events) again.push(await handler(envelope(e.detailType as DetailTypeName, e.detail)));
+
+      // Assess
+      expect(events.map((e) => e.detailType)).toEqual(['Rotation Started', outcome]);
+      expect(first).toEqual([
+        { sent: 1, duplicates: 0, failed: 0 },
+        { sent: 1, duplicates: 0, failed: 0 },
+      ]);
+      expect(again.map((r) => r.duplicates)).toEqual([1, 1]);
+      const texts = posted(alerts, before).map(messageText);
+      expect(texts).toHaveLength(2);
+      expect(texts[0]).toContain('api');
+      expect(texts[1]).toContain(outcome === 'Rotation Succeeded' ? 'web-1' : 'web-3');
+    },
+  );
 });

@@ -230,9 +230,10 @@ describe('the planner handler', () => {
 
     expect(other).toEqual({
       started: false,
+      kind: 'locked',
       reason: expect.stringContaining(`lock held by ${expected.initial}`),
     });
-    expect(own).toEqual({ started: true, reason: 'lock taken' });
+    expect(own).toEqual({ started: true, resumed: false });
   });
 });
 

@@ -35,7 +35,7 @@ import { readCertificateState } from '../../lambda/use-cases/certificate-state';
 import { buildCertificate } from '../builders/certificates';
 import { type BusEnvelope, type BusSink, busSink } from '../support/bus-sink';
 import { MOTO_ACCOUNT_ID, MOTO_REGION, useMoto } from '../support/moto';
-import { resourcesOf, synthesizeExample } from './support/stack';
+import { rotationDefinitionFromTemplate, taskStatesOf } from '../support/rotation-definition';
 
 const moto = useMoto();
 const TABLE = 'certrotor-state-machine-test';
@@ -67,31 +67,11 @@ interface RecordedExecution {
 }
 const executions: RecordedExecution[] = [];
 
-/** The definition from the template, with intrinsic functions resolved to placeholder values. */
 function definitionFromTemplate(): Record<string, unknown> {
-  const { template } = synthesizeExample();
-  const machine = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0]!;
-  const [, parts] = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-  const text = parts
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const ref = (part as { Ref?: string }).Ref;
-      if (ref === 'AWS::Partition') return 'aws';
-      if (ref === 'AWS::Region') return MOTO_REGION;
-      if (ref === 'AWS::AccountId') return MOTO_ACCOUNT_ID;
-      if ((part as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt']) return STEP_ARN;
-      throw new Error(`unresolved intrinsic in the definition: ${JSON.stringify(part)}`);
-    })
-    .join('');
-  return JSON.parse(text) as Record<string, unknown>;
+  return rotationDefinitionFromTemplate(STEP_ARN, MOTO_REGION, MOTO_ACCOUNT_ID);
 }
 
-function tasksOf(states: Record<string, { Type: string; ItemProcessor?: { States: never } }>): string[] {
-  return Object.entries(states).flatMap(([name, s]) => [
-    ...(s.Type === 'Task' ? [name] : []),
-    ...(s.ItemProcessor ? tasksOf(s.ItemProcessor.States) : []),
-  ]);
-}
+const tasksOf = taskStatesOf;
 
 async function createRootCa(pca: ACMPCAClient): Promise<string> {
   const created = await pca.send(
@@ -206,7 +186,7 @@ async function execute(version: string, executionName = `app-${version}`) {
     taskResourceLocalHandlers: Object.fromEntries(
       taskStates.map((name) => [name, (input: unknown) => invoke(name, input)]),
     ),
-    waitTimeOverrides: { CanaryWaitBeforeReprobe: 200, RolloutWaitBeforeReprobe: 200 },
+    waitTimeOverrides: { WaitBeforeReprobe: 200 },
     retryIntervalOverrides: Object.fromEntries(taskStates.map((name) => [name, 10])),
   };
   const run = machine.run({ name: 'app', version, trigger: 'manual' } as never, {
@@ -373,16 +353,16 @@ describe('the rotation state machine from the synthesized template', () => {
     expect(taskStates).toEqual(
       expect.arrayContaining([
         'Start',
+        'Plan',
         'Issue',
-        'ListTargets',
-        'CanaryDeliver',
-        'CanaryVerify',
-        'RolloutDeliver',
-        'RolloutVerify',
+        'NextBatch',
+        'Deliver',
+        'Verify',
         'Promote',
         'Rollback',
         'FinishSucceeded',
         'FinishRolledBack',
+        'FinishHeld',
         'FinishFailed',
       ]),
     );
@@ -429,7 +409,7 @@ describe('the rotation state machine from the synthesized template', () => {
 
     endpoints.prod.mode = 'follow';
     expect(outcome.status).toBe('FAILED');
-    expect(outcome.error).toMatch(/every target was rolled back/);
+    expect(outcome.error).toMatch(/every touched target was rolled back/);
     const after = (await readCertificateState(state(), 'app', new Date()))!.value;
     expect(after.current?.fingerprintSha256).toBe(previous.fingerprintSha256);
     expect(after.pending).toBeUndefined();
@@ -464,7 +444,7 @@ describe('the rotation state machine from the synthesized template', () => {
     // Assess: what is inspected is really there.
     const states = (e: RecordedExecution) =>
       new Set(e.history.map((h) => (h as { state?: { name: string } }).state?.name).filter(Boolean));
-    for (const name of ['Issue', 'CanaryDeliver', 'CanaryVerify', 'RolloutDeliver', 'Promote'])
+    for (const name of ['Issue', 'NextBatch', 'Deliver', 'Verify', 'Promote'])
       expect(states(executions[0]!)).toContain(name);
     expect(states(executions[2]!)).toContain('Rollback');
     expect(JSON.stringify(items)).toContain(executions[2]!.version);

@@ -30,7 +30,8 @@ import {
   updateCertificateState,
 } from '../../lambda/use-cases/certificate-state';
 import { DEFAULT_VERIFY, type ManagedCertificateSpec } from '../../lambda/use-cases/managed-certificate';
-import { type RotationResult, rotateCertificate } from '../../lambda/use-cases/rotate';
+import type { RotationResult } from '../../lambda/use-cases/rotation/finish';
+import { rotateCertificate } from '../../lambda/use-cases/rotation/in-process-driver';
 import {
   type ServerProcess,
   freePort,
@@ -354,7 +355,9 @@ describe('fleet rollout through host agents', () => {
     expect(result.targets.filter((t) => t.state === 'verified')).toHaveLength(
       HOST_COUNT - EXPECTED_FAILED.length,
     );
-    expect(result.convergence).toBe(Math.round(((HOST_COUNT - EXPECTED_FAILED.length) / HOST_COUNT) * 100));
+    expect(result.convergence).toBe(
+      Math.round(((HOST_COUNT - EXPECTED_FAILED.length) / HOST_COUNT) * 1000) / 10,
+    );
     expect(watch.violations).toEqual([]);
     expect(watch.rounds()).toBeGreaterThan(2);
     const state = (await readCertificateState(store, CERT, new Date()))?.value;

@@ -2,7 +2,8 @@ import { buildCa, buildCertificate } from '../builders/certificates';
 import { CountingIssuer, minimalFacts } from '../fakes/fake-issuer';
 import { FakeFleet, MemoryBundleStore, type HostFault } from '../fakes/fake-fleet';
 import { MemoryStateStore } from '../fakes/memory-state-store';
-import { rotateCertificate, type RotationDeps } from '../../lambda/use-cases/rotate';
+import { rotateCertificate } from '../../lambda/use-cases/rotation/in-process-driver';
+import type { RotationDeps } from '../../lambda/use-cases/rotation/spec';
 import type {
   CertificateBundle,
   Destination,
@@ -332,7 +333,7 @@ function mulberry32(seed: number): () => number {
 }
 
 describe('a destination that cannot list its targets', () => {
-  it('refuses the rotation with the reason and touches nothing, instead of throwing', async () => {
+  it('fails the rotation with the reason before issuing or touching anything, instead of throwing', async () => {
     // Prepare
     const { deps, spec, issuer, fleet } = await prepare();
     const broken: Destination = {
@@ -354,7 +355,7 @@ describe('a destination that cannot list its targets', () => {
     );
 
     // Assess
-    expect(result.status).toBe('refused');
+    expect(result.status).toBe('failed');
     expect(result.reason).toBe(
       'cannot list the targets of api: DescribeInstanceInformation: AccessDeniedException',
     );

@@ -21,22 +21,21 @@ import {
   updateCertificateState,
 } from '../../lambda/use-cases/certificate-state';
 import { DEFAULT_ROLLOUT, DEFAULT_VERIFY } from '../../lambda/use-cases/managed-certificate';
+import type { TargetRecord, TargetRef } from '../../lambda/domain/rotation/rollout';
+import { finishStep } from '../../lambda/use-cases/rotation/finish';
+import { ROTATION_TARGETS_COLLECTION } from '../../lambda/use-cases/rotation/records';
+import { rollbackStep } from '../../lambda/use-cases/rotation/rollback';
+import type { RotationDeps, RotationRef, RotationSpec } from '../../lambda/use-cases/rotation/spec';
 import {
-  ROTATION_TARGETS_COLLECTION,
   type IssuedVersion,
-  type StepReference,
-  type WorkflowDeps,
-  type WorkflowSpec,
   deliverStep,
-  finishStep,
-  issueRotationStep,
-  listTargetsStep,
-  promoteRotationStep,
-  rollbackStep,
+  issueStep,
+  nextStep,
+  planStep,
+  promoteStep,
   startStep,
   verifyStep,
-} from '../../lambda/use-cases/rotation-workflow';
-import type { TargetRef } from '../../lambda/use-cases/rotate';
+} from '../../lambda/use-cases/rotation/steps';
 import { buildCa } from '../builders/certificates';
 import { CountingIssuer } from '../fakes/fake-issuer';
 import { MemoryStateStore } from '../fakes/memory-state-store';
@@ -48,7 +47,7 @@ const DESTINATION = 'web-agents';
 const HOSTS = ['web-1', 'web-2', 'web-3'];
 const VERIFY_TIMEOUT_MS = 60_000;
 
-const spec: WorkflowSpec = {
+const spec: RotationSpec = {
   name: CERT,
   commonName: 'api.internal.example',
   dnsNames: ['api.internal.example'],
@@ -131,7 +130,7 @@ async function rig() {
     for (const h of hosts) if (!h.down) await runAgentCycle(h.agent);
   };
   /** Adapters as one workflow task builds them: nothing remembered from an earlier step. */
-  const deps = (rollbackWait = { timeoutMs: 30_000, intervalMs: 5_000 }): WorkflowDeps => ({
+  const deps = (rollbackWait = { timeoutMs: 30_000, intervalMs: 5_000 }): RotationDeps => ({
     issuers: new Map([[issuer.name, issuer]]),
     destinations: new Map([
       [
@@ -207,17 +206,17 @@ async function withCurrentVersion(r: Rig): Promise<CertificateBundle> {
   return bundle;
 }
 
-async function reference(r: Rig): Promise<StepReference> {
+async function reference(r: Rig): Promise<RotationRef> {
   const state = (await readCertificateState(r.state, CERT, r.clock.now))?.value;
-  return { name: CERT, version: nextVersionId(CERT, state), execution: 'exec-1', trigger: 'manual' };
+  return { name: CERT, version: nextVersionId(CERT, state), owner: 'exec-1', trigger: 'manual' };
 }
 
 /** The state machine's Map over targets: deliver, then verify every interval until verified or failed. */
-async function rollOut(r: Rig, ref: StepReference, issued: IssuedVersion, targets: readonly TargetRef[]) {
+async function rollOut(r: Rig, ref: RotationRef, issued: IssuedVersion, targets: readonly TargetRef[]) {
   const results = new Map<string, Awaited<ReturnType<typeof verifyStep>>>();
   const deadlines = new Map<string, string>();
   for (const t of targets)
-    deadlines.set(t.target, (await deliverStep(r.deps(), spec, ref, issued.bundle, t)).deadline);
+    deadlines.set(t.target, deadlineOf(await deliverStep(r.deps(), spec, ref, issued.bundle, t)));
   for (;;) {
     await r.poll();
     for (const t of targets) {
@@ -225,13 +224,34 @@ async function rollOut(r: Rig, ref: StepReference, issued: IssuedVersion, target
       if (state === 'verified' || state === 'failed') continue;
       results.set(
         t.target,
-        await verifyStep(r.deps(), spec, t, issued.fingerprint, deadlines.get(t.target)!, ref),
+        await verifyStep(r.deps(), spec, ref, t, issued.fingerprint, deadlines.get(t.target)!),
       );
     }
     if ([...results.values()].every((v) => v.state !== 'retry')) return results;
-    r.advance(spec.verifyIntervalMs);
+    r.advance(spec.verifyIntervalMs!);
   }
 }
+
+function deadlineOf(delivery: Awaited<ReturnType<typeof deliverStep>>): string {
+  if (delivery.state !== 'delivered') throw new Error(`delivery failed: ${delivery.error}`);
+  return delivery.deadline;
+}
+
+/** The batches of the plan, in order, as the `Next` step hands them out. */
+async function batches(r: Rig, ref: RotationRef): Promise<{ canary: TargetRef[]; rest: TargetRef[] }> {
+  await planStep(r.deps(), spec, ref);
+  const first = await nextStep(r.deps(), spec, ref);
+  if (first.action !== 'deliver') throw new Error(`expected a batch, got ${first.action}`);
+  const plan = await r.state.get<{ batches: TargetRef[][] }>(
+    'rotation-plans',
+    `${CERT}#${ref.version}`,
+    r.clock.now,
+  );
+  return { canary: [...first.targets], rest: plan!.value.batches.slice(1).flat() };
+}
+
+const restoredOf = (targets: readonly TargetRecord[]) =>
+  targets.filter((t) => t.state === 'rolled-back').map((t) => t.target);
 
 describe('rotation workflow steps with agent hosts (non-blocking agent destination)', () => {
   it('delivers to the canary first, verifies each host by its agent report, then promotes', async () => {
@@ -241,21 +261,22 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     const ref = await reference(r);
 
     // Act
-    expect(await startStep(r.deps(), spec, ref)).toEqual({ started: true, reason: 'lock taken' });
-    const issued = await issueRotationStep(r.deps(), spec, ref);
-    const targets = await listTargetsStep(r.deps(), spec);
+    expect(await startStep(r.deps(), spec, ref)).toEqual({ started: true, resumed: false });
+    const targets = await batches(r, ref);
+    const issued = await issueStep(r.deps(), spec, ref);
     const [canary] = targets.canary;
-    const deadline = (await deliverStep(r.deps(), spec, ref, issued.bundle, canary!)).deadline;
-    const beforeAgent = await verifyStep(r.deps(), spec, canary!, issued.fingerprint, deadline, ref);
+    const deadline = deadlineOf(await deliverStep(r.deps(), spec, ref, issued.bundle, canary!));
+    const beforeAgent = await verifyStep(r.deps(), spec, ref, canary!, issued.fingerprint, deadline);
     const desiredRecord = (
       await r.state.get<DesiredRecord>(DESIRED_COLLECTION, hostRecordId('web-1', CERT), r.clock.now)
     )?.value;
     await r.poll();
     const canaryFiles = await r.fingerprints();
-    const afterAgent = await verifyStep(r.deps(), spec, canary!, issued.fingerprint, deadline, ref);
+    const afterAgent = await verifyStep(r.deps(), spec, ref, canary!, issued.fingerprint, deadline);
     const rest = await rollOut(r, ref, issued, targets.rest);
-    await promoteRotationStep(r.deps(), spec, issued, targets);
-    await finishStep(r.deps(), spec, ref, { outcome: 'succeeded', issued, targets });
+    expect(await nextStep(r.deps(), spec, ref)).toEqual({ action: 'promote' });
+    await promoteStep(r.deps(), spec, ref);
+    await finishStep(r.deps(), spec, ref, { outcome: 'succeeded' });
     await r.poll();
 
     // Assess
@@ -285,9 +306,9 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     await withCurrentVersion(r);
     const ref = await reference(r);
     await startStep(r.deps(), spec, ref);
-    const issued = await issueRotationStep(r.deps(), spec, ref);
-    const [canary] = (await listTargetsStep(r.deps(), spec)).canary;
-    const deadline = (await deliverStep(r.deps(), spec, ref, issued.bundle, canary!)).deadline;
+    const [canary] = (await batches(r, ref)).canary;
+    const issued = await issueStep(r.deps(), spec, ref);
+    const deadline = deadlineOf(await deliverStep(r.deps(), spec, ref, issued.bundle, canary!));
     await r.poll();
     r.advance(1000);
     const other = { ...issued.bundle, name: 'other-cert' };
@@ -306,7 +327,7 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     );
 
     // Act
-    const verified = await verifyStep(r.deps(), spec, canary!, issued.fingerprint, deadline, ref);
+    const verified = await verifyStep(r.deps(), spec, ref, canary!, issued.fingerprint, deadline);
 
     // Assess
     expect(verified).toEqual({ state: 'verified' });
@@ -320,21 +341,15 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     r.host('web-2').healthyOnlyWith = old;
     const ref = await reference(r);
     await startStep(r.deps(), spec, ref);
-    const issued = await issueRotationStep(r.deps(), spec, ref);
-    const targets = await listTargetsStep(r.deps(), spec);
+    const targets = await batches(r, ref);
+    const issued = await issueStep(r.deps(), spec, ref);
 
     // Act
     const canary = await rollOut(r, ref, issued, targets.canary);
     const rest = await rollOut(r, ref, issued, targets.rest);
     const filesBeforeRollback = await r.fingerprints();
     const rollback = await rollbackStep(r.deps(), spec, ref);
-    await finishStep(r.deps(), spec, ref, {
-      outcome: 'rolled-back',
-      issued,
-      targets,
-      error: { Error: 'TargetFailedError', Cause: rest.get('web-2')?.error ?? '' },
-      rollback,
-    });
+    await finishStep(r.deps(), spec, ref, { outcome: 'rolled-back', reason: rest.get('web-2')?.error ?? '' });
 
     // Assess
     expect(canary.get('web-1')?.state).toBe('verified');
@@ -343,9 +358,9 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     expect(rest.get('web-2')?.error).toContain(`${DESTINATION}/web-2 not verified by`);
     expect(filesBeforeRollback).toEqual([issued.fingerprint, old, issued.fingerprint]);
     expect(rollback.verified).toBe(true);
-    expect(rollback.failed).toEqual([]);
-    expect(rollback.restored.map((t) => t.target).sort()).toEqual(HOSTS);
-    expect(rollback.verifiedBeforeRollback).toBe(2);
+    expect(rollback.failed).toBe(0);
+    expect(restoredOf(rollback.targets).sort()).toEqual(HOSTS);
+    expect(rollback.targets.filter((t) => t.verifiedNew)).toHaveLength(2);
     expect(await r.fingerprints()).toEqual([old, old, old]);
     const after = (await readCertificateState(r.state, CERT, r.clock.now))?.value;
     expect(after?.current?.fingerprintSha256).toBe(old);
@@ -360,8 +375,8 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     const initial = await withCurrentVersion(r);
     const ref = await reference(r);
     await startStep(r.deps(), spec, ref);
-    const issued = await issueRotationStep(r.deps(), spec, ref);
-    const targets = await listTargetsStep(r.deps(), spec);
+    const targets = await batches(r, ref);
+    const issued = await issueStep(r.deps(), spec, ref);
     await rollOut(r, ref, issued, [...targets.canary, ...targets.rest]);
     r.host('web-3').down = true;
 
@@ -370,11 +385,12 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
 
     // Assess
     expect(rollback.verified).toBe(false);
-    expect(rollback.restored.map((t) => t.target).sort()).toEqual(['web-1', 'web-2']);
-    expect(rollback.failed).toHaveLength(1);
-    expect(rollback.failed[0]?.target).toEqual({ destination: DESTINATION, target: 'web-3' });
-    expect(rollback.failed[0]?.error).toContain('after rollback not confirmed within 20 s');
-    expect(rollback.failed[0]?.error).toContain(`expected ${initial.facts.fingerprintSha256}`);
+    expect(restoredOf(rollback.targets).sort()).toEqual(['web-1', 'web-2']);
+    expect(rollback.failed).toBe(1);
+    const failed = rollback.targets.find((t) => t.state === 'rollback-failed');
+    expect(failed).toMatchObject({ destination: DESTINATION, target: 'web-3' });
+    expect(failed?.error).toContain('after rollback not confirmed within 20 s');
+    expect(failed?.error).toContain(`expected ${initial.facts.fingerprintSha256}`);
     expect(await r.fingerprints()).toEqual([
       initial.facts.fingerprintSha256,
       initial.facts.fingerprintSha256,

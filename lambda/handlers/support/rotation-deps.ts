@@ -2,7 +2,7 @@
 import { buildRotationAdapters } from '../../wiring/aws';
 import { configuredProber } from '../../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../../config/configuration';
-import type { WorkflowDeps } from '../../use-cases/rotation-workflow';
+import type { RotationDeps } from '../../use-cases/rotation/spec';
 import { type AwsClients, type HandlerEnvironment, eventPublisher, stateStore } from './runtime';
 
 /**
@@ -13,7 +13,7 @@ export function rotationDeps(
   config: CertrotorConfig,
   env: HandlerEnvironment,
   clients: AwsClients,
-): WorkflowDeps {
+): RotationDeps {
   const clock = () => new Date();
   const state = stateStore(env, clients);
   const { issuers, destinations, bundles } = buildRotationAdapters(config, clients, {

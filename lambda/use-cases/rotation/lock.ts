@@ -1,0 +1,124 @@
+/**
+ * One rotation per certificate at a time: a lock that names its holder and carries a short lease. Every
+ * step of the holder renews the lease, so a live rotation keeps its lock however long it runs, and a
+ * holder that died (a killed CLI, a timed-out execution) loses it when the lease runs out: the next
+ * run or `repair` takes it over. A refusal names the holder, the lease's end and the way out.
+ */
+import { ConditionFailedError, type StateStore } from '../../domain/ports';
+import { COLLECTIONS, type Lock } from '../certificate-state';
+import type { RotationRef } from './spec';
+
+/** How long a lock outlives the last step of its holder. Longer than any one step (a Lambda's 5 minutes). */
+export const ROTATION_LOCK_LEASE_MS = 10 * 60_000;
+
+export interface RotationLock extends Lock {
+  readonly leaseUntil?: string;
+}
+
+export type LockOutcome =
+  /** `alreadyHeld`: the owner held it already (a retried start, or the planner's lock for this execution). */
+  | { readonly taken: true; readonly alreadyHeld: boolean }
+  | { readonly taken: false; readonly reason: string };
+
+/** Takes the lock for `ref.owner`, or finds it already held by that owner (a retried start). */
+export async function acquireRotationLock(
+  state: StateStore,
+  name: string,
+  ref: RotationRef,
+  now: Date,
+): Promise<LockOutcome> {
+  const lock: RotationLock = {
+    owner: ref.owner,
+    acquiredAt: now.toISOString(),
+    purpose: `rotate ${name} ${ref.version}`,
+    leaseUntil: new Date(now.getTime() + ROTATION_LOCK_LEASE_MS).toISOString(),
+  };
+  try {
+    await state.put(COLLECTIONS.locks, name, lock, now, {
+      ifAbsent: true,
+      expiresAt: new Date(now.getTime() + ROTATION_LOCK_LEASE_MS),
+    });
+    return { taken: true, alreadyHeld: false };
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+  }
+  const held = await state.get<RotationLock>(COLLECTIONS.locks, name, now);
+  if (!held) return acquireRotationLock(state, name, ref, now);
+  if (held.value.owner === ref.owner) {
+    await renewRotationLock(state, name, ref, now);
+    return { taken: true, alreadyHeld: true };
+  }
+  return { taken: false, reason: lockRefusal(name, held.value) };
+}
+
+/**
+ * Extends the lease of a lock `ref.owner` holds. Steps of one rotation renew concurrently (a batch's
+ * targets), so a conflicting write by the same owner is a renewal, not a loss; a lock now held by
+ * someone else is.
+ */
+export async function renewRotationLock(
+  state: StateStore,
+  name: string,
+  ref: RotationRef,
+  now: Date,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const held = await state.get<RotationLock>(COLLECTIONS.locks, name, now);
+    if (held && held.value.owner !== ref.owner) {
+      throw new LockLostError(`${name}: the rotation lock is now held by ${held.value.owner}`);
+    }
+    const value: RotationLock = {
+      ...(held?.value ?? {
+        owner: ref.owner,
+        acquiredAt: now.toISOString(),
+        purpose: `rotate ${name} ${ref.version}`,
+      }),
+      leaseUntil: new Date(now.getTime() + ROTATION_LOCK_LEASE_MS).toISOString(),
+    };
+    try {
+      await state.put(COLLECTIONS.locks, name, value, now, {
+        ...(held ? { expectedRevision: held.revision } : { ifAbsent: true }),
+        expiresAt: new Date(now.getTime() + ROTATION_LOCK_LEASE_MS),
+      });
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      if (attempt >= 4) throw new LockLostError(`${name}: the rotation lock changed under this rotation`);
+    }
+  }
+}
+
+export async function releaseRotationLock(
+  state: StateStore,
+  name: string,
+  owner: string,
+  now: Date,
+): Promise<void> {
+  const held = await state.get<RotationLock>(COLLECTIONS.locks, name, now);
+  if (held && held.value.owner === owner)
+    await state.delete(COLLECTIONS.locks, name, { expectedRevision: held.revision });
+}
+
+/** Breaks a lock whoever holds it (`certrotor repair --force-unlock`): the caller checked its holder is gone. */
+export async function breakRotationLock(
+  state: StateStore,
+  name: string,
+  now: Date,
+): Promise<Lock | undefined> {
+  const held = await state.get<RotationLock>(COLLECTIONS.locks, name, now);
+  if (held) await state.delete(COLLECTIONS.locks, name, { expectedRevision: held.revision });
+  return held?.value;
+}
+
+export function lockRefusal(name: string, lock: RotationLock): string {
+  const until = lock.leaseUntil ? `, lease until ${lock.leaseUntil}` : '';
+  return (
+    `rotation of ${name} is already in progress (lock held by ${lock.owner} since ${lock.acquiredAt}${until}); ` +
+    `if that run is gone, wait for the lease to end or run \`certrotor repair ${name} --force-unlock\``
+  );
+}
+
+/** The lock was lost mid-rotation (its lease ran out and another run took it): stop touching targets. */
+export class LockLostError extends Error {
+  override readonly name = 'LockLostError';
+}

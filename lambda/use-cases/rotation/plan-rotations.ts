@@ -1,0 +1,128 @@
+/**
+ * The deployed service's planner: starts one workflow execution per certificate due for renewal, with
+ * the same renewal decision the scan announces (`renewalVerdict`). The execution name is derived from
+ * the certificate and its next version id, so a duplicate start (two schedules, a retry) is a no-op,
+ * never a second rotation.
+ *
+ * Before starting, the planner takes the certificate's rotation lock on behalf of that execution (the
+ * lock owner is the execution name, which the workflow's start step recognises as its own). A lock held
+ * by anyone else (a manual `certrotor rotate`, an execution for another version) means a rotation is in
+ * progress: the certificate is reported as locked and nothing is started.
+ */
+import { describeError } from '../../domain/errors';
+import type { StateStore } from '../../domain/ports';
+import type { RenewalPolicy } from '../../domain/renewal';
+import { type ServedFacts, renewalVerdict } from '../../domain/renewal-verdict';
+import { COLLECTIONS, nextVersionId, readCertificateState } from '../certificate-state';
+import type { StoredObservation } from '../cycle';
+import { acquireRotationLock, releaseRotationLock } from './lock';
+
+/** A managed certificate as the planner sees it (lambda/config/views/planner.ts). */
+export interface PlannedCertificate {
+  readonly name: string;
+  readonly environments: readonly string[];
+  readonly renewal: RenewalPolicy;
+  /** Why the deployed service does not rotate it (its issuer runs only in the CLI), if so. */
+  readonly notDeployable?: string;
+}
+
+export interface PlannedStart {
+  readonly name: string;
+  readonly version?: string;
+  readonly executionName?: string;
+  readonly status: 'started' | 'already-started' | 'locked' | 'not-due' | 'not-managed-here' | 'failed';
+  readonly reason: string;
+}
+
+/** Step Functions execution names: 1-80 characters of letters, digits, `-` and `_`. */
+export function executionNameFor(name: string, version: string): string {
+  return `${name}-${version}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+}
+
+export type StartExecution = (
+  executionName: string,
+  input: Record<string, unknown>,
+) => Promise<'started' | 'already-started'>;
+
+export async function planRotations(
+  certificates: readonly PlannedCertificate[],
+  state: StateStore,
+  start: StartExecution,
+  now: Date,
+): Promise<PlannedStart[]> {
+  const results: PlannedStart[] = [];
+  for (const certificate of certificates) {
+    if (certificate.notDeployable) {
+      results.push({ name: certificate.name, status: 'not-managed-here', reason: certificate.notDeployable });
+      continue;
+    }
+    // One certificate's failure (state unreadable, start refused) never keeps the others from rotating.
+    try {
+      results.push(await planOne(certificate, state, start, now));
+    } catch (error) {
+      results.push({ name: certificate.name, status: 'failed', reason: describeError(error) });
+    }
+  }
+  return results;
+}
+
+async function planOne(
+  certificate: PlannedCertificate,
+  state: StateStore,
+  start: StartExecution,
+  now: Date,
+): Promise<PlannedStart> {
+  const current = (await readCertificateState(state, certificate.name, now))?.value;
+  const version = nextVersionId(certificate.name, current);
+  const executionName = executionNameFor(certificate.name, version);
+  const base = { name: certificate.name, version, executionName };
+  // A pending version is an unfinished rotation: resuming it is due whatever the renewal time says.
+  if (current?.pending?.version !== version) {
+    const served = current?.current ? [] : await servedFacts(state, certificate.name, now);
+    const { verdict } = renewalVerdict(
+      { ...certificate, ...(current?.current ? { current: current.current } : {}) },
+      served,
+      now,
+    );
+    if (!verdict.due) return { ...base, status: 'not-due', reason: verdict.reason };
+  }
+  const owner = { name: certificate.name, version, owner: executionName };
+  const lock = await acquireRotationLock(state, certificate.name, owner, now);
+  if (!lock.taken) return { ...base, status: 'locked', reason: lock.reason };
+  try {
+    const started = await start(executionName, { name: certificate.name, version, trigger: 'schedule' });
+    // StartExecution with the same name and input is idempotent while the execution runs: an earlier
+    // run of the planner (which took the lock for it) started it, this one changed nothing.
+    const status = lock.alreadyHeld ? 'already-started' : started;
+    return {
+      ...base,
+      status,
+      reason:
+        status === 'already-started'
+          ? `execution ${executionName} was started earlier`
+          : current?.current
+            ? 'renewal due'
+            : 'no current version',
+    };
+  } catch (error) {
+    // Nothing will run under this lock: free it so the next schedule (or a manual rotation) can.
+    let released = '';
+    await releaseRotationLock(state, certificate.name, executionName, now).catch((releaseError: unknown) => {
+      released = `; its lock could not be released either (its lease ends by itself): ${describeError(releaseError)}`;
+    });
+    return { ...base, status: 'failed', reason: `${describeError(error)}${released}` };
+  }
+}
+
+/** What the probe last saw the certificate's endpoints serve (recorded by the scan). */
+async function servedFacts(state: StateStore, name: string, now: Date): Promise<ServedFacts[]> {
+  const observations = await state.list<StoredObservation>(COLLECTIONS.observations, now);
+  return observations
+    .map((o) => o.value)
+    .filter((o) => o.managedName === name && o.fingerprintSha256 && o.notAfter && o.notBefore)
+    .map((o) => ({
+      fingerprintSha256: o.fingerprintSha256!,
+      notBefore: o.notBefore!,
+      notAfter: o.notAfter!,
+    }));
+}
