@@ -6,7 +6,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { configJsonSchema } from '../lambda/config/configuration';
+import {
+  DESTINATION_KINDS,
+  ISSUER_KINDS,
+  SOURCE_KINDS,
+  configJsonSchema,
+} from '../lambda/config/configuration';
 import {
   catalogue,
   DETAIL_TYPES,
@@ -247,6 +252,32 @@ function configTable(node: Node, prefix = ''): string {
   );
 }
 
+/** Which backend runs which issuer, destination and source kind (lambda/config/backends.ts). */
+function backendKindsSection(): string[] {
+  const tables: [string, Record<string, { backends: readonly string[]; instead: Record<string, string> }>][] =
+    [
+      ['issuers', ISSUER_KINDS],
+      ['destinations', DESTINATION_KINDS],
+      ['sources', SOURCE_KINDS],
+    ];
+  const rows = tables.flatMap(([section, table]) =>
+    Object.entries(table).map(([kind, support]) => [
+      `\`${section}\``,
+      `\`${kind}\``,
+      support.backends.includes('local') ? 'yes' : `no: ${support.instead.local ?? ''}`,
+      support.backends.includes('aws') ? 'yes' : `no: ${support.instead.aws ?? ''}`,
+    ]),
+  );
+  return [
+    '## Which backend runs which kind',
+    '',
+    'A configuration is run by one backend: `local` (the CLI on its own: state in a directory, a local CA, files) or `aws` (the deployed service, and the CLI with `--backend aws`). `certrotor config validate` checks the kinds for `--backend` (default: the file\'s `backend`, then `local`) and the CDK app for `aws`; a kind the backend cannot run is refused with its path, e.g. `issuers[1].kind: "local-ca" cannot run in the deployed service (aws backend); use acm-pca`.',
+    '',
+    table(['Section', 'Kind', 'local', 'aws'], rows),
+    '',
+  ];
+}
+
 export function renderConfigurationMarkdown(): string {
   const schema = configJsonSchema();
   const parts: string[] = [
@@ -263,8 +294,9 @@ export function renderConfigurationMarkdown(): string {
     '- Relative paths are relative to the configuration file.',
     '- Secrets are referenced, never written in the file: Slack webhooks come from an environment variable or a Secrets Manager secret; private keys are never accepted.',
     '',
-    'A complete commented example: [`config/certrotor.example.yaml`](../config/certrotor.example.yaml). A JSON Schema for editors: [`schemas/config.schema.json`](../schemas/config.schema.json); with the YAML language server, start the file with `# yaml-language-server: $schema=<path>/schemas/config.schema.json`.',
+    'A complete commented example: [`config/certrotor.example.yaml`](../config/certrotor.example.yaml) (a deployed configuration), and [`config/certrotor.local.example.yaml`](../config/certrotor.local.example.yaml) for the CLI on its own. A JSON Schema for editors: [`schemas/config.schema.json`](../schemas/config.schema.json); with the YAML language server, start the file with `# yaml-language-server: $schema=<path>/schemas/config.schema.json`.',
     '',
+    ...backendKindsSection(),
   ];
   const top = asNode(schema.properties);
   const required = new Set((schema.required as string[] | undefined) ?? []);
