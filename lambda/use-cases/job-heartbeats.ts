@@ -5,7 +5,6 @@
  * catch the case where nothing runs at all; this catches one job silently stopping while others run,
  * and says which one in Slack.
  */
-import type { CertrotorConfig } from '../config/configuration';
 import { describeError } from '../domain/errors';
 import { buildEvent } from '../domain/events';
 import { type JobSchedule, type JobRunRecord, type WatchedJob, jobOverdue } from '../domain/job-heartbeat';
@@ -23,8 +22,6 @@ export const HEARTBEATS_COLLECTION = 'heartbeats';
 export const MISSES_COLLECTION = 'missed-runs';
 
 const MISS_RETAIN_MS = 400 * 86_400_000;
-/** The longest a job function runs (its Lambda timeout is at most this). */
-const LONGEST_RUN_MS = 15 * 60_000;
 
 /** Records that `job` completed at `now`; keeps when watching began. */
 export async function recordJobRun(store: StateStore, job: WatchedJob, now: Date): Promise<void> {
@@ -36,39 +33,8 @@ export async function recordJobRun(store: StateStore, job: WatchedJob, now: Date
   await store.put(HEARTBEATS_COLLECTION, job, record, now);
 }
 
-/**
- * The schedules of every enabled job, from configuration. Grace: the scheduler's retry window
- * (`schedules.retry.maximumEventAge`) plus the longest a job function runs.
- */
-export function watchedJobSchedules(
-  config: Pick<CertrotorConfig, 'schedules' | 'notifications'>,
-  /** The CDK construct's `schedules` prop: expressions per job, and a default time zone. */
-  overrides: Partial<Record<WatchedJob, string>> & { readonly timeZone?: string } = {},
-): JobSchedule[] {
-  const s = config.schedules;
-  const graceMs = s.retry.maximumEventAge + LONGEST_RUN_MS;
-  const jobs: JobSchedule[] = [];
-  for (const job of ['inventory', 'probe', 'upstream'] as const) {
-    const schedule = s[job];
-    if (!schedule.enabled) continue;
-    jobs.push({
-      job,
-      expression: overrides[job] ?? schedule.expression,
-      timeZone: schedule.timeZone ?? overrides.timeZone ?? s.timeZone,
-      graceMs,
-    });
-  }
-  const digest = config.notifications.digest;
-  if (digest.enabled) {
-    jobs.push({
-      job: 'digest',
-      expression: overrides.digest ?? digest.schedule,
-      timeZone: digest.timeZone ?? overrides.timeZone ?? s.timeZone,
-      graceMs,
-    });
-  }
-  return jobs;
-}
+/** The schedules of every enabled job: the configuration view (lambda/config/views/schedules.ts). */
+export { watchedJobSchedules } from '../config/views/schedules';
 
 export interface MissedJobsDeps {
   readonly store: StateStore;

@@ -18,7 +18,7 @@ import {
 import type { Construct } from 'constructs';
 import type { CertrotorConfig } from '../../lambda/config/configuration';
 import type { JobSchedule, WatchedJob } from '../../lambda/domain/job-heartbeat';
-import { watchedJobSchedules } from '../../lambda/use-cases/job-heartbeats';
+import { watchedJobSchedules } from '../../lambda/config/views/schedules';
 
 export interface ScheduleOverrides {
   /** @default the configuration's `schedules.inventory` (rate(1 day)) */

@@ -9,7 +9,8 @@ import { describeError } from '../../domain/errors';
 import { type WatchedJob, heartbeatMetricName } from '../../domain/job-heartbeat';
 export { heartbeatMetricName };
 import type { MetricPoint } from '../../use-cases/deadline-metrics';
-import { checkMissedJobs, recordJobRun, watchedJobSchedules } from '../../use-cases/job-heartbeats';
+import { watchedJobSchedules } from '../../config/views/schedules';
+import { checkMissedJobs, recordJobRun } from '../../use-cases/job-heartbeats';
 import {
   type AwsClients,
   type HandlerEnvironment,
