@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { ChatMessage, Clock, DeliveryOutcome, Notifier, RandomSource } from '../../domain/ports';
 import { InvalidInputError } from '../../domain/errors';
+import { proxyRouteFor } from './proxy';
 
 export type Sleep = (ms: number) => Promise<void>;
 
@@ -39,8 +40,12 @@ export interface SlackWebhookOptions {
   readonly random?: RandomSource;
   /** Pacing registry; notifiers sharing one pace each other per URL. @default the process-wide registry */
   readonly pacer?: WebhookPacer;
-  /** HTTP agent. @default Node's global agent for the scheme */
+  /** HTTP agent. @default Node's global agent for the scheme, or a CONNECT tunnel through the proxy */
   readonly agent?: http.Agent;
+  /** Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Extra trust roots (PEM) for the webhook's TLS, e.g. a TLS-inspecting proxy's CA. @default the system store */
+  readonly ca?: readonly string[];
 }
 
 const MAX_BODY_CHARS = 300;
@@ -119,6 +124,8 @@ export class SlackWebhookNotifier implements Notifier {
   private readonly random: RandomSource;
   private readonly pacer: WebhookPacer;
   private readonly agent?: http.Agent;
+  /** Plain-HTTP requests through a proxy go to the proxy with the absolute URL. */
+  private readonly viaProxy?: http.RequestOptions;
   private readonly secrets: readonly string[];
   private readonly where: string;
 
@@ -135,6 +142,15 @@ export class SlackWebhookNotifier implements Notifier {
       );
     }
     this.url = url;
+    const route = options.agent
+      ? undefined
+      : proxyRouteFor(url, options.env ?? process.env, options.ca ? { ca: [...options.ca] } : {});
+    if (route?.viaProxy) this.viaProxy = route.viaProxy;
+    const agent =
+      options.agent ??
+      route?.agent ??
+      (options.ca && url.protocol === 'https:' ? new https.Agent({ ca: [...options.ca] }) : undefined);
+    if (agent) this.agent = agent;
     this.name = options.name ?? 'slack';
     this.minIntervalMs = options.minIntervalMs ?? 1000;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
@@ -146,7 +162,6 @@ export class SlackWebhookNotifier implements Notifier {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.pacer = options.pacer ?? processPacer;
-    this.agent = options.agent;
     this.where = `slack webhook ${redactWebhookUrl(options.webhookUrl)}`;
     // Everything that identifies the webhook beyond its host is scrubbed from any text we pass on.
     this.secrets = [url.href, url.pathname + url.search, url.pathname]
@@ -226,38 +241,40 @@ export class SlackWebhookNotifier implements Notifier {
   }
 
   private post(body: string): Promise<HttpResult> {
-    const transport = this.url.protocol === 'https:' ? https : http;
+    const transport = this.url.protocol === 'https:' && !this.viaProxy ? https : http;
+    const headers = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    };
+    const options: http.RequestOptions = {
+      method: 'POST',
+      ...(this.viaProxy
+        ? { ...this.viaProxy, headers: { ...this.viaProxy.headers, ...headers } }
+        : { headers }),
+      ...(this.agent ? { agent: this.agent } : {}),
+      timeout: this.timeoutMs,
+    };
     return new Promise<HttpResult>((resolve, reject) => {
-      const request = transport.request(
-        this.url,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'content-length': Buffer.byteLength(body),
-          },
-          ...(this.agent ? { agent: this.agent } : {}),
-          timeout: this.timeoutMs,
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          response.on('data', (chunk: Buffer) => {
-            // Only the start of the body matters (Slack answers with one word); drain the rest.
-            if (size < 4096) chunks.push(chunk);
-            size += chunk.length;
+      const send = (onResponse: (response: http.IncomingMessage) => void): http.ClientRequest =>
+        this.viaProxy ? http.request(options, onResponse) : transport.request(this.url, options, onResponse);
+      const request = send((response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          // Only the start of the body matters (Slack answers with one word); drain the rest.
+          if (size < 4096) chunks.push(chunk);
+          size += chunk.length;
+        });
+        response.on('end', () => {
+          const retryAfter = response.headers['retry-after'];
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
           });
-          response.on('end', () => {
-            const retryAfter = response.headers['retry-after'];
-            resolve({
-              status: response.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString('utf8'),
-              ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
-            });
-          });
-          response.on('error', reject);
-        },
-      );
+        });
+        response.on('error', reject);
+      });
       request.on('timeout', () => request.destroy(new Error(`no response within ${this.timeoutMs} ms`)));
       request.on('error', reject);
       request.end(body);
