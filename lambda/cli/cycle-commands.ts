@@ -205,6 +205,7 @@ function localNotifiers(runtime: Runtime, ctx: CliContext): Map<string, Notifier
           minIntervalMs: 1000 / delivery.messagesPerSecond,
           maxAttempts: delivery.maxAttempts,
           timeoutMs: delivery.timeout,
+          env: ctx.env, // HTTPS_PROXY / NO_PROXY as the CLI was started with
         }),
       );
     }
