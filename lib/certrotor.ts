@@ -6,7 +6,7 @@
  * (state-table), the event bus and AWS's own signals (event-bus), one Lambda per job (job-functions),
  * EventBridge Scheduler schedules with retries and a dead-letter queue (scheduled-jobs), the rotation
  * state machine (rotation-workflow), the Slack notifier (notifier), roles scoped per function
- * (permissions), alarms, a dead man's switch and a dashboard (alarms-dashboard).
+ * (permissions), alarms, a dead man's switch and an opt-in dashboard (alarms-dashboard).
  */
 import {
   CfnOutput,
@@ -129,6 +129,18 @@ export interface CertRotorProps {
   readonly rotationPlacement?: string;
   /** The placement (by name) the upstream watch runs in. @default as `rotationPlacement` */
   readonly upstreamWatchPlacement?: string;
+  /**
+   * One errors alarm per function. Every failure already raises another alarm: a scheduled job that
+   * fails misses its heartbeat, a failed rotation raises the workflow alarm, a failed start the scan
+   * problems alarm, an event the notifier or the ACM handler cannot process lands in a dead-letter
+   * queue after its retries. These alarms only say it sooner, at $0.10 each. @default false
+   */
+  readonly functionErrorAlarms?: boolean;
+  /**
+   * A CloudWatch dashboard of the alarms' metrics ($3 a month: most of the bill of a small fleet; the
+   * alarms do not need it). @default false
+   */
+  readonly dashboard?: boolean;
   /** What happens to the table, key and secrets when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** CloudWatch Logs retention for functions and the state machine. @default one month */
@@ -149,7 +161,8 @@ export class CertRotor extends Construct {
   readonly notifierDeadLetterQueue: sqs.Queue;
   readonly alarmTopic: sns.ITopic;
   readonly webhookSecrets: secretsmanager.Secret[];
-  readonly dashboard: cloudwatch.Dashboard;
+  /** Only with the `dashboard` prop. */
+  readonly dashboard?: cloudwatch.Dashboard;
   /** One probe function per network placement, by placement name. */
   readonly placementProbes: Readonly<Record<string, nodejs.NodejsFunction>>;
 
@@ -277,7 +290,9 @@ export class CertRotor extends Construct {
       ...(props.manageAcmAccountSettings ? { acmDaysBeforeExpiry: config.aws.acmDaysBeforeExpiry } : {}),
     });
 
-    this.dashboard = createAlarmsAndDashboard(this, {
+    const dashboard = createAlarmsAndDashboard(this, {
+      ...(props.dashboard ? { dashboard: true } : {}),
+      ...(props.functionErrorAlarms ? { functionErrorAlarms: true } : {}),
       alarmTopic: this.alarmTopic,
       schedules: scheduleSettings(config, props.schedules),
       stateMachine: this.stateMachine,
@@ -295,6 +310,7 @@ export class CertRotor extends Construct {
         ? { upstreamDeadlineAlarmDays: props.upstreamDeadlineAlarmDays }
         : {}),
     });
+    if (dashboard) this.dashboard = dashboard;
 
     new CfnOutput(this, 'EventBusName', {
       description: 'The certrotor event bus (aws.eventBusName for the CLI with --backend aws)',

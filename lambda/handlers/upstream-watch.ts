@@ -86,8 +86,9 @@ export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
     failures.push(...report.failures);
     const statuses = report.upstreams.flatMap((u) => u.announcements);
     publishMetricPoints(announcementDeadlineMetrics(statuses, clock()));
-    metrics.addMetric('UpstreamEventsPublished', 'Count', report.events.length);
-    metrics.addMetric('UpstreamWatchFailures', 'Count', failures.length);
+    // Only when not zero: a metric costs for each hour it receives data; the alarm fills no data with 0.
+    if (report.events.length > 0) metrics.addMetric('UpstreamEventsPublished', 'Count', report.events.length);
+    if (failures.length > 0) metrics.addMetric('UpstreamWatchFailures', 'Count', failures.length);
     for (const failure of failures) logger.warn('upstream watch problem', { failure });
     if (!fromHealth) await completeScheduledJob('upstream', config, env, clients);
     return {

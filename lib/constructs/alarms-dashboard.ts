@@ -47,13 +47,17 @@ export interface AlarmsDashboardProps {
   readonly heartbeatWindow?: Duration;
   /** Alarm when an incomplete upstream rotation has fewer days than this until its deadline. */
   readonly upstreamDeadlineAlarmDays?: number;
+  /** One errors alarm per function ($0.10 each). */
+  readonly functionErrorAlarms?: boolean;
+  /** Also create the dashboard ($3 a month). */
+  readonly dashboard?: boolean;
 }
 
 /** The alarms (`<Name>Alarm`) and the dashboard (`Dashboard`) in `scope`. */
 export function createAlarmsAndDashboard(
   scope: Construct,
   props: AlarmsDashboardProps,
-): cloudwatch.Dashboard {
+): cloudwatch.Dashboard | undefined {
   const alarmAction = new cloudwatchActions.SnsAction(props.alarmTopic);
   const { jobSchedule, maxEventAge } = props.schedules;
   const metric = (metricName: string, statistic: string, period = Duration.hours(1)) =>
@@ -158,7 +162,7 @@ export function createAlarmsAndDashboard(
     evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
-  for (const [name, f] of Object.entries(props.functions)) {
+  for (const [name, f] of props.functionErrorAlarms ? Object.entries(props.functions) : []) {
     alarm(`${pascal(name)}ErrorsAlarm`, {
       alarmDescription: `certrotor ${name} function errors`,
       metric: f.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
@@ -187,6 +191,7 @@ export function createAlarmsAndDashboard(
     'Scheduled jobs or AWS events that could not be delivered',
   );
 
+  if (!props.dashboard) return undefined;
   return new cloudwatch.Dashboard(scope, 'Dashboard', {
     widgets: [
       [

@@ -276,9 +276,9 @@ describe('the certrotor stack', () => {
     });
   });
 
-  it('alarms on workflow failures, on errors of every function and on both dead-letter queues, with no dashboard unless asked', () => {
+  it('alarms on workflow failures and on both dead-letter queues, with no per-function errors alarms or dashboard unless asked', () => {
     const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
-    expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(8);
+    expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(0);
     expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(2);
     expect(JSON.stringify(alarms)).toContain('ExecutionsFailed');
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);

@@ -64,13 +64,20 @@ describe('two certrotor deployments side by side', () => {
     expect(new Set(names).size).toBe(2);
   });
 
-  it("manages ACM's account-wide expiry setting and reserves Slack posters' concurrency only when asked", () => {
+  it("manages ACM's account-wide expiry setting, reserves Slack posters' concurrency and creates the dashboard and per-function errors alarms only when asked", () => {
     const stack = new CertRotorStack(newApp(), 'OptIn', {
       configuration: exampleConfiguration(),
       manageAcmAccountSettings: true,
       slackConcurrency: 1,
+      dashboard: true,
+      functionErrorAlarms: true,
     });
     const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const errorAlarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.MetricName === 'Errors',
+    );
+    expect(errorAlarms).toHaveLength(8);
 
     template.hasResourceProperties('AWS::CertificateManager::Account', {
       ExpiryEventsConfiguration: { DaysBeforeExpiry: 45 },

@@ -100,7 +100,7 @@ export async function runScanJob(
     },
   );
   const report: ScanReport = { ...scanned, failures: [...targets.failures, ...scanned.failures] };
-  recordDaysLeft(report, clock());
+  recordDaysLeft(report, clock(), alertHorizonDays(config));
   if (options.scheduled ?? true) await completeScheduledJob(job, config, env, clients);
   for (const failure of report.failures)
     logger.warn('scan problem', { what: failure.what, error: failure.error });
@@ -114,8 +114,24 @@ export async function runScanJob(
   return report;
 }
 
-/** Days left per certificate (by fingerprint prefix or managed name) and the minimum over all. */
-function recordDaysLeft(report: ScanReport, now: Date): void {
+/**
+ * The farthest alert threshold (days): a certificate with more days left than this needs no graph.
+ * Custom metrics are billed per metric and hour, so per-certificate `DaysLeft` is published only
+ * inside this horizon; every certificate's days left are in the `days left` log line.
+ */
+function alertHorizonDays(config: CertrotorConfig): number {
+  const days = [config.notifications.thresholds, ...config.certificates.map((c) => c.thresholds ?? [])]
+    .flat()
+    .filter((t): t is number => typeof t === 'number');
+  return days.length > 0 ? Math.max(...days) : 30;
+}
+
+/**
+ * Days left per certificate (by fingerprint prefix or managed name) inside the alert horizon, the
+ * minimum over all, and counters only when not zero (a metric costs for each hour it receives data;
+ * the alarms treat no data as zero).
+ */
+function recordDaysLeft(report: ScanReport, now: Date, horizonDays: number): void {
   const perCertificate = new Map<string, number>();
   for (const observation of report.observations) {
     const facts = observedFacts(observation);
@@ -126,13 +142,15 @@ function recordDaysLeft(report: ScanReport, now: Date): void {
     const left = daysLeft(facts, now);
     perCertificate.set(name, Math.min(left, perCertificate.get(name) ?? Number.POSITIVE_INFINITY));
   }
+  if (perCertificate.size > 0) logger.info('days left', { certificates: Object.fromEntries(perCertificate) });
   for (const [name, left] of perCertificate) {
+    if (left > horizonDays) continue;
     const single = metrics.singleMetric();
     single.addDimension('Certificate', name);
     single.addMetric('DaysLeft', 'Count', left);
   }
   if (perCertificate.size > 0)
     metrics.addMetric('MinimumDaysLeft', 'Count', Math.min(...perCertificate.values()));
-  metrics.addMetric('NewFindings', 'Count', report.newFindings.length);
-  metrics.addMetric('ScanFailures', 'Count', report.failures.length);
+  if (report.newFindings.length > 0) metrics.addMetric('NewFindings', 'Count', report.newFindings.length);
+  if (report.failures.length > 0) metrics.addMetric('ScanFailures', 'Count', report.failures.length);
 }
