@@ -172,9 +172,8 @@ export class AtomicFileSet {
 
   /** The state directory exists, and plain files (or an older `previous/`) are migrated into versions. */
   private async prepare(): Promise<void> {
-    const mode = (await stat(this.dir)).mode & 0o755;
-    await this.makeDir(this.stateDir, mode);
-    await this.makeDir(this.versionsDir, mode);
+    await this.makeDir(this.stateDir);
+    await this.makeDir(this.versionsDir);
     await this.migratePrevious();
     if (await this.configuredPathsLinked()) return;
     const plain = await this.read();
@@ -235,9 +234,8 @@ export class AtomicFileSet {
       await this.settle(id, files);
       return;
     }
-    const mode = (await stat(this.dir)).mode & 0o755;
     const staging = join(this.versionsDir, `.${id}.${randomBytes(6).toString('hex')}.tmp`);
-    await this.makeDir(staging, mode);
+    await this.makeDir(staging);
     try {
       for (const role of ROLES)
         await writeFileAtomic(join(staging, this.layout.names[role]), files[role], {
@@ -290,12 +288,23 @@ export class AtomicFileSet {
     await syncDirectory(dir);
   }
 
-  private async makeDir(path: string, mode: number): Promise<void> {
-    const created = await mkdir(path, { recursive: true, mode: mode & 0o700 });
+  /**
+   * Creates a directory with the host directory's mode (at most 0755) and group (or the configured
+   * owner and group), so whoever reaches the files through the host directory still reaches them.
+   * Created closed, then opened once its owner is set: never wider than that at any instant.
+   */
+  private async makeDir(path: string): Promise<void> {
+    const host = await stat(this.dir);
+    const created = await mkdir(path, { recursive: true, mode: 0o700 });
     if (created === undefined) return;
-    if (this.owner.uid !== undefined || this.owner.gid !== undefined)
-      await chown(path, this.owner.uid ?? -1, this.owner.gid ?? -1);
-    await chmod(path, mode);
+    const { uid, gid } = this.owner;
+    if (uid !== undefined || gid !== undefined) await chown(path, uid ?? -1, gid ?? -1);
+    else if (host.gid !== process.getgid?.())
+      // The host directory's group, when this process may give it (a member, or root).
+      await chown(path, -1, host.gid).catch((error: unknown) => {
+        if (!isErrno(error, 'EPERM')) throw error;
+      });
+    await chmod(path, host.mode & 0o755);
   }
 
   private modeOf(role: InstallFileRole): number {

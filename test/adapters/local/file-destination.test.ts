@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   FileDestination,
@@ -540,6 +540,27 @@ describe('file destination with configured file names and key mode', () => {
 
     // Assess
     expect(await modeOf(dir)).toBe(0o750);
+  });
+
+  it("gives the directories it creates the host directory's mode and group, so they open to no one new", async () => {
+    // Prepare
+    const directory = await temp.make('hosts');
+    const dir = join(directory, 'web-1');
+    await mkdir(dir, { mode: 0o750 });
+    await chmod(dir, 0o750);
+    const group = serverGroup();
+    await chown(dir, -1, group);
+    const destination = new FileDestination({ name: 'web', hosts: ['web-1'], directory });
+
+    // Act
+    await destination.deliver('web-1', versions[0]!);
+
+    // Assess
+    const version = join(dir, '.certrotor', await readlink(join(dir, '.certrotor', 'current')));
+    for (const created of [join(dir, '.certrotor'), join(dir, '.certrotor', 'versions'), version]) {
+      const s = await stat(created);
+      expect([created, s.mode & 0o777, s.gid]).toEqual([created, 0o750, group]);
+    }
   });
 
   it.each<[string, Partial<FileDestinationOptions>, RegExp]>([
