@@ -20,18 +20,17 @@ import { shortFingerprint } from '../domain/certificate';
 import type { CertrotorConfig, UpstreamConfig } from '../config/configuration';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { parseRfc3339 } from '../domain/feed-parsing';
-import type { CertificateBundle, Destination, OutgoingEvent } from '../domain/ports';
+import type { CertificateBundle, OutgoingEvent } from '../domain/ports';
 import { parseCertificates, parsePrivateKey, validateBundle } from '../domain/x509';
 import { type AnnouncementStatus, upstreamStatus } from '../use-cases/upstream/readiness';
-import { type UpstreamDeps, type UpstreamSpec } from '../use-cases/upstream/model';
+import { type UpstreamDeps } from '../use-cases/upstream/model';
 import {
   attachNewMaterial,
   listAnnouncements,
   recordAnnouncement,
 } from '../use-cases/upstream/announcements';
-import { upstreamSpecOf } from '../use-cases/upstream/spec';
 import { type UpstreamWatchReport, watchUpstreams } from '../use-cases/upstream/watch';
-import type { ScanFailure } from '../use-cases/scan';
+import { upstreamSpec, upstreamSpecs } from '../wiring/upstreams';
 import { withConfigOption } from './config-option';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
 import type { Runtime } from './local-runtime';
@@ -310,7 +309,7 @@ async function status(ctx: CliContext, name: string | undefined, options: Common
   const report: { upstream: string; announcements?: AnnouncementStatus[]; error?: string }[] = [];
   for (const upstream of chosen) {
     try {
-      const spec = await specOf(config, upstream, runtime.destinations);
+      const spec = await upstreamSpec(config, upstream, runtime.destinations);
       report.push({ upstream: upstream.name, announcements: await upstreamStatus(deps, spec) });
     } catch (error) {
       report.push({ upstream: upstream.name, error: describeError(error) });
@@ -415,26 +414,6 @@ function readInput(ctx: CliContext, path: string, flag: string): Buffer {
   }
 }
 
-/** Reads `trust.caBundleFile` and resolves consumers; a problem names the upstream. */
-async function specOf(
-  config: CertrotorConfig,
-  upstream: UpstreamConfig,
-  destinations: ReadonlyMap<string, Destination>,
-): Promise<UpstreamSpec> {
-  const file = upstream.trust.caBundleFile;
-  let caPem: string[] | undefined;
-  if (file) {
-    try {
-      caPem = parseCertificates(readFileSync(file), file).map((m) => m.pem);
-    } catch (error) {
-      throw new InvalidInputError(`upstreams.${upstream.name}.trust.caBundleFile: ${describeError(error)}`, {
-        cause: error,
-      });
-    }
-  }
-  return upstreamSpecOf(config, upstream, destinations, caPem);
-}
-
 function localUpstreamDeps(runtime: Runtime, ctx: CliContext): UpstreamDeps {
   return {
     state: runtime.state,
@@ -458,15 +437,7 @@ export async function runUpstreamWatch(
   notify?: (events: readonly OutgoingEvent[]) => Promise<string[]>,
   options: { distribute?: boolean } = {},
 ): Promise<UpstreamWatchReport> {
-  const specs: UpstreamSpec[] = [];
-  const failures: ScanFailure[] = [];
-  for (const upstream of runtime.config.upstreams) {
-    try {
-      specs.push(await specOf(runtime.config, upstream, runtime.destinations));
-    } catch (error) {
-      failures.push({ what: `upstream ${upstream.name}`, error: describeError(error) });
-    }
-  }
+  const { specs, failures } = await upstreamSpecs(runtime.config, runtime.destinations);
   const report = await watchUpstreams(
     {
       ...localUpstreamDeps(runtime, ctx),

@@ -5,19 +5,16 @@
  * upstreams whose `aws-health` feed selects them. One failing upstream never stops the others; the
  * run reports each failure, emits days-to-deadline metrics and its heartbeat.
  */
-import { readFileSync } from 'node:fs';
 import { HttpFeedFetcher } from '../adapters/net/feeds';
 import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { type HealthSubscription, healthAnnouncements } from '../domain/aws-health';
 import type { CertrotorConfig } from '../config/configuration';
 import { describeError } from '../domain/errors';
 import type { AnnouncementDraft } from '../domain/upstream-announcement';
-import { parseCertificates } from '../domain/x509';
 import { announcementDeadlineMetrics } from '../use-cases/deadline-metrics';
 import type { ScanFailure } from '../use-cases/scan';
-import { type UpstreamSpec } from '../use-cases/upstream/model';
-import { upstreamSpecOf } from '../use-cases/upstream/spec';
 import { watchUpstreams } from '../use-cases/upstream/watch';
+import { upstreamSpecs } from '../wiring/upstreams';
 import { ownershipLookup } from '../use-cases/finding-events';
 import { completeScheduledJob, publishMetricPoints } from './support/heartbeat';
 import { rotationDeps } from './support/rotation-deps';
@@ -56,16 +53,9 @@ export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
       }
     }
     const rotation = rotationDeps(config, env, clients);
-    const specs: UpstreamSpec[] = [];
-    for (const upstream of config.upstreams) {
-      try {
-        const file = upstream.trust.caBundleFile;
-        const caPem = file ? parseCertificates(readFileSync(file), file).map((m) => m.pem) : undefined;
-        specs.push(await upstreamSpecOf(config, upstream, rotation.destinations, caPem));
-      } catch (error) {
-        failures.push({ what: `upstream ${upstream.name}`, error: describeError(error) });
-      }
-    }
+    const resolved = await upstreamSpecs(config, rotation.destinations);
+    const specs = resolved.specs;
+    failures.push(...resolved.failures);
     const clock = () => new Date();
     const report = await watchUpstreams(
       {
