@@ -43,10 +43,18 @@ describe('key material detector', () => {
 
     it('is redacted in every spelling, leaving the words around it', () => {
       for (const text of Object.values(spellings(key)))
-        expect(redactKeyMaterial(`before ${text} after`)).toMatch(
-          /^before .*\[REDACTED KEY\].* after$/s,
-        );
+        expect(redactKeyMaterial(`before ${text} after`)).toMatch(/^before .*\[REDACTED KEY\].* after$/s);
     });
+  });
+
+  it('finds an OpenSSH private key by its magic, as a PEM block or as its one-line base64 body', () => {
+    const body = Buffer.concat([
+      Buffer.from('openssh-key-v1\0', 'latin1'),
+      Buffer.from('00000004none00000004none00000000000000010000003300000b7373682d6564323535313900', 'latin1'),
+    ]).toString('base64');
+    const pem = `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.match(/.{1,70}/g)!.join('\n')}\n-----END OPENSSH PRIVATE KEY-----`;
+
+    expect([containsKeyMaterial(`key: ${body}`), containsKeyMaterial(pem)]).toEqual([true, true]);
   });
 
   it.each([
