@@ -19,9 +19,11 @@ import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { shortFingerprint } from '../domain/certificate';
 import type { CertrotorConfig, UpstreamConfig } from '../config/configuration';
 import { InvalidInputError, describeError } from '../domain/errors';
-import { parseRfc3339 } from '../domain/feed-parsing';
+import { parseRfc3339 } from '../domain/feed-dates';
 import type { CertificateBundle, OutgoingEvent } from '../domain/ports';
-import { parseCertificates, parsePrivateKey, validateBundle } from '../domain/x509';
+import { parseCertificates } from '../domain/x509';
+import { parsePrivateKey } from '../domain/private-keys';
+import { validateBundle } from '../domain/bundle-check';
 import { type AnnouncementStatus, upstreamStatus } from '../use-cases/upstream/readiness';
 import { type UpstreamDeps } from '../use-cases/upstream/model';
 import {

@@ -6,7 +6,8 @@
  * announcements; dates that cannot be read are flagged for review, never guessed.
  */
 import { InvalidInputError } from './errors';
-import { findTextDates, parseRfc3339, parseRfc822, type DateParse } from './feed-parsing';
+import { findTextDates, parseRfc3339, parseRfc822 } from './feed-dates';
+import { type DateParse } from './feed-parsing';
 import type { AnnouncementDraft } from './upstream-announcement';
 
 /** What an upstream's `aws-health` feed selects (configuration `upstreams[].feeds[kind=aws-health]`). */

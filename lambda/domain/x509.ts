@@ -1,18 +1,14 @@
 /**
- * Certificate parsing and offline bundle checks. Reads PEM (one or many blocks, junk around them, CRLF,
- * no final newline) and DER with Node's X509Certificate, and turns each certificate into the
- * CertificateFacts every decision is made from. Every failure is an InvalidInputError whose one-line
- * message names the input; key material never appears in a message.
+ * Certificate parsing. Reads PEM (one or many blocks, junk around them, CRLF, no final newline) and
+ * DER with Node's X509Certificate, and turns each certificate into the CertificateFacts every decision
+ * is made from. Every failure is an InvalidInputError whose one-line message names the input; key
+ * material never appears in a message. Private keys are in private-keys.ts, offline bundle checks in
+ * bundle-check.ts.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { CertificateFacts, KeyAlgorithm, SubjectAltName } from './certificate';
 import { InvalidInputError } from './errors';
-import type { CertificateMaterial, CertificateUsage } from './ports';
-import { SecretKey } from './secret';
-
-// ---------------------------------------------------------------------------------------------
-// Certificates
-// ---------------------------------------------------------------------------------------------
+import type { CertificateMaterial } from './ports';
 
 /** Labels that hold a certificate. `TRUSTED CERTIFICATE` is OpenSSL's certificate + trust settings. */
 const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
@@ -112,7 +108,7 @@ function derSequenceLength(der: Buffer, offset: number): number | undefined {
   return offset + total <= der.length ? total : undefined;
 }
 
-function shortReason(error: unknown): string {
+export function shortReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // OpenSSL messages look like `error:0680007B:asn1 encoding routines::header too long`.
   const tail = message.split('::').pop() ?? message;
@@ -260,13 +256,13 @@ const KEY_TYPES: Record<string, KeyAlgorithm> = {
   dsa: 'DSA',
 };
 
-interface KeyFacts {
+export interface KeyFacts {
   readonly keyAlgorithm: KeyAlgorithm;
   readonly keySize?: number;
   readonly curve?: string;
 }
 
-function keyFacts(key: KeyObject): KeyFacts {
+export function keyFacts(key: KeyObject): KeyFacts {
   const type = key.asymmetricKeyType ?? '';
   const keyAlgorithm = KEY_TYPES[type] ?? 'unknown';
   const details = key.asymmetricKeyDetails ?? {};
@@ -437,315 +433,6 @@ export function coversName(facts: Pick<CertificateFacts, 'subjectAltNames'>, nam
     const dot = wanted.indexOf('.');
     return dot > 0 && wanted.slice(dot) === dns.slice(1);
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Private keys
-// ---------------------------------------------------------------------------------------------
-
-export interface PrivateKeySummary extends KeyFacts {
-  /** The key block alone (text around it dropped), wrapped so it cannot leak. */
-  readonly key: SecretKey;
-}
-
-const PRIVATE_KEY_BLOCK =
-  /-----BEGIN ((?:RSA |EC |DSA |ENCRYPTED |OPENSSH )?PRIVATE KEY)-----[\s\S]*?-----END \1-----/;
-
-/**
- * Finds and loads the private key in `input`. Encrypted keys are refused with a clear message:
- * certrotor installs keys unattended, so it needs them decrypted (and protects them itself).
- */
-export function parsePrivateKey(input: string | Buffer, inputName: string): PrivateKeySummary {
-  const text = typeof input === 'string' ? input : input.toString('latin1');
-  if (text.trim() === '') throw new InvalidInputError(`${inputName}: is empty, expected a PEM private key`);
-  const match = PRIVATE_KEY_BLOCK.exec(text);
-  if (!match) {
-    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
-      throw new InvalidInputError(`${inputName}: truncated PEM: private key block has no END line`);
-    }
-    throw new InvalidInputError(`${inputName}: no private key found (expected a PEM PRIVATE KEY block)`);
-  }
-  const block = match[0];
-  if (match[1] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(block)) {
-    throw new InvalidInputError(
-      `${inputName}: the private key is encrypted; provide it unencrypted (openssl pkey -in KEY -out KEY.plain)`,
-    );
-  }
-  if (match[1] === 'OPENSSH PRIVATE KEY') {
-    throw new InvalidInputError(`${inputName}: is an OpenSSH private key; a PEM (PKCS#8) TLS key is needed`);
-  }
-  let keyObject: KeyObject;
-  try {
-    keyObject = createPrivateKey({ key: block, format: 'pem' });
-  } catch (error) {
-    // Node's message never contains the key; keep only OpenSSL's reason.
-    throw new InvalidInputError(`${inputName}: the private key does not parse (${shortReason(error)})`);
-  }
-  return { key: new SecretKey(block.replace(/\r\n/g, '\n') + '\n'), ...keyFacts(keyObject) };
-}
-
-/** Whether `key` is the private half of the certificate's public key. */
-export function keyMatchesCertificate(certificatePem: string, key: SecretKey): boolean {
-  try {
-    return new X509Certificate(certificatePem).checkPrivateKey(createPrivateKey(key.reveal()));
-  } catch {
-    return false;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Offline bundle checks
-// ---------------------------------------------------------------------------------------------
-
-export type BundleProblemCode =
-  | 'unparseable'
-  | 'several-certificates'
-  | 'private-key-unusable'
-  | 'key-mismatch'
-  | 'expired'
-  | 'not-yet-valid'
-  | 'chain-expired'
-  | 'chain-out-of-order'
-  | 'chain-incomplete'
-  | 'chain-unrelated'
-  | 'outlives-issuer'
-  | 'missing-names'
-  | 'wrong-usage'
-  | 'key-type-changed'
-  | 'weak-key';
-
-export interface BundleProblem {
-  readonly code: BundleProblemCode;
-  /** One line naming the certificate or input concerned. */
-  readonly message: string;
-}
-
-export interface BundleCheckRequest {
-  /** The leaf, PEM or DER. Exactly one certificate is expected; extras are reported and used as chain. */
-  readonly certificate: string | Buffer;
-  /** Intermediates (and optionally the root), PEM in any order. */
-  readonly chain?: string | Buffer;
-  readonly privateKey?: SecretKey;
-  readonly now: Date;
-  /** Names (DNS or IP) the certificate must cover. */
-  readonly expectedNames?: readonly string[];
-  /** Extended key usage required; a certificate without the extension is usable for anything. */
-  readonly usage?: CertificateUsage;
-  /** The key type of the version being replaced: some destinations (ACM re-import) require it unchanged. */
-  readonly previousKey?: Pick<CertificateFacts, 'keyAlgorithm' | 'keySize' | 'curve'>;
-  /** Trust anchors (PEM) the chain must reach. Without them, the chain must at least hold the leaf's issuer. */
-  readonly trustAnchorsPem?: readonly string[];
-  /** Names used in messages. @default { certificate: 'certificate', chain: 'chain', privateKey: 'private key' } */
-  readonly inputNames?: {
-    readonly certificate?: string;
-    readonly chain?: string;
-    readonly privateKey?: string;
-  };
-  /** @default 2048 */
-  readonly minimumRsaBits?: number;
-}
-
-export interface BundleCheck {
-  readonly ok: boolean;
-  readonly problems: readonly BundleProblem[];
-  readonly leaf?: CertificateMaterial;
-  /** Certificates above the leaf in issuance order (leaf's issuer first), ready to install. */
-  readonly chain: readonly CertificateMaterial[];
-}
-
-interface Parsed {
-  readonly material: CertificateMaterial;
-  readonly x509: X509Certificate;
-}
-
-function issued(issuer: Parsed, subject: Parsed): boolean {
-  if (!subject.x509.checkIssued(issuer.x509)) return false;
-  try {
-    return subject.x509.verify(issuer.x509.publicKey);
-  } catch {
-    return false;
-  }
-}
-
-function label(facts: CertificateFacts): string {
-  return facts.subject || facts.fingerprintSha256.slice(0, 23);
-}
-
-const USAGE_EKUS: Record<CertificateUsage, readonly string[]> = {
-  server: ['serverAuth'],
-  client: ['clientAuth'],
-  'server-and-client': ['serverAuth', 'clientAuth'],
-};
-
-/**
- * Offline checks before an irreversible install (an ACM re-import, a vendor client certificate):
- * every problem found is returned as a value; nothing is thrown. The checks run in order, one
- * trailing comment each.
- */
-export function validateBundle(request: BundleCheckRequest): BundleCheck {
-  const names = {
-    certificate: request.inputNames?.certificate ?? 'certificate',
-    chain: request.inputNames?.chain ?? 'chain',
-    privateKey: request.inputNames?.privateKey ?? 'private key',
-  };
-  const problems: BundleProblem[] = [];
-  const problem = (code: BundleProblemCode, message: string) => problems.push({ code, message });
-  const parse = (input: string | Buffer, name: string): Parsed[] | undefined => {
-    try {
-      return parseCertificates(input, name).map((material) => ({
-        material,
-        x509: new X509Certificate(material.pem),
-      }));
-    } catch (error) {
-      problem('unparseable', error instanceof Error ? error.message : String(error));
-      return undefined;
-    }
-  };
-
-  const given = parse(request.certificate, names.certificate);
-  const chainGiven =
-    request.chain !== undefined && String(request.chain).trim() !== ''
-      ? parse(request.chain, names.chain)
-      : [];
-  if (!given || !chainGiven) return { ok: false, problems, chain: [] };
-  const leaf = given[0]!;
-  if (given.length > 1) {
-    problem(
-      'several-certificates',
-      `${names.certificate}: holds ${given.length} certificates where one was expected; the first (${label(leaf.material.facts)}) is taken as the leaf`,
-    ); // a full chain passed as the certificate: the extras are treated as chain below
-  }
-
-  // Build the path leaf → root from whatever was given, so order in the input does not matter.
-  const pool = [...given.slice(1), ...chainGiven];
-  const path: Parsed[] = [];
-  let current = leaf;
-  while (!current.material.facts.selfSigned) {
-    const index = pool.findIndex((candidate) => issued(candidate, current));
-    if (index === -1) break;
-    current = pool.splice(index, 1)[0]!;
-    path.push(current);
-  }
-  const givenOrder = [...given.slice(1), ...chainGiven].filter((p) => path.includes(p));
-  if (givenOrder.some((p, i) => p !== path[i])) {
-    problem(
-      'chain-out-of-order',
-      `${names.chain}: certificates are out of order; expected ${path.map((p) => label(p.material.facts)).join(' → ')} after the leaf (reordered)`,
-    ); // installers send the chain as given, and some clients refuse a misordered one
-  }
-  for (const stray of pool) {
-    problem(
-      'chain-unrelated',
-      `${names.chain}: ${label(stray.material.facts)} is not part of the leaf's issuing chain`,
-    ); // a leftover certificate usually means the wrong intermediate was bundled
-  }
-
-  const top = path[path.length - 1] ?? leaf;
-  const anchors = (request.trustAnchorsPem ?? []).flatMap((pem) => parse(pem, 'trust anchors') ?? []);
-  const anchor = anchors.find(
-    (a) => a.material.facts.fingerprintSha256 === top.material.facts.fingerprintSha256 || issued(a, top),
-  );
-  if (!top.material.facts.selfSigned) {
-    if (request.trustAnchorsPem && !anchor) {
-      problem(
-        'chain-incomplete',
-        `${names.chain}: incomplete: no certificate given or trusted issued ${label(top.material.facts)} (issuer ${top.material.facts.issuer})`,
-      ); // clients without the missing intermediate fail to verify
-    } else if (!request.trustAnchorsPem && path.length === 0) {
-      problem(
-        'chain-incomplete',
-        `${names.chain}: incomplete: the leaf's issuer (${leaf.material.facts.issuer}) is not in the chain`,
-      ); // leaf only: the classic "works in the browser, fails in curl" chain
-    }
-  }
-
-  const leafFacts = leaf.material.facts;
-  if (Date.parse(leafFacts.notAfter) <= request.now.getTime()) {
-    problem('expired', `${names.certificate}: ${label(leafFacts)} expired at ${leafFacts.notAfter}`);
-  } // installing an expired certificate breaks every client at once
-  if (Date.parse(leafFacts.notBefore) > request.now.getTime()) {
-    problem(
-      'not-yet-valid',
-      `${names.certificate}: ${label(leafFacts)} is not valid before ${leafFacts.notBefore}`,
-    );
-  } // clients reject it until then; a clock-skewed issuer is the usual cause
-  for (const link of path) {
-    const facts = link.material.facts;
-    if (Date.parse(facts.notAfter) <= request.now.getTime()) {
-      problem('chain-expired', `${names.chain}: ${label(facts)} expired at ${facts.notAfter}`);
-    } // an expired intermediate breaks verification as surely as an expired leaf
-  }
-  const links: [Parsed, Parsed | undefined][] = [leaf, ...path].map((p, i, all) => [
-    p,
-    all[i + 1] ?? (i === all.length - 1 ? anchor : undefined),
-  ]);
-  for (const [child, parent] of links) {
-    if (!parent) continue;
-    if (Date.parse(child.material.facts.notAfter) > Date.parse(parent.material.facts.notAfter)) {
-      problem(
-        'outlives-issuer',
-        `${child === leaf ? names.certificate : names.chain}: ${label(child.material.facts)} (until ${child.material.facts.notAfter}) outlives its issuer ${label(parent.material.facts)} (until ${parent.material.facts.notAfter})`,
-      ); // it stops verifying when the issuer expires, earlier than its own date says
-    }
-  }
-
-  const missing = (request.expectedNames ?? []).filter((name) => !coversName(leafFacts, name));
-  if (missing.length > 0) {
-    problem(
-      'missing-names',
-      `${names.certificate}: ${label(leafFacts)} does not cover ${missing.join(', ')} (SANs: ${leafFacts.subjectAltNames.map((s) => s.value).join(', ') || 'none'})`,
-    ); // clients match SANs only, never the CN
-  }
-  if (
-    request.usage &&
-    leafFacts.extendedKeyUsage.length > 0 &&
-    !leafFacts.extendedKeyUsage.includes('anyExtendedKeyUsage')
-  ) {
-    const absent = USAGE_EKUS[request.usage].filter((u) => !leafFacts.extendedKeyUsage.includes(u));
-    if (absent.length > 0) {
-      problem(
-        'wrong-usage',
-        `${names.certificate}: ${label(leafFacts)} has extended key usage ${leafFacts.extendedKeyUsage.join(', ')} but ${absent.join(' and ')} is required`,
-      ); // a client certificate presented as a server one (or the reverse) fails the handshake
-    }
-  }
-  if (leafFacts.keyAlgorithm === 'RSA' && (leafFacts.keySize ?? 0) < (request.minimumRsaBits ?? 2048)) {
-    problem('weak-key', `${names.certificate}: ${label(leafFacts)} has a ${leafFacts.keySize}-bit RSA key`);
-  } // below 2048 bits modern clients refuse it
-  const previous = request.previousKey;
-  if (
-    previous &&
-    (previous.keyAlgorithm !== leafFacts.keyAlgorithm ||
-      previous.keySize !== leafFacts.keySize ||
-      previous.curve !== leafFacts.curve)
-  ) {
-    problem(
-      'key-type-changed',
-      `${names.certificate}: key type changed from ${describeKey(previous)} to ${describeKey(leafFacts)}`,
-    ); // ACM re-import in place requires the same key type
-  }
-
-  if (request.privateKey) {
-    let summary: PrivateKeySummary | undefined;
-    try {
-      summary = parsePrivateKey(request.privateKey.reveal(), names.privateKey);
-    } catch (error) {
-      problem('private-key-unusable', error instanceof Error ? error.message : String(error));
-    }
-    if (summary && !keyMatchesCertificate(leaf.material.pem, summary.key)) {
-      problem(
-        'key-mismatch',
-        `${names.privateKey}: does not match ${names.certificate} ${label(leafFacts)} (${describeKey(summary)} key)`,
-      ); // the server would fail to start or serve handshakes that fail
-    }
-  }
-
-  return {
-    ok: problems.length === 0,
-    problems,
-    leaf: leaf.material,
-    chain: path.map((p) => p.material),
-  };
 }
 
 /** `EC P-256`, `RSA 2048`. */

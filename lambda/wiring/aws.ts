@@ -15,11 +15,9 @@ import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from '../adapters/aws/acm
 import { AcmDestination, AcmSource } from '../adapters/aws/acm';
 import type { AwsClientProvider } from '../adapters/aws/clients';
 import { awsStateStore } from '../adapters/aws/state-and-events';
-import {
-  SecretsManagerBundleStore,
-  SecretsManagerDestination,
-  SecretsManagerSource,
-} from '../adapters/aws/secrets-manager';
+import { SecretsManagerBundleStore } from '../adapters/aws/secrets-manager';
+import { SecretsManagerDestination } from '../adapters/aws/secrets-manager-destination';
+import { SecretsManagerSource } from '../adapters/aws/secrets-manager-source';
 import { SsmRunCommandDestination, locateInBundleStore } from '../adapters/aws/ssm-run-command';
 import { AgentDestination } from '../adapters/local/agent-destination';
 import { DESTINATION_KINDS, ISSUER_KINDS, SOURCE_KINDS } from '../config/backends';

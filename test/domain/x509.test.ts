@@ -6,15 +6,16 @@ import { SecretKey } from '../../lambda/domain/secret';
 import {
   coversName,
   describeKey,
-  keyMatchesCertificate,
   materialFromDer,
   normalizeIp,
   parseCertificates,
-  parsePrivateKey,
+} from '../../lambda/domain/x509';
+import { keyMatchesCertificate, parsePrivateKey } from '../../lambda/domain/private-keys';
+import {
   validateBundle,
   type BundleCheckRequest,
   type BundleProblemCode,
-} from '../../lambda/domain/x509';
+} from '../../lambda/domain/bundle-check';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 

@@ -39,7 +39,8 @@ import type {
   KeySpec,
 } from '../../domain/ports';
 import { SecretKey } from '../../domain/secret';
-import { keyMatchesCertificate, parseCertificates } from '../../domain/x509';
+import { keyMatchesCertificate } from '../../domain/private-keys';
+import { parseCertificates } from '../../domain/x509';
 import { createCsr, exportPrivateKey, generateKeyPair } from '../crypto/mint';
 import { describeAwsError, isAwsError } from './clients';
 

@@ -35,7 +35,8 @@ import type {
   InventoryItem,
   TargetOutcome,
 } from '../../domain/ports';
-import { parseCertificates, validateBundle } from '../../domain/x509';
+import { parseCertificates } from '../../domain/x509';
+import { validateBundle } from '../../domain/bundle-check';
 import { describeAwsError, isAwsError } from './clients';
 
 // ---------------------------------------------------------------------------------------------

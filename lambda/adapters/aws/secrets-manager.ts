@@ -15,6 +15,9 @@
  * The store and a destination may be the same secret: `put` stages the version and `deliver` of the
  * same bundle then finds it already staged. A destination refuses a bundle when another rotation's
  * AWSPENDING is still there; `certrotor repair` clears it with `clearPending`.
+ *
+ * This file holds the secret format, the shared secret operations and the BundleStore; the destination
+ * is in secrets-manager-destination.ts, the inventory source in secrets-manager-source.ts.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -24,23 +27,11 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
-  paginateListSecrets,
 } from '@aws-sdk/client-secrets-manager';
 import type { CertificateFacts } from '../../domain/certificate';
-import { InvalidInputError, OperationError, RotationRefusedError, describeError } from '../../domain/errors';
-import type {
-  BundleRef,
-  BundleStore,
-  CertificateBundle,
-  CertificateSource,
-  Destination,
-  InspectableDestination,
-  InventoryItem,
-  PromotableDestination,
-  StagingDestination,
-  TargetOutcome,
-} from '../../domain/ports';
-import { SecretKey, scrubPrivateKeys } from '../../domain/secret';
+import { InvalidInputError, OperationError, RotationRefusedError } from '../../domain/errors';
+import type { BundleRef, BundleStore, CertificateBundle } from '../../domain/ports';
+import { SecretKey } from '../../domain/secret';
 import { parseCertificates } from '../../domain/x509';
 import { describeAwsError, isAwsError } from './clients';
 
@@ -117,7 +108,7 @@ export function parseSecretBundle(secretString: string, secretName: string): Cer
   };
 }
 
-function parseLeaf(certificatePem: string, inputName: string): CertificateFacts {
+export function parseLeaf(certificatePem: string, inputName: string): CertificateFacts {
   const [leaf] = parseCertificates(certificatePem, inputName);
   if (leaf === undefined) throw new InvalidInputError(`${inputName}: holds no certificate`);
   return leaf.facts;
@@ -134,23 +125,23 @@ interface SecretState {
   readonly stages: ReadonlyMap<string, readonly string[]>;
 }
 
-interface SecretSettings {
+export interface SecretSettings {
   readonly kmsKeyId?: string;
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-function versionWith(state: SecretState, stage: string): string | undefined {
+export function versionWith(state: SecretState, stage: string): string | undefined {
   for (const [versionId, stages] of state.stages) if (stages.includes(stage)) return versionId;
   return undefined;
 }
 
 /** AWSPENDING on a version that is not also AWSCURRENT: a staged rotation not yet promoted or rolled back. */
-function pendingNotCurrent(state: SecretState): string | undefined {
+export function pendingNotCurrent(state: SecretState): string | undefined {
   const pending = versionWith(state, STAGE_PENDING);
   return pending !== undefined && !state.stages.get(pending)?.includes(STAGE_CURRENT) ? pending : undefined;
 }
 
-async function describeSecret(
+export async function describeSecret(
   client: SecretsManagerClient,
   secretId: string,
 ): Promise<SecretState | undefined> {
@@ -198,7 +189,7 @@ async function ensureSecret(
 }
 
 /** The secret string of one version, or undefined when the secret or the version does not exist. */
-async function readVersion(
+export async function readVersion(
   client: SecretsManagerClient,
   secretId: string,
   select: { readonly versionId: string } | { readonly stage: string },
@@ -221,7 +212,7 @@ async function readVersion(
   }
 }
 
-async function moveStage(
+export async function moveStage(
   client: SecretsManagerClient,
   secretId: string,
   stage: string,
@@ -255,7 +246,7 @@ function differentMaterial(
  * Writes the bundle as its own version, labelled AWSPENDING. A version already written by an earlier
  * try (same token, same bytes) is left as it is; one with different bytes is refused, never replaced.
  */
-async function stageBundle(
+export async function stageBundle(
   client: SecretsManagerClient,
   secretId: string,
   bundle: CertificateBundle,
@@ -359,354 +350,4 @@ export class SecretsManagerBundleStore implements BundleStore {
     const read = await readVersion(this.client, secretId, { versionId });
     return read === undefined ? undefined : { name, version, location: `${read.arn}#${versionId}` };
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Destination
-// ---------------------------------------------------------------------------------------------
-
-export interface SecretsManagerDestinationOptions extends SecretSettings {
-  readonly client: SecretsManagerClient;
-  /** Secret names or ARNs this destination delivers to; each is one target. */
-  readonly secretIds: readonly string[];
-  /** @default 'secrets-manager' */
-  readonly name?: string;
-}
-
-export interface ClearPendingResult {
-  readonly secret: string;
-  /** The version AWSPENDING was removed from; absent when there was none to clear. */
-  readonly clearedVersionId?: string;
-  /** The certrotor rotation version that pending version held, when readable. */
-  readonly clearedRotationVersion?: string;
-}
-
-export class SecretsManagerDestination
-  implements Destination, PromotableDestination, InspectableDestination, StagingDestination
-{
-  readonly name: string;
-  readonly kind = 'secrets-manager';
-  private readonly client: SecretsManagerClient;
-  private readonly secretIds: readonly string[];
-  private readonly settings: SecretSettings;
-
-  constructor(options: SecretsManagerDestinationOptions) {
-    this.client = options.client;
-    this.secretIds = [...options.secretIds];
-    this.name = options.name ?? 'secrets-manager';
-    this.settings = {
-      ...(options.kmsKeyId !== undefined ? { kmsKeyId: options.kmsKeyId } : {}),
-      ...(options.tags !== undefined ? { tags: options.tags } : {}),
-    };
-  }
-
-  async targets(): Promise<string[]> {
-    return [...this.secretIds];
-  }
-
-  /**
-   * Stages the bundle as AWSPENDING; AWSCURRENT (what consumers read) is untouched until `promote`.
-   * Refused when another rotation's AWSPENDING is still on the secret.
-   */
-  async deliver(target: string, bundle: CertificateBundle): Promise<TargetOutcome> {
-    const unknown = this.refuseUnknown(target);
-    if (unknown !== undefined) return unknown;
-    try {
-      const versionId = requestTokenFor(bundle.name, bundle.version);
-      const before = await describeSecret(this.client, target);
-      const stale = before === undefined ? undefined : pendingNotCurrent(before);
-      if (stale !== undefined && stale !== versionId) {
-        return {
-          target,
-          ok: false,
-          error: `secret ${target} has a pending version ${stale} from an unfinished rotation; run \`certrotor repair ${target}\``,
-          detail: 'refused: stale AWSPENDING',
-        };
-      }
-      const staged = await stageBundle(this.client, target, bundle, this.settings);
-      const labels = staged.state.stages.get(versionId) ?? [];
-      // Stored earlier (by the bundle store, or before a rollback) but no longer labelled: stage it again.
-      if (staged.alreadyStored && !labels.includes(STAGE_PENDING) && !labels.includes(STAGE_CURRENT)) {
-        const holder = versionWith(staged.state, STAGE_PENDING);
-        await moveStage(this.client, target, STAGE_PENDING, {
-          to: versionId,
-          ...(holder !== undefined ? { from: holder } : {}),
-        });
-      }
-      const current = labels.includes(STAGE_CURRENT) ? ' (already AWSCURRENT)' : '';
-      return {
-        target,
-        ok: true,
-        fingerprintSha256: bundle.facts.fingerprintSha256,
-        detail: `staged ${bundle.name} ${bundle.version} as ${STAGE_PENDING} version ${versionId}${current}`,
-      };
-    } catch (error) {
-      return this.failed(target, error);
-    }
-  }
-
-  /** Moves AWSCURRENT to the bundle's version; the version it leaves becomes AWSPREVIOUS. Idempotent. */
-  async promote(target: string, ref: BundleRef): Promise<TargetOutcome> {
-    const unknown = this.refuseUnknown(target);
-    if (unknown !== undefined) return unknown;
-    try {
-      const versionId = requestTokenFor(ref.name, ref.version);
-      const state = await describeSecret(this.client, target);
-      const labels = state?.stages.get(versionId);
-      if (state === undefined || labels === undefined) {
-        return {
-          target,
-          ok: false,
-          error: `secret ${target} has no staged version ${versionId} for ${ref.name} ${ref.version}: deliver it before promoting`,
-        };
-      }
-      const current = versionWith(state, STAGE_CURRENT);
-      if (current !== versionId) {
-        await moveStage(this.client, target, STAGE_CURRENT, {
-          to: versionId,
-          ...(current !== undefined ? { from: current } : {}),
-        });
-      }
-      if (labels.includes(STAGE_PENDING)) {
-        await moveStage(this.client, target, STAGE_PENDING, { from: versionId });
-      }
-      return {
-        target,
-        ok: true,
-        ...(await this.fingerprintOutcome(target)),
-        detail: `${STAGE_CURRENT} is ${ref.name} ${ref.version} (version ${versionId})${current !== undefined && current !== versionId ? `; ${STAGE_PREVIOUS} is ${current}` : ''}`,
-      };
-    } catch (error) {
-      return this.failed(target, error);
-    }
-  }
-
-  /**
-   * Before promotion: drops AWSPENDING, AWSCURRENT never moved. After promotion: moves AWSCURRENT back
-   * to AWSPREVIOUS, once (the version it leaves is marked, so a repeated rollback is a no-op).
-   */
-  async rollback(target: string): Promise<TargetOutcome> {
-    const unknown = this.refuseUnknown(target);
-    if (unknown !== undefined) return unknown;
-    try {
-      const state = await describeSecret(this.client, target);
-      if (state === undefined) return { target, ok: false, error: `secret ${target} does not exist` };
-      const pending = pendingNotCurrent(state);
-      if (pending !== undefined) {
-        await moveStage(this.client, target, STAGE_PENDING, { from: pending });
-        return {
-          target,
-          ok: true,
-          ...(await this.fingerprintOutcome(target)),
-          detail: `discarded ${STAGE_PENDING} version ${pending}; ${STAGE_CURRENT} unchanged`,
-        };
-      }
-      const current = versionWith(state, STAGE_CURRENT);
-      const previous = versionWith(state, STAGE_PREVIOUS);
-      const leftover = versionWith(state, STAGE_PENDING);
-      if (leftover !== undefined) await moveStage(this.client, target, STAGE_PENDING, { from: leftover });
-      if (current === undefined)
-        return { target, ok: false, error: `secret ${target} has no ${STAGE_CURRENT} version` };
-      if (previous === undefined) {
-        return {
-          target,
-          ok: false,
-          error: `secret ${target} has no earlier version to restore: its only version ${current} is ${STAGE_CURRENT}`,
-        };
-      }
-      if (state.stages.get(previous)?.includes(STAGE_ROLLED_BACK)) {
-        return {
-          target,
-          ok: true,
-          ...(await this.fingerprintOutcome(target)),
-          detail: `already rolled back: ${STAGE_CURRENT} is ${current}`,
-        };
-      }
-      await moveStage(this.client, target, STAGE_CURRENT, { to: previous, from: current });
-      const marked = versionWith(state, STAGE_ROLLED_BACK);
-      await moveStage(this.client, target, STAGE_ROLLED_BACK, {
-        to: current,
-        ...(marked !== undefined ? { from: marked } : {}),
-      });
-      return {
-        target,
-        ok: true,
-        ...(await this.fingerprintOutcome(target)),
-        detail: `restored ${STAGE_CURRENT} to version ${previous}; version ${current} is ${STAGE_PREVIOUS}`,
-      };
-    } catch (error) {
-      return this.failed(target, error);
-    }
-  }
-
-  /** Fingerprint of the AWSCURRENT version: what consumers of the secret get now. */
-  async currentFingerprint(target: string): Promise<string | undefined> {
-    const read = await readVersion(this.client, target, { stage: STAGE_CURRENT });
-    if (read === undefined) return undefined;
-    return parseSecretBundle(read.secretString, `${target} ${STAGE_CURRENT}`).facts.fingerprintSha256;
-  }
-
-  /**
-   * Fingerprint of the version promotion would make AWSCURRENT: the AWSPENDING version, or the
-   * AWSCURRENT one when nothing is pending (already promoted). A rotation verifies this before promoting.
-   */
-  async stagedFingerprint(target: string): Promise<string | undefined> {
-    const state = await describeSecret(this.client, target);
-    if (state === undefined) return undefined;
-    const pending = versionWith(state, STAGE_PENDING);
-    if (pending === undefined) return this.currentFingerprint(target);
-    const read = await readVersion(this.client, target, { versionId: pending });
-    if (read === undefined) return undefined;
-    return parseSecretBundle(read.secretString, `${target} ${STAGE_PENDING}`).facts.fingerprintSha256;
-  }
-
-  /** The version holding AWSPENDING without being AWSCURRENT, if any: a rotation in flight or abandoned. */
-  async pendingVersion(target: string): Promise<string | undefined> {
-    const state = await describeSecret(this.client, target);
-    return state === undefined ? undefined : pendingNotCurrent(state);
-  }
-
-  /** For `certrotor repair`: removes AWSPENDING left by an unfinished rotation. AWSCURRENT is not touched. */
-  async clearPending(secret: string): Promise<ClearPendingResult> {
-    const state = await describeSecret(this.client, secret);
-    if (state === undefined) throw new OperationError('DescribeSecret', secret, 'secret does not exist');
-    const pending = versionWith(state, STAGE_PENDING);
-    if (pending === undefined) return { secret };
-    let rotationVersion: string | undefined;
-    try {
-      const read = await readVersion(this.client, secret, { versionId: pending });
-      if (read !== undefined)
-        rotationVersion = parseSecretBundle(read.secretString, secret).version || undefined;
-    } catch {
-      // Not a certrotor document: clearing the label is still what repair asked for.
-    }
-    await moveStage(this.client, secret, STAGE_PENDING, { from: pending });
-    return {
-      secret,
-      clearedVersionId: pending,
-      ...(rotationVersion !== undefined ? { clearedRotationVersion: rotationVersion } : {}),
-    };
-  }
-
-  private refuseUnknown(target: string): TargetOutcome | undefined {
-    if (this.secretIds.includes(target)) return undefined;
-    return { target, ok: false, error: `secret ${target} is not a target of destination ${this.name}` };
-  }
-
-  private async fingerprintOutcome(target: string): Promise<{ fingerprintSha256?: string }> {
-    const fingerprint = await this.currentFingerprint(target);
-    return fingerprint !== undefined ? { fingerprintSha256: fingerprint } : {};
-  }
-
-  private failed(target: string, error: unknown): TargetOutcome {
-    return { target, ok: false, error: scrubPrivateKeys(describeError(error)) };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// CertificateSource
-// ---------------------------------------------------------------------------------------------
-
-export interface SecretsManagerSourceOptions {
-  readonly client: SecretsManagerClient;
-  /** Environment the discovered certificates belong to. */
-  readonly environment: string;
-  /** Tag that marks a certificate secret; its value is the managed certificate name. @default certrotor:certificate */
-  readonly tagKey?: string;
-  /** Parallel GetSecretValue calls. @default 8 */
-  readonly concurrency?: number;
-  /** Told about each tagged secret skipped (no current version, not a certificate), with a one-line reason. */
-  readonly onSkip?: (secret: string, reason: string) => void;
-}
-
-/** Inventory of certificates held in secrets tagged `certrotor:certificate`. */
-export class SecretsManagerSource implements CertificateSource {
-  readonly name = 'secrets-manager';
-  private readonly options: SecretsManagerSourceOptions;
-
-  constructor(options: SecretsManagerSourceOptions) {
-    this.options = options;
-  }
-
-  async discover(): Promise<InventoryItem[]> {
-    const { client } = this.options;
-    const tagKey = this.options.tagKey ?? CERTIFICATE_TAG;
-    const region = await client.config.region();
-    const tagged: { arn: string; name: string; managedName: string }[] = [];
-    try {
-      for await (const page of paginateListSecrets(
-        { client },
-        { Filters: [{ Key: 'tag-key', Values: [tagKey] }], IncludePlannedDeletion: false },
-      )) {
-        for (const secret of page.SecretList ?? []) {
-          if (secret.ARN === undefined || secret.DeletedDate !== undefined) continue;
-          const tag = secret.Tags?.find((t) => t.Key === tagKey)?.Value;
-          tagged.push({
-            arn: secret.ARN,
-            name: secret.Name ?? secret.ARN,
-            managedName: tag || (secret.Name ?? ''),
-          });
-        }
-      }
-    } catch (error) {
-      throw describeAwsError('ListSecrets', `secrets tagged ${tagKey} in ${region}`, error);
-    }
-    const items = await mapLimit(tagged, this.options.concurrency ?? 8, (secret) =>
-      this.item(secret, region),
-    );
-    return items.filter((item): item is InventoryItem => item !== undefined);
-  }
-
-  private async item(
-    secret: { arn: string; name: string; managedName: string },
-    region: string,
-  ): Promise<InventoryItem | undefined> {
-    const read = await readVersion(this.options.client, secret.arn, { stage: STAGE_CURRENT });
-    if (read === undefined) {
-      this.options.onSkip?.(secret.name, `no ${STAGE_CURRENT} version`);
-      return undefined;
-    }
-    let facts: CertificateFacts;
-    try {
-      facts = parseLeaf(certificateText(read.secretString), `secret ${secret.name}`);
-    } catch (error) {
-      this.options.onSkip?.(secret.name, scrubPrivateKeys(describeError(error)));
-      return undefined;
-    }
-    return {
-      id: secret.arn,
-      source: this.name,
-      environment: this.options.environment,
-      location: `secretsmanager:${region}:${secret.name}`,
-      facts,
-      ...(secret.managedName !== '' ? { managedName: secret.managedName } : {}),
-      status: STAGE_CURRENT,
-    };
-  }
-}
-
-/** A certrotor JSON document's certificate, or the secret itself when it is plain PEM. */
-function certificateText(secretString: string): string {
-  if (!secretString.trimStart().startsWith('{')) return secretString;
-  try {
-    const doc = JSON.parse(secretString) as { certificatePem?: unknown };
-    if (typeof doc.certificatePem === 'string') return doc.certificatePem;
-  } catch {
-    // fall through: reported as not a certificate, without quoting the text
-  }
-  return '';
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await fn(items[index]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

@@ -18,7 +18,7 @@ import {
 import { createAwsClient } from '../../../lambda/adapters/aws/clients';
 import type { IssueRequest } from '../../../lambda/domain/ports';
 import { SecretKey, containsPrivateKey } from '../../../lambda/domain/secret';
-import { keyMatchesCertificate } from '../../../lambda/domain/x509';
+import { keyMatchesCertificate } from '../../../lambda/domain/private-keys';
 import { countCalls } from '../../support/aws-call-counter';
 import { useMoto } from '../../support/moto';
 

@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsClientPool, createAwsClient } from '../../../lambda/adapters/aws/clients';
 import { buildRotationAdapters } from '../../../lambda/wiring/aws';
-import {
-  SecretsManagerBundleStore,
-  SecretsManagerDestination,
-} from '../../../lambda/adapters/aws/secrets-manager';
+import { SecretsManagerBundleStore } from '../../../lambda/adapters/aws/secrets-manager';
+import { SecretsManagerDestination } from '../../../lambda/adapters/aws/secrets-manager-destination';
 import { SecretsManagerDesiredSource } from '../../../lambda/adapters/aws/secrets-manager-desired-source';
 import { AgentDestination } from '../../../lambda/adapters/local/agent-destination';
 import { AgentStateJsonFile, FileInstaller } from '../../../lambda/adapters/local/agent-host';

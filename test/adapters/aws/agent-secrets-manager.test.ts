@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createAwsClient } from '../../../lambda/adapters/aws/clients';
-import {
-  SecretsManagerBundleStore,
-  SecretsManagerDestination,
-} from '../../../lambda/adapters/aws/secrets-manager';
+import { SecretsManagerBundleStore } from '../../../lambda/adapters/aws/secrets-manager';
+import { SecretsManagerDestination } from '../../../lambda/adapters/aws/secrets-manager-destination';
 import { SecretsManagerDesiredSource } from '../../../lambda/adapters/aws/secrets-manager-desired-source';
 import { AgentStateJsonFile, FileInstaller } from '../../../lambda/adapters/local/agent-host';
 import type { CertificateBundle } from '../../../lambda/domain/ports';

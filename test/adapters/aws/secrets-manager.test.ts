@@ -12,10 +12,10 @@ import {
   CERTIFICATE_TAG,
   MANAGED_TAG,
   SecretsManagerBundleStore,
-  SecretsManagerDestination,
-  SecretsManagerSource,
   requestTokenFor,
 } from '../../../lambda/adapters/aws/secrets-manager';
+import { SecretsManagerDestination } from '../../../lambda/adapters/aws/secrets-manager-destination';
+import { SecretsManagerSource } from '../../../lambda/adapters/aws/secrets-manager-source';
 import { RotationRefusedError } from '../../../lambda/domain/errors';
 import type { BundleRef, CertificateBundle, Destination } from '../../../lambda/domain/ports';
 import { SecretKey, containsPrivateKey } from '../../../lambda/domain/secret';
