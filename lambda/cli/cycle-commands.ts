@@ -42,6 +42,7 @@ import { withConfigOption } from './config-option';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
+import { formatTable } from './table';
 import { renderWatch, runUpstreamWatch } from './upstream';
 import { expectedAgentHosts } from './agent-runtime';
 
@@ -250,7 +251,8 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
   withBackendOptions(withConfigOption(program.command('status')))
     .description('one line per certificate and place: where, fingerprint, days left, state')
     .option('--json', 'print JSON')
-    .action(async (options: CommonOptions) => {
+    .option('--wide', 'print every cell whole, even wider than the terminal')
+    .action(async (options: CommonOptions & { wide?: boolean }) => {
       const runtime = await runtimeFor(ctx, { ...options, json: true });
       const now = ctx.clock();
       const rows = await statusRows(runtime, now);
@@ -260,6 +262,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
           ctx,
           ['ENVIRONMENT', 'WHERE', 'CERTIFICATE', 'FINGERPRINT', 'DAYS LEFT', 'STATE'],
           rows.map((r) => [r.environment, r.where, r.certificate, r.fingerprint, r.daysLeft, r.state]),
+          { wide: options.wide === true, shrink: [1, 2] },
         );
     });
 
@@ -577,12 +580,19 @@ function printFailures(ctx: CliContext, failures: readonly ScanFailure[]): void 
   for (const f of failures) ctx.out(`  ${f.what}: ${f.error}`);
 }
 
-function printTable(ctx: CliContext, header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  ctx.out(line(header));
-  for (const r of rows) ctx.out(line(r));
+/** On a terminal the table fits its width (`shrink`: the columns that may be cut); `--wide` never cuts. */
+function printTable(
+  ctx: CliContext,
+  header: string[],
+  rows: string[][],
+  fit: { wide?: boolean; shrink?: number[] } = {},
+): void {
+  const maxWidth = fit.wide ? undefined : ctx.columns;
+  for (const line of formatTable(header, rows, {
+    ...(maxWidth !== undefined ? { maxWidth } : {}),
+    ...(fit.shrink ? { shrink: fit.shrink } : {}),
+  }))
+    ctx.out(line);
 }
 
 export type { CertrotorConfig };
