@@ -43,6 +43,7 @@ export type RuleId =
   | 'decisions-import-no-io'
   | 'decisions-import-no-outer-layer'
   | 'domain-imports-no-use-cases'
+  | 'adapters-import-no-use-cases'
   | 'decisions-read-no-environment'
   | 'decisions-read-no-clock'
   | 'handlers-and-cli-apart'
@@ -212,6 +213,14 @@ export const RULES: readonly Rule[] = [
     check: importRule(
       (l) => l === 'domain',
       (r) => targetLayer(r) === 'use-cases',
+    ),
+  },
+  {
+    // Ports live in the domain, so an adapter needs nothing from a use case (nor from what composes it).
+    id: 'adapters-import-no-use-cases',
+    check: importRule(
+      (l) => l === 'adapters',
+      (r) => ['use-cases', 'wiring', 'handlers', 'cli'].includes(targetLayer(r) as Layer),
     ),
   },
   {
