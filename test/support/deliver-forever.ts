@@ -1,7 +1,8 @@
 /**
  * Child process for the kill-mid-delivery test: delivers the given versions to one host directory
  * in a loop until it is killed, through the `files` destination or the agent's installer (argv[4]
- * `files` | `agent`). Prints `started` once it runs.
+ * `files` | `agent`), with rollbacks and deliveries whose reload fails (switched back) in between.
+ * Prints `started` once it runs, then a `.` after each operation.
  *
  *   node deliver-forever.cjs <versions.json> <host dir> <files|agent>
  */
@@ -30,19 +31,29 @@ async function main(): Promise<void> {
     privateKey: new SecretKey(v.keyPem),
     facts: factsFromPem(v.certificatePem),
   }));
-  const installer = new FileInstaller({ certificate: 'kill-test', directory: dir });
-  const files = new FileDestination({ name: 'web', hosts: { 'web-1': { dir } } });
+  const installer = new FileInstaller({ certificate: 'kill-test', directory: dir, reload: ['true'] });
+  const files = new FileDestination({ name: 'web', hosts: { 'web-1': { dir } }, reload: ['true'] });
+  // A server that refuses the new files: the delivery is switched back to the set it replaced.
+  const refusing = new FileDestination({ name: 'web', hosts: { 'web-1': { dir } }, reload: ['false'] });
   process.stdout.write('started\n');
   for (let i = Math.floor(Math.random() * bundles.length); ; i++) {
     const bundle = bundles[i % bundles.length]!;
+    const step = i % 7;
     const outcome =
-      i % 5 === 4
+      step === 4
         ? await (mode === 'agent' ? installer.restorePrevious() : files.rollback('web-1'))
-        : await (mode === 'agent' ? installer.install(bundle) : files.deliver('web-1', bundle));
-    if (!outcome.ok && !/no previous version/.test(outcome.error ?? '')) {
+        : step === 6
+          ? await refusing.deliver('web-1', bundle)
+          : await (mode === 'agent' ? installer.install(bundle) : files.deliver('web-1', bundle));
+    const expected =
+      outcome.ok ||
+      /no previous version/.test(outcome.error ?? '') ||
+      (step === 6 && /exited 1/.test(outcome.error ?? ''));
+    if (!expected) {
       process.stderr.write(`delivery failed: ${outcome.error}\n`);
       process.exit(2);
     }
+    process.stdout.write('.');
   }
 }
 

@@ -73,19 +73,24 @@ async function plainHost(): Promise<string> {
 }
 
 /** Starts the driver, waits for it to run, lets it work a random while, kills it with SIGKILL. */
-function deliverAndKill(dir: string, mode: 'files' | 'agent'): Promise<string> {
+function deliverAndKill(dir: string, mode: 'files' | 'agent'): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, versionsFile, dir, mode], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stdout.once('data', () => {
-      setTimeout(() => child.kill('SIGKILL'), Math.random() * 40);
+      setTimeout(() => child.kill('SIGKILL'), Math.random() * 300);
     });
     child.on('error', reject);
+    // Resolves with the number of operations the driver completed before it was killed.
     child.on('close', (_code, signal) =>
-      signal === 'SIGKILL' ? resolve(stderr) : reject(new Error(`driver exited on its own: ${stderr}`)),
+      signal === 'SIGKILL'
+        ? resolve(stdout.split('.').length - 1)
+        : reject(new Error(`driver exited on its own: ${stderr}`)),
     );
   });
 }
@@ -94,11 +99,12 @@ it('keeps a complete, matching key and certificate set on the host however often
   const started = Date.now();
   let kills = 0;
   let wholeSets = 0;
+  let operations = 0;
   const torn: string[] = [];
   let dir = await plainHost();
   for (let round = 0; round < KILLS && Date.now() - started < BUDGET_MS; round++) {
     if (round > 0 && round % 25 === 0) dir = await plainHost();
-    await deliverAndKill(dir, round % 2 === 0 ? 'files' : 'agent');
+    operations += await deliverAndKill(dir, round % 2 === 0 ? 'files' : 'agent');
     kills++;
     const current = await readSet(dir, INSTALLED_FILES);
     const previous = await readSet(join(dir, 'previous'), INSTALLED_FILES);
@@ -113,7 +119,9 @@ it('keeps a complete, matching key and certificate set on the host however often
   const destination = new FileDestination({ name: 'web', hosts: { 'web-1': { dir } } });
   const delivered = await destination.deliver('web-1', versions[0]!);
 
-  process.stdout.write(`kill-mid-delivery: ${kills} SIGKILLs, ${torn.length} torn sets\n`);
+  process.stdout.write(
+    `kill-mid-delivery: ${kills} SIGKILLs, ${operations} operations completed between them, ${torn.length} torn sets\n`,
+  );
   expect(torn).toEqual([]);
   expect(kills).toBeGreaterThan(0);
   expect(wholeSets).toBe(kills);
