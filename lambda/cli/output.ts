@@ -96,38 +96,33 @@ export function paintError(line: string): string {
  * and the exit code still tells); `verbose` lines appear only with `--verbose`, on stderr.
  */
 export function styledContext(ctx: CliContext, settings: OutputSettings): CliContext {
-  return {
-    get env() {
-      return ctx.env;
+  // Everything else (env, clock, cwd, input, and whatever the composition root adds later) reads
+  // through to `ctx`; the exit code is shared both ways.
+  const styled = Object.create(ctx) as CliContext;
+  Object.defineProperties(styled, {
+    exitCode: {
+      get: () => ctx.exitCode,
+      set: (code: number) => {
+        ctx.exitCode = code;
+      },
+      enumerable: true,
     },
-    get cwd() {
-      return ctx.cwd;
+    out: {
+      value: (text: string) => {
+        if (settings.verbosity === 'quiet' && !settings.json) return;
+        ctx.out(settings.color && !settings.json ? text.split('\n').map(paintLine).join('\n') : text);
+      },
     },
-    get clock() {
-      return ctx.clock;
+    data: { value: (text: string) => ctx.out(text) },
+    err: { value: (text: string) => ctx.err(settings.errColor ? paintError(text) : text) },
+    verbose: {
+      value: (text: string) => {
+        if (settings.verbosity === 'verbose') ctx.err(paint(`certrotor: ${text}`, 'dim', settings.errColor));
+      },
     },
-    get exitCode() {
-      return ctx.exitCode;
-    },
-    set exitCode(code: number) {
-      ctx.exitCode = code;
-    },
-    ...(ctx.stdoutIsTTY !== undefined ? { stdoutIsTTY: ctx.stdoutIsTTY } : {}),
-    ...(ctx.stderrIsTTY !== undefined ? { stderrIsTTY: ctx.stderrIsTTY } : {}),
-    ...(ctx.columns !== undefined ? { columns: ctx.columns } : {}),
-    ...(ctx.input !== undefined ? { input: ctx.input } : {}),
-    ...(ctx.prompt !== undefined ? { prompt: ctx.prompt } : {}),
-    out: (text: string) => {
-      if (settings.verbosity === 'quiet' && !settings.json) return;
-      ctx.out(settings.color && !settings.json ? text.split('\n').map(paintLine).join('\n') : text);
-    },
-    data: (text: string) => ctx.out(text),
-    err: (text: string) => ctx.err(settings.errColor ? paintError(text) : text),
-    verbose: (text: string) => {
-      if (settings.verbosity === 'verbose') ctx.err(paint(`certrotor: ${text}`, 'dim', settings.errColor));
-    },
-    output: settings,
-  };
+    output: { value: settings },
+  });
+  return styled;
 }
 
 /** A `--verbose` line (stderr); nothing otherwise. */

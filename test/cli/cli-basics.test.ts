@@ -9,7 +9,7 @@ import type { CliContext } from '../../lambda/cli/context';
 import { runCli } from '../../lambda/cli/program';
 import { registerCommands } from '../../lambda/cli/commands';
 import { allCommands, commandPath } from '../../lambda/cli/help';
-import { paintLine, wantsColor } from '../../lambda/cli/output';
+import { paintLine, styledContext, wantsColor } from '../../lambda/cli/output';
 import { buildConfig } from '../builders/config';
 import { useTempDirs } from '../support/temp-dir';
 
@@ -237,5 +237,29 @@ describe('certrotor completion', () => {
     expect(result.err).toBe(
       'certrotor: completion powershell: unknown shell; expected one of bash, zsh, fish',
     );
+  });
+});
+
+describe('the context commands get', () => {
+  it('reads everything the composition root gives through, and shares the exit code', () => {
+    const extra = { onInterrupt: () => () => undefined };
+    const seen: unknown[] = [];
+    const ctx = {
+      out: () => undefined,
+      err: () => undefined,
+      env: {},
+      cwd: '/',
+      clock: () => new Date(),
+      exitCode: 0,
+      ...extra,
+    } as CliContext;
+    const styled = styledContext(ctx, { color: false, errColor: false, verbosity: 'normal', json: false });
+
+    seen.push((styled as unknown as typeof extra).onInterrupt, styled.env, styled.cwd);
+    styled.exitCode = 3;
+
+    expect(seen).toEqual([extra.onInterrupt, ctx.env, '/']);
+    expect(ctx.exitCode).toBe(3);
+    expect(styled.exitCode).toBe(3);
   });
 });
