@@ -161,7 +161,7 @@ export function renderEventsMarkdown(): string {
   const parts: string[] = [
     '# certrotor events',
     '',
-    '<!-- Generated from lambda/domain/events.ts by scripts/generate-docs.ts. Do not edit by hand;',
+    '<!-- Generated from lambda/domain/events/ (the event catalogue) by scripts/generate-docs.ts. Do not edit by hand;',
     `     regenerate with: ${REGENERATE_HINT} -->`,
     '',
     `certrotor publishes these events on its EventBridge bus (AWS mode) or to stdout, a JSONL file and Slack (local mode), with source \`${EVENT_SOURCE}\`. Every detail carries \`schemaVersion\` (currently ${SCHEMA_VERSION}), a \`dedupeKey\` (the same finding for the same certificate version and threshold always has the same key, so consumers can drop repeats), a \`severity\`, \`occurredAt\`, and \`environments\`: every environment affected, not only the one where the finding was first made.`,

@@ -1,6 +1,6 @@
 /**
  * Generates docs/slack-messages.md: every Slack message certrotor posts, built by the real formatter
- * (lambda/domain/slack-message.ts) from the event catalogue's examples and routed through the real
+ * (lambda/domain/notifications/) from the event catalogue's examples and routed through the real
  * routing (lambda/domain/notification-routing.ts) with the configuration printed in the document.
  * test/domain/slack-docs.test.ts compares the file with what this module renders and checks every
  * message against Slack's limits; `UPDATE_DOCS=1 npx jest test/domain/slack-docs.test.ts` rewrites it.
@@ -586,7 +586,7 @@ export function renderSlackMessagesMarkdown(): string {
   const parts: string[] = [
     '# certrotor Slack messages',
     '',
-    '<!-- Generated from lambda/domain/slack-message.ts and the event catalogue by scripts/slack-docs.ts.',
+    '<!-- Generated from lambda/domain/notifications/ and the event catalogue by scripts/slack-docs.ts.',
     `     Do not edit by hand; regenerate with: ${SLACK_DOCS_HINT} -->`,
     '',
     'Every message below is built by the same code certrotor runs, from the example events of the [event reference](events.md), so this page shows exactly what a channel receives. Each message says what happened, which certificate (name, subject, fingerprint prefix), where (every environment and place), how long is left, who owns it (mentioned once it escalates), what to do next, and links the runbook for that finding.',
