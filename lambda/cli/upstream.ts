@@ -19,7 +19,7 @@ import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { shortFingerprint } from '../domain/certificate';
 import type { CertrotorConfig, UpstreamConfig } from '../config/configuration';
 import { InvalidInputError, describeError } from '../domain/errors';
-import { parseRfc3339 } from '../domain/feed-dates';
+import { parseRfc3339 } from '../domain/upstream/feed-dates';
 import type { CertificateBundle, OutgoingEvent } from '../domain/ports';
 import { parseCertificates } from '../domain/x509';
 import { parsePrivateKey } from '../domain/private-keys';

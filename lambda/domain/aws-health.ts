@@ -6,9 +6,9 @@
  * announcements; dates that cannot be read are flagged for review, never guessed.
  */
 import { InvalidInputError } from './errors';
-import { findTextDates, parseRfc3339, parseRfc822 } from './feed-dates';
-import { type DateParse } from './feed-parsing';
-import type { AnnouncementDraft } from './upstream-announcement';
+import { findTextDates, parseRfc3339, parseRfc822 } from './upstream/feed-dates';
+import { type DateParse } from './upstream/feed-parsing';
+import type { AnnouncementDraft } from './upstream/announcement';
 
 /** What an upstream's `aws-health` feed selects (configuration `upstreams[].feeds[kind=aws-health]`). */
 export interface HealthSubscription {

@@ -10,7 +10,7 @@ import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { type HealthSubscription, healthAnnouncements } from '../domain/aws-health';
 import type { CertrotorConfig } from '../config/configuration';
 import { describeError } from '../domain/errors';
-import type { AnnouncementDraft } from '../domain/upstream-announcement';
+import type { AnnouncementDraft } from '../domain/upstream/announcement';
 import { announcementDeadlineMetrics } from '../use-cases/deadline-metrics';
 import type { ScanFailure } from '../use-cases/scan';
 import { watchUpstreams } from '../use-cases/upstream/watch';

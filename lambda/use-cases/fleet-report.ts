@@ -8,8 +8,8 @@ import { shortFingerprint, DAY_MS } from '../domain/certificate';
 import { type ExpectedHost, type HostReportFacts, type HostView, hostDrift } from '../domain/host-drift';
 import type { StateStore } from '../domain/ports';
 import { CRITICAL_DAYS, WARNING_DAYS } from '../domain/thresholds';
-import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream-announcement';
-import { type ConsumerReadiness, evaluateWindow } from '../domain/upstream-window';
+import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream/announcement';
+import { type ConsumerReadiness, evaluateWindow } from '../domain/upstream/window';
 import { COLLECTIONS, type CertificateState } from './certificate-state';
 import type { StoredObservation } from './cycle';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../lambda/domain/errors';
-import { type FeedParseOptions, decodeXml, parseFeed } from '../../lambda/domain/feed-parsing';
-import { findTextDates, parseRfc3339, parseRfc822 } from '../../lambda/domain/feed-dates';
+import { type FeedParseOptions, decodeXml, parseFeed } from '../../lambda/domain/upstream/feed-parsing';
+import { findTextDates, parseRfc3339, parseRfc822 } from '../../lambda/domain/upstream/feed-dates';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'feeds');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');

@@ -8,7 +8,7 @@ import {
   evaluateWindow,
   windowFindings,
   windowKey,
-} from '../../lambda/domain/upstream-window';
+} from '../../lambda/domain/upstream/window';
 import { DAY, HOUR, NOW, at, buildFacts } from '../builders/facts';
 
 /** Overlap opens at NOW, cutover 30 days later; with the default 1 day margin the deadline is NOW + 29 days. */

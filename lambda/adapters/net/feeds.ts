@@ -11,7 +11,7 @@ import {
   type FeedParseResult,
   type FeedKind,
   parseFeed,
-} from '../../domain/feed-parsing';
+} from '../../domain/upstream/feed-parsing';
 import type { FeedFetcher } from '../../domain/ports';
 
 export const DEFAULT_FEED_TIMEOUT_MS = 10_000;

@@ -4,8 +4,8 @@
 import { describeError, InvalidInputError } from '../../domain/errors';
 import type { StateStore, StoredItem } from '../../domain/ports';
 import { ConditionFailedError } from '../../domain/ports';
-import { type AnnouncementDraft, announcementIdOf } from '../../domain/upstream-announcement';
-import { parseFeed } from '../../domain/feed-parsing';
+import { type AnnouncementDraft, announcementIdOf } from '../../domain/upstream/announcement';
+import { parseFeed } from '../../domain/upstream/feed-parsing';
 import { COLLECTIONS } from '../certificate-state';
 import type { AnnouncementRecord, UpstreamDeps, UpstreamSpec } from './model';
 

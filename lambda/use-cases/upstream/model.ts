@@ -29,9 +29,9 @@ import type {
   StateStore,
   TlsProber,
 } from '../../domain/ports';
-import { type AnnouncementDraft } from '../../domain/upstream-announcement';
-import { type WindowPolicy } from '../../domain/upstream-window';
-import { type FeedKind } from '../../domain/feed-parsing';
+import { type AnnouncementDraft } from '../../domain/upstream/announcement';
+import { type WindowPolicy } from '../../domain/upstream/window';
+import { type FeedKind } from '../../domain/upstream/feed-parsing';
 
 /** Something that talks to the upstream and must hold the new material before the cutover. */
 export interface UpstreamConsumer {

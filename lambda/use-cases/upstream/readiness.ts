@@ -7,14 +7,14 @@ import { describeError } from '../../domain/errors';
 import { type Finding, keyFingerprint } from '../../domain/findings';
 import type { CertificateBundle, ClientAuthResult } from '../../domain/ports';
 import { isInspectable } from '../../domain/ports';
-import { windowAnnouncementOf } from '../../domain/upstream-announcement';
+import { windowAnnouncementOf } from '../../domain/upstream/announcement';
 import {
   type ConsumerReadiness,
   type WindowStage,
   type WindowStatus,
   evaluateWindow,
   windowFindings,
-} from '../../domain/upstream-window';
+} from '../../domain/upstream/window';
 import { type HostReport } from '../../domain/host-agent';
 import { hostRecordId } from '../../domain/host-agent';
 import { COLLECTIONS } from '../certificate-state';

@@ -19,7 +19,7 @@ import { describeError } from '../../domain/errors';
 import { type CertificateRef, DetailType, buildEvent } from '../../domain/events';
 import type { Finding } from '../../domain/findings';
 import type { EventPublisher, OutgoingEvent, StateStore } from '../../domain/ports';
-import { type AnnouncementDraft, windowAnnouncementOf } from '../../domain/upstream-announcement';
+import { type AnnouncementDraft, windowAnnouncementOf } from '../../domain/upstream/announcement';
 import { COLLECTIONS } from '../certificate-state';
 import { deliver } from '../cycle';
 import { factsRef, type OwnershipLookup } from '../finding-events';

@@ -6,7 +6,7 @@
  * silently. When a date was ambiguous, the earliest reading is kept so deadlines err early.
  */
 import { createHash } from 'node:crypto';
-import type { Announcement } from './upstream-window';
+import type { Announcement } from './window';
 
 export const ANNOUNCEMENT_SOURCES = [
   'manual',

@@ -12,11 +12,11 @@
  * - `announced`: before the window start.
  * - `window-open`: from the window start until the first threshold.
  */
-import { type CertificateFacts, DAY_MS } from './certificate';
-import { formatDuration } from './duration';
-import { InvalidInputError } from './errors';
-import { type Finding, type FindingCertificate, type Severity, certificateOf } from './findings';
-import { thresholdSeverity } from './thresholds';
+import { type CertificateFacts, DAY_MS } from '../certificate';
+import { formatDuration } from '../duration';
+import { InvalidInputError } from '../errors';
+import { type Finding, type FindingCertificate, type Severity, certificateOf } from '../findings';
+import { thresholdSeverity } from '../thresholds';
 
 export interface Announcement {
   /** Stable id of the announcement (part of every deduplication key). */

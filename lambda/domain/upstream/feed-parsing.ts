@@ -16,8 +16,8 @@
  * Dates (RFC 3339, RFC 822 and dates written in prose) are read in feed-dates.ts.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { InvalidInputError } from './errors';
-import type { AnnouncementDraft } from './upstream-announcement';
+import { InvalidInputError } from '../errors';
+import type { AnnouncementDraft } from './announcement';
 import { findTextDates, parseRfc3339, parseRfc822 } from './feed-dates';
 
 export type FeedKind = 'atom' | 'rss' | 'statuspage-json';
