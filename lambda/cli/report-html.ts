@@ -169,6 +169,13 @@ function upstreams(report: FleetReport, now: Date): string {
     .join('\n');
 }
 
+/** A fingerprint cell: the version when known, the short fingerprint always (full one on hover). */
+function versionCell(fingerprint: string | undefined, version: string | undefined, differs: boolean): string {
+  return `<td class="mono${differs ? ' differs' : ''}" title="${esc(fingerprint ?? '')}">${
+    version ? `${esc(version)}<br>` : ''
+  }${esc(shortOf(fingerprint))}</td>`;
+}
+
 function hostsTable(report: FleetReport): string {
   if (report.hosts.length === 0) return '<p class="empty">No agent-managed hosts have reported.</p>';
   return `<table id="hosts" class="data"><thead><tr><th>Host</th><th>Environment</th><th>Certificate</th><th>Current</th><th>Installed</th><th>Served</th><th>Last report</th><th>State</th></tr></thead><tbody>${report.hosts
@@ -176,13 +183,21 @@ function hostsTable(report: FleetReport): string {
       (h) =>
         `<tr class="row" data-environment="${esc(h.environment)}" data-search="${esc(
           `${h.host} ${h.environment} ${h.certificate} ${h.state}`.toLowerCase(),
-        )}"><td>${esc(h.host)}</td><td>${esc(h.environment)}</td><td>${esc(h.certificate)}</td><td class="mono">${esc(
-          shortOf(h.expectedFingerprint),
-        )}</td><td class="mono${h.installedFingerprint && h.installedFingerprint !== h.expectedFingerprint ? ' differs' : ''}">${esc(
-          shortOf(h.installedFingerprint),
-        )}</td><td class="mono${h.servedFingerprint && h.servedFingerprint !== h.installedFingerprint ? ' differs' : ''}">${esc(
-          shortOf(h.servedFingerprint),
-        )}</td><td>${esc(h.reportAt ?? '-')}</td><td>${stateBadge(h.state)}${h.reason ? ` <span class="detail">${esc(h.reason)}</span>` : ''}</td></tr>`,
+        )}"><td>${esc(h.host)}</td><td>${esc(h.environment)}</td><td>${esc(h.certificate)}</td>${versionCell(
+          h.expectedFingerprint,
+          h.expectedVersion,
+          false,
+        )}${versionCell(
+          h.installedFingerprint,
+          h.installedVersion,
+          h.installedFingerprint !== undefined && h.installedFingerprint !== h.expectedFingerprint,
+        )}${versionCell(
+          h.servedFingerprint,
+          h.servedVersion,
+          h.servedFingerprint !== undefined && h.servedFingerprint !== h.installedFingerprint,
+        )}<td>${esc(h.reportAt ?? '-')}</td><td>${stateBadge(h.state)}${
+          h.reason ? ` <span class="detail">${esc(h.reason)}</span>` : ''
+        }</td></tr>`,
     )
     .join('')}</tbody></table>`;
 }

@@ -58,6 +58,14 @@ export interface UpstreamView {
   readonly announcements: readonly AnnouncementView[];
 }
 
+/** A host's certificate: what should be there, what is installed, what it serves, by version. */
+export interface HostReportView extends HostView {
+  /** Version ids (`v1a2b…`, or `previous v…`) of the fingerprints, where the state knows them. */
+  readonly expectedVersion?: string;
+  readonly installedVersion?: string;
+  readonly servedVersion?: string;
+}
+
 export interface RotationView {
   readonly certificate: string;
   readonly version: string;
@@ -74,7 +82,7 @@ export interface FleetReport {
   readonly calendar: readonly CalendarEntry[];
   readonly horizonDays: number;
   readonly upstreams: readonly UpstreamView[];
-  readonly hosts: readonly HostView[];
+  readonly hosts: readonly HostReportView[];
   readonly rotations: readonly RotationView[];
   readonly counts: Readonly<Record<ExpiryState, number>>;
 }
@@ -205,7 +213,33 @@ export function fleetReport(
         : [],
     ),
   );
-  const hosts = hostDrift({ reports: input.hostReports, current, expected: input.expectedHosts, now }).hosts;
+  // Fingerprint → version label, per certificate: which version a host holds, in words.
+  const versions = new Map<string, string>();
+  for (const c of input.certificates) {
+    if (c.previous)
+      versions.set(`${c.name}|${c.previous.fingerprintSha256}`, `previous ${c.previous.version}`);
+    if (c.pending?.fingerprintSha256)
+      versions.set(`${c.name}|${c.pending.fingerprintSha256}`, `pending ${c.pending.version}`);
+    if (c.current) versions.set(`${c.name}|${c.current.fingerprintSha256}`, c.current.version);
+  }
+  const versionOf = (certificate: string, fingerprint: string | undefined) =>
+    fingerprint ? versions.get(`${certificate}|${fingerprint}`) : undefined;
+  const hosts: HostReportView[] = hostDrift({
+    reports: input.hostReports,
+    current,
+    expected: input.expectedHosts,
+    now,
+  }).hosts.map((h) => {
+    const expectedVersion = versionOf(h.certificate, h.expectedFingerprint);
+    const installedVersion = versionOf(h.certificate, h.installedFingerprint);
+    const servedVersion = versionOf(h.certificate, h.servedFingerprint);
+    return {
+      ...h,
+      ...(expectedVersion ? { expectedVersion } : {}),
+      ...(installedVersion ? { installedVersion } : {}),
+      ...(servedVersion ? { servedVersion } : {}),
+    };
+  });
 
   const upstreams: UpstreamView[] = [...input.upstreams.entries()].map(([upstream, spec]) => ({
     upstream,

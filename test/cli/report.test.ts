@@ -281,8 +281,9 @@ describe('certrotor report in a real browser', () => {
     expect(await upstream.locator('.dates').textContent()).toContain('19 days to the deadline');
     // Installed vs served, and the last rotations.
     expect(await page.locator('#hosts tbody tr').first().innerText()).toMatch(
-      /web-1\s+prod-eu\s+internal-api/,
+      /^web-1\s+prod-eu\s+internal-api\s+v1a2b3c\s+\S+\s+v1a2b3c\s+\S+\s+\S+\s+2026-03-01T12:00:00\.000Z\s+drift not-reloaded$/,
     );
+    expect(await page.locator('#hosts td.differs').count()).toBe(1);
     expect(await page.locator('#rotations tbody tr').count()).toBe(3);
 
     await page.screenshot({ path: join(ARTIFACTS, 'report-full.png'), fullPage: true });
