@@ -323,6 +323,23 @@ describe('file destination on a host directory', () => {
       expect(await readInstalled(dir)).toEqual(before);
     });
 
+    it('leaves the rollback target as it was when a delivery is switched back after its reload failed', async () => {
+      const { destination, dir } = await destinationWith();
+      await destination.deliver('web-1', versions[0]!);
+      await destination.deliver('web-1', versions[1]!);
+      const refusing = new FileDestination({ name: 'web', hosts: { 'web-1': { dir } }, reload: 'exit 1' });
+
+      const refused = await refusing.deliver('web-1', versions[2]!);
+      const kept = await readdir(join(dir, '.certrotor', 'versions'));
+      const rolledBack = await destination.rollback('web-1');
+
+      expect(refused).toMatchObject({ ok: false, fingerprintSha256: versions[1]!.facts.fingerprintSha256 });
+      expect(rolledBack).toMatchObject({ ok: true, fingerprintSha256: versions[0]!.facts.fingerprintSha256 });
+      expect((await readInstalled(dir))['key.pem']).toBe(versions[0]!.privateKey.reveal());
+      // The refused version's set (and its key) is gone; the current and previous sets remain.
+      expect(kept).toHaveLength(2);
+    });
+
     it('reports a failing reload on rollback after restoring the files', async () => {
       const { destination, dir } = await destinationWith();
       await destination.deliver('web-1', versions[0]!);
