@@ -127,6 +127,13 @@ function filesUnder(dir: string, except: readonly string[] = []): string[] {
   return out;
 }
 
+/** Directories under `dir`, recursively. */
+function directoriesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => [join(dir, e.name), ...directoriesUnder(join(dir, e.name))]);
+}
+
 /** The PEM of every key in the key stores (bundles, the CA's own), and the hand-installed one. */
 function keysHeld(stores: readonly string[], extra: readonly string[]): string[] {
   const keys = new Set(extra);
@@ -259,7 +266,7 @@ it('finds no key certrotor holds anywhere but its key store, in any encoding, af
     ),
   );
   expect(leaks).toEqual([]);
-  // Files modes: state and events are never world-readable.
-  for (const file of [eventsFile, ...filesUnder(stateDir)])
-    expect([relative(root, file), statSync(file).mode & 0o007]).toEqual([relative(root, file), 0]);
+  // Modes: state, its directories and events are never open to others.
+  for (const path of [eventsFile, stateDir, ...filesUnder(stateDir), ...directoriesUnder(stateDir)])
+    expect([relative(root, path), statSync(path).mode & 0o007]).toEqual([relative(root, path), 0]);
 });
