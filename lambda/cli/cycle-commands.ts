@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { CertrotorConfig } from '../config/configuration';
+import { scanSettings } from '../config/views/scan';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { parseDuration } from '../domain/duration';
 import type { Finding } from '../domain/findings';
@@ -20,7 +21,6 @@ import {
 } from '../domain/silences';
 import { shortFingerprint } from '../domain/certificate';
 import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
-import { FilesSource } from '../adapters/local/files-source';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
 import {
   type CycleDeps,
@@ -44,7 +44,6 @@ import type { Runtime } from './local-runtime';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
 import { formatTable } from './table';
 import { renderWatch, runUpstreamWatch } from './upstream';
-import { expectedAgentHosts } from './agent-runtime';
 
 type CommonOptions = BackendOptions;
 
@@ -79,17 +78,11 @@ export function cycleDeps(
   runtime: Runtime,
   ctx: CliContext,
 ): CycleDeps & { rotation: RotationDeps; drainNotifications: () => Promise<ScanFailure[]> } {
-  const config = runtime.config;
   const send = notifierFor(runtime, ctx);
   const background = send ? new BackgroundNotifications(send) : undefined;
   return {
     drainNotifications: async () => (background ? background.drain() : []),
-    sources: [
-      ...config.sources.flatMap((s) =>
-        s.kind === 'files' ? [new FilesSource(s.name, s.environment, s.paths)] : [],
-      ),
-      ...(runtime.sources ?? []),
-    ],
+    sources: runtime.sources ?? [],
     prober: runtime.prober,
     state: runtime.state,
     publisher: runtime.publisher,
@@ -112,11 +105,7 @@ export function scanInput(runtime: Runtime): ScanInput {
   return {
     endpoints: runtime.endpoints,
     specs: runtime.specs,
-    renewal: new Map(runtime.config.certificates.map((c) => [c.name, c.renewal])),
-    thresholds: runtime.config.notifications.thresholds,
-    concurrency: runtime.config.probe.concurrency,
-    expectedHosts: expectedAgentHosts(runtime.config),
-    observationTtlMs: runtime.config.aws.observationTtl,
+    ...scanSettings(runtime.config),
     ...(runtime.endpointFailures ? { targetFailures: runtime.endpointFailures } : {}),
   };
 }

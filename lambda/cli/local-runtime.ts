@@ -46,8 +46,8 @@ export interface Runtime {
   readonly endpoints: readonly EndpointTarget[];
   readonly ownership: OwnershipLookup;
   /**
-   * Inventory sources besides configured files: the issuers' CA certificates, and on the AWS backend
-   * ACM and Secrets Manager.
+   * Inventory sources: the configured sources the backend runs (files locally; ACM and Secrets
+   * Manager on the AWS backend), and the issuers' CA certificates.
    */
   readonly sources?: readonly CertificateSource[];
   /** Endpoints left out of the probe (an unreadable `caFile`), each one failure of every scan. */
@@ -82,10 +82,13 @@ export function buildLocalRuntime(config: CertrotorConfig, options: LocalRuntime
     specs,
     ...endpointsOf(config, adapters.issuers),
     ownership: ownershipLookup(config),
-    sources: issuerCaSources(
-      localCaReaders(adapters.issuers),
-      issuerEnvironments(specs, config.environments[0]!.name),
-    ),
+    sources: [
+      ...adapters.sources,
+      ...issuerCaSources(
+        localCaReaders(adapters.issuers),
+        issuerEnvironments(specs, config.environments[0]!.name),
+      ),
+    ],
   };
 }
 

@@ -1,4 +1,5 @@
 import { AwsClientPool } from '../../lambda/adapters/aws/clients';
+import { buildLocalRuntime } from '../../lambda/cli/local-runtime';
 import {
   type Backend,
   DESTINATION_KINDS,
@@ -64,6 +65,24 @@ describe('the registries by kind', () => {
     expect([...adapters.issuers.keys()]).toEqual(['local']);
     expect([...adapters.destinations.keys()]).toEqual(['web-files', 'agents']);
     expect(adapters.sources.map((s) => s.name)).toEqual(['pems']);
+  });
+
+  it('gives the local runtime each configured files source once, beside the issuer CA sources', async () => {
+    // Prepare
+    const root = await temp.make('wiring');
+    const config = validateConfig(
+      buildConfig((c) => {
+        c.local = { stateDirectory: root };
+        c.sources = [{ name: 'pems', kind: 'files', environment: 'staging', paths: ['/a.pem'] }];
+      }),
+      'test',
+    );
+
+    // Act
+    const runtime = buildLocalRuntime(config, { clock });
+
+    // Assess
+    expect((runtime.sources ?? []).filter((s) => s.name === 'pems')).toHaveLength(1);
   });
 
   it('builds the aws backend adapters of the kinds it runs, and nothing for the others', () => {
