@@ -9,7 +9,7 @@ import {
   eventJsonSchemas,
   looksLikeKeyMaterial,
   parseEvent,
-} from '../../lambda/domain/events';
+} from '../../../lambda/domain/events';
 
 const TIME = new Date('2026-02-26T09:00:00.000Z');
 const PRIVATE_KEY = [

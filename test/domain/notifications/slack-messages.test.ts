@@ -1,4 +1,4 @@
-import { shortFingerprint } from '../../lambda/domain/certificate';
+import { shortFingerprint } from '../../../lambda/domain/certificate';
 import {
   type CatalogueEvent,
   DETAIL_TYPES,
@@ -7,22 +7,22 @@ import {
   catalogue,
   parseDetail,
   slugOf,
-} from '../../lambda/domain/events';
+} from '../../../lambda/domain/events';
 import {
   type DigestItem,
   buildDigest,
   digestItemFromEvent,
-} from '../../lambda/domain/notifications/digest-message';
-import { FORMATTED_DETAIL_TYPES } from '../../lambda/domain/notifications/event-parts';
-import { buildDeliveryProblemMessage } from '../../lambda/domain/notifications/delivery-problem-message';
-import { buildSlackMessage } from '../../lambda/domain/notifications/event-message';
+} from '../../../lambda/domain/notifications/digest-message';
+import { FORMATTED_DETAIL_TYPES } from '../../../lambda/domain/notifications/event-parts';
+import { buildDeliveryProblemMessage } from '../../../lambda/domain/notifications/delivery-problem-message';
+import { buildSlackMessage } from '../../../lambda/domain/notifications/event-message';
 import {
   describeTimeLeft,
   enforceLimits,
   escapeText,
   summariseList,
-} from '../../lambda/domain/notifications/slack-blocks';
-import { messageText, slackLimitViolations } from '../support/slack-limits';
+} from '../../../lambda/domain/notifications/slack-blocks';
+import { messageText, slackLimitViolations } from '../../support/slack-limits';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
 const DAY = 86_400_000;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidInputError } from '../../lambda/domain/errors';
-import { type FeedParseOptions, decodeXml, parseFeed } from '../../lambda/domain/upstream/feed-parsing';
-import { findTextDates, parseRfc3339, parseRfc822 } from '../../lambda/domain/upstream/feed-dates';
+import { InvalidInputError } from '../../../lambda/domain/errors';
+import { type FeedParseOptions, decodeXml, parseFeed } from '../../../lambda/domain/upstream/feed-parsing';
+import { findTextDates, parseRfc3339, parseRfc822 } from '../../../lambda/domain/upstream/feed-dates';
 
-const FIXTURES = join(__dirname, '..', 'fixtures', 'feeds');
+const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'feeds');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 
 function options(kind: FeedParseOptions['kind'], extra: Partial<FeedParseOptions> = {}): FeedParseOptions {

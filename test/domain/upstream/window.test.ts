@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../../lambda/domain/errors';
+import { InvalidInputError } from '../../../lambda/domain/errors';
 import {
   type Announcement,
   type ConsumerReadiness,
@@ -8,8 +8,8 @@ import {
   evaluateWindow,
   windowFindings,
   windowKey,
-} from '../../lambda/domain/upstream/window';
-import { DAY, HOUR, NOW, at, buildFacts } from '../builders/facts';
+} from '../../../lambda/domain/upstream/window';
+import { DAY, HOUR, NOW, at, buildFacts } from '../../builders/facts';
 
 /** Overlap opens at NOW, cutover 30 days later; with the default 1 day margin the deadline is NOW + 29 days. */
 function announcement(overrides: Partial<Announcement> = {}): Announcement {

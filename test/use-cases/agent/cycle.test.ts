@@ -1,29 +1,29 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentDestination } from '../../lambda/adapters/local/agent-destination';
+import { AgentDestination } from '../../../lambda/adapters/local/agent-destination';
 import {
   AgentStateJsonFile,
   FileInstaller,
   type FileInstallerOptions,
   commandHealthCheck,
-} from '../../lambda/adapters/local/agent-host';
-import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
-import { readFileIfExists } from '../../lambda/adapters/local/atomic-file';
-import type { BundleRef, CertificateBundle, StateStore } from '../../lambda/domain/ports';
-import { containsPrivateKey } from '../../lambda/domain/secret';
-import { type AgentDeps } from '../../lambda/use-cases/agent/model';
-import { type HealthCheck } from '../../lambda/domain/ports';
-import { type HostReport } from '../../lambda/domain/host-agent';
-import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../lambda/domain/host-agent';
-import { StateStoreDesiredSource } from '../../lambda/use-cases/agent/desired-source';
-import { allHealthChecks } from '../../lambda/use-cases/agent/health';
-import { runAgentCycle } from '../../lambda/use-cases/agent/cycle';
-import { runAgentLoop } from '../../lambda/use-cases/agent/loop';
-import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
-import { buildBundleVersions } from '../builders/bundles';
-import { buildCa } from '../builders/certificates';
-import { MemoryStateStore } from '../fakes/memory-state-store';
-import { useTempDirs } from '../support/temp-dir';
+} from '../../../lambda/adapters/local/agent-host';
+import { FileBundleStore } from '../../../lambda/adapters/local/file-bundle-store';
+import { readFileIfExists } from '../../../lambda/adapters/local/atomic-file';
+import type { BundleRef, CertificateBundle, StateStore } from '../../../lambda/domain/ports';
+import { containsPrivateKey } from '../../../lambda/domain/secret';
+import { type AgentDeps } from '../../../lambda/use-cases/agent/model';
+import { type HealthCheck } from '../../../lambda/domain/ports';
+import { type HostReport } from '../../../lambda/domain/host-agent';
+import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../../lambda/domain/host-agent';
+import { StateStoreDesiredSource } from '../../../lambda/use-cases/agent/desired-source';
+import { allHealthChecks } from '../../../lambda/use-cases/agent/health';
+import { runAgentCycle } from '../../../lambda/use-cases/agent/cycle';
+import { runAgentLoop } from '../../../lambda/use-cases/agent/loop';
+import { COLLECTIONS } from '../../../lambda/use-cases/certificate-state';
+import { buildBundleVersions } from '../../builders/bundles';
+import { buildCa } from '../../builders/certificates';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
+import { useTempDirs } from '../../support/temp-dir';
 
 const temp = useTempDirs();
 const HOST = 'web-1';

@@ -1,6 +1,6 @@
-import { type DesiredVersion } from '../../lambda/domain/host-agent';
-import { type DesiredVersionSource } from '../../lambda/domain/ports';
-import { FirstDesiredSource } from '../../lambda/use-cases/agent/desired-source';
+import { type DesiredVersion } from '../../../lambda/domain/host-agent';
+import { type DesiredVersionSource } from '../../../lambda/domain/ports';
+import { FirstDesiredSource } from '../../../lambda/use-cases/agent/desired-source';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 

@@ -3,14 +3,14 @@
  * Endpoint Drift Detected, every host of that certificate in every environment checked in the same
  * scan and named in one event, once.
  */
-import { parseEvent } from '../../lambda/domain/events';
-import type { OutgoingEvent, TlsProber } from '../../lambda/domain/ports';
-import { hostRecordId } from '../../lambda/domain/host-agent';
-import { type HostReport } from '../../lambda/domain/host-agent';
-import { COLLECTIONS, updateCertificateState } from '../../lambda/use-cases/certificate-state';
-import { type CycleDeps, scan } from '../../lambda/use-cases/cycle';
-import { DAY, MINUTE, NOW, at, buildFacts, fingerprintOf } from '../builders/facts';
-import { MemoryStateStore } from '../fakes/memory-state-store';
+import { parseEvent } from '../../../lambda/domain/events';
+import type { OutgoingEvent, TlsProber } from '../../../lambda/domain/ports';
+import { hostRecordId } from '../../../lambda/domain/host-agent';
+import { type HostReport } from '../../../lambda/domain/host-agent';
+import { COLLECTIONS, updateCertificateState } from '../../../lambda/use-cases/certificate-state';
+import { type CycleDeps, scan } from '../../../lambda/use-cases/cycle';
+import { DAY, MINUTE, NOW, at, buildFacts, fingerprintOf } from '../../builders/facts';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
 
 const CURRENT = buildFacts({ fingerprintSha256: fingerprintOf('v2'), subject: 'CN=worker.internal' });
 const OLD = fingerprintOf('v1');

@@ -1,11 +1,15 @@
-import { type CertrotorConfig, validateConfig } from '../../lambda/config/configuration';
-import { type CatalogueEvent, type EventDetail, catalogue, parseDetail } from '../../lambda/domain/events';
-import type { ChatMessage, DeliveryOutcome, Notifier } from '../../lambda/domain/ports';
-import { DIGEST_ITEMS_COLLECTION, holdForDigest, sendDueDigests } from '../../lambda/use-cases/notify/digest';
-import { NotificationDispatcher } from '../../lambda/use-cases/notify/notify';
-import { buildConfig } from '../builders/config';
-import { MemoryStateStore } from '../fakes/memory-state-store';
-import { slackLimitViolations } from '../support/slack-limits';
+import { type CertrotorConfig, validateConfig } from '../../../lambda/config/configuration';
+import { type CatalogueEvent, type EventDetail, catalogue, parseDetail } from '../../../lambda/domain/events';
+import type { ChatMessage, DeliveryOutcome, Notifier } from '../../../lambda/domain/ports';
+import {
+  DIGEST_ITEMS_COLLECTION,
+  holdForDigest,
+  sendDueDigests,
+} from '../../../lambda/use-cases/notify/digest';
+import { NotificationDispatcher } from '../../../lambda/use-cases/notify/notify';
+import { buildConfig } from '../../builders/config';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
+import { slackLimitViolations } from '../../support/slack-limits';
 
 /** The time operator messages carry. */
 const operatorClock = () => new Date('2026-02-26T09:00:00.000Z');

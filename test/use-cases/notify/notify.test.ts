@@ -1,13 +1,13 @@
-import { SlackWebhookNotifier, WebhookPacer } from '../../lambda/adapters/net/slack-webhook';
-import type { ChatMessage, DeliveryOutcome, Notifier } from '../../lambda/domain/ports';
+import { SlackWebhookNotifier, WebhookPacer } from '../../../lambda/adapters/net/slack-webhook';
+import type { ChatMessage, DeliveryOutcome, Notifier } from '../../../lambda/domain/ports';
 import {
   type Delivery,
   NOTIFICATIONS_COLLECTION,
   type NotificationProblem,
   NotificationDispatcher,
-} from '../../lambda/use-cases/notify/notify';
-import { MemoryStateStore } from '../fakes/memory-state-store';
-import { startFakeSlackServer } from '../support/fake-slack-server';
+} from '../../../lambda/use-cases/notify/notify';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
+import { startFakeSlackServer } from '../../support/fake-slack-server';
 
 /** The time operator messages carry. */
 const operatorClock = () => new Date('2026-02-26T09:00:00.000Z');

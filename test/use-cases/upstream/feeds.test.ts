@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DAY_MS } from '../../lambda/domain/certificate';
-import type { FeedFetcher } from '../../lambda/domain/ports';
-import { type UpstreamDeps, type UpstreamSpec } from '../../lambda/use-cases/upstream/model';
-import { listAnnouncements, pollFeeds } from '../../lambda/use-cases/upstream/announcements';
-import { upstreamStatus } from '../../lambda/use-cases/upstream/readiness';
-import { MemoryStateStore } from '../fakes/memory-state-store';
+import { DAY_MS } from '../../../lambda/domain/certificate';
+import type { FeedFetcher } from '../../../lambda/domain/ports';
+import { type UpstreamDeps, type UpstreamSpec } from '../../../lambda/use-cases/upstream/model';
+import { listAnnouncements, pollFeeds } from '../../../lambda/use-cases/upstream/announcements';
+import { upstreamStatus } from '../../../lambda/use-cases/upstream/readiness';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
 
 const NOW = new Date('2026-10-21T00:00:00Z');
 const STATUSPAGE = readFileSync(
-  join(__dirname, '..', 'fixtures', 'feeds', 'statuspage-scheduled.json'),
+  join(__dirname, '..', '..', 'fixtures', 'feeds', 'statuspage-scheduled.json'),
   'utf8',
 );
 

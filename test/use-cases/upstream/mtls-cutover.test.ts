@@ -6,22 +6,22 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
-import { FileDestination, INSTALLED_FILES } from '../../lambda/adapters/local/file-destination';
-import { NodeClientAuthProber } from '../../lambda/adapters/net/mtls-handshake';
-import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
-import { DAY_MS } from '../../lambda/domain/certificate';
-import type { CertificateBundle } from '../../lambda/domain/ports';
-import { containsPrivateKey } from '../../lambda/domain/secret';
-import { type UpstreamDeps, type UpstreamSpec } from '../../lambda/use-cases/upstream/model';
-import { distributeNewMaterial, retireOldMaterial } from '../../lambda/use-cases/upstream/distribution';
-import { recordAnnouncement } from '../../lambda/use-cases/upstream/announcements';
-import { upstreamStatus } from '../../lambda/use-cases/upstream/readiness';
-import { buildBundle } from '../builders/bundles';
-import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
-import { MemoryStateStore } from '../fakes/memory-state-store';
-import { type LoopbackUpstream, connectAsConsumer, startLoopbackUpstream } from '../support/mtls-upstream';
-import { useTempDirs } from '../support/temp-dir';
+import { FileBundleStore } from '../../../lambda/adapters/local/file-bundle-store';
+import { FileDestination, INSTALLED_FILES } from '../../../lambda/adapters/local/file-destination';
+import { NodeClientAuthProber } from '../../../lambda/adapters/net/mtls-handshake';
+import { NodeTlsProber } from '../../../lambda/adapters/net/tls-prober';
+import { DAY_MS } from '../../../lambda/domain/certificate';
+import type { CertificateBundle } from '../../../lambda/domain/ports';
+import { containsPrivateKey } from '../../../lambda/domain/secret';
+import { type UpstreamDeps, type UpstreamSpec } from '../../../lambda/use-cases/upstream/model';
+import { distributeNewMaterial, retireOldMaterial } from '../../../lambda/use-cases/upstream/distribution';
+import { recordAnnouncement } from '../../../lambda/use-cases/upstream/announcements';
+import { upstreamStatus } from '../../../lambda/use-cases/upstream/readiness';
+import { buildBundle } from '../../builders/bundles';
+import { type BuiltCertificate, buildCa, buildCertificate } from '../../builders/certificates';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
+import { type LoopbackUpstream, connectAsConsumer, startLoopbackUpstream } from '../../support/mtls-upstream';
+import { useTempDirs } from '../../support/temp-dir';
 
 const temp = useTempDirs();
 // Real handshakes check validity against the real time, so the scenario's clock starts at it.

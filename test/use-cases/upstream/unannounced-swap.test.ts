@@ -3,23 +3,23 @@
  * anyone. certrotor sees it on the next fresh handshake, records an announcement for it, and names
  * the consumers that pin the old certificate.
  */
-import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
-import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
-import { DAY_MS } from '../../lambda/domain/certificate';
-import { factsFromPem } from '../../lambda/adapters/local/pem-facts';
+import { FileBundleStore } from '../../../lambda/adapters/local/file-bundle-store';
+import { NodeTlsProber } from '../../../lambda/adapters/net/tls-prober';
+import { DAY_MS } from '../../../lambda/domain/certificate';
+import { factsFromPem } from '../../../lambda/adapters/local/pem-facts';
 import {
   type HostUpstreamReport,
   type UpstreamDeps,
   type UpstreamSpec,
-} from '../../lambda/use-cases/upstream/model';
-import { listAnnouncements, recordAnnouncement } from '../../lambda/use-cases/upstream/announcements';
-import { observeUpstream } from '../../lambda/use-cases/upstream/observation';
-import { upstreamStatus } from '../../lambda/use-cases/upstream/readiness';
-import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
-import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
-import { MemoryStateStore } from '../fakes/memory-state-store';
-import { type LoopbackUpstream, startLoopbackUpstream } from '../support/mtls-upstream';
-import { useTempDirs } from '../support/temp-dir';
+} from '../../../lambda/use-cases/upstream/model';
+import { listAnnouncements, recordAnnouncement } from '../../../lambda/use-cases/upstream/announcements';
+import { observeUpstream } from '../../../lambda/use-cases/upstream/observation';
+import { upstreamStatus } from '../../../lambda/use-cases/upstream/readiness';
+import { COLLECTIONS } from '../../../lambda/use-cases/certificate-state';
+import { type BuiltCertificate, buildCa, buildCertificate } from '../../builders/certificates';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
+import { type LoopbackUpstream, startLoopbackUpstream } from '../../support/mtls-upstream';
+import { useTempDirs } from '../../support/temp-dir';
 
 const temp = useTempDirs();
 const START = new Date(Math.floor(Date.now() / 1000) * 1000);

@@ -7,24 +7,24 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileBundleStore } from '../../lambda/adapters/local/file-bundle-store';
-import { FileDestination, INSTALLED_FILES } from '../../lambda/adapters/local/file-destination';
-import { NodeClientAuthProber } from '../../lambda/adapters/net/mtls-handshake';
-import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
-import { DAY_MS } from '../../lambda/domain/certificate';
-import { parseEvent } from '../../lambda/domain/events';
-import type { CertificateBundle, EventPublisher, OutgoingEvent } from '../../lambda/domain/ports';
-import { containsPrivateKey } from '../../lambda/domain/secret';
-import { factsFromPem } from '../../lambda/adapters/local/pem-facts';
-import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
-import { recordAnnouncement } from '../../lambda/use-cases/upstream/announcements';
-import { type HostUpstreamReport, type UpstreamSpec } from '../../lambda/use-cases/upstream/model';
-import { type UpstreamWatchDeps, watchUpstreams } from '../../lambda/use-cases/upstream/watch';
-import { buildBundle } from '../builders/bundles';
-import { type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
-import { MemoryStateStore } from '../fakes/memory-state-store';
-import { type LoopbackUpstream, connectAsConsumer, startLoopbackUpstream } from '../support/mtls-upstream';
-import { useTempDirs } from '../support/temp-dir';
+import { FileBundleStore } from '../../../lambda/adapters/local/file-bundle-store';
+import { FileDestination, INSTALLED_FILES } from '../../../lambda/adapters/local/file-destination';
+import { NodeClientAuthProber } from '../../../lambda/adapters/net/mtls-handshake';
+import { NodeTlsProber } from '../../../lambda/adapters/net/tls-prober';
+import { DAY_MS } from '../../../lambda/domain/certificate';
+import { parseEvent } from '../../../lambda/domain/events';
+import type { CertificateBundle, EventPublisher, OutgoingEvent } from '../../../lambda/domain/ports';
+import { containsPrivateKey } from '../../../lambda/domain/secret';
+import { factsFromPem } from '../../../lambda/adapters/local/pem-facts';
+import { COLLECTIONS } from '../../../lambda/use-cases/certificate-state';
+import { recordAnnouncement } from '../../../lambda/use-cases/upstream/announcements';
+import { type HostUpstreamReport, type UpstreamSpec } from '../../../lambda/use-cases/upstream/model';
+import { type UpstreamWatchDeps, watchUpstreams } from '../../../lambda/use-cases/upstream/watch';
+import { buildBundle } from '../../builders/bundles';
+import { type BuiltCertificate, buildCa, buildCertificate } from '../../builders/certificates';
+import { MemoryStateStore } from '../../fakes/memory-state-store';
+import { type LoopbackUpstream, connectAsConsumer, startLoopbackUpstream } from '../../support/mtls-upstream';
+import { useTempDirs } from '../../support/temp-dir';
 
 const temp = useTempDirs();
 // Real handshakes check validity against the real time, so the scenario's clock starts at it.
@@ -340,7 +340,7 @@ describe('watching status-page feeds', () => {
   it('announces dated items, asks a human about ambiguous ones, and reports a failing feed without stopping', async () => {
     // Prepare: a Statuspage feed with a dated rotation and an undated one, and a feed that is down
     const page = await readFile(
-      join(__dirname, '..', 'fixtures', 'feeds', 'statuspage-scheduled.json'),
+      join(__dirname, '..', '..', 'fixtures', 'feeds', 'statuspage-scheduled.json'),
       'utf8',
     );
     const now = new Date('2026-10-21T00:00:00Z');
