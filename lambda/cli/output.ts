@@ -96,31 +96,34 @@ export function paintError(line: string): string {
  * and the exit code still tells); `verbose` lines appear only with `--verbose`, on stderr.
  */
 export function styledContext(ctx: CliContext, settings: OutputSettings): CliContext {
-  // Everything else (env, clock, cwd, input, and whatever the composition root adds later) reads
-  // through to `ctx`; the exit code is shared both ways.
-  const styled = Object.create(ctx) as CliContext;
-  Object.defineProperties(styled, {
-    exitCode: {
-      get: () => ctx.exitCode,
-      set: (code: number) => {
-        ctx.exitCode = code;
-      },
-      enumerable: true,
+  const own: Partial<Record<keyof CliContext, unknown>> = {
+    out: (text: string) => {
+      if (settings.verbosity === 'quiet' && !settings.json) return;
+      ctx.out(settings.color && !settings.json ? text.split('\n').map(paintLine).join('\n') : text);
     },
-    out: {
-      value: (text: string) => {
-        if (settings.verbosity === 'quiet' && !settings.json) return;
-        ctx.out(settings.color && !settings.json ? text.split('\n').map(paintLine).join('\n') : text);
-      },
+    data: (text: string) => ctx.out(text),
+    err: (text: string) => ctx.err(settings.errColor ? paintError(text) : text),
+    verbose: (text: string) => {
+      if (settings.verbosity === 'verbose') ctx.err(paint(`certrotor: ${text}`, 'dim', settings.errColor));
     },
-    data: { value: (text: string) => ctx.out(text) },
-    err: { value: (text: string) => ctx.err(settings.errColor ? paintError(text) : text) },
-    verbose: {
-      value: (text: string) => {
-        if (settings.verbosity === 'verbose') ctx.err(paint(`certrotor: ${text}`, 'dim', settings.errColor));
-      },
+    output: settings,
+  };
+  const styled = {} as CliContext;
+  // Everything else the composition root gives (env, clock, cwd, input, hooks added later) reads
+  // through to `ctx`, as enumerable properties, so `{ ...ctx, out }` in a command keeps them.
+  for (const key of Object.keys(ctx) as (keyof CliContext)[]) {
+    if (key in own || key === 'exitCode') continue;
+    Object.defineProperty(styled, key, { get: () => ctx[key], enumerable: true, configurable: true });
+  }
+  for (const [key, value] of Object.entries(own))
+    Object.defineProperty(styled, key, { value, enumerable: true });
+  // The exit code is shared both ways.
+  Object.defineProperty(styled, 'exitCode', {
+    get: () => ctx.exitCode,
+    set: (code: number) => {
+      ctx.exitCode = code;
     },
-    output: { value: settings },
+    enumerable: true,
   });
   return styled;
 }

@@ -259,6 +259,10 @@ describe('the context commands get', () => {
     styled.exitCode = 3;
 
     expect(seen).toEqual([extra.onInterrupt, ctx.env, '/']);
+    // A command that derives a context of its own (`{ ...ctx, out }`) keeps every field.
+    const derived = { ...styled, out: () => undefined };
+    expect([derived.env, derived.cwd, derived.clock, derived.exitCode]).toEqual([ctx.env, '/', ctx.clock, 3]);
+    expect((derived as unknown as typeof extra).onInterrupt).toBe(extra.onInterrupt);
     expect(ctx.exitCode).toBe(3);
     expect(styled.exitCode).toBe(3);
   });
