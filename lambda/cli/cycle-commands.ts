@@ -10,8 +10,7 @@ import { scanSettings } from '../config/views/scan';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { parseDuration } from '../domain/duration';
 import type { Finding } from '../domain/findings';
-import { planEventNotifications } from '../domain/notification-routing';
-import type { Notifier, OutgoingEvent } from '../domain/ports';
+import type { Notifier } from '../domain/ports';
 import {
   createSilence,
   liveSilences,
@@ -20,7 +19,6 @@ import {
   type Silence,
 } from '../domain/silences';
 import { shortFingerprint } from '../domain/certificate';
-import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
 import {
   type CycleDeps,
@@ -31,8 +29,8 @@ import {
   scan,
   type StoredObservation,
 } from '../use-cases/cycle';
-import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/notify/digest';
-import { NotificationDispatcher } from '../use-cases/notify/notify';
+import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
+import { OutboxDispatcher } from '../use-cases/notify/outbox';
 import type { UpstreamObservation } from '../use-cases/upstream/observation';
 import type { RotationResult } from '../use-cases/rotation/finish';
 import { repairRotation } from '../use-cases/rotation/repair';
@@ -44,51 +42,26 @@ import type { Runtime } from './local-runtime';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
 import { formatTable } from './table';
 import { renderWatch, runUpstreamWatch } from './upstream';
+import { cliNotifications, localNotifiers, registerNotificationFinish } from './notification-outbox';
 
 type CommonOptions = BackendOptions;
-
-/**
- * Slack delivery runs beside the cycle, never in its way: a slow webhook or a 429 with a long
- * Retry-After must not delay a scan or a rotation. Messages keep their order (one queue); `drain`
- * waits for the queue at the end of the command and returns one line per delivery problem.
- */
-export class BackgroundNotifications {
-  private queue: Promise<void> = Promise.resolve();
-  private readonly problems: string[] = [];
-
-  constructor(private readonly send: (events: readonly OutgoingEvent[]) => Promise<string[]>) {}
-
-  readonly notify = async (events: readonly OutgoingEvent[]): Promise<string[]> => {
-    this.queue = this.queue.then(() =>
-      this.send(events).then(
-        (problems) => void this.problems.push(...problems),
-        (error: unknown) => void this.problems.push(describeError(error)),
-      ),
-    );
-    return [];
-  };
-
-  async drain(): Promise<ScanFailure[]> {
-    await this.queue;
-    return this.problems.splice(0).map((error) => ({ what: 'notification', error }));
-  }
-}
 
 export function cycleDeps(
   runtime: Runtime,
   ctx: CliContext,
 ): CycleDeps & { rotation: RotationDeps; drainNotifications: () => Promise<ScanFailure[]> } {
-  const send = notifierFor(runtime, ctx);
-  const background = send ? new BackgroundNotifications(send) : undefined;
+  // Messages go through the outbox; the command's bounded wait for them runs after its action.
+  const notifications = cliNotifications(runtime, ctx);
   return {
-    drainNotifications: async () => (background ? background.drain() : []),
+    // Kept for the actions: delivery problems are no command failures (see notification-outbox.ts).
+    drainNotifications: async () => [],
     sources: runtime.sources ?? [],
     prober: runtime.prober,
     state: runtime.state,
     publisher: runtime.publisher,
     clock: ctx.clock,
     ownership: runtime.ownership,
-    ...(background ? { notify: background.notify } : {}),
+    ...(notifications.enabled ? { notify: notifications.notify } : {}),
     rotation: {
       issuers: runtime.issuers,
       destinations: runtime.destinations,
@@ -111,43 +84,9 @@ export function scanInput(runtime: Runtime): ScanInput {
 }
 
 /**
- * Routes events to Slack channels whose webhook URL is in the environment; channels without one are
- * skipped (local mode prints events anyway). Inhibited and digest-held events are not sent.
- */
-function notifierFor(
-  runtime: Runtime,
-  ctx: CliContext,
-): ((events: readonly OutgoingEvent[]) => Promise<string[]>) | undefined {
-  const config = runtime.config;
-  const notifiers = localNotifiers(runtime, ctx);
-  if (notifiers.size === 0) return undefined;
-  // Silences are read once per command, not once per batch of events.
-  let silences: Promise<Silence[]> | undefined;
-  return async (events) => {
-    const now = ctx.clock();
-    silences ??= allSilences(runtime, now);
-    const plan = planEventNotifications(events as never, config, await silences, now);
-    const dispatcher = new NotificationDispatcher({
-      notifierFor: (name) => notifiers.get(name),
-      dedupe: { store: runtime.state, clock: ctx.clock },
-      clock: ctx.clock,
-    });
-    const report = await dispatcher.dispatch(plan.send.filter((d) => notifiers.has(d.channel)));
-    const problems = report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`);
-    // Routine alerts wait for their channel's digest, which `run` sends once its schedule is due.
-    await holdForDigest(
-      runtime.state,
-      plan.held.filter((h) => notifiers.has(h.channel)),
-      config,
-      now,
-    );
-    return problems;
-  };
-}
-
-/**
  * Sends every channel's digest that is due (at most one per channel and schedule occurrence, however
- * often certrotor runs); returns one line per problem. Channels without a webhook are skipped.
+ * often certrotor runs) through the outbox; returns one line per problem. Channels without a webhook
+ * are skipped.
  */
 export async function sendLocalDigests(
   runtime: Runtime,
@@ -155,12 +94,8 @@ export async function sendLocalDigests(
   notifiers: ReadonlyMap<string, Notifier> = localNotifiers(runtime, ctx),
 ): Promise<string[]> {
   if (!runtime.config.notifications.digest.enabled || notifiers.size === 0) return [];
-  const dispatcher = new NotificationDispatcher({
-    notifierFor: (name) => notifiers.get(name),
-    clock: ctx.clock,
-  });
   const report = await sendDueDigests(
-    { store: runtime.state, clock: ctx.clock, dispatcher },
+    { store: runtime.state, clock: ctx.clock, dispatcher: new OutboxDispatcher(runtime.state, ctx.clock) },
     {
       ...runtime.config,
       notifications: {
@@ -180,35 +115,9 @@ export async function sendLocalDigests(
   ];
 }
 
-/** A Slack notifier for each channel whose webhook URL is in the environment. */
-function localNotifiers(runtime: Runtime, ctx: CliContext): Map<string, Notifier> {
-  const delivery = runtime.config.notifications.delivery;
-  const notifiers = new Map<string, Notifier>();
-  for (const channel of runtime.config.notifications.channels) {
-    const url = channel.webhook.env ? ctx.env[channel.webhook.env] : undefined;
-    if (url) {
-      notifiers.set(
-        channel.name,
-        new SlackWebhookNotifier({
-          webhookUrl: url,
-          name: channel.name,
-          minIntervalMs: 1000 / delivery.messagesPerSecond,
-          maxAttempts: delivery.maxAttempts,
-          timeoutMs: delivery.timeout,
-          env: ctx.env, // HTTPS_PROXY / NO_PROXY as the CLI was started with
-        }),
-      );
-    }
-  }
-  return notifiers;
-}
-
-async function allSilences(runtime: Runtime, now: Date): Promise<Silence[]> {
-  const stored = await runtime.state.list<Silence>(COLLECTIONS.silences, now);
-  return liveSilences([...silencesFromConfig(runtime.config.silences), ...stored.map((s) => s.value)], now);
-}
-
 export function registerCycleCommands(program: Command, ctx: CliContext): void {
+  // After any command, the messages it produced get their bounded wait (see notification-outbox.ts).
+  registerNotificationFinish(program, ctx);
   withBackendOptions(withConfigOption(program.command('scan')))
     .description('probe every endpoint and read every source; report new findings as events')
     .option('--json', 'print the report as JSON')
@@ -452,29 +361,87 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         ctx.exitCode = 1;
     });
 
-  withBackendOptions(withConfigOption(program.command('silence')))
+  const silence = withBackendOptions(withConfigOption(program.command('silence')))
     .description(
-      'suppress repeated alerts for a scope until a time; anything expiring inside the window still alerts',
+      'suppress repeated alerts for a scope until a time; anything expiring inside the window still alerts (also: silence list, silence lift <id>)',
     )
-    .requiredOption('--scope <matchers>', 'e.g. environment=staging,certificate=api-*')
-    .requiredOption('--until <time>', 'ISO 8601 time, or a duration from now such as 4h')
-    .requiredOption('--reason <text>', 'why (incident id, ticket)')
+    .option('--scope <matchers>', 'e.g. environment=staging,certificate=api-* (required)')
+    .option('--until <time>', 'ISO 8601 time, or a duration from now such as 4h (required)')
+    .option('--reason <text>', 'why (incident id, ticket) (required)')
     .option('--json', 'print JSON')
-    .action(async (options: CommonOptions & { scope: string; until: string; reason: string }) => {
+    .action(async (options: CommonOptions & { scope?: string; until?: string; reason?: string }) => {
+      const missing = (['scope', 'until', 'reason'] as const).filter((k) => options[k] === undefined);
+      if (missing.length > 0)
+        throw new InvalidInputError(
+          `silence: ${missing.map((k) => `--${k}`).join(', ')} required (or: certrotor silence list, certrotor silence lift <id>)`,
+        );
       const runtime = await runtimeFor(ctx, { ...options, json: true });
       const now = ctx.clock();
-      const until = /^\d{4}-/.test(options.until)
-        ? options.until
-        : new Date(now.getTime() + parseDuration(options.until, '--until')).toISOString();
-      const silence = createSilence(
-        { scope: options.scope, until, reason: options.reason, createdBy: ctx.env.USER ?? 'cli' },
+      const until = /^\d{4}-/.test(options.until!)
+        ? options.until!
+        : new Date(now.getTime() + parseDuration(options.until!, '--until')).toISOString();
+      const created = createSilence(
+        { scope: options.scope!, until, reason: options.reason!, createdBy: ctx.env.USER ?? 'cli' },
         now,
       );
-      await runtime.state.put(COLLECTIONS.silences, silence.id, silence, now, {
-        expiresAt: new Date(Date.parse(silence.until)),
+      await runtime.state.put(COLLECTIONS.silences, created.id, created, now, {
+        expiresAt: new Date(Date.parse(created.until)),
       });
-      if (options.json) ctx.out(JSON.stringify(silence, null, 2));
-      else ctx.out(`silenced ${formatScope(silence.scope)} until ${silence.until} (${silence.reason})`);
+      if (options.json) ctx.out(JSON.stringify(created, null, 2));
+      else
+        ctx.out(
+          `silenced ${formatScope(created.scope)} until ${created.until} (${created.reason}); id ${created.id}`,
+        );
+    });
+
+  withBackendOptions(withConfigOption(silence.command('list')))
+    .description('the silences in force: stored ones (liftable by id) and those in the configuration')
+    .option('--json', 'print JSON')
+    .action(async (options: CommonOptions) => {
+      const runtime = await runtimeFor(ctx, { ...options, json: true });
+      const now = ctx.clock();
+      const stored = liveSilences(
+        (await runtime.state.list<Silence>(COLLECTIONS.silences, now)).map((i) => i.value),
+        now,
+      );
+      const configured = liveSilences(silencesFromConfig(runtime.config.silences), now);
+      const rows = [
+        ...stored.map((s) => ({ ...s, origin: 'stored' as const })),
+        ...configured.map((s) => ({ ...s, origin: 'configuration' as const })),
+      ];
+      if (options.json) {
+        ctx.out(JSON.stringify(rows, null, 2));
+        return;
+      }
+      if (rows.length === 0) {
+        ctx.out('no silences in force');
+        return;
+      }
+      printTable(
+        ctx,
+        ['ID', 'SCOPE', 'UNTIL', 'ORIGIN', 'REASON'],
+        rows.map((r) => [r.id, formatScope(r.scope), r.until, r.origin, r.reason]),
+      );
+    });
+
+  withBackendOptions(withConfigOption(silence.command('lift <id>')))
+    .description('end a stored silence now (a silence from the configuration is lifted by editing it)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: CommonOptions) => {
+      const runtime = await runtimeFor(ctx, { ...options, json: true });
+      const now = ctx.clock();
+      const found = await runtime.state.get<Silence>(COLLECTIONS.silences, id, now);
+      if (!found) {
+        const inConfig = silencesFromConfig(runtime.config.silences).some((s) => s.id === id);
+        throw new InvalidInputError(
+          inConfig
+            ? `silence lift ${id}: this silence is in the configuration file (silences:); remove it there`
+            : `silence lift ${id}: no silence in force with this id (see certrotor silence list)`,
+        );
+      }
+      await runtime.state.delete(COLLECTIONS.silences, id);
+      if (options.json) ctx.out(JSON.stringify({ lifted: found.value }, null, 2));
+      else ctx.out(`lifted ${formatScope(found.value.scope)} (${found.value.reason})`);
     });
 }
 

@@ -25,6 +25,7 @@ import { parseCertificates } from '../domain/x509';
 import { parsePrivateKey } from '../domain/private-keys';
 import { validateBundle } from '../domain/bundle-check';
 import { type AnnouncementStatus, upstreamStatus } from '../use-cases/upstream/readiness';
+import { cliNotifications } from './notification-outbox';
 import { type UpstreamDeps } from '../use-cases/upstream/model';
 import {
   attachNewMaterial,
@@ -272,7 +273,13 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
 
 async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
   const runtime = await runtimeFor(ctx, { ...options, json: true });
-  const report = await runUpstreamWatch(runtime, ctx);
+  // Alerts go through the notification outbox like every other command's (bounded wait after the action).
+  const notifications = cliNotifications(runtime, ctx);
+  const report = await runUpstreamWatch(
+    runtime,
+    ctx,
+    notifications.enabled ? notifications.notify : undefined,
+  );
   if (options.json) {
     ctx.out(
       JSON.stringify(

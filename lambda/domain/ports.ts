@@ -310,6 +310,8 @@ export interface DeliveryOutcome {
   /** Permanent failures (400/403/404/410) are not retried and need an operator. */
   readonly permanent?: boolean;
   readonly error?: string;
+  /** The receiver asked to wait this long before the next message (429 `Retry-After`). */
+  readonly retryAfterMs?: number;
 }
 
 export interface Notifier {

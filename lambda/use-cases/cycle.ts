@@ -187,18 +187,18 @@ export function eventSink(deps: Pick<CycleDeps, 'publisher' | 'notify'>): {
   return { sink, events, failures };
 }
 
+/**
+ * Hands events to people and to the bus. The notifier (the outbox) goes first: it records every
+ * message as pending before anything is sent, so a publisher that hangs or fails cannot cost a
+ * message. Returns one failure per event not published and per message not even recorded; a message
+ * recorded but not yet delivered is no failure (the outbox delivers it later).
+ */
 export async function deliver(
   deps: Pick<CycleDeps, 'publisher' | 'notify'>,
   events: readonly OutgoingEvent[],
 ): Promise<ScanFailure[]> {
   if (events.length === 0) return [];
   const failures: ScanFailure[] = [];
-  try {
-    const report = await deps.publisher.publish(events);
-    for (const f of report.failed) failures.push({ what: `publish ${f.event.detailType}`, error: f.error });
-  } catch (error) {
-    failures.push({ what: `publisher ${deps.publisher.name}`, error: describeError(error) });
-  }
   if (deps.notify) {
     try {
       for (const problem of await deps.notify(events))
@@ -206,6 +206,12 @@ export async function deliver(
     } catch (error) {
       failures.push({ what: 'notification', error: describeError(error) });
     }
+  }
+  try {
+    const report = await deps.publisher.publish(events);
+    for (const f of report.failed) failures.push({ what: `publish ${f.event.detailType}`, error: f.error });
+  } catch (error) {
+    failures.push({ what: `publisher ${deps.publisher.name}`, error: describeError(error) });
   }
   return failures;
 }

@@ -46,6 +46,8 @@ export interface SlackWebhookOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Extra trust roots (PEM) for the webhook's TLS, e.g. a TLS-inspecting proxy's CA. @default the system store */
   readonly ca?: readonly string[];
+  /** Aborts a request in flight (a command that stops waiting for Slack). @default none */
+  readonly signal?: AbortSignal;
 }
 
 const MAX_BODY_CHARS = 300;
@@ -126,6 +128,7 @@ export class SlackWebhookNotifier implements Notifier {
   private readonly agent?: http.Agent;
   /** Plain-HTTP requests through a proxy go to the proxy with the absolute URL. */
   private readonly viaProxy?: http.RequestOptions;
+  private readonly signal?: AbortSignal;
   private readonly secrets: readonly string[];
   private readonly where: string;
 
@@ -151,6 +154,7 @@ export class SlackWebhookNotifier implements Notifier {
       route?.agent ??
       (options.ca && url.protocol === 'https:' ? new https.Agent({ ca: [...options.ca] }) : undefined);
     if (agent) this.agent = agent;
+    if (options.signal) this.signal = options.signal;
     this.name = options.name ?? 'slack';
     this.minIntervalMs = options.minIntervalMs ?? 1000;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
@@ -196,12 +200,17 @@ export class SlackWebhookNotifier implements Notifier {
         lastError = `${this.where}: HTTP ${result.status} ${reason}`.trimEnd();
         if (result.status === 429) {
           const waitMs = parseRetryAfter(result.retryAfter, this.clock()) ?? this.minIntervalMs;
-          if (waitMs > this.maxRetryAfterMs) {
+          if (waitMs > this.maxRetryAfterMs || attempts >= this.maxAttempts) {
+            slot.holdUntil(this.clock().getTime() + waitMs);
             return {
               ok: false,
               status: 429,
               attempts,
-              error: `${lastError} (Retry-After ${Math.ceil(waitMs / 1000)}s exceeds ${Math.ceil(this.maxRetryAfterMs / 1000)}s)`,
+              retryAfterMs: waitMs,
+              error:
+                waitMs > this.maxRetryAfterMs
+                  ? `${lastError} (Retry-After ${Math.ceil(waitMs / 1000)}s exceeds ${Math.ceil(this.maxRetryAfterMs / 1000)}s)`
+                  : `${lastError} (Retry-After ${Math.ceil(waitMs / 1000)}s; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`,
             };
           }
           // Slack's limit is per webhook: every sender to this URL waits, not only this message.
@@ -252,6 +261,7 @@ export class SlackWebhookNotifier implements Notifier {
         ? { ...this.viaProxy, headers: { ...this.viaProxy.headers, ...headers } }
         : { headers }),
       ...(this.agent ? { agent: this.agent } : {}),
+      ...(this.signal ? { signal: this.signal } : {}),
       timeout: this.timeoutMs,
     };
     return new Promise<HttpResult>((resolve, reject) => {

@@ -100,6 +100,18 @@ export const notificationsSchema = z
         messagesPerSecond: z.number().positive().max(10).default(1).meta({ description: '@default 1' }),
         maxAttempts: z.number().int().min(1).max(20).default(5).meta({ description: '@default 5' }),
         timeout: duration('Per request. @default 10s').prefault('10s'),
+        commandWait: duration(
+          'How long a CLI command waits for delivery after printing its results; what is left stays in the outbox for the next command. @default 5s',
+        ).prefault('5s'),
+        retryDelay: duration(
+          'First delay before a failed message is tried again (doubles per attempt, kept across runs). @default 2s',
+        ).prefault('2s'),
+        maxRetryDelay: duration('Longest delay between two attempts at one message. @default 15m').prefault(
+          '15m',
+        ),
+        giveUpAfter: duration(
+          'A message still failing (5xx, timeouts) after this long is dead-lettered and the operator told; it is still retried. @default 24h',
+        ).prefault('24h'),
       })
       .prefault({})
       .meta({ description: 'Webhook pacing and retries.' }),
