@@ -9,7 +9,6 @@
  */
 import type { Writable } from 'node:stream';
 import { AwsClientPool, type AwsClientProvider } from '../adapters/aws/clients';
-import { awsIssuerCaReaders } from '../adapters/aws/inventory-sources';
 import { awsEventPublisher, awsStateStore, resolveAwsRegion } from '../adapters/aws/state-and-events';
 import { FanOutPublisher, StreamEventPublisher } from '../adapters/local/event-sinks';
 import { configuredProber } from '../adapters/net/tls-prober';
@@ -17,8 +16,7 @@ import type { CertrotorConfig } from '../config/configuration';
 import { certificateSpecs } from '../config/views/certificates';
 import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
-import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
-import { buildAwsInventorySources, buildRotationAdapters } from '../wiring/aws';
+import { awsInventorySources, buildRotationAdapters } from '../wiring/aws';
 import { endpointsOf, humanEventLine, ownershipLookup, type Runtime } from './local-runtime';
 
 /** What the command line says about AWS; each falls back to the configuration, then the environment. */
@@ -91,13 +89,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
     specs,
     ...endpointsOf(config, issuers),
     ownership: ownershipLookup(config),
-    sources: [
-      ...buildAwsInventorySources(config, clients, region),
-      ...issuerCaSources(
-        awsIssuerCaReaders(config, clients),
-        issuerEnvironments(specs, config.environments[0]!.name),
-      ),
-    ],
+    sources: awsInventorySources(config, clients, region),
   };
 }
 

@@ -12,6 +12,7 @@ import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from '../adapters/aws/acm-pca';
+import { awsIssuerCaReaders } from '../adapters/aws/inventory-sources';
 import { AcmDestination, AcmSource } from '../adapters/aws/acm';
 import type { AwsClientProvider } from '../adapters/aws/clients';
 import { awsStateStore } from '../adapters/aws/state-and-events';
@@ -23,7 +24,9 @@ import { AgentDestination } from '../adapters/local/agent-destination';
 import { DESTINATION_KINDS, ISSUER_KINDS, SOURCE_KINDS } from '../config/backends';
 import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } from '../config/configuration';
 import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
+import { certificateSpecs } from '../config/views/certificates';
 import type { CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
+import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
 export interface RotationAdapterSettings {
@@ -236,4 +239,23 @@ export function buildAwsInventorySources(
 /** An argv as one shell command line, each argument single-quoted (the install document runs it with bash). */
 function shellCommand(argv: readonly string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/**
+ * Every inventory source the aws backend runs: the configured ACM and Secrets Manager sources, and
+ * the CA certificate of every ACM PCA issuer (no AWS event warns of a private CA nearing expiry), in
+ * the environments of the certificates it signs. The inventory job and the CLI's `--backend aws`.
+ */
+export function awsInventorySources(
+  config: CertrotorConfig,
+  clients: AwsClientProvider,
+  region: string | undefined,
+): CertificateSource[] {
+  return [
+    ...buildAwsInventorySources(config, clients, region),
+    ...issuerCaSources(
+      awsIssuerCaReaders(config, clients),
+      issuerEnvironments(certificateSpecs(config), config.environments[0]!.name),
+    ),
+  ];
 }

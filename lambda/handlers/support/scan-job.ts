@@ -4,7 +4,6 @@
  * per certificate as EMF metrics (the minimum feeds the days-left alarm).
  */
 import { readFileSync } from 'node:fs';
-import { awsIssuerCaReaders } from '../../adapters/aws/inventory-sources';
 import { configuredProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
 import type { CertrotorConfig } from '../../config/configuration';
@@ -16,8 +15,7 @@ import { type ScanFailure, observedFacts } from '../../use-cases/scan';
 import { certificateSpecs } from '../../config/views/certificates';
 import { endpointTargets } from '../../config/views/endpoints';
 import { scanSettings } from '../../config/views/scan';
-import { buildAwsInventorySources } from '../../wiring/aws';
-import { issuerCaSources, issuerEnvironments } from '../../use-cases/issuer-ca-source';
+import { awsInventorySources } from '../../wiring/aws';
 import {
   type AwsClients,
   type HandlerEnvironment,
@@ -29,23 +27,13 @@ import {
 
 export type ScanJob = 'inventory' | 'probe';
 
-/**
- * The configured AWS sources, and the CA certificate of every ACM PCA issuer (no AWS event warns of a
- * private CA nearing expiry), in the environments of the certificates it signs.
- */
+/** The inventory job's sources (see awsInventorySources in lambda/wiring/aws.ts). */
 export function sourcesFrom(
   config: CertrotorConfig,
   clients: AwsClients,
   region: string | undefined,
 ): CertificateSource[] {
-  const specs = certificateSpecs(config);
-  return [
-    ...buildAwsInventorySources(config, clients, region),
-    ...issuerCaSources(
-      awsIssuerCaReaders(config, clients),
-      issuerEnvironments(specs, config.environments[0]!.name),
-    ),
-  ];
+  return awsInventorySources(config, clients, region);
 }
 
 /**
