@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { CertificateFacts } from './certificate';
 import type { CertificateMaterial, CertificateUsage } from './ports';
-import { SecretKey } from './secret';
+import { type SecretKey } from './secret';
 import { coversName, describeKey, parseCertificates } from './x509';
 import { type PrivateKeySummary, keyMatchesCertificate, parsePrivateKey } from './private-keys';
 

@@ -1,8 +1,8 @@
 /**
  * When each detail type is emitted, how its dedupe key is formed, and a valid example of it.
  */
-import { DetailTypeName, SCHEMA_VERSION } from './detail-types';
-import { EventDetail } from './detail-schemas';
+import { type DetailTypeName, SCHEMA_VERSION } from './detail-types';
+import { type EventDetail } from './detail-schemas';
 
 export interface CatalogueEntry<T extends DetailTypeName> {
   readonly detailType: T;

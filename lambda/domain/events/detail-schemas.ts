@@ -2,7 +2,13 @@
  * One strict, versioned schema per detail type, and the TypeScript types derived from them.
  */
 import * as z from 'zod';
-import { DETAIL_TYPES, DetailType, DetailTypeName, EVENT_SOURCE, SCHEMA_VERSION } from './detail-types';
+import {
+  DETAIL_TYPES,
+  DetailType,
+  type DetailTypeName,
+  type EVENT_SOURCE,
+  SCHEMA_VERSION,
+} from './detail-types';
 import { guardKeyMaterial, text } from './key-material';
 import {
   EVENT_SEVERITIES,

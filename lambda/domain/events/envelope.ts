@@ -5,9 +5,20 @@ import * as z from 'zod';
 import { CertrotorError } from '../errors';
 import type { OutgoingEvent } from '../ports';
 import { describeIssues } from '../zod-issues';
-import { DETAIL_TYPES, DetailTypeName, EVENT_SOURCE, SCHEMA_VERSION, isDetailType } from './detail-types';
+import {
+  DETAIL_TYPES,
+  type DetailTypeName,
+  EVENT_SOURCE,
+  SCHEMA_VERSION,
+  isDetailType,
+} from './detail-types';
 import { KEY_MATERIAL_MESSAGE, looksLikeKeyMaterial } from './key-material';
-import { CatalogueEvent, EventDetail, EventDetailInput, detailSchemas } from './detail-schemas';
+import {
+  type CatalogueEvent,
+  type EventDetail,
+  type EventDetailInput,
+  detailSchemas,
+} from './detail-schemas';
 
 /** An event detail does not match its catalogue schema; `problems` lists each with its path. */
 export class EventSchemaError extends CertrotorError {

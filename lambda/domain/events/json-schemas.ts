@@ -2,7 +2,7 @@
  * JSON Schema of every detail type, for docs, editors and schema registries.
  */
 import * as z from 'zod';
-import { DETAIL_TYPES, DetailTypeName, SCHEMA_VERSION } from './detail-types';
+import { DETAIL_TYPES, type DetailTypeName, SCHEMA_VERSION } from './detail-types';
 import { detailSchemas } from './detail-schemas';
 import { catalogue } from './catalogue';
 
