@@ -41,8 +41,6 @@ export async function handler(raw: unknown): Promise<AcmEventSummary> {
   const acmOnly = {
     ...config,
     sources: config.sources.filter((s) => s.kind === 'acm' && (s.region ?? env.AWS_REGION) === region),
-    // Only ACM is read for an ACM event: the private CAs are the scheduled inventory's business.
-    issuers: [],
   };
   try {
     if (acmOnly.sources.length === 0) {
@@ -55,7 +53,8 @@ export async function handler(raw: unknown): Promise<AcmEventSummary> {
       return { observations: 0, newFindings: 0, failures: [], covered: false };
     }
     const summary = summarizeScanJob(
-      await runScanJob('inventory', acmOnly, env, clients, { scheduled: false }),
+      // Only ACM is read for an ACM event: the private CAs are the scheduled inventory's business.
+      await runScanJob('inventory', acmOnly, env, clients, { scheduled: false, issuerCas: false }),
     );
     if (summary.failures.length > 0) {
       throw new OperationError(

@@ -250,9 +250,13 @@ export function awsInventorySources(
   config: CertrotorConfig,
   clients: AwsClientProvider,
   region: string | undefined,
+  /** Read the issuers' CA certificates too. @default true (an ACM event reads only ACM) */
+  options: { readonly issuerCas?: boolean } = {},
 ): CertificateSource[] {
+  const sources = buildAwsInventorySources(config, clients, region);
+  if (options.issuerCas === false) return sources;
   return [
-    ...buildAwsInventorySources(config, clients, region),
+    ...sources,
     ...issuerCaSources(
       awsIssuerCaReaders(config, clients),
       issuerEnvironments(certificateSpecs(config), config.environments[0]!.name),

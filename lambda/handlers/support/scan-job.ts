@@ -32,8 +32,9 @@ export function sourcesFrom(
   config: CertrotorConfig,
   clients: AwsClients,
   region: string | undefined,
+  options: { readonly issuerCas?: boolean } = {},
 ): CertificateSource[] {
-  return awsInventorySources(config, clients, region);
+  return awsInventorySources(config, clients, region, options);
 }
 
 /**
@@ -67,14 +68,22 @@ export async function runScanJob(
   config: CertrotorConfig,
   env: HandlerEnvironment,
   clients: AwsClients,
-  /** `scheduled: false` for runs triggered by something else (an ACM event): no heartbeat, no job run recorded. */
-  options: { readonly scheduled?: boolean } = {},
+  /**
+   * `scheduled: false` for runs triggered by something else (an ACM event): no heartbeat, no job run
+   * recorded; `issuerCas: false` leaves the issuers' CA certificates to the scheduled inventory.
+   */
+  options: { readonly scheduled?: boolean; readonly issuerCas?: boolean } = {},
 ): Promise<ScanReport> {
   const clock = () => new Date();
   const targets = job === 'probe' ? probeTargets(config) : { endpoints: [], failures: [] };
   const scanned = await scan(
     {
-      sources: job === 'inventory' ? sourcesFrom(config, clients, env.AWS_REGION) : [],
+      sources:
+        job === 'inventory'
+          ? sourcesFrom(config, clients, env.AWS_REGION, {
+              ...(options.issuerCas === false ? { issuerCas: false } : {}),
+            })
+          : [],
       prober: configuredProber(config.probe, { clock, inLambda: true }),
       state: stateStore(env, clients),
       publisher: eventPublisher(env, clients),
