@@ -17,7 +17,7 @@ import {
   aws_events as events,
   aws_iam as iam,
   aws_kms as kms,
-  aws_lambda_nodejs as nodejs,
+  aws_lambda as lambda,
   aws_logs as logs,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
@@ -148,13 +148,14 @@ export interface CertRotorProps {
 }
 
 export class CertRotor extends Construct {
+  /** @internal The validated configuration (its type lives with the handlers, not in the published API). */
   readonly config: CertrotorConfig;
   readonly key: kms.Key;
   readonly table: dynamodb.Table;
   readonly bus: events.EventBus;
   /** One function per job; `digest` only when the configuration enables the digest. */
-  readonly functions: Record<Exclude<HandlerName, 'digest'>, nodejs.NodejsFunction> & {
-    readonly digest?: nodejs.NodejsFunction;
+  readonly functions: Record<Exclude<HandlerName, 'digest'>, lambda.Function> & {
+    readonly digest?: lambda.Function;
   };
   readonly stateMachine: sfn.StateMachine;
   readonly scheduleDeadLetterQueue: sqs.Queue;
@@ -164,7 +165,7 @@ export class CertRotor extends Construct {
   /** Only with the `dashboard` prop. */
   readonly dashboard?: cloudwatch.Dashboard;
   /** One probe function per network placement, by placement name. */
-  readonly placementProbes: Readonly<Record<string, nodejs.NodejsFunction>>;
+  readonly placementProbes: Readonly<Record<string, lambda.Function>>;
 
   constructor(scope: Construct, id: string, props: CertRotorProps) {
     super(scope, id);

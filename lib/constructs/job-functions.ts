@@ -7,8 +7,8 @@
  * not change.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import {
   Duration,
   RemovalPolicy,
@@ -127,12 +127,33 @@ export type JobFunctionFactory = (
   name: HandlerName,
   environment?: Record<string, string>,
   options?: JobFunctionOptions,
-) => nodejs.NodejsFunction;
+) => lambda.Function;
 
-/** A factory of job functions (`<Name>` and `<Name>Logs` in `scope`) sharing key, table, bus and configuration. */
+/** esbuild settings of every handler bundle (NodejsFunction in a checkout, scripts/build-package.mjs at pack time). */
+export const HANDLER_BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  target: 'node22',
+  // The runtime's AWS SDK v3 is used (keeps each bundle under 1 MB); ESM entry points let esbuild tree-shake.
+  externalModules: ['@aws-sdk/*'],
+  mainFields: ['module', 'main'],
+} as const;
+
+/** Where `npm pack` leaves the pre-built handler bundles (`<dir>/<handler>/index.js`). */
+export const HANDLER_BUNDLES_DIRECTORY = 'dist-handlers';
+
+/**
+ * A factory of job functions (`<Name>` and `<Name>Logs` in `scope`) sharing key, table, bus and
+ * configuration. In a checkout (handler sources and the lock file present) each handler is bundled
+ * by NodejsFunction; in an installed package, from the bundles built at pack time, so a consumer
+ * needs neither esbuild, nor Docker, nor this project's lock file.
+ */
 export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): JobFunctionFactory {
   const root = packageRoot();
   const configFile = writeBundledConfig(scope, props.configuration, root);
+  const fromSources =
+    existsSync(join(root, 'package-lock.json')) && existsSync(join(root, 'lambda', 'handlers'));
   return (name, environment = {}, options = {}) => {
     const spec = FUNCTIONS[name];
     const id = options.id ?? pascal(name);
@@ -141,10 +162,8 @@ export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): 
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    return new nodejs.NodejsFunction(scope, id, {
+    const common = {
       ...options.network,
-      entry: join(root, 'lambda', 'handlers', `${name}.ts`),
-      handler: 'handler',
       description: `certrotor: ${spec.description}`,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -155,8 +174,6 @@ export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): 
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       logGroup,
-      projectRoot: root,
-      depsLockFilePath: join(root, 'package-lock.json'),
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
@@ -171,15 +188,25 @@ export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): 
         ...(props.schedules ? { CERTROTOR_SCHEDULES: JSON.stringify(props.schedules) } : {}),
         ...environment,
       },
+    };
+    if (!fromSources) {
+      return new lambda.Function(scope, id, {
+        ...common,
+        handler: 'index.handler',
+        code: lambda.Code.fromAsset(stagePrebuiltBundle(scope, root, name, configFile)),
+      });
+    }
+    return new nodejs.NodejsFunction(scope, id, {
+      ...common,
+      entry: join(root, 'lambda', 'handlers', `${name}.ts`),
+      handler: 'handler',
+      projectRoot: root,
+      depsLockFilePath: join(root, 'package-lock.json'),
       bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node22',
+        ...HANDLER_BUNDLING,
+        externalModules: [...HANDLER_BUNDLING.externalModules],
+        mainFields: [...HANDLER_BUNDLING.mainFields],
         format: nodejs.OutputFormat.CJS,
-        // The runtime's AWS SDK v3 is used (keeps each bundle under 1 MB); ESM entry points let esbuild tree-shake.
-        externalModules: ['@aws-sdk/*'],
-        mainFields: ['module', 'main'],
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
@@ -188,6 +215,24 @@ export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): 
       },
     });
   };
+}
+
+/** A directory holding the pre-built bundle of `name` and the configuration file, for Code.fromAsset. */
+function stagePrebuiltBundle(scope: Construct, root: string, name: HandlerName, configFile: string): string {
+  const bundle = join(root, HANDLER_BUNDLES_DIRECTORY, name);
+  if (!existsSync(join(bundle, 'index.js')))
+    throw new Error(
+      `certrotor: ${join(bundle, 'index.js')} is missing: this package was packed without its handler bundles (npm run build:lib)`,
+    );
+  const directory = join(
+    Stage.of(scope)?.outdir ?? join(root, 'cdk.out'),
+    '.certrotor',
+    `${name}-${basename(configFile, '.json')}`,
+  );
+  mkdirSync(directory, { recursive: true });
+  for (const file of readdirSync(bundle)) copyFileSync(join(bundle, file), join(directory, file));
+  copyFileSync(configFile, join(directory, BUNDLED_CONFIG_FILE));
+  return directory;
 }
 
 /**

@@ -44,6 +44,7 @@ export function placementOptions(placement: NetworkPlacement): PlacementFunction
 }
 
 /**
+ * @internal
  * Checks the placements against the configuration (every environment named exists, at most one
  * placement per environment, names are unique identifiers) and returns the problems, one line each.
  */
@@ -87,6 +88,7 @@ export function isPrivateEndpoint(host: string): boolean {
   return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 }
 
+/** @internal */
 export interface ReachProps {
   readonly config: CertrotorConfig;
   readonly placements: readonly NetworkPlacement[];
@@ -96,7 +98,7 @@ export interface ReachProps {
   readonly upstreamWatch?: NetworkPlacement;
 }
 
-/** One line per private endpoint no placement of its function reaches. */
+/** @internal One line per private endpoint no placement of its function reaches. */
 export function unreachableEndpoints(props: ReachProps): string[] {
   const { config } = props;
   const probed = new Set(props.placements.flatMap((p) => p.environments));
@@ -130,7 +132,7 @@ export function unreachableEndpoints(props: ReachProps): string[] {
   return lines;
 }
 
-/** Adds one synth warning per unreachable private endpoint to `scope`. */
+/** @internal Adds one synth warning per unreachable private endpoint to `scope`. */
 export function warnAboutUnreachableEndpoints(scope: Construct, props: ReachProps): void {
   for (const line of unreachableEndpoints(props)) Annotations.of(scope).addWarning(`certrotor: ${line}`);
 }

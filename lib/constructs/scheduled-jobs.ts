@@ -35,7 +35,7 @@ export interface ScheduleOverrides {
   readonly timeZone?: string;
 }
 
-/** The schedules' shared settings, as the schedules and the heartbeat alarms both need them. */
+/** @internal The schedules' shared settings, as the schedules and the heartbeat alarms both need them. */
 export interface ScheduleSettings {
   readonly timeZone: TimeZone;
   readonly retryAttempts: number;
@@ -45,6 +45,7 @@ export interface ScheduleSettings {
   readonly jobSchedule: (job: WatchedJob) => JobSchedule | undefined;
 }
 
+/** @internal */
 export function scheduleSettings(
   config: CertrotorConfig,
   overrides: ScheduleOverrides = {},
@@ -62,6 +63,7 @@ export function scheduleSettings(
   };
 }
 
+/** @internal */
 export interface ScheduledJobsProps {
   readonly config: CertrotorConfig;
   readonly overrides?: ScheduleOverrides;
@@ -85,7 +87,7 @@ export function deadLetterQueue(scope: Construct, id: string, key: kms.IKey): sq
   });
 }
 
-/** The schedules (`<Job>Schedule`) and their dead-letter queue (`ScheduleDeadLetters`) in `scope`. */
+/** @internal The schedules (`<Job>Schedule`) and their dead-letter queue (`ScheduleDeadLetters`) in `scope`. */
 export function createScheduledJobs(scope: Construct, props: ScheduledJobsProps): sqs.Queue {
   const { config } = props;
   const overrides = props.overrides ?? {};

@@ -1,0 +1,133 @@
+/**
+ * The package as a user installs it: `npm pack` (which builds the construct library, its declarations
+ * and the handler bundles), the tarball installed with npm into a fresh CDK app in a temporary
+ * directory (offline; the peer dependencies aws-cdk-lib and constructs come from this repository's
+ * node_modules), the app synthesized with real asset staging, and the CLI run from the same tarball.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { useTempDirs } from '../support/temp-dir';
+
+const temp = useTempDirs();
+const root = join(__dirname, '..', '..');
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false', ...env },
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const CONSUMER_APP = `
+const { App } = require('aws-cdk-lib');
+const { CertRotorStack, readConfigurationFile } = require('certrotor');
+
+const app = new App();
+new CertRotorStack(app, 'Consumer', {
+  configuration: readConfigurationFile(process.env.CERTROTOR_CONFIG),
+  configurationName: 'certrotor.yaml',
+});
+app.synth();
+`;
+
+describe('the packed certrotor package', () => {
+  jest.setTimeout(180_000);
+
+  it('installs from its tarball into a fresh CDK app that synthesizes with the pre-built handler bundles, and runs the CLI', async () => {
+    const dir = await temp.make('pack-install');
+    const packed = run('npm', ['pack', '--pack-destination', dir, '--json'], root);
+    expect({ status: packed.status, stderr: packed.status === 0 ? '' : packed.stderr }).toEqual({
+      status: 0,
+      stderr: '',
+    });
+    const [manifest] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+    const files = manifest!.files.map((f) => f.path);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist-lib/index.js',
+        'dist-lib/lib/index.d.ts',
+        'dist-handlers/probe/index.js',
+        'dist/certrotor.js',
+        'bin/certrotor.js',
+      ]),
+    );
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+
+    const app = join(dir, 'app');
+    run('mkdir', ['-p', app], dir);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+    );
+    writeFileSync(join(app, 'app.js'), CONSUMER_APP);
+    writeFileSync(join(app, 'certrotor.yaml'), readFileSync(join(root, 'config', 'certrotor.example.yaml')));
+    const installed = run(
+      'npm',
+      [
+        'install',
+        '--offline',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        join(dir, manifest!.filename),
+        join(root, 'node_modules', 'aws-cdk-lib'),
+        join(root, 'node_modules', 'constructs'),
+      ],
+      app,
+    );
+    expect({ status: installed.status, stderr: installed.status === 0 ? '' : installed.stderr }).toEqual({
+      status: 0,
+      stderr: '',
+    });
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'certrotor', 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+      dependencies?: Record<string, string>;
+      private?: boolean;
+    };
+    expect(pkg).toMatchObject({
+      peerDependencies: { 'aws-cdk-lib': expect.any(String), constructs: expect.any(String) },
+    });
+    expect(pkg.private).toBeUndefined();
+
+    const outdir = join(app, 'cdk.out');
+    const synth = run(process.execPath, ['app.js'], app, {
+      CDK_OUTDIR: outdir,
+      CERTROTOR_CONFIG: join(app, 'certrotor.yaml'),
+    });
+    expect({ status: synth.status, stderr: synth.status === 0 ? '' : synth.stderr }).toEqual({
+      status: 0,
+      stderr: '',
+    });
+    const template = JSON.parse(readFileSync(join(outdir, 'Consumer.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string }>;
+    };
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(
+      8,
+    );
+    // Every function's asset holds the pre-built bundle and the configuration it reads at cold start.
+    const assets = JSON.parse(readFileSync(join(outdir, 'Consumer.assets.json'), 'utf8')) as {
+      files: Record<string, { source: { path: string; packaging?: string } }>;
+    };
+    const directories = Object.values(assets.files).filter((a) => a.source.packaging === 'zip');
+    expect(directories).toHaveLength(8);
+    for (const { source } of directories)
+      expect(readdirSync(join(outdir, source.path)).sort()).toEqual([
+        'certrotor-config.json',
+        'index.js',
+        'index.js.map',
+      ]);
+
+    const cli = run(
+      process.execPath,
+      [join(app, 'node_modules', 'certrotor', 'bin', 'certrotor.js'), '--help'],
+      app,
+    );
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toContain('Usage: certrotor');
+    expect(existsSync(join(app, 'node_modules', '.bin', 'certrotor'))).toBe(true);
+  });
+});
