@@ -4,6 +4,7 @@ import { scrubPrivateKeys } from '../domain/secret';
 import type { CliContext } from './context';
 import { registerCommands } from './commands';
 import { registerCompletionCommand } from './completion';
+import { configFileFor } from './config-option';
 import { applyHelpStyle, commandPath } from './help';
 import { type OutputSettings, styledContext, wantsColor } from './output';
 import { versionText } from './version';
@@ -25,7 +26,7 @@ export async function runCli(argv: readonly string[], base: CliContext): Promise
     .description('Certificate inventory, upstream rotation tracking and make-before-break rotation.')
     .version(versionText(), '-V, --version', 'print the version (and the commit it was built from)')
     .option('-q, --quiet', 'print only problems (stderr) and --json output')
-    .option('--verbose', 'also say what certrotor is doing, on stderr')
+    .option('--verbose', 'also say what certrotor is doing (which configuration), on stderr')
     .option('--no-color', 'no colour or symbols, even on a terminal (also: NO_COLOR=1)')
     .exitOverride()
     .configureOutput({
@@ -48,6 +49,15 @@ export async function runCli(argv: readonly string[], base: CliContext): Promise
       settings.json = local.json === true;
       if (global.color === false) settings.color = settings.errColor = false;
       ctx.verbose?.(`certrotor ${versionText()}: ${commandPath(action)} (cwd ${base.cwd})`);
+      if (action.options.some((o) => o.long === '--config')) {
+        const flags = action.opts<{ config?: string; backend?: string }>();
+        try {
+          ctx.verbose?.(`configuration: ${configFileFor(base, flags.config)}`);
+        } catch {
+          // No configuration file: the command itself says so.
+        }
+        if (flags.backend) ctx.verbose?.(`backend: ${flags.backend} (--backend)`);
+      }
     });
   registerCommands(program, ctx);
   registerCompletionCommand(program, ctx);

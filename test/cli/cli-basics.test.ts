@@ -175,7 +175,10 @@ describe('colour and verbosity', () => {
 
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/^ok: /);
-    expect(result.err).toMatch(/^certrotor: certrotor \S+.*: config validate \(cwd /);
+    expect(result.err.split('\n')).toEqual([
+      expect.stringMatching(/^certrotor: certrotor \S+.*: config validate \(cwd /),
+      `certrotor: configuration: ${join(cwd, 'certrotor.yaml')}`,
+    ]);
   });
 
   it('refuses --quiet with --verbose as a usage error', async () => {
