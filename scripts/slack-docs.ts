@@ -24,7 +24,7 @@ import {
   heldForDigest,
   messageOptionsFor,
   routeEvent,
-} from '../lambda/domain/notification-routing';
+} from '../lambda/domain/notifications/routing';
 import type { ChatMessage } from '../lambda/domain/ports';
 import {
   type DigestItem,

@@ -4,7 +4,7 @@
  * occurrence (a retried or repeated invocation never sends a second one). Then records its heartbeat
  * and checks the other scheduled jobs (dead man's switch).
  */
-import { operatorChannel } from '../domain/notification-routing';
+import { operatorChannel } from '../domain/notifications/routing';
 import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
 import { NotificationDispatcher } from '../use-cases/notify/notify';
 import { completeScheduledJob } from './support/heartbeat';

@@ -9,7 +9,7 @@ import { eventIdempotency } from '../adapters/aws/event-idempotency';
 import type { CertrotorConfig } from '../config/configuration';
 import { parseEvent } from '../domain/events';
 import { CertrotorError, OperationError, describeError } from '../domain/errors';
-import { operatorChannel, planEventNotifications } from '../domain/notification-routing';
+import { operatorChannel, planEventNotifications } from '../domain/notifications/routing';
 import type { Notifier } from '../domain/ports';
 import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
 import { COLLECTIONS } from '../use-cases/certificate-state';

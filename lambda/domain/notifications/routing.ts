@@ -7,12 +7,12 @@
  * the default channel), check silences, hold routine expiry alerts for the digest when one is enabled,
  * and build the Slack message with the channel's mention and the runbook base.
  */
-import { DAY_MS } from './certificate';
-import type { CertrotorConfig, NotificationsConfig } from '../config/configuration';
-import type { CatalogueEvent, DetailTypeName } from './events';
-import type { ChatMessage } from './ports';
-import { type AlertSubject, type InhibitionDecision, type Silence, isInhibited } from './silences';
-import { type SlackMessageOptions, buildSlackMessage } from './notifications/event-message';
+import { DAY_MS } from '../certificate';
+import type { CertrotorConfig, NotificationsConfig } from '../../config/configuration';
+import type { CatalogueEvent, DetailTypeName } from '../events';
+import type { ChatMessage } from '../ports';
+import { type AlertSubject, type InhibitionDecision, type Silence, isInhibited } from '../silences';
+import { type SlackMessageOptions, buildSlackMessage } from './event-message';
 
 type EventLike = Pick<CatalogueEvent, 'detailType' | 'detail'>;
 

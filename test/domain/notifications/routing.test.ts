@@ -1,11 +1,11 @@
-import { type CertrotorConfigInput, validateConfig } from '../../lambda/config/configuration';
+import { type CertrotorConfigInput, validateConfig } from '../../../lambda/config/configuration';
 import {
   type CatalogueEvent,
   type DetailTypeName,
   type EventDetail,
   catalogue,
   parseDetail,
-} from '../../lambda/domain/events';
+} from '../../../lambda/domain/events';
 import {
   alertSubjectOfEvent,
   heldForDigest,
@@ -13,9 +13,9 @@ import {
   planEventNotifications,
   resolveOwner,
   routeEvent,
-} from '../../lambda/domain/notification-routing';
-import { createSilence } from '../../lambda/domain/silences';
-import { messageText } from '../support/slack-limits';
+} from '../../../lambda/domain/notifications/routing';
+import { createSilence } from '../../../lambda/domain/silences';
+import { messageText } from '../../support/slack-limits';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const DAY = 86_400_000;
