@@ -12,12 +12,12 @@ import { FileDestination } from '../adapters/local/file-destination';
 import { FileStateStore } from '../adapters/local/file-state-store';
 import { FilesSource } from '../adapters/local/files-source';
 import { LocalCaIssuer } from '../adapters/local/local-ca-issuer';
-import { installLayout, resolveFileOwner } from '../cli/agent-runtime';
 import { DESTINATION_KINDS, ISSUER_KINDS, SOURCE_KINDS } from '../config/backends';
 import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } from '../config/configuration';
 import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
 import type { EndpointTargetOptions } from '../config/views/endpoints';
 import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
+import { installLayout, resolveFileOwner } from './file-install';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
 export interface LocalDeps {
