@@ -43,6 +43,11 @@ const KNOWN_VIOLATIONS: readonly Allowed[] = [
   },
   {
     rule: 'source-files-stay-small',
+    file: 'lambda/use-cases/notify/outbox.ts',
+    why: 'the durable notification outbox (commit 1bb8306) landed at 556 lines; its author splits it (e.g. the dispatcher class out of the drain loop)',
+  },
+  {
+    rule: 'source-files-stay-small',
     file: 'lambda/cli/cycle-commands.ts',
     why: 'being changed for the one rotation engine; the CLI owner splits it by command family',
   },
