@@ -7,15 +7,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { expectedAgentHosts } from '../config/views/agent-hosts';
 import { parseDuration, DAY_MS } from '../domain/duration';
 import { InvalidInputError, describeError } from '../domain/errors';
-import { type FleetReport, fleetReport, readFleetReportInput } from '../use-cases/fleet-report';
-import { upstreamSpecOf } from '../use-cases/upstream/spec';
+import { type FleetReport, buildFleetReport } from '../use-cases/fleet-report';
 import { withConfigOption } from './config-option';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
-import { renderReportHtml } from './report-html';
+import { renderReportHtml } from '../adapters/report/fleet-report-html';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
 
 interface ReportOptions extends BackendOptions {
@@ -28,23 +26,13 @@ interface ReportOptions extends BackendOptions {
 export const DEFAULT_REPORT_FILE = 'certrotor-report.html';
 
 /** The report as of `now` from the runtime's state and configuration. */
-export async function buildReport(runtime: Runtime, now: Date, horizonDays?: number): Promise<FleetReport> {
-  const config = runtime.config;
-  const upstreams = new Map<string, { consumers: string[]; safetyMarginMs: number }>();
-  for (const upstream of config.upstreams) {
-    const spec = await upstreamSpecOf(config, upstream, runtime.destinations);
-    upstreams.set(upstream.name, {
-      consumers: spec.consumers.map((c) => c.name),
-      safetyMarginMs: upstream.safetyMargin,
-    });
-  }
-  const input = await readFleetReportInput(runtime.state, now, {
-    environments: config.environments.map((e) => e.name),
-    managedEnvironments: new Map(runtime.specs.map((s) => [s.name, s.environments])),
-    expectedHosts: expectedAgentHosts(config),
-    upstreams,
-  });
-  return fleetReport(input, now, horizonDays);
+export function buildReport(runtime: Runtime, now: Date, horizonDays?: number): Promise<FleetReport> {
+  return buildFleetReport(
+    { state: runtime.state, destinations: runtime.destinations },
+    runtime.config,
+    now,
+    horizonDays,
+  );
 }
 
 export interface ReportServer {

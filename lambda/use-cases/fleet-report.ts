@@ -4,14 +4,18 @@
  * (what the last scans, agents, rotations and upstream watches recorded): reading it probes nothing,
  * changes nothing and needs no network, so it can be rendered anywhere, any time.
  */
+import type { CertrotorConfig } from '../config/configuration';
+import { expectedAgentHosts } from '../config/views/agent-hosts';
+import { certificateSpecs } from '../config/views/certificates';
 import { shortFingerprint, DAY_MS } from '../domain/certificate';
 import { type ExpectedHost, type HostReportFacts, type HostView, hostDrift } from '../domain/host-drift';
-import type { StateStore } from '../domain/ports';
+import type { Destination, StateStore } from '../domain/ports';
 import { CRITICAL_DAYS, WARNING_DAYS } from '../domain/thresholds';
 import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream/announcement';
 import { type ConsumerReadiness, evaluateWindow } from '../domain/upstream/window';
 import { COLLECTIONS, type CertificateState } from './certificate-state';
 import type { StoredObservation } from './cycle';
+import { upstreamSpecOf } from './upstream/spec';
 
 export type ExpiryState = 'expired' | 'critical' | 'warning' | 'ok' | 'unreachable' | 'not issued';
 
@@ -354,4 +358,32 @@ export async function readFleetReportInput(
 /** Short fingerprint for display ('-' when unknown). */
 export function shortOf(fingerprint: string | undefined): string {
   return fingerprint ? shortFingerprint(fingerprint) : '-';
+}
+
+/**
+ * The report for `config` from `state` as of `now`: what the CLI's `report` and the scheduled report
+ * Lambda both build. `destinations` resolves upstream consumers that are destination targets (the
+ * CLI has them; without them, consumers are the configured hosts and fleets).
+ */
+export async function buildFleetReport(
+  deps: { readonly state: StateStore; readonly destinations?: ReadonlyMap<string, Destination> },
+  config: CertrotorConfig,
+  now: Date,
+  horizonDays?: number,
+): Promise<FleetReport> {
+  const upstreams = new Map<string, { consumers: string[]; safetyMarginMs: number }>();
+  for (const upstream of config.upstreams) {
+    const spec = await upstreamSpecOf(config, upstream, deps.destinations ?? new Map());
+    upstreams.set(upstream.name, {
+      consumers: spec.consumers.map((c) => c.name),
+      safetyMarginMs: upstream.safetyMargin,
+    });
+  }
+  const input = await readFleetReportInput(deps.state, now, {
+    environments: config.environments.map((e) => e.name),
+    managedEnvironments: new Map(certificateSpecs(config).map((s) => [s.name, s.environments])),
+    expectedHosts: expectedAgentHosts(config),
+    upstreams,
+  });
+  return fleetReport(input, now, horizonDays);
 }

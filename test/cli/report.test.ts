@@ -8,7 +8,7 @@ import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
 import type { CliContext } from '../../lambda/cli/context';
 import { runCli } from '../../lambda/cli/program';
 import { serveReport } from '../../lambda/cli/report';
-import { esc, renderReportHtml } from '../../lambda/cli/report-html';
+import { esc, renderReportHtml } from '../../lambda/adapters/report/fleet-report-html';
 import { COLLECTIONS } from '../../lambda/use-cases/certificate-state';
 import { fleetReport } from '../../lambda/use-cases/fleet-report';
 import { useTempDirs } from '../support/temp-dir';

@@ -10,8 +10,8 @@ import type {
   ExpiryState,
   FleetReport,
   FleetRow,
-} from '../use-cases/fleet-report';
-import { shortOf } from '../use-cases/fleet-report';
+} from '../../use-cases/fleet-report';
+import { shortOf } from '../../use-cases/fleet-report';
 
 /** Escapes text for HTML element content and double-quoted attributes. */
 export function esc(value: unknown): string {
