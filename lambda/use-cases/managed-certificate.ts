@@ -1,7 +1,7 @@
 /**
  * The use-case view of a managed certificate: what to issue, where to deliver it, how to verify it.
- * The CLI and the handlers map validated configuration onto this shape, so use cases don't depend on
- * the configuration file's layout.
+ * One mapping from the validated configuration produces it for every driver
+ * (lambda/config/views/certificates.ts), so use cases don't depend on the configuration file's layout.
  */
 import type { CertificateUsage, KeySpec } from '../domain/ports';
 
