@@ -127,4 +127,48 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
       'A Slack webhook URL cannot be rotated by Secrets Manager: it is replaced in Slack, then put here',
     );
   }
+  acknowledgeServerlessFindings(rotor, ack);
+}
+
+/** Why a failed asynchronous invocation of each function needs no dead-letter queue of its own. */
+const NO_DLQ_REASONS: Record<string, string> = {
+  inventory:
+    'Scheduled with only {job, scheduledAt} as input: nothing to replay; a failed run misses its heartbeat (alarm) and the next run repeats the work',
+  probe:
+    'Scheduled with only {job, scheduledAt} as input: nothing to replay; a failed run misses its heartbeat (alarm) and the next run repeats the work',
+  'upstream-watch':
+    'Scheduled or AWS Health input: a failed run misses its heartbeat (alarm) and the next run rereads every feed and the Health events',
+  digest:
+    'Scheduled with only {job, scheduledAt} as input: held alerts stay in the table for the next digest; a failed run misses its heartbeat (alarm)',
+  planner:
+    'Scheduled with only {job, scheduledAt} as input: the next hourly run plans again; start failures raise the scan problems alarm',
+  'rotation-step':
+    'Invoked synchronously by Step Functions only: the workflow retries and catches every failure',
+  notifier:
+    'Failed asynchronous invocations go to the notifier dead-letter queue through its on-failure destination (NotifierAsync)',
+  'acm-expiry-event':
+    "ACM's expiry events repeat daily and the daily inventory reads the same certificates: nothing is lost with one event",
+};
+
+/** cdk-nag ServerlessChecks findings that are intended, each with its reason. */
+function acknowledgeServerlessFindings(
+  rotor: NagSubject,
+  ack: (scope: Construct, id: string, reason: string) => void,
+): void {
+  const named = Object.entries(rotor.functions) as [string, lambda.IFunction][];
+  for (const [, probe] of Object.entries(rotor.placementProbes)) named.push(['probe', probe]);
+  for (const [name, f] of named) {
+    ack(
+      f,
+      'Serverless-LambdaLatestVersion',
+      'Pinned to nodejs22.x on purpose: the runtime the code is tested on; upgrades are deliberate',
+    );
+    ack(f, 'Serverless-LambdaDLQ', NO_DLQ_REASONS[name] ?? NO_DLQ_REASONS.probe!);
+  }
+  for (const queue of [rotor.scheduleDeadLetterQueue, rotor.notifierDeadLetterQueue])
+    ack(
+      queue,
+      'Serverless-SQSRedrivePolicy',
+      'A dead-letter queue itself: nothing consumes it but an operator',
+    );
 }
