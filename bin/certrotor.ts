@@ -18,6 +18,25 @@ void runCli(process.argv.slice(2), {
   ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
   input: process.stdin,
   prompt: (text) => process.stderr.write(text),
+  onInterrupt: (handler) => {
+    let signals = 0;
+    const listener = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        process.stderr.write(
+          'certrotor: interrupted again: exiting now; `certrotor repair <name>` or the next run finishes or undoes the rotation\n',
+        );
+        process.exit(130);
+      }
+      handler(signal);
+    };
+    process.on('SIGINT', listener);
+    process.on('SIGTERM', listener);
+    return () => {
+      process.off('SIGINT', listener);
+      process.off('SIGTERM', listener);
+    };
+  },
 }).then((code) => {
   process.exitCode = code;
 });

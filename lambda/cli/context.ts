@@ -26,6 +26,11 @@ export interface CliContext {
   readonly prompt?: (text: string) => void;
   /** A line shown only with --verbose (stderr); set by the CLI's output module. */
   readonly verbose?: (text: string) => void;
+  /**
+   * Calls `handler` on the first SIGINT/SIGTERM (a second one exits at once, with 130); returns a
+   * function that stops listening. Absent in tests that drive commands in-process.
+   */
+  readonly onInterrupt?: (handler: (signal: string) => void) => () => void;
   /** The output settings in force (colour, verbosity), once the global flags are parsed. */
   readonly output?: Readonly<OutputSettings>;
 }

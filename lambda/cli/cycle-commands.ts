@@ -19,6 +19,7 @@ import {
   type Silence,
 } from '../domain/silences';
 import { shortFingerprint } from '../domain/certificate';
+import { currentHolder, isLocalHolderGone } from '../adapters/local/process-holder';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
 import {
   type CycleDeps,
@@ -70,8 +71,33 @@ export function cycleDeps(
       prober: runtime.prober,
       clock: ctx.clock,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      isHolderGone: isLocalHolderGone,
+      onProgress: (p) => {
+        // Waits are never silent on a terminal: nobody should press Ctrl-C in the dark.
+        if (p.phase !== 'verifying' || !p.target) return;
+        const line = `  waiting for ${p.target}: ${p.detail ?? ''}`;
+        if (ctx.stderrIsTTY) ctx.err(line);
+        else ctx.verbose?.(line);
+      },
     },
   };
+}
+
+/**
+ * Ctrl-C / SIGTERM during a rotation: no new work starts, every touched target is rolled back, the
+ * lock is released and the command exits 130. A second signal exits at once; `repair` or the next run
+ * then finishes or undoes the rotation.
+ */
+function onInterrupt(ctx: CliContext): { interrupted: () => boolean; stop: () => void } {
+  let interrupted = false;
+  const stop =
+    ctx.onInterrupt?.((signal) => {
+      interrupted = true;
+      ctx.err(
+        `certrotor: ${signal}: finishing the current step, then rolling back what was touched (again to exit at once)`,
+      );
+    }) ?? (() => undefined);
+  return { interrupted: () => interrupted, stop };
 }
 
 export function scanInput(runtime: Runtime): ScanInput {
@@ -246,16 +272,20 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
           `rotate ${name}: no certificate named ${name} in the configuration (known: ${runtime.specs.map((s) => s.name).join(', ') || 'none'})`,
         );
       const deps = cycleDeps(runtime, ctx);
+      const interrupt = onInterrupt(ctx);
       const rotated = await rotateWithEvents(deps, spec, {
         reason: 'manual',
         owner: `cli-${randomUUID()}`,
         dryRun: options.dryRun ?? false,
-      });
+        interrupted: interrupt.interrupted,
+        holder: currentHolder('rotate'),
+      }).finally(interrupt.stop);
       const result = rotated.result;
       const failures = [...rotated.failures, ...(await deps.drainNotifications())];
       if (options.json) ctx.out(JSON.stringify({ rotation: result, failures }, null, 2));
       else printRotation(ctx, result);
       if (failures.length > 0) ctx.exitCode = 1;
+      if (interrupt.interrupted()) ctx.exitCode = 130;
     });
 
   withBackendOptions(withConfigOption(program.command('run')))
@@ -265,11 +295,14 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
     .action(async (options: CommonOptions & { dryRun?: boolean }) => {
       const runtime = await runtimeFor(ctx, options);
       const deps = cycleDeps(runtime, ctx);
+      const interrupt = onInterrupt(ctx);
       const report = await runCycle(deps, {
         ...scanInput(runtime),
         owner: `run-${randomUUID()}`,
         dryRun: options.dryRun ?? false,
-      });
+        interrupted: interrupt.interrupted,
+        holder: currentHolder('run'),
+      }).finally(interrupt.stop);
       // Upstream rotations are watched in the same cycle (the deployed service runs it on its own schedule).
       const upstreams =
         runtime.config.upstreams.length > 0
@@ -294,6 +327,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
               findings: report.scan.evaluation.findings,
               events: report.scan.events.length + (upstreams?.events.length ?? 0),
               rotations: report.rotations,
+              deferred: report.deferred,
               upstreams: upstreams?.upstreams.map((u) => ({
                 upstream: u.upstream,
                 delivered: u.delivered,
@@ -318,10 +352,12 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
           new Set(report.scan.newFindings.map((f) => f.dedupeKey)),
         );
         for (const r of report.rotations) printRotation(ctx, r);
+        for (const d of report.deferred) ctx.out(`rotation ${d.name}: DEFERRED — ${d.reason}`);
         if (upstreams) for (const line of renderWatch(upstreams)) ctx.out(line);
         printFailures(ctx, failures);
       }
       if (failures.length > 0) ctx.exitCode = 1;
+      if (interrupt.interrupted()) ctx.exitCode = 130;
     });
 
   withBackendOptions(withConfigOption(program.command('repair <name>')))
@@ -341,6 +377,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       const { sink, failures } = eventSink(deps);
       const repaired = await repairRotation({ ...deps.rotation, events: sink }, spec, {
         owner: `repair-${randomUUID()}`,
+        holder: currentHolder('repair'),
         ...(options.forceUnlock ? { forceUnlock: true } : {}),
       });
       failures.push(...(await deps.drainNotifications()));

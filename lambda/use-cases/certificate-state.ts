@@ -36,7 +36,7 @@ export interface CertificateState {
   /** Kept as the rollback target after promotion. */
   readonly previous?: VersionRecord;
   readonly pending?: PendingRotation;
-  /** Failed attempts against the current version; part of the next version id so a retry is a new rotation. */
+  /** Consecutive failed attempts at the next version; decides the backoff before the next attempt. */
   readonly failedAttempts: number;
   readonly lastFailure?: { readonly at: string; readonly reason: string; readonly version: string };
 }
@@ -87,11 +87,11 @@ export async function updateCertificateState(
 
 /**
  * A deterministic version id for "the next version after `current`": a duplicate scheduled
- * invocation computes the same id (so it cannot start a second rotation), while a retry after a
- * failure gets a new one.
+ * invocation computes the same id (so it cannot start a second rotation), and a retry after a failure
+ * reuses it, with the certificate already issued for it (no new key per attempt).
  */
 export function nextVersionId(name: string, state: CertificateState | undefined): string {
-  const basis = `${name}|${state?.current?.fingerprintSha256 ?? 'initial'}|${state?.failedAttempts ?? 0}`;
+  const basis = `${name}|${state?.current?.fingerprintSha256 ?? 'initial'}`;
   return `v${createHash('sha256').update(basis).digest('hex').slice(0, 16)}`;
 }
 

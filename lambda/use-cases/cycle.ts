@@ -15,6 +15,7 @@ import type {
   StateStore,
   TlsProber,
 } from '../domain/ports';
+import { retryNotBefore } from '../domain/rotation/backoff';
 import { COLLECTIONS, readCertificateState } from './certificate-state';
 import { type Evaluation, type ManagedView, evaluate } from './evaluate';
 import { findingToEvent, type OwnershipLookup } from './finding-events';
@@ -109,29 +110,53 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
   return { observations, evaluation, newFindings, events, failures: problems };
 }
 
+/** A due rotation held back by its backoff after failed attempts. */
+export interface DeferredRotation {
+  readonly name: string;
+  readonly until: string;
+  readonly reason: string;
+}
+
 export interface CycleReport {
   readonly scan: ScanReport;
   readonly rotations: readonly RotationResult[];
+  readonly deferred: readonly DeferredRotation[];
   readonly failures: readonly ScanFailure[];
 }
 
 /** Scan, then rotate whatever policy says is due. */
 export async function runCycle(
   deps: CycleDeps & { rotation: RotationDeps },
-  input: ScanInput & { owner: string; dryRun?: boolean },
+  input: ScanInput & Pick<RotateOptions, 'owner' | 'dryRun' | 'interrupted' | 'holder'>,
 ): Promise<CycleReport> {
   const report = await scan(deps, input);
   const failures: ScanFailure[] = [...report.failures];
   const rotations: RotationResult[] = [];
+  const deferred: DeferredRotation[] = [];
   for (const verdict of report.evaluation.renewals.filter((r) => r.due)) {
     const spec = input.specs.find((s) => s.name === verdict.name);
     if (!spec) continue;
+    // Interrupted: no new rotation starts.
+    if (input.interrupted?.()) break;
+    const stored = (await readCertificateState(deps.state, spec.name, deps.clock()))?.value;
+    const notBefore = retryNotBefore(stored?.failedAttempts ?? 0, stored?.lastFailure?.at, deps.clock());
+    if (notBefore && stored?.pending === undefined) {
+      // A rotation that keeps failing is retried with backoff, not on every run.
+      deferred.push({
+        name: spec.name,
+        until: notBefore.toISOString(),
+        reason: `${stored!.failedAttempts} failed attempt(s), last: ${stored!.lastFailure?.reason ?? 'unknown'}; next attempt after ${notBefore.toISOString()}`,
+      });
+      continue;
+    }
     // One certificate's rotation failing in an unexpected way never stops the others.
     try {
       const outcome = await rotateWithEvents(deps, spec, {
         reason: verdict.reason,
         owner: input.owner,
         dryRun: input.dryRun ?? false,
+        ...(input.interrupted ? { interrupted: input.interrupted } : {}),
+        ...(input.holder ? { holder: input.holder } : {}),
       });
       rotations.push(outcome.result);
       failures.push(...outcome.failures);
@@ -139,7 +164,7 @@ export async function runCycle(
       failures.push({ what: `rotation ${spec.name}`, error: describeError(error) });
     }
   }
-  return { scan: report, rotations, failures };
+  return { scan: report, rotations, deferred, failures };
 }
 
 /**

@@ -9,7 +9,7 @@ import { checkNewVersion, rotationDedupeKey } from '../../lambda/domain/rotation
 
 const targets = (n: number): TargetRef[] =>
   Array.from({ length: n }, (_, i) => ({ destination: 'd', target: `h${i + 1}` }));
-const records = (entries: [string, TargetRecord['state']][]) =>
+const records = (entries: readonly (readonly [string, TargetRecord['state']])[]) =>
   new Map(
     entries.map(([t, state]) => [
       targetKey({ destination: 'd', target: t }),

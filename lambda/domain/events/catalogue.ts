@@ -223,10 +223,11 @@ export const catalogue: { readonly [T in DetailTypeName]: CatalogueEntry<T> } = 
     detailType: 'Rotation Failed',
     emittedWhen:
       'A rotation stopped before promotion: issuing, staging, distribution or verification failed. The previous version stays current; failed hosts are named with their reasons.',
-    dedupeKeyRule: '`rotation-failed:<rotation id>`',
+    dedupeKeyRule:
+      '`rotation-failed:<rotation id>:L<escalation level>`: once per version and level (0: over 30 days left … 6: expired), however often it is retried',
     example: {
       ...common,
-      dedupeKey: `rotation-failed:${exampleRotation.id}`,
+      dedupeKey: `rotation-failed:${exampleRotation.id}:L2`,
       severity: 'error',
       environments: ['prod-eu'],
       rotation: exampleRotation,
@@ -250,10 +251,11 @@ export const catalogue: { readonly [T in DetailTypeName]: CatalogueEntry<T> } = 
     detailType: 'Rotation Rolled Back',
     emittedWhen:
       'Targets already changed by a failed rotation were restored to the previous version, and the restoration verified.',
-    dedupeKeyRule: '`rotation-rolled-back:<rotation id>`',
+    dedupeKeyRule:
+      '`rotation-rolled-back:<rotation id>:L<escalation level>`: once per version and level, however often it is retried',
     example: {
       ...common,
-      dedupeKey: `rotation-rolled-back:${exampleRotation.id}`,
+      dedupeKey: `rotation-rolled-back:${exampleRotation.id}:L2`,
       severity: 'warning',
       environments: ['prod-eu'],
       rotation: exampleRotation,

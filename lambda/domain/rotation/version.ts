@@ -30,12 +30,14 @@ export function checkNewVersion(
 export type RotationEventKind = 'started' | 'succeeded' | 'failed' | 'rolled-back';
 
 /**
- * The catalogue's dedupe key rule for rotation events: `rotation-<kind>:<rotation id>`. The started
- * event and the outcome never share a key (a channel drops a repeated key as a duplicate), and one
- * version's outcome is told once however many times a driver retries a step.
+ * The catalogue's dedupe key rule for rotation events: `rotation-<kind>:<rotation id>`, and for a
+ * failure also its escalation level (`:L<n>`). The started event and the outcome never share a key
+ * (a channel drops a repeated key as a duplicate); a version retried after a failure is announced
+ * once, and its failure is told again only when the level rises as expiry nears.
  */
-export function rotationDedupeKey(kind: RotationEventKind, rotationId: string): string {
-  return `rotation-${kind}:${rotationId}`.slice(0, 512);
+export function rotationDedupeKey(kind: RotationEventKind, rotationId: string, level?: number): string {
+  const escalation = level !== undefined && (kind === 'failed' || kind === 'rolled-back') ? `:L${level}` : '';
+  return `rotation-${kind}:${rotationId}${escalation}`.slice(0, 512);
 }
 
 export function rotationIdOf(name: string, version: string): string {

@@ -59,6 +59,8 @@ export interface OutcomeFacts {
   readonly records: readonly TargetRecord[];
   readonly total: number;
   readonly verifiedBeforeRollback: number;
+  /** Escalation level of a failure (`escalationLevel`): part of its dedupe key. */
+  readonly level?: number;
 }
 
 export function outcomeEvent(
@@ -107,9 +109,10 @@ export function outcomeEvent(
           spec,
           ref,
           'rolled-back',
-          'error',
+          severityOf(facts.level),
           now,
           `rotation of ${spec.name} to ${ref.version} rolled back: ${reason}`,
+          facts.level,
         ),
         rotation: rotation(spec, ref),
         ...(issued ? { certificate: issued } : {}),
@@ -130,9 +133,10 @@ export function outcomeEvent(
         spec,
         ref,
         'failed',
-        'error',
+        severityOf(facts.level),
         now,
         `rotation of ${spec.name} to ${ref.version} failed: ${reason}`,
+        facts.level,
       ),
       rotation: rotation(spec, ref),
       ...(issued ? { certificate: issued } : {}),
@@ -157,16 +161,20 @@ export async function publish(deps: Pick<RotationDeps, 'events'>, build: () => O
   }
 }
 
+/** A failure with three days or less left on the current certificate (level 4 and up) is critical. */
+const severityOf = (level: number | undefined) => ((level ?? 0) >= 4 ? 'critical' : 'error');
+
 function common(
   spec: RotationSpec,
   ref: RotationRef,
   kind: 'started' | 'succeeded' | 'failed' | 'rolled-back',
-  severity: 'info' | 'error',
+  severity: 'info' | 'error' | 'critical',
   now: Date,
   summary: string,
+  level?: number,
 ) {
   return {
-    dedupeKey: rotationDedupeKey(kind, rotationIdOf(spec.name, ref.version)),
+    dedupeKey: rotationDedupeKey(kind, rotationIdOf(spec.name, ref.version), level),
     severity,
     occurredAt: now.toISOString(),
     environments: [...spec.environments],

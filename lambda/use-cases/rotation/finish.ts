@@ -6,6 +6,7 @@
  */
 import type { TargetRecord } from '../../domain/rotation/rollout';
 import { convergencePercent } from '../../domain/rotation/rollout';
+import { escalationLevel } from '../../domain/rotation/backoff';
 import { rotationIdOf } from '../../domain/rotation/version';
 import { COLLECTIONS, readCertificateState, updateCertificateState } from '../certificate-state';
 import { outcomeEvent, publish } from './events';
@@ -20,6 +21,11 @@ export interface FinishInput {
   readonly outcome: FinishOutcome;
   /** One line: why it did not succeed. */
   readonly reason?: string;
+  /**
+   * Whether a rotation that did not succeed counts as a failed attempt (backoff before the next). An
+   * operator's interrupt does not. @default true
+   */
+  readonly countsAsFailure?: boolean;
 }
 
 export type RotationResultStatus = 'succeeded' | 'rolled-back' | 'failed' | 'refused' | 'dry-run';
@@ -63,7 +69,8 @@ export async function finishStep(
       const keep = outcome === 'held' && ours?.version === ref.version;
       return {
         ...(ours?.version === ref.version && !keep ? rest : state),
-        failedAttempts: keep ? state.failedAttempts : state.failedAttempts + 1,
+        failedAttempts:
+          keep || input.countsAsFailure === false ? state.failedAttempts : state.failedAttempts + 1,
         lastFailure: { at: now.toISOString(), reason: reason!, version: ref.version },
       };
     });
@@ -96,6 +103,7 @@ export async function finishStep(
         records: targets,
         total: targets.length,
         verifiedBeforeRollback: succeeded ? targets.length : verified,
+        level: escalationLevel(after?.current?.notAfter, now),
       },
       now,
     ),

@@ -10,7 +10,13 @@ import { rotationIdOf } from '../../domain/rotation/version';
 import { nextVersionId, readCertificateState } from '../certificate-state';
 import { type FinishOutcome, type RotationResult, finishStep } from './finish';
 import { rollbackStep } from './rollback';
-import { type RotationDeps, type RotationSpec, type RotationRef, verifyIntervalOf } from './spec';
+import {
+  type RotationDeps,
+  type RotationSpec,
+  type RotationRef,
+  verifyIntervalOf,
+  verifyTimeoutOf,
+} from './spec';
 import {
   type IssuedVersion,
   deliverStep,
@@ -18,6 +24,7 @@ import {
   listTargets,
   nextStep,
   planStep,
+  progress,
   promoteStep,
   startStep,
   verifyStep,
@@ -31,6 +38,8 @@ export interface RotateOptions {
   readonly trigger?: RotationRef['trigger'];
   /** Checked before each new batch: when it says stop, no new work starts and touched targets roll back. */
   readonly interrupted?: () => boolean;
+  /** The process that holds the lock (named in refusals; taken over once it is gone). */
+  readonly holder?: RotationRef['holder'];
 }
 
 export async function rotateCertificate(
@@ -47,6 +56,7 @@ export async function rotateCertificate(
     owner: options.owner,
     reason: options.reason,
     ...(options.trigger ? { trigger: options.trigger } : {}),
+    ...(options.holder ? { holder: options.holder } : {}),
   };
   const base = {
     name: spec.name,
@@ -98,11 +108,14 @@ export async function drive(
   }
   for (;;) {
     try {
-      if (options.interrupted?.()) return rollBack(deps, spec, ref, 'interrupted: rolled back on request');
+      if (options.interrupted?.())
+        return rollBack(deps, spec, ref, 'interrupted: every touched target rolled back', false);
       const decision = await nextStep(deps, spec, ref);
       switch (decision.action) {
         case 'deliver':
-          await Promise.all(decision.targets.map((t) => deliverAndVerify(deps, spec, ref, issued, t)));
+          await Promise.all(
+            decision.targets.map((t) => deliverAndVerify(deps, spec, ref, issued, t, options.interrupted)),
+          );
           continue;
         case 'promote': {
           const promoted = await promoteStep(deps, spec, ref);
@@ -127,12 +140,23 @@ async function deliverAndVerify(
   ref: RotationRef,
   issued: IssuedVersion,
   target: TargetRef,
+  interrupted: (() => boolean) | undefined,
 ): Promise<void> {
   const delivery = await deliverStep(deps, spec, ref, issued.bundle, target);
   if (delivery.state === 'failed') return;
-  for (;;) {
-    const round = await verifyStep(deps, spec, ref, target, issued.fingerprint, delivery.deadline);
-    if (round.state !== 'retry') return;
+  const rounds = Math.max(1, Math.ceil(verifyTimeoutOf(spec) / Math.max(1, verifyIntervalOf(spec))));
+  for (let round = 1; ; round++) {
+    const result = await verifyStep(deps, spec, ref, target, issued.fingerprint, delivery.deadline);
+    if (result.state !== 'retry') return;
+    // Interrupted: the target stays unsettled (delivered), so the rollback that follows restores it.
+    if (interrupted?.()) return;
+    await progress(deps, {
+      phase: 'verifying',
+      name: spec.name,
+      version: ref.version,
+      target: target.target,
+      detail: `${round}/${rounds} probes: ${result.error ?? 'not serving the new version yet'}`,
+    });
     await deps.sleep(verifyIntervalOf(spec));
   }
 }
@@ -142,11 +166,12 @@ async function rollBack(
   spec: RotationSpec,
   ref: RotationRef,
   reason: string,
+  countsAsFailure = true,
 ): Promise<RotationResult> {
   try {
     const summary = await rollbackStep(deps, spec, ref);
     const note = summary.failed > 0 ? `; ${summary.failed} target(s) could not be rolled back` : '';
-    return finish(deps, spec, ref, 'rolled-back', `${reason}${note}`);
+    return finish(deps, spec, ref, 'rolled-back', `${reason}${note}`, countsAsFailure);
   } catch (error) {
     return finish(deps, spec, ref, 'failed', `${reason}; rollback failed: ${describeError(error)}`);
   }
@@ -158,8 +183,13 @@ function finish(
   ref: RotationRef,
   outcome: FinishOutcome,
   reason?: string,
+  countsAsFailure = true,
 ): Promise<RotationResult> {
-  return finishStep(deps, spec, ref, { outcome, ...(reason ? { reason } : {}) });
+  return finishStep(deps, spec, ref, {
+    outcome,
+    ...(reason ? { reason } : {}),
+    ...(countsAsFailure ? {} : { countsAsFailure: false }),
+  });
 }
 
 function refused(

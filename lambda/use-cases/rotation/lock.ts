@@ -5,6 +5,9 @@
  * run or `repair` takes it over. A refusal names the holder, the lease's end and the way out.
  */
 import { ConditionFailedError, type StateStore } from '../../domain/ports';
+import type { LockHolder } from '../../domain/rotation/lock';
+
+export type { LockHolder };
 import { COLLECTIONS, type Lock } from '../certificate-state';
 import type { RotationRef } from './spec';
 
@@ -13,6 +16,7 @@ export const ROTATION_LOCK_LEASE_MS = 10 * 60_000;
 
 export interface RotationLock extends Lock {
   readonly leaseUntil?: string;
+  readonly holder?: LockHolder;
 }
 
 export type LockOutcome =
@@ -26,12 +30,14 @@ export async function acquireRotationLock(
   name: string,
   ref: RotationRef,
   now: Date,
+  isHolderGone?: (holder: LockHolder) => boolean,
 ): Promise<LockOutcome> {
   const lock: RotationLock = {
     owner: ref.owner,
     acquiredAt: now.toISOString(),
     purpose: `rotate ${name} ${ref.version}`,
     leaseUntil: new Date(now.getTime() + ROTATION_LOCK_LEASE_MS).toISOString(),
+    ...(ref.holder ? { holder: ref.holder } : {}),
   };
   try {
     await state.put(COLLECTIONS.locks, name, lock, now, {
@@ -47,6 +53,15 @@ export async function acquireRotationLock(
   if (held.value.owner === ref.owner) {
     await renewRotationLock(state, name, ref, now);
     return { taken: true, alreadyHeld: true };
+  }
+  // Its holder died (a killed process on this host): take the lock over, as its lease would allow later.
+  if (held.value.holder && isHolderGone?.(held.value.holder)) {
+    try {
+      await state.delete(COLLECTIONS.locks, name, { expectedRevision: held.revision });
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+    return acquireRotationLock(state, name, ref, now);
   }
   return { taken: false, reason: lockRefusal(name, held.value) };
 }
@@ -112,8 +127,11 @@ export async function breakRotationLock(
 
 export function lockRefusal(name: string, lock: RotationLock): string {
   const until = lock.leaseUntil ? `, lease until ${lock.leaseUntil}` : '';
+  const who = lock.holder
+    ? `${lock.owner} (\`certrotor ${lock.holder.command}\`, pid ${lock.holder.pid} on ${lock.holder.host})`
+    : lock.owner;
   return (
-    `rotation of ${name} is already in progress (lock held by ${lock.owner} since ${lock.acquiredAt}${until}); ` +
+    `rotation of ${name} is already in progress (lock held by ${who} since ${lock.acquiredAt}${until}); ` +
     `if that run is gone, wait for the lease to end or run \`certrotor repair ${name} --force-unlock\``
   );
 }

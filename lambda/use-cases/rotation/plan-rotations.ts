@@ -13,6 +13,7 @@ import { describeError } from '../../domain/errors';
 import type { StateStore } from '../../domain/ports';
 import type { RenewalPolicy } from '../../domain/renewal';
 import { type ServedFacts, renewalVerdict } from '../../domain/renewal-verdict';
+import { retryNotBefore } from '../../domain/rotation/backoff';
 import { COLLECTIONS, nextVersionId, readCertificateState } from '../certificate-state';
 import type { StoredObservation } from '../cycle';
 import { acquireRotationLock, releaseRotationLock } from './lock';
@@ -34,9 +35,13 @@ export interface PlannedStart {
   readonly reason: string;
 }
 
-/** Step Functions execution names: 1-80 characters of letters, digits, `-` and `_`. */
-export function executionNameFor(name: string, version: string): string {
-  return `${name}-${version}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+/**
+ * Step Functions execution names: 1-80 characters of letters, digits, `-` and `_`; the version (and,
+ * for a retry after failures, the attempt) so a duplicate start is `ExecutionAlreadyExists`.
+ */
+export function executionNameFor(name: string, version: string, attempt = 0): string {
+  const suffix = attempt > 0 ? `-r${attempt}` : '';
+  return `${name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - version.length - suffix.length - 1)}-${version}${suffix}`;
 }
 
 export type StartExecution = (
@@ -74,7 +79,9 @@ async function planOne(
 ): Promise<PlannedStart> {
   const current = (await readCertificateState(state, certificate.name, now))?.value;
   const version = nextVersionId(certificate.name, current);
-  const executionName = executionNameFor(certificate.name, version);
+  // A retry of the same version after a failure is a new execution of it (its earlier one has ended).
+  const attempt = current?.pending === undefined ? (current?.failedAttempts ?? 0) : 0;
+  const executionName = executionNameFor(certificate.name, version, attempt);
   const base = { name: certificate.name, version, executionName };
   // A pending version is an unfinished rotation: resuming it is due whatever the renewal time says.
   if (current?.pending?.version !== version) {
@@ -85,6 +92,13 @@ async function planOne(
       now,
     );
     if (!verdict.due) return { ...base, status: 'not-due', reason: verdict.reason };
+    const notBefore = retryNotBefore(current?.failedAttempts ?? 0, current?.lastFailure?.at, now);
+    if (notBefore)
+      return {
+        ...base,
+        status: 'not-due',
+        reason: `backing off after ${current!.failedAttempts} failed attempt(s): next attempt after ${notBefore.toISOString()}`,
+      };
   }
   const owner = { name: certificate.name, version, owner: executionName };
   const lock = await acquireRotationLock(state, certificate.name, owner, now);

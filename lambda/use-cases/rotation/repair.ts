@@ -21,7 +21,11 @@ export type RepairResult =
 export async function repairRotation(
   deps: RotationDeps,
   spec: RotationSpec,
-  options: { readonly owner: string; readonly forceUnlock?: boolean },
+  options: {
+    readonly owner: string;
+    readonly forceUnlock?: boolean;
+    readonly holder?: RotationRef['holder'];
+  },
 ): Promise<RepairResult> {
   const now = deps.clock();
   const pending = (await readCertificateState(deps.state, spec.name, now))?.value.pending;
@@ -33,6 +37,7 @@ export async function repairRotation(
     owner: options.owner,
     reason: 'repair',
     trigger: 'manual',
+    ...(options.holder ? { holder: options.holder } : {}),
   };
   const start = await startStep(deps, spec, ref);
   if (!start.started) return { repaired: false, reason: start.reason };

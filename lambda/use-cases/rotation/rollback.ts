@@ -9,7 +9,13 @@ import { readCertificateState } from '../certificate-state';
 import { readTargetRecords, writeTargetRecord } from './records';
 import { checkTarget, guard, progress } from './steps';
 import { renewRotationLock } from './lock';
-import type { RotationDeps, RotationRef, RotationSpec } from './spec';
+import {
+  type RotationDeps,
+  type RotationRef,
+  type RotationSpec,
+  verifyIntervalOf,
+  verifyTimeoutOf,
+} from './spec';
 
 const DEFAULT_ROLLBACK_WAIT = { timeoutMs: 150_000, intervalMs: 5_000 };
 
@@ -62,6 +68,15 @@ async function rollbackOne(
   previous: string | undefined,
 ): Promise<TargetRecord> {
   const destination = deps.destinations.get(r.destination)!;
+  // A delivery that was recorded but may never have happened (the process died, or it failed): if the
+  // target still holds the current version there is nothing to undo, and undoing would install the
+  // version before it.
+  if (previous && (r.state === 'delivering' || r.failedAt === 'deliver')) {
+    const untouched = await checkTarget(deps, spec, r, previous, 'previous');
+    // A failed delivery stays this target's failure (the report names it); it needs no restoring.
+    if (untouched.ok)
+      return r.state === 'failed' ? r : { ...r, state: 'rolled-back', fingerprintSha256: previous };
+  }
   const outcome = await guard(r, () => destination.rollback(r.target));
   if (r.state === 'verified') r = { ...r, verifiedNew: true };
   // The failure that caused the rollback stays on the record: the report must still name it.
@@ -76,10 +91,22 @@ async function rollbackOne(
   if (!outcome.ok)
     return { ...r, state: 'rollback-failed', error: join(cause, `rollback failed: ${outcome.error}`) };
   if (!previous) return { ...r, state: 'rolled-back', ...(cause ? { error: cause } : {}) };
-  const check = await checkTarget(deps, spec, r, previous, 'previous');
+  const check = await checkUntil(deps, spec, r, previous);
   if (!check.ok)
     return { ...r, state: 'rollback-failed', error: join(cause, `after rollback ${check.error}`) };
   return { ...r, state: 'rolled-back', fingerprintSha256: previous, ...(cause ? { error: cause } : {}) };
+}
+
+/** A restored target reloads: check it in rounds, as a delivery is verified, until its verify timeout. */
+async function checkUntil(deps: RotationDeps, spec: RotationSpec, r: TargetRecord, previous: string) {
+  const interval = Math.max(1, verifyIntervalOf(spec));
+  const rounds = Math.max(1, Math.ceil(verifyTimeoutOf(spec) / interval));
+  let check = await checkTarget(deps, spec, r, previous, 'previous');
+  for (let round = 1; !check.ok && round < rounds; round++) {
+    await deps.sleep(interval);
+    check = await checkTarget(deps, spec, r, previous, 'previous');
+  }
+  return check;
 }
 
 /** Re-checks asynchronous targets until each serves the previous version or the wait runs out. */

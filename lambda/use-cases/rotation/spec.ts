@@ -12,6 +12,7 @@ import type {
   TlsProber,
 } from '../../domain/ports';
 import type { TargetRef } from '../../domain/rotation/rollout';
+import type { LockHolder } from '../../domain/rotation/lock';
 import type { ManagedCertificateSpec, VerifyEndpoint } from '../managed-certificate';
 
 export interface RotationSpec extends ManagedCertificateSpec {
@@ -48,6 +49,11 @@ export interface RotationDeps {
    * @default { timeoutMs: 150000, intervalMs: 5000 }
    */
   readonly rollbackWait?: { readonly timeoutMs: number; readonly intervalMs: number };
+  /**
+   * Whether a lock's holder is known to be gone (a process on this host that no longer exists), so its
+   * lock is taken over at once instead of after its lease. @default never known
+   */
+  readonly isHolderGone?: (holder: LockHolder) => boolean;
 }
 
 export type RotationPhase =
@@ -78,6 +84,8 @@ export interface RotationRef {
   readonly trigger?: 'schedule' | 'manual' | 'upstream' | 'drift';
   /** Why it runs, for the pending record and `status`. */
   readonly reason?: string;
+  /** The process holding the lock, when it is one (the CLI). */
+  readonly holder?: LockHolder;
 }
 
 export function verifyTimeoutOf(spec: RotationSpec): number {

@@ -66,7 +66,7 @@ export async function startStep(
       reason: `version ${ref.version} is superseded: the next version of ${spec.name} is ${expectedVersion}`,
     };
   }
-  const lock = await acquireRotationLock(deps.state, spec.name, ref, now);
+  const lock = await acquireRotationLock(deps.state, spec.name, ref, now, deps.isHolderGone);
   if (!lock.taken) return { started: false, kind: 'locked', reason: lock.reason };
   const state = (await readCertificateState(deps.state, spec.name, now))?.value;
   if (state?.pending && state.pending.version !== ref.version) {
@@ -315,16 +315,7 @@ export async function verifyStep(
     await progress(deps, { phase: 'verified', name: spec.name, version: ref.version, target: target.target });
     return { state: 'verified' };
   }
-  if (deps.clock().getTime() < Date.parse(deadline)) {
-    await progress(deps, {
-      phase: 'verifying',
-      name: spec.name,
-      version: ref.version,
-      target: target.target,
-      detail: check.error,
-    });
-    return { state: 'retry', error: check.error };
-  }
+  if (deps.clock().getTime() < Date.parse(deadline)) return { state: 'retry', error: check.error };
   const error = `not verified by ${deadline}: ${check.error}`;
   await record('failed', {
     failedAt: 'verify',
