@@ -95,10 +95,6 @@ export function shouldEscalate(
   return remainingMs !== undefined && remainingMs <= escalateAtDays * DAY_MS;
 }
 
-export function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /** Builds the Block Kit message for one catalogue event. */
 export function buildSlackMessage(
   event: Pick<CatalogueEvent, 'detailType' | 'detail'>,

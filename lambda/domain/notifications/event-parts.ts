@@ -13,6 +13,7 @@ import {
 } from '../events';
 import {
   bold,
+  capitalise,
   code,
   describeTimeLeft,
   escapeText,
@@ -21,7 +22,6 @@ import {
   remainingMsUntil,
   truncate,
 } from './slack-blocks';
-import { capitalise } from './event-message';
 
 // ---------------------------------------------------------------------------------------------
 // Message parts: what each detail type contributes; one renderer lays them out

@@ -157,3 +157,8 @@ export function enforceLimits(message: ChatMessage): ChatMessage {
   }
   return { text: truncate(message.text, SLACK_LIMITS.fallbackText), blocks };
 }
+
+/** `drift on two hosts` → `Drift on two hosts`. */
+export function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
