@@ -235,6 +235,24 @@ describe('the planner handler', () => {
     });
     expect(own).toEqual({ started: true, resumed: false });
   });
+
+  it('resumes a rotation whose execution ended with its version still pending, in a new execution', async () => {
+    // Prepare: the execution of `initial` (started above, its version now pending) dies; its lock lapses.
+    const sfn = createAwsClient(SFNClient, moto.clientConfig());
+    for (const execution of await executionsOf(stateMachineArn))
+      if (execution.status === 'RUNNING')
+        await sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn! }));
+    await state().delete(COLLECTIONS.locks, 'initial');
+
+    // Act
+    await planner.handler();
+
+    // Assess
+    const names = (await executionsOf(stateMachineArn)).map((e) => e.name);
+    expect(names).toContain(`${expected.initial}-resume1`);
+    const lock = await state().get<Lock>(COLLECTIONS.locks, 'initial', new Date());
+    expect(lock?.value.owner).toBe(`${expected.initial}-resume1`);
+  });
 });
 
 describe('the planner handler when Step Functions refuses one start', () => {

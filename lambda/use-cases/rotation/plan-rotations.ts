@@ -105,6 +105,12 @@ async function planOne(
   if (!lock.taken) return { ...base, status: 'locked', reason: lock.reason };
   try {
     const started = await start(executionName, { name: certificate.name, version, trigger: 'schedule' });
+    if (started === 'already-started' && !lock.alreadyHeld && current?.pending?.version === version) {
+      // The lock had lapsed, yet an execution of this name exists: it ended (died, timed out) with the
+      // rotation unfinished. A new execution resumes it: the steps finish or undo what it left.
+      const resumed = await resume(certificate.name, version, executionName, state, start, now);
+      if (resumed) return { ...base, ...resumed };
+    }
     // StartExecution with the same name and input is idempotent while the execution runs: an earlier
     // run of the planner (which took the lock for it) started it, this one changed nothing.
     const status = lock.alreadyHeld ? 'already-started' : started;
@@ -126,6 +132,32 @@ async function planOne(
     });
     return { ...base, status: 'failed', reason: `${describeError(error)}${released}` };
   }
+}
+
+/** Starts `<execution>-resumeN` under the lock, for the first N not used yet. */
+async function resume(
+  name: string,
+  version: string,
+  executionName: string,
+  state: StateStore,
+  start: StartExecution,
+  now: Date,
+): Promise<Pick<PlannedStart, 'executionName' | 'status' | 'reason'> | undefined> {
+  await releaseRotationLock(state, name, executionName, now);
+  for (let n = 1; n <= 20; n++) {
+    const suffix = `-resume${n}`;
+    const resumeName = `${executionName.slice(0, 80 - suffix.length)}${suffix}`;
+    const lock = await acquireRotationLock(state, name, { name, version, owner: resumeName }, now);
+    if (!lock.taken) return { executionName: resumeName, status: 'locked', reason: lock.reason };
+    if ((await start(resumeName, { name, version, trigger: 'schedule' })) === 'started')
+      return {
+        executionName: resumeName,
+        status: 'started',
+        reason: `resumed the unfinished rotation to ${version}: its execution ${executionName} ended`,
+      };
+    await releaseRotationLock(state, name, resumeName, now);
+  }
+  return undefined;
 }
 
 /** What the probe last saw the certificate's endpoints serve (recorded by the scan). */
