@@ -6,7 +6,7 @@
  */
 import { operatorChannel } from '../domain/notifications/routing';
 import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
-import { NotificationDispatcher } from '../use-cases/notify/notify';
+import { OutboxDispatcher, drainOutbox } from '../use-cases/notify/outbox';
 import { completeScheduledJob } from './support/heartbeat';
 import {
   AwsClients,
@@ -15,6 +15,7 @@ import {
   metrics,
   parseEnvironment,
   stateStore,
+  eventPublisher,
 } from './support/runtime';
 import { slackNotifiers } from './support/slack-channels';
 
@@ -29,40 +30,61 @@ export async function handler(): Promise<{ sent: number; channels: number; faile
       return { sent: 0, channels: 0, failed: 0 };
     }
     const operator = operatorChannel(config.notifications);
-    const channels = new Set(digestChannels(config));
+    const store = stateStore(env, clients);
+    // The digest is recorded in the outbox (one item per channel and occurrence), then the outbox is
+    // drained: this digest and anything earlier invocations left pending.
+    const report = await sendDueDigests(
+      { store, clock: () => new Date(), dispatcher: new OutboxDispatcher(store, () => new Date()) },
+      config,
+    );
     const { notifiers, problems } = await slackNotifiers(
       config,
       clients,
-      new Set([...channels, ...(operator ? [operator] : [])]),
+      new Set([...digestChannels(config), ...config.notifications.channels.map((c) => c.name)]),
+      { maxAttempts: 1 },
     );
     for (const problem of problems) logger.error('notification channel unavailable', { problem });
-    const fallback = operator ? notifiers.get(operator) : undefined;
-    const dispatcher = new NotificationDispatcher({
-      notifierFor: (channel) => notifiers.get(channel),
-      clock: () => new Date(),
-      ...(fallback ? { fallback } : {}),
-      onProblem: (problem) => {
-        logger.error('notification problem', {
-          kind: problem.kind,
-          channel: problem.channel,
-          error: problem.error,
-        });
-        metrics.addMetric('NotificationProblems', 'Count', 1);
+    const delivery = config.notifications.delivery;
+    const deadline = Date.now() + Math.max(1000, delivery.commandWait);
+    const publisher = eventPublisher(env, clients);
+    const drained = await drainOutbox(
+      {
+        store,
+        clock: () => new Date(),
+        notifierFor: (channel) => notifiers.get(channel),
+        ...(operator !== undefined ? { operatorChannel: operator } : {}),
+        publish: (events) => publisher.publish(events),
+        deadline: () => deadline,
+        onProblem: (problem) => logger.warn('notification outbox', { problem }),
+        onDeadLetter: (info) => {
+          logger.error('notification problem', {
+            kind: info.permanent ? 'permanent' : 'undelivered',
+            channel: info.channel,
+            error: info.error,
+            messages: info.keys.length,
+          });
+          metrics.addMetric('NotificationProblems', 'Count', 1);
+        },
       },
-    });
-    const report = await sendDueDigests(
-      { store: stateStore(env, clients), clock: () => new Date(), dispatcher },
-      config,
+      {
+        minIntervalMs: 1000 / delivery.messagesPerSecond,
+        retryDelayMs: delivery.retryDelay,
+        maxRetryDelayMs: delivery.maxRetryDelay,
+        giveUpAfterMs: delivery.giveUpAfter,
+      },
     );
     const failed = report.channels.filter((c) => c.status === 'failed');
     metrics.addMetric('DigestsSent', 'Count', report.sent);
     logger.info('digests', {
-      sent: report.sent,
+      recorded: report.sent,
+      deliveredFromOutbox: drained.delivered,
+      pending: drained.pending,
+      reasons: drained.reasons,
       channels: report.channels.map((c) => ({ channel: c.channel, status: c.status, items: c.items })),
     });
     await completeScheduledJob('digest', config, env, clients);
     if (failed.length > 0) {
-      // The claims were released: a retry of this invocation sends them.
+      // The claims were released: a retry of this invocation records them again.
       throw new Error(
         `digest not delivered to ${failed.map((f) => `${f.channel} (${f.error ?? 'failed'})`).join(', ')}`,
       );

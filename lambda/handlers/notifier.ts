@@ -1,8 +1,14 @@
 /**
- * certrotor events (EventBridge rule on the catalogue's detail types) → Slack. The webhook URL is read
- * from Secrets Manager (only this function may read those secrets) and never logged. Deduplicated per
- * event key in the state table; a retryable delivery failure fails the invocation so Lambda retries
- * it and, finally, parks it in the dead-letter queue (with an alarm).
+ * certrotor events (EventBridge rule on the catalogue's detail types) → Slack, through the notification
+ * outbox: the event's messages are recorded as pending in the state table before anything is sent,
+ * then every pending message (this event's and any an earlier invocation left) is sent within a bound
+ * (`notifications.delivery.commandWait`, within the invocation's time left). The webhook URL is read
+ * from Secrets Manager (only this function may read those secrets) and never logged. One message per
+ * channel and event key, however often the event arrives. A message of this event still pending for a
+ * transient reason fails the invocation, so Lambda retries it (the retry drains the outbox again) and
+ * finally parks the event in the dead-letter queue, with an alarm; the message itself stays in the
+ * outbox and the next invocation or digest run delivers it. A channel refusing for good (400/403/404/
+ * 410) dead-letters at once with one operator alert and does not fail the invocation.
  */
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { eventIdempotency } from '../adapters/aws/event-idempotency';
@@ -14,9 +20,16 @@ import type { Notifier } from '../domain/ports';
 import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
 import { COLLECTIONS } from '../use-cases/certificate-state';
 import { holdForDigest } from '../use-cases/notify/digest';
-import { NotificationDispatcher } from '../use-cases/notify/notify';
+import {
+  OUTBOX_COLLECTION,
+  type OutboxItem,
+  drainOutbox,
+  enqueue,
+  pendingItems,
+} from '../use-cases/notify/outbox';
 import {
   AwsClients,
+  eventPublisher,
   loadConfiguration,
   logger,
   metrics,
@@ -28,21 +41,24 @@ import { slackNotifier } from './support/slack-channels';
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
 /**
- * Notifiers for the channels this event needs, and only those: a channel whose webhook secret is
- * missing or unreadable must not stop messages to every other channel. A needed channel that cannot
- * be built fails the invocation (Lambda retries, then the dead-letter queue keeps the event); the
- * operator channel is best effort, as the dispatcher's fallback only.
+ * Notifiers for the channels this event needs and those with messages waiting in the outbox: a
+ * channel whose webhook secret is missing or unreadable must not stop messages to every other
+ * channel. A needed channel that cannot be built fails the invocation (its messages stay in the
+ * outbox; Lambda retries, then the dead-letter queue keeps the event); the operator channel and the
+ * channels with older messages are best effort.
  */
 async function notifiers(
   config: CertrotorConfig,
   needed: ReadonlySet<string>,
   operator: string | undefined,
+  waiting: ReadonlySet<string>,
 ): Promise<Map<string, Notifier>> {
   const found = new Map<string, Notifier>();
   for (const channel of config.notifications.channels) {
-    if (!needed.has(channel.name) && channel.name !== operator) continue;
+    if (!needed.has(channel.name) && channel.name !== operator && !waiting.has(channel.name)) continue;
     try {
-      found.set(channel.name, await slackNotifier(config, clients, channel));
+      // The outbox retries (with its backoff kept across invocations): one request per attempt here.
+      found.set(channel.name, await slackNotifier(config, clients, channel, { maxAttempts: 1 }));
     } catch (error) {
       const problem =
         error instanceof CertrotorError
@@ -82,50 +98,107 @@ const idempotency = eventIdempotency(clients, { tableName: env.CERTROTOR_TABLE_N
 
 export const handler = makeIdempotent(notify, idempotency);
 
-/** `_context` is the Lambda context: Powertools reads the remaining time from it to bound the in-progress record. */
+/** Events that are not sent as such: the outbox already sent their operator alert. */
+const NOT_FOR_SLACK = new Set(['Notification Delivery Failed']);
+
+/** `context` is the Lambda context: Powertools reads the remaining time from it, and so does the drain. */
 async function notify(
   raw: unknown,
-  _context?: unknown,
+  context?: { getRemainingTimeInMillis?: () => number },
 ): Promise<{ sent: number; duplicates: number; failed: number }> {
   const now = new Date();
   const config = await loadConfiguration(env);
   const event = parseEvent(raw);
-  const plan = planEventNotifications([event], config, await activeSilences(config, now), now);
+  const store = stateStore(env, clients);
+  const plan = NOT_FOR_SLACK.has(event.detailType)
+    ? { send: [], held: [], inhibited: [], unrouted: [] }
+    : planEventNotifications([event], config, await activeSilences(config, now), now);
   for (const e of plan.unrouted) logger.warn('event has no channel', { detailType: e.detailType });
+  // Recorded before anything is sent; failing to record fails the invocation (Lambda retries it).
+  if (plan.held.length > 0) await holdForDigest(store, plan.held, config, now);
+  const recorded = await enqueue(
+    store,
+    plan.send.map((d) => ({
+      channel: d.channel,
+      key: d.dedupeKey,
+      message: d.message,
+      detailType: d.detailType,
+    })),
+    now,
+  );
+  const itemOf = (d: { channel: string; dedupeKey: string }) =>
+    store.get<OutboxItem>(OUTBOX_COLLECTION, `${d.channel}:${d.dedupeKey}`, new Date());
+  const deliveredBefore = new Set<string>();
+  for (const d of plan.send)
+    if ((await itemOf(d))?.value.status === 'delivered') deliveredBefore.add(d.dedupeKey);
   const operator = operatorChannel(config.notifications);
-  const byChannel = await notifiers(config, new Set(plan.send.map((d) => d.channel)), operator);
-  const dispatcher = new NotificationDispatcher({
-    notifierFor: (channel) => byChannel.get(channel),
-    ...(operator && byChannel.get(operator) ? { fallback: byChannel.get(operator)! } : {}),
-    onProblem: (problem) => {
-      logger.error('notification problem', {
-        kind: problem.kind,
-        channel: problem.channel,
-        error: problem.error,
-      });
-      metrics.addMetric('NotificationProblems', 'Count', 1);
+  const waiting = new Set(
+    (await pendingItems({ store, clock: () => new Date() })).map((i) => i.value.channel),
+  );
+  const needed = new Set(plan.send.map((d) => d.channel));
+  const byChannel = await notifiers(config, needed, operator, waiting);
+  const delivery = config.notifications.delivery;
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
+  const budget = Math.max(1000, Math.min(delivery.commandWait, remaining - 5000));
+  const deadline = Date.now() + budget;
+  const publisher = eventPublisher(env, clients);
+  const report = await drainOutbox(
+    {
+      store,
+      clock: () => new Date(),
+      notifierFor: (channel) => byChannel.get(channel),
+      ...(operator !== undefined ? { operatorChannel: operator } : {}),
+      publish: (events) => publisher.publish(events),
+      deadline: () => deadline,
+      ...(config.notifications.runbookBaseUrl !== undefined
+        ? { runbookBaseUrl: config.notifications.runbookBaseUrl }
+        : {}),
+      onProblem: (problem) => logger.warn('notification outbox', { problem }),
+      onDeadLetter: (info) => {
+        logger.error('notification problem', {
+          kind: info.permanent ? 'permanent' : 'undelivered',
+          channel: info.channel,
+          error: info.error,
+          messages: info.keys.length,
+        });
+        metrics.addMetric('NotificationProblems', 'Count', 1);
+      },
     },
-    dedupe: { store: stateStore(env, clients), clock: () => new Date() },
-    clock: () => new Date(),
-  });
-  // Routine alerts wait for the channel's digest (the digest function sends it on schedule). Failing to
-  // store one fails the invocation, so Lambda retries it instead of losing it.
-  if (plan.held.length > 0) await holdForDigest(stateStore(env, clients), plan.held, config, now);
-  const report = await dispatcher.dispatch(plan.send);
-  metrics.addMetric('NotificationsSent', 'Count', report.sent);
+    {
+      minIntervalMs: 1000 / delivery.messagesPerSecond,
+      retryDelayMs: delivery.retryDelay,
+      maxRetryDelayMs: delivery.maxRetryDelay,
+      giveUpAfterMs: delivery.giveUpAfter,
+    },
+  );
+  // This event's messages: delivered, refused for good (dead-lettered, the operator told), or still pending.
+  let sent = 0;
+  let duplicates = 0;
+  let refused = 0;
+  let retryable = 0;
+  for (const d of plan.send) {
+    const item = await itemOf(d);
+    if (deliveredBefore.has(d.dedupeKey)) duplicates++;
+    else if (!item || item.value.status === 'delivered') sent++;
+    else if (item.value.permanent) refused++;
+    else retryable++;
+  }
+  metrics.addMetric('NotificationsSent', 'Count', report.delivered);
   metrics.publishStoredMetrics();
   logger.info('notified', {
     detailType: event.detailType,
-    sent: report.sent,
-    duplicates: report.duplicates,
-    failed: report.failed,
+    sent,
+    recorded: recorded.recorded,
+    duplicates: recorded.duplicates,
+    deliveredFromOutbox: report.delivered,
+    pending: report.pending,
     held: plan.held.length,
     inhibited: plan.inhibited.length,
   });
-  if (report.retryable.length > 0) {
+  if (retryable > 0) {
     throw new Error(
-      `${report.retryable.length} notification(s) not delivered yet (${event.detailType}); retried, then dead-lettered`,
+      `${retryable} notification(s) not delivered yet (${event.detailType}): ${report.reasons.join('; ')}; kept in the outbox and retried`,
     );
   }
-  return { sent: report.sent, duplicates: report.duplicates, failed: report.failed };
+  return { sent, duplicates, failed: refused };
 }

@@ -10,6 +10,7 @@ import {
   aws_events as events,
   aws_events_targets as eventTargets,
   aws_lambda as lambda,
+  aws_lambda_destinations as lambdaDestinations,
   aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -53,6 +54,13 @@ export function routeAwsSignals(scope: Construct, props: AwsSignalsProps): void 
         retryAttempts: 8,
       }),
     ],
+  });
+  // Lambda's retries of an ACM event that keeps failing end in the dead-letter queue, not nowhere. (The
+  // upstream watcher's async failures are configured with its schedule: one configuration per function.)
+  new lambda.EventInvokeConfig(scope, 'AcmExpiryAsync', {
+    function: props.acmExpiry,
+    retryAttempts: 2,
+    onFailure: new lambdaDestinations.SqsDestination(props.deadLetterQueue),
   });
   if (props.acmDaysBeforeExpiry !== undefined) {
     new acm.CfnAccount(scope, 'AcmAccount', {

@@ -11,6 +11,7 @@ import {
   TimeZone,
   aws_kms as kms,
   aws_lambda as lambda,
+  aws_lambda_destinations as lambdaDestinations,
   aws_scheduler as scheduler,
   aws_scheduler_targets as schedulerTargets,
   aws_sqs as sqs,
@@ -156,5 +157,19 @@ export function createScheduledJobs(scope: Construct, props: ScheduledJobsProps)
       config.notifications.digest.timeZone ?? overrides.timeZone ?? config.schedules.timeZone;
     schedule('DigestSchedule', digestExpression, props.digest, 'digest', TimeZone.of(digestTimeZone));
   }
+  // The scheduler invokes asynchronously: a run that still fails after Lambda's own retries lands in
+  // the same dead-letter queue (and its alarm) instead of being dropped.
+  const asyncFailures = (id: string, fn: lambda.IFunction) =>
+    new lambda.EventInvokeConfig(scope, id, {
+      function: fn,
+      retryAttempts: 2,
+      onFailure: new lambdaDestinations.SqsDestination(deadLetters),
+    });
+  asyncFailures('InventoryAsync', props.inventory);
+  asyncFailures('ProbeAsync', props.probe);
+  asyncFailures('UpstreamWatchAsync', props.upstreamWatch);
+  asyncFailures('PlannerAsync', props.planner);
+  if (props.digest) asyncFailures('DigestAsync', props.digest);
+  for (const probe of props.additionalProbes ?? []) asyncFailures(`${probe.id}Async`, probe.function);
   return deadLetters;
 }

@@ -162,7 +162,7 @@ afterAll(async () => {
 });
 
 describe('the Slack notifier handler', () => {
-  it.each(DETAIL_TYPES.map((t) => [t]))(
+  it.each(DETAIL_TYPES.filter((t) => t !== 'Notification Delivery Failed').map((t) => [t]))(
     'posts exactly one message for a %s event that names what the reader must act on',
     async (detailType) => {
       const before = alerts.requests.length;
@@ -177,6 +177,19 @@ describe('the Slack notifier handler', () => {
       expect(slackLimitViolations(messages[0]!)).toEqual([]);
     },
   );
+
+  it('posts nothing for a Notification Delivery Failed event: the outbox that raised it already sent its one operator alert', async () => {
+    const before = alerts.requests.length;
+    const beforeOperators = operators.requests.length;
+
+    const result = await handler(
+      envelope('Notification Delivery Failed', exampleDetail('Notification Delivery Failed')),
+    );
+
+    expect(result).toEqual({ sent: 0, duplicates: 0, failed: 0 });
+    expect(posted(alerts, before)).toHaveLength(0);
+    expect(posted(operators, beforeOperators)).toHaveLength(0);
+  });
 
   it('catalogues a message expectation for every detail type', () => {
     expect(Object.keys(mustName).sort()).toEqual([...DETAIL_TYPES].sort());
@@ -255,6 +268,20 @@ describe('the Slack notifier handler', () => {
     expect(problems).toEqual([
       expect.objectContaining({ level: 'ERROR', kind: 'permanent', channel: 'alerts' }),
     ]);
+
+    // The webhook is fixed: the next invocation (any event) delivers the held message, once; the
+    // operator is not told again.
+    const afterFix = alerts.requests.length;
+    const succeeded = exampleDetail('Rotation Succeeded');
+    const next = await handler(envelope('Rotation Succeeded', succeeded));
+    const again = await handler(envelope('Rotation Succeeded', succeeded));
+
+    expect(next).toEqual({ sent: 1, duplicates: 0, failed: 0 });
+    expect(again).toEqual({ sent: 0, duplicates: 1, failed: 0 });
+    const delivered = posted(alerts, afterFix).map((m) => messageText(m));
+    expect(delivered).toHaveLength(2);
+    expect(delivered.filter((t) => /Certificate EXPIRED/i.test(t))).toHaveLength(1);
+    expect(posted(operators, beforeOperators)).toHaveLength(1);
   });
 
   it('rejects an event carrying a private key without posting it or echoing it anywhere', async () => {

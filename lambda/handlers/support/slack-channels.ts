@@ -42,6 +42,7 @@ export async function slackNotifier(
   config: CertrotorConfig,
   clients: AwsClients,
   channel: ChannelConfig,
+  overrides: { readonly maxAttempts?: number } = {},
 ): Promise<Notifier> {
   const secretId = channel.webhook.secretId;
   if (secretId === undefined) {
@@ -64,7 +65,7 @@ export async function slackNotifier(
     webhookUrl: url,
     name: channel.name,
     minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
-    maxAttempts: config.notifications.delivery.maxAttempts,
+    maxAttempts: overrides.maxAttempts ?? config.notifications.delivery.maxAttempts,
     timeoutMs: config.notifications.delivery.timeout,
   });
 }
@@ -77,13 +78,14 @@ export async function slackNotifiers(
   config: CertrotorConfig,
   clients: AwsClients,
   names: ReadonlySet<string>,
+  overrides: { readonly maxAttempts?: number } = {},
 ): Promise<{ notifiers: Map<string, Notifier>; problems: string[] }> {
   const notifiers = new Map<string, Notifier>();
   const problems: string[] = [];
   for (const channel of config.notifications.channels) {
     if (!names.has(channel.name)) continue;
     try {
-      notifiers.set(channel.name, await slackNotifier(config, clients, channel));
+      notifiers.set(channel.name, await slackNotifier(config, clients, channel, overrides));
     } catch (error) {
       problems.push(describeError(error));
     }

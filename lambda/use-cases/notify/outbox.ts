@@ -162,6 +162,14 @@ export interface DrainDeps {
   readonly runbookBaseUrl?: string;
   /** One line per problem (log it, count it). */
   readonly onProblem?: (problem: string) => void;
+  /** Called once per channel and drain when messages are dead-lettered (log it, count it). */
+  readonly onDeadLetter?: (info: {
+    readonly channel: string;
+    readonly permanent: boolean;
+    readonly error: string;
+    readonly status?: number;
+    readonly keys: readonly string[];
+  }) => void;
   /**
    * Channels found refusing for good, with the reason; a lane in it is not probed again. Pass the
    * same map to every drain of one command or invocation: one probe each. @default per drain
@@ -446,6 +454,17 @@ async function deadLetter(
   deps.onProblem?.(
     `${channel}: ${fresh.length} message(s) dead-lettered (${permanent ? 'refused' : 'still failing'}): ${error}`,
   );
+  try {
+    deps.onDeadLetter?.({
+      channel,
+      permanent,
+      error,
+      ...(outcome.status !== undefined ? { status: outcome.status } : {}),
+      keys: fresh.map((i) => i.value.key),
+    });
+  } catch {
+    // Reporting a problem must not become one.
+  }
   const subjects = fresh.filter((i) => i.value.kind !== 'operator');
   if (subjects.length === 0) return fresh.length;
   const operator = deps.operatorChannel;
