@@ -13,6 +13,7 @@ import {
   renewalPolicies,
 } from '../../lambda/config/views/certificates';
 import { endpointTargets } from '../../lambda/config/views/endpoints';
+import { plannedCertificates } from '../../lambda/config/views/planner';
 import { scanSettings } from '../../lambda/config/views/scan';
 import { loadConfiguration, parseEnvironment, workflowSpec } from '../../lambda/handlers/support/runtime';
 import { buildConfig, type RawConfig } from '../builders/config';
@@ -207,6 +208,57 @@ describe('certificate specs', () => {
 
     // Assess
     expect(lookup).toThrow('certificates: no certificate named nope');
+  });
+});
+
+describe('the planner view', () => {
+  it('gives the planner the environments and renewal policy the scan judges every certificate of the deployed example by', async () => {
+    // Prepare
+    const { lambda } = await bothReadings('certrotor.example.yaml');
+    const settings = scanSettings(lambda);
+
+    // Act
+    const planned = plannedCertificates(lambda).filter((p) => p.notDeployable === undefined);
+
+    // Assess
+    expect(planned.map((p) => p.name)).toEqual(['api-public', 'internal-grpc']);
+    for (const p of planned) {
+      expect([p.environments, p.renewal]).toEqual([
+        certificateSpec(lambda, p.name).environments,
+        settings.renewal.get(p.name),
+      ]);
+    }
+  });
+
+  it.each<[string, string, string | undefined]>([
+    ['a certificate of an ACM PCA issuer is rotated by the deployed workflow', 'pca', undefined],
+    [
+      'a certificate of a local CA is left to the CLI',
+      'local',
+      'issuer local is not issued from the deployed service',
+    ],
+    [
+      'a vendor-supplied certificate is left to the upstream watcher',
+      'vendor',
+      'issuer vendor is not issued from the deployed service',
+    ],
+  ])('%s', (_name, issuer, notDeployable) => {
+    // Prepare
+    const cfg = config((c) => {
+      c.issuers.push({
+        name: 'pca',
+        kind: 'acm-pca',
+        certificateAuthorityArn:
+          'arn:aws:acm-pca:eu-west-1:111111111111:certificate-authority/0a1b2c3d-1111-2222-3333-444455556666',
+      });
+      c.certificates[0].issuer = issuer;
+    });
+
+    // Act
+    const planned = plannedCertificates(cfg).find((p) => p.name === 'api');
+
+    // Assess
+    expect(planned?.notDeployable).toEqual(notDeployable);
   });
 });
 

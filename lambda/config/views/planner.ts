@@ -1,27 +1,28 @@
-/** The planner's view of the configuration: each managed certificate with its renewal policy. */
-import type { CertrotorConfig } from '../configuration';
+/**
+ * The planner's view of the configuration: each managed certificate with its renewal policy and its
+ * environments, taken from the same certificate spec the scan and both rotation drivers get
+ * (certificates.ts), so the planner and the scan judge renewal on the same inputs.
+ */
+import type { CertrotorConfig, IssuerConfig } from '../configuration';
+import { ISSUER_KINDS } from '../backends';
 import type { PlannedCertificate } from '../../use-cases/rotation/plan-rotations';
+import { renewalPolicy, toCertificateSpec } from './certificates';
 
-/** Issuer kinds the deployed workflow issues from. */
-const DEPLOYED_ISSUER_KINDS: ReadonlySet<string> = new Set(['acm-pca']);
+/**
+ * Whether the deployed workflow issues from an issuer: a kind the aws backend runs, except `external`
+ * (a vendor supplies those certificates; the upstream watcher distributes them).
+ */
+function issuedByDeployedService(issuer: IssuerConfig | undefined): boolean {
+  if (!issuer || issuer.kind === 'external') return false;
+  return (ISSUER_KINDS[issuer.kind].backends as readonly string[]).includes('aws');
+}
 
 export function plannedCertificates(config: CertrotorConfig): PlannedCertificate[] {
-  const deployable = new Set(
-    config.issuers.filter((i) => DEPLOYED_ISSUER_KINDS.has(i.kind)).map((i) => i.name),
-  );
   return config.certificates.map((c) => ({
     name: c.name,
-    environments: [
-      ...new Set(config.endpoints.filter((e) => c.endpoints.includes(e.name)).map((e) => e.environment)),
-    ],
-    renewal: {
-      ...(c.renewal.renewBefore !== undefined ? { renewBefore: c.renewal.renewBefore } : {}),
-      ...(c.renewal.renewBeforePercentage !== undefined
-        ? { renewBeforePercentage: c.renewal.renewBeforePercentage }
-        : {}),
-      jitterPercentage: c.renewal.jitterPercentage,
-    },
-    ...(deployable.has(c.issuer)
+    environments: toCertificateSpec(config, c).environments,
+    renewal: renewalPolicy(c),
+    ...(issuedByDeployedService(config.issuers.find((i) => i.name === c.issuer))
       ? {}
       : { notDeployable: `issuer ${c.issuer} is not issued from the deployed service` }),
   }));
