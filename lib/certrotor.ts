@@ -30,6 +30,7 @@ import { ConfigurationError } from '../lambda/domain/errors';
 import { PROBE_ENVIRONMENTS_VARIABLE } from '../lambda/handlers/support/probe-environments';
 import { createAlarmsAndDashboard } from './constructs/alarms-dashboard';
 import { createEventBus, routeAwsSignals } from './constructs/event-bus';
+import { registerEventSchemas } from './constructs/event-schemas';
 import { type HandlerName, jobFunctionFactory, pascal } from './constructs/job-functions';
 import {
   type NetworkPlacement,
@@ -136,6 +137,11 @@ export interface CertRotorProps {
    * queue after its retries. These alarms only say it sooner, at $0.10 each. @default false
    */
   readonly functionErrorAlarms?: boolean;
+  /**
+   * Register the event catalogue in an EventBridge Schema Registry of this stack (one JSON Schema
+   * draft-04 document per detail type, envelope included), for code bindings and discovery. @default false
+   */
+  readonly registerEventSchemas?: boolean;
   /**
    * A CloudWatch dashboard of the alarms' metrics ($3 a month: most of the bill of a small fleet; the
    * alarms do not need it). @default false
@@ -312,6 +318,7 @@ export class CertRotor extends Construct {
         : {}),
     });
     if (dashboard) this.dashboard = dashboard;
+    if (props.registerEventSchemas) registerEventSchemas(this);
 
     new CfnOutput(this, 'EventBusName', {
       description: 'The certrotor event bus (aws.eventBusName for the CLI with --backend aws)',

@@ -16,3 +16,4 @@ export {
 export { CertRotorStack, type CertRotorStackProps } from './certrotor-stack';
 export { isPrivateEndpoint } from './constructs/network-placement';
 export { readConfigurationFile } from './configuration-file';
+export { registryEventSchemas } from './constructs/event-schemas';
