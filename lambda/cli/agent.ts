@@ -8,8 +8,6 @@ import type { Command } from 'commander';
 import { awsAgentStores } from '../adapters/aws/agent-stores';
 import { AwsClientPool } from '../adapters/aws/clients';
 import { AgentStateJsonFile } from '../adapters/local/agent-host';
-import { FileBundleStore } from '../adapters/local/file-bundle-store';
-import { FileStateStore } from '../adapters/local/file-state-store';
 import { configuredProber } from '../adapters/net/tls-prober';
 import type { CertrotorConfig } from '../config/configuration';
 import { InvalidInputError } from '../domain/errors';
@@ -22,6 +20,7 @@ import { runAgentLoop } from '../use-cases/agent/loop';
 import { agentCertificates, findAgentHost } from './agent-runtime';
 import { loadCliConfig, withConfigOption } from './config-option';
 import type { CliContext } from './context';
+import { localStores } from '../wiring/local';
 
 interface AgentOptions {
   readonly host: string;
@@ -77,8 +76,7 @@ export async function buildAgentDeps(
     // The workflow's desired record during a rollout (canary, batches, rollback), else AWSCURRENT.
     desired = new FirstDesiredSource([new StateStoreDesiredSource(state), aws.currentSecrets]);
   } else {
-    state = new FileStateStore({ directory: join(stateDir, 'state') });
-    bundles = new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: ctx.clock });
+    ({ state, bundles } = localStores(config, ctx.clock));
     desired = new StateStoreDesiredSource(state);
   }
   return {

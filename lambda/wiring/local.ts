@@ -101,13 +101,26 @@ export interface LocalAdapters {
   readonly readCaFile: EndpointTargetOptions['readCaFile'];
 }
 
+/**
+ * The state and bundle stores in the state directory: one layout for the CLI's runtime and the agents
+ * that run on the local backend (they read what the rotation wrote).
+ */
+export function localStores(
+  config: CertrotorConfig,
+  clock: Clock,
+): { readonly state: FileStateStore; readonly bundles: FileBundleStore } {
+  const stateDir = config.local.stateDirectory;
+  return {
+    state: new FileStateStore({ directory: join(stateDir, 'state') }),
+    bundles: new FileBundleStore({ directory: join(stateDir, 'bundles'), clock }),
+  };
+}
+
 export function buildLocalAdapters(
   config: CertrotorConfig,
   options: { readonly clock: Clock },
 ): LocalAdapters {
-  const stateDir = config.local.stateDirectory;
-  const state = new FileStateStore({ directory: join(stateDir, 'state') });
-  const bundles = new FileBundleStore({ directory: join(stateDir, 'bundles'), clock: options.clock });
+  const { state, bundles } = localStores(config, options.clock);
   const deps: LocalDeps = {
     config,
     clock: options.clock,
