@@ -31,7 +31,7 @@ export function configFileFor(ctx: CliContext, flag?: string): string {
   const fallback = resolve(ctx.cwd, DEFAULT_CONFIG_FILE);
   if (!existsSync(fallback)) {
     throw new InvalidInputError(
-      `no configuration file: pass --config FILE, set ${CONFIG_ENV}, or create ./${DEFAULT_CONFIG_FILE} (example: config/certrotor.example.yaml)`,
+      `no configuration file: pass --config FILE, set ${CONFIG_ENV}, or create ./${DEFAULT_CONFIG_FILE} (examples: config/certrotor.local.example.yaml for the CLI on its own, config/certrotor.example.yaml for a deployment)`,
     );
   }
   return fallback;

@@ -132,7 +132,7 @@ describe('certrotor config validate', () => {
     // Assess
     expect(run.code).toBe(1);
     expect(run.err).toBe(
-      'certrotor: no configuration file: pass --config FILE, set CERTROTOR_CONFIG, or create ./certrotor.yaml (example: config/certrotor.example.yaml)',
+      'certrotor: no configuration file: pass --config FILE, set CERTROTOR_CONFIG, or create ./certrotor.yaml (examples: config/certrotor.local.example.yaml for the CLI on its own, config/certrotor.example.yaml for a deployment)',
     );
   });
 
