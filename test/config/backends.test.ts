@@ -1,5 +1,8 @@
 import { type Backend, checkConfig, kindsRunBy } from '../../lambda/config/configuration';
 import { DESTINATION_KINDS, ISSUER_KINDS, SOURCE_KINDS } from '../../lambda/config/backends';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { buildConfig, type RawConfig } from '../builders/config';
 
 /** A configuration valid for both backends (external issuer, agent destination), then `edit`. */
@@ -163,5 +166,21 @@ describe('the kinds each backend runs', () => {
       local: [...expected.local].sort(),
       aws: [...expected.aws].sort(),
     });
+  });
+
+  it.each<[string, Backend, Backend]>([
+    ['certrotor.example.yaml', 'aws', 'local'],
+    ['certrotor.local.example.yaml', 'local', 'aws'],
+  ])('accepts %s for the %s backend it declares, and not for the %s one', (file, declared, other) => {
+    // Prepare
+    const raw = parse(readFileSync(join(__dirname, '../../config', file), 'utf8')) as RawConfig;
+
+    // Act
+    const forDeclared = checkConfig(raw, { backend: declared });
+    const forOther = checkConfig(raw, { backend: other });
+
+    // Assess
+    expect([raw.backend, forDeclared.problems]).toEqual([declared, []]);
+    expect(forOther.ok).toBe(false);
   });
 });
