@@ -272,7 +272,12 @@ async function runLane(
 
   for (let index = 0; index < items.length;) {
     let item = items[index]!;
-    if (deps.signal?.aborted) return { delivered, deadLettered, reason: 'stopped waiting' };
+    if (deps.signal?.aborted)
+      return {
+        delivered,
+        deadLettered,
+        reason: `${item.value.lastError ?? 'not attempted yet'} (stopped waiting)`,
+      };
     const due = Math.max(Date.parse(item.value.nextAttemptAt), notBefore);
     if (!(await waitUntil(deps, due))) {
       const last = item.value.lastError ?? 'not attempted yet';
@@ -292,6 +297,15 @@ async function runLane(
     item = leased;
     const outcome = await sendSafely(notifier, item.value.message!);
     const now = deps.clock();
+    if (!outcome.ok && deps.signal?.aborted) {
+      // Cut off by the caller, not answered by the channel: no attempt to record, only the lease to free.
+      await update(deps.store, item, now, {});
+      return {
+        delivered,
+        deadLettered,
+        reason: `${item.value.lastError ?? 'not answered yet'} (stopped waiting)`,
+      };
+    }
     notBefore = Math.max(
       now.getTime() + interval,
       outcome.retryAfterMs ? now.getTime() + outcome.retryAfterMs : 0,
