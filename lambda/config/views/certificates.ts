@@ -3,8 +3,8 @@
  * backends), the rotation-step Lambda, the scan jobs and the planner all call these, so the same file
  * gives every driver the same spec.
  *
- * Where the CLI's and the Lambdas' copies used to disagree, the choices are recorded in
- * /work/notes/config-decisions.md and summarised on each field below.
+ * Where the CLI's and the Lambdas' copies used to disagree, the reason for each choice is on the
+ * field below (and in the README, "Which backend runs which kind").
  */
 import type { CertrotorConfig, ManagedCertificateConfig } from '../configuration';
 import { ConfigurationError } from '../../domain/errors';
