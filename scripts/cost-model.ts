@@ -8,6 +8,7 @@
  * test/infra/cost-model.test.ts fails when it drifts. Regenerate with:
  * `UPDATE_DOCS=1 npx jest test/infra/cost-model.test.ts`.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -372,8 +373,20 @@ export function withCostSection(document: string, section: string): string {
   return `${document.slice(0, begin)}${section}${document.slice(end + COST_END.length)}`;
 }
 
+/** docs/deploy.md under `root` as it should be: its cost section replaced, formatted like the repository. */
+export function expectedDeployDoc(root: string, section: string): string {
+  const file = join(root, 'docs', 'deploy.md');
+  // Prettier 3 loads its plugins with dynamic imports, which jest's module runtime refuses: run its CLI.
+  const formatted = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--stdin-filepath', file],
+    { input: withCostSection(readFileSync(file, 'utf8'), section), encoding: 'utf8', cwd: root },
+  );
+  if (formatted.status !== 0) throw new Error(`prettier: ${formatted.stderr}`);
+  return formatted.stdout;
+}
+
 /** Rewrites the cost section of docs/deploy.md under `root`. */
 export function writeCostSection(root: string, section: string): void {
-  const file = join(root, 'docs', 'deploy.md');
-  writeFileSync(file, withCostSection(readFileSync(file, 'utf8'), section));
+  writeFileSync(join(root, 'docs', 'deploy.md'), expectedDeployDoc(root, section));
 }
