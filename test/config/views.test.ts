@@ -6,12 +6,7 @@ import { loadConfigFile } from '../../lambda/adapters/local/config-file';
 import { buildAwsRuntime } from '../../lambda/cli/aws-runtime';
 import { buildLocalRuntime } from '../../lambda/cli/local-runtime';
 import { type CertrotorConfig, validateConfig } from '../../lambda/config/configuration';
-import {
-  ROTATION_LOCK_TTL_MS,
-  certificateSpec,
-  certificateSpecs,
-  renewalPolicies,
-} from '../../lambda/config/views/certificates';
+import { certificateSpec, certificateSpecs, renewalPolicies } from '../../lambda/config/views/certificates';
 import { endpointTargets } from '../../lambda/config/views/endpoints';
 import { plannedCertificates } from '../../lambda/config/views/planner';
 import { scanSettings } from '../../lambda/config/views/scan';
@@ -175,7 +170,6 @@ describe('certificate specs', () => {
       (s) => s.validityDays,
       1,
     ],
-    ['every rotation holds its lock for the same lease', () => {}, (s) => s.lockTtlMs, ROTATION_LOCK_TTL_MS],
   ])('%s', (_name, edit, pick, expected) => {
     // Act
     const spec = certificateSpec(config(edit), 'api');

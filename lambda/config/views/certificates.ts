@@ -14,14 +14,6 @@ import { agentDestinationHosts } from './agent-hosts';
 
 const DAY_MS = 86_400_000;
 
-/**
- * How long a rotation's lock lasts before another run may take it over. The longer of the two former
- * lifetimes (the CLI's 1 hour, the workflow's 3 hours): a rollout of many batches, each waiting up to
- * `rollout.verifyTimeout`, must not lose its lock halfway, while a crashed holder is still taken over
- * (or undone by `repair`) the same day.
- */
-export const ROTATION_LOCK_TTL_MS = 3 * 3_600_000;
-
 /** A managed certificate as both rotation drivers take it (a `WorkflowSpec` / `RotationSpec`). */
 export interface CertificateSpec extends ManagedCertificateSpec {
   /** How long a target may take to serve the new version after delivery (`rollout.verifyTimeout`). */
@@ -30,8 +22,6 @@ export interface CertificateSpec extends ManagedCertificateSpec {
   readonly verifyIntervalMs: number;
   /** Environment of each destination (by destination name), for events and endpoint matching. */
   readonly destinationEnvironments: ReadonlyMap<string, string | undefined>;
-  /** Lock lifetime for a rotation of this certificate. @default ROTATION_LOCK_TTL_MS */
-  readonly lockTtlMs: number;
 }
 
 export interface CertificateSpecOptions {
@@ -148,7 +138,6 @@ export function toCertificateSpec(
     verifyTimeoutMs: c.rollout.verifyTimeout,
     verifyIntervalMs: c.rollout.verifyInterval,
     destinationEnvironments,
-    lockTtlMs: ROTATION_LOCK_TTL_MS,
     ...(c.owner ? { owner: c.owner } : {}),
     ...(c.runbookUrl ? { runbookUrl: c.runbookUrl } : {}),
   };
