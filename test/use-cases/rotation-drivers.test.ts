@@ -81,8 +81,9 @@ async function rig(s: Scenario, { ca, old }: Material) {
     failedAttempts: 0,
   }));
   const events: OutgoingEvent[] = [];
+  const issuer = new CountingIssuer(ca);
   const deps: RotationDeps = {
-    issuers: new Map([['test-ca', new CountingIssuer(ca)]]),
+    issuers: new Map([['test-ca', issuer]]),
     destinations: new Map([['fleet', fleet]]),
     bundles: new MemoryBundleStore(),
     state,
@@ -112,7 +113,10 @@ async function rig(s: Scenario, { ca, old }: Material) {
     verifyTimeoutMs: 3000,
     verifyIntervalMs: 1000,
   };
-  return { deps, spec, fleet, state, events, old: oldFacts.fingerprintSha256 };
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { deps, spec, fleet, state, events, issuer, advance, old: oldFacts.fingerprintSha256 };
 }
 
 type Rig = Awaited<ReturnType<typeof rig>>;
@@ -242,3 +246,70 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Runs the synthesized state machine; with `dieAfter`, the task after that many dies (never answers) and the execution is aborted. */
+async function execute(r: Rig, version: string, name: string, dieAfter?: number): Promise<string> {
+  const definition = rotationDefinitionFromTemplate(STEP_ARN);
+  const tasks = taskStatesOf(definition.States as never);
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  let calls = 0;
+  let die: () => void = () => undefined;
+  const died = new Promise<void>((resolve) => (die = resolve));
+  const step = (input: unknown) => {
+    calls += 1;
+    if (dieAfter !== undefined && calls > dieAfter) {
+      die();
+      return new Promise(() => undefined);
+    }
+    return runRotationStep(r.deps, r.spec, parseRotationStep(input));
+  };
+  const run = machine.run({ name: 'api', version, trigger: 'schedule' } as never, {
+    overrides: {
+      taskResourceLocalHandlers: Object.fromEntries(tasks.map((t) => [t, step])),
+      waitTimeOverrides: { WaitBeforeReprobe: 0 },
+    } as never,
+    context: { Execution: { Name: name } } as never,
+  });
+  const outcome = run.result.then(
+    () => 'SUCCEEDED',
+    (error: Error) => error.message,
+  );
+  if (dieAfter === undefined) return outcome;
+  await Promise.race([died, outcome]);
+  run.abort();
+  return outcome.catch(() => 'ABORTED');
+}
+
+describe('a workflow execution that dies anywhere', () => {
+  it.each(Array.from({ length: 12 }, (_, seed) => [seed]))(
+    'is finished or undone by the next execution, with no host ever invalid and nothing issued twice (kill #%i)',
+    async (seed) => {
+      // Prepare
+      const random = mulberry32(seed + 101);
+      const r = await rig(
+        { faults: {}, rollout: { canary: 1, batchSize: 2, failureTolerance: 0 } },
+        await material(),
+      );
+      const version = nextVersionId(
+        'api',
+        (await readCertificateState(r.state, 'api', new Date(START)))?.value,
+      );
+
+      // Act: the execution dies after a random number of steps; its lock's lease runs out; the
+      // planner's next execution of the same version resumes it.
+      await execute(r, version, `api-${version}`, Math.floor(random() * 14));
+      r.advance(11 * 60_000);
+      const resumed = await execute(r, version, `api-${version}-resume1`);
+
+      // Assess
+      const seen = await observe(r);
+      expect(resumed).toBe('SUCCEEDED');
+      expect(seen.pending).toBeUndefined();
+      expect(seen.lock).toBeUndefined();
+      expect(seen.violations).toEqual([]);
+      expect(seen.promoted).toBe(true);
+      expect(Object.values(seen.serving).every((v) => v === 'new')).toBe(true);
+      expect(r.issuer.issued).toBe(1);
+    },
+  );
+});
