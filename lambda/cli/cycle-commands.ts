@@ -434,7 +434,12 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
   withBackendOptions(withConfigOption(silence.command('list')))
     .description('the silences in force: stored ones (liftable by id) and those in the configuration')
     .option('--json', 'print JSON')
-    .action(async (options: CommonOptions) => {
+    .action(async (local: CommonOptions & { json?: boolean }) => {
+      // `--json` after `silence list` may be parsed as the parent's option: both count.
+      const options = {
+        ...local,
+        json: local.json === true || silence.opts<{ json?: boolean }>().json === true,
+      };
       const runtime = await runtimeFor(ctx, { ...options, json: true });
       const now = ctx.clock();
       const stored = liveSilences(
@@ -464,7 +469,11 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
   withBackendOptions(withConfigOption(silence.command('lift <id>')))
     .description('end a stored silence now (a silence from the configuration is lifted by editing it)')
     .option('--json', 'print JSON')
-    .action(async (id: string, options: CommonOptions) => {
+    .action(async (id: string, local: CommonOptions & { json?: boolean }) => {
+      const options = {
+        ...local,
+        json: local.json === true || silence.opts<{ json?: boolean }>().json === true,
+      };
       const runtime = await runtimeFor(ctx, { ...options, json: true });
       const now = ctx.clock();
       const found = await runtime.state.get<Silence>(COLLECTIONS.silences, id, now);
