@@ -5,6 +5,7 @@ import {
   planBatches,
   targetKey,
 } from '../../lambda/domain/rotation/rollout';
+import { backoffAfter, escalationLevel, retryNotBefore } from '../../lambda/domain/rotation/backoff';
 import { checkNewVersion, rotationDedupeKey } from '../../lambda/domain/rotation/version';
 
 const targets = (n: number): TargetRef[] =>
@@ -146,5 +147,36 @@ describe('rotation event dedupe keys', () => {
     );
     expect(new Set(keys).size).toBe(4);
     expect(keys[0]).toBe('rotation-started:api:v1');
+  });
+});
+
+describe('retrying a failed rotation', () => {
+  const at = '2026-06-01T00:00:00Z';
+  const HOUR = 3_600_000;
+  it.each([
+    ['waits one hour after the first failure', 1, 1],
+    ['doubles with every failure', 3, 4],
+    ['caps the wait at 32 hours', 9, 32],
+  ])('%s', (_name, failures, hours) => {
+    expect(backoffAfter(failures)).toBe(hours * HOUR);
+    expect(retryNotBefore(failures, at, new Date(Date.parse(at) + hours * HOUR - 1))).toEqual(
+      new Date(Date.parse(at) + hours * HOUR),
+    );
+    expect(retryNotBefore(failures, at, new Date(Date.parse(at) + hours * HOUR))).toBeUndefined();
+  });
+
+  it('does not wait before a first attempt', () => {
+    expect(retryNotBefore(0, undefined, new Date(at))).toBeUndefined();
+  });
+
+  it.each([
+    ['more than 30 days left', 40, 0],
+    ['30 days left', 30, 1],
+    ['10 days left', 10, 2],
+    ['2 days left', 2, 4],
+    ['expired', -1, 6],
+  ])('escalates a repeated failure by the time left: %s', (_name, days, level) => {
+    const now = new Date(at);
+    expect(escalationLevel(new Date(now.getTime() + days * 86_400_000).toISOString(), now)).toBe(level);
   });
 });

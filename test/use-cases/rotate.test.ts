@@ -5,6 +5,7 @@ import { MemoryStateStore } from '../fakes/memory-state-store';
 import { rotateCertificate } from '../../lambda/use-cases/rotation/in-process-driver';
 import type { RotationDeps } from '../../lambda/use-cases/rotation/spec';
 import type {
+  OutgoingEvent,
   CertificateBundle,
   Destination,
   InspectableDestination,
@@ -147,6 +148,38 @@ describe('rotating a certificate across a fleet', () => {
     expect(second.status).toBe('succeeded');
     expect(second.newFingerprint).toBe(first.newFingerprint);
     expect(issuer.issued).toBe(1);
+  });
+
+  it('retries a rolled-back rotation with the certificate already issued for it, and tells its failure once per escalation level', async () => {
+    // Prepare
+    const events: OutgoingEvent[] = [];
+    const { deps, spec, fleet, issuer, state } = await prepare({ faults: { 'host-4': 'keeps-old' } });
+    const withEvents = {
+      ...deps,
+      events: {
+        name: 'memory',
+        publish: async (e: readonly OutgoingEvent[]) => (
+          events.push(...e),
+          { published: e.length, failed: [] }
+        ),
+      },
+    };
+
+    // Act
+    const first = await rotateCertificate(withEvents, spec, { reason: 'test', owner: 'test' });
+    const second = await rotateCertificate(withEvents, spec, { reason: 'retry', owner: 'test' });
+    fleet.faults.clear();
+    const third = await rotateCertificate(withEvents, spec, { reason: 'retry', owner: 'test' });
+
+    // Assess
+    expect([first.status, second.status, third.status]).toEqual(['rolled-back', 'rolled-back', 'succeeded']);
+    expect(new Set([first.version, second.version, third.version]).size).toBe(1);
+    expect(third.newFingerprint).toBe(first.newFingerprint);
+    expect(issuer.issued).toBe(1);
+    const keys = events.map((e) => (e.detail as { dedupeKey: string }).dedupeKey);
+    // The same version's start and failure carry the same keys each time: a channel tells them once.
+    expect(new Set(keys).size).toBe(3);
+    expect((await readCertificateState(state, 'api', NOW))!.value.failedAttempts).toBe(0);
   });
 
   it('reports "in progress" when another rotation holds the lock', async () => {
