@@ -212,6 +212,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   const probeHours = hoursOf('probe');
   const metricHours: [string, number][] = [
     ['ProbeHeartbeat (each probe run)', probeHours],
+    ['ColdStart (one metric for every function; hourly jobs start cold most hours)', probeHours],
     ['InventoryHeartbeat', hoursOf('inventory')],
     ['UpstreamHeartbeat', hoursOf('upstream')],
     ['DigestHeartbeat', hoursOf('digest')],

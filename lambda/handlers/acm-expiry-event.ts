@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { InvalidInputError, OperationError } from '../domain/errors';
 import { type ScanJobSummary, runScanJob, summarizeScanJob } from './support/scan-job';
 import { AwsClients, loadConfiguration, logger, metrics, parseEnvironment } from './support/runtime';
+import { instrumented } from './support/instrumented';
 
 const acmEventSchema = z.object({
   source: z.literal('aws.acm'),
@@ -28,7 +29,7 @@ export interface AcmEventSummary extends ScanJobSummary {
   readonly covered: boolean;
 }
 
-export async function handler(raw: unknown): Promise<AcmEventSummary> {
+async function run(raw: unknown): Promise<AcmEventSummary> {
   const parsed = acmEventSchema.safeParse(raw);
   if (!parsed.success)
     throw new InvalidInputError(
@@ -68,3 +69,5 @@ export async function handler(raw: unknown): Promise<AcmEventSummary> {
     metrics.publishStoredMetrics();
   }
 }
+
+export const handler = instrumented(run);

@@ -18,11 +18,12 @@ import {
   eventPublisher,
 } from './support/runtime';
 import { slackNotifiers } from './support/slack-channels';
+import { instrumented } from './support/instrumented';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
 
-export async function handler(): Promise<{ sent: number; channels: number; failed: number }> {
+async function run(): Promise<{ sent: number; channels: number; failed: number }> {
   try {
     const config = await loadConfiguration(env);
     if (!config.notifications.digest.enabled) {
@@ -94,3 +95,5 @@ export async function handler(): Promise<{ sent: number; channels: number; faile
     metrics.publishStoredMetrics();
   }
 }
+
+export const handler = instrumented(run);

@@ -37,6 +37,7 @@ import {
   stateStore,
 } from './support/runtime';
 import { slackNotifier } from './support/slack-channels';
+import { instrumented } from './support/instrumented';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
@@ -96,7 +97,7 @@ async function activeSilences(config: CertrotorConfig, now: Date): Promise<Silen
  */
 const idempotency = eventIdempotency(clients, { tableName: env.CERTROTOR_TABLE_NAME, partition: 'notifier' });
 
-export const handler = makeIdempotent(notify, idempotency);
+export const handler = instrumented(makeIdempotent(notify, idempotency));
 
 /** Events that are not sent as such: the outbox already sent their operator alert. */
 const NOT_FOR_SLACK = new Set(['Notification Delivery Failed']);

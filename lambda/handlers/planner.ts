@@ -15,13 +15,14 @@ import {
   stateStore,
   tracer,
 } from './support/runtime';
+import { instrumented } from './support/instrumented';
 
 export { executionNameFor, planRotations } from '../use-cases/rotation/plan-rotations';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
 
-export async function handler(): Promise<{
+async function run(): Promise<{
   started: number;
   alreadyStarted: number;
   locked: number;
@@ -60,3 +61,5 @@ export async function handler(): Promise<{
     failed,
   };
 }
+
+export const handler = instrumented(run);

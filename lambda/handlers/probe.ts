@@ -6,11 +6,12 @@
 import { servedEndpoints } from './support/probe-environments';
 import { type ScanJobSummary, runScanJob, summarizeScanJob } from './support/scan-job';
 import { AwsClients, loadConfiguration, metrics, parseEnvironment } from './support/runtime';
+import { instrumented } from './support/instrumented';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
 
-export async function handler(): Promise<ScanJobSummary> {
+async function run(): Promise<ScanJobSummary> {
   try {
     // One probe function per network placement: each probes the endpoints of its environments.
     const config = servedEndpoints(await loadConfiguration(env));
@@ -19,3 +20,5 @@ export async function handler(): Promise<ScanJobSummary> {
     metrics.publishStoredMetrics();
   }
 }
+
+export const handler = instrumented(run);

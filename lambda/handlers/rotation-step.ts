@@ -12,13 +12,14 @@ import {
   workflowSpec,
 } from './support/runtime';
 import { rotationDeps } from './support/rotation-deps';
+import { instrumented } from './support/instrumented';
 
 export type { RotationStepInput } from '../use-cases/rotation/step-router';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
 
-export async function handler(event: unknown): Promise<unknown> {
+async function run(event: unknown): Promise<unknown> {
   const step = parseRotationStep(event);
   logger.appendKeys({ certificate: step.name, version: step.version, action: step.action });
   tracer.putAnnotation('certificate', step.name);
@@ -32,3 +33,5 @@ export async function handler(event: unknown): Promise<unknown> {
     logger.resetKeys();
   }
 }
+
+export const handler = instrumented(run);

@@ -27,6 +27,7 @@ import {
   parseEnvironment,
   stateStore,
 } from './support/runtime';
+import { instrumented } from './support/instrumented';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
@@ -39,7 +40,7 @@ export interface UpstreamWatchSummary {
   readonly failures: readonly ScanFailure[];
 }
 
-export async function handler(event: unknown): Promise<UpstreamWatchSummary> {
+async function run(event: unknown): Promise<UpstreamWatchSummary> {
   const fromHealth = isRecord(event) && event.source === 'aws.health';
   try {
     const config = await loadConfiguration(env);
@@ -113,3 +114,5 @@ function healthSubscriptions(config: CertrotorConfig): HealthSubscription[] {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
+
+export const handler = instrumented(run);
