@@ -12,11 +12,13 @@
 import type { Command } from 'commander';
 import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
 import { describeError } from '../domain/errors';
-import { operatorChannel, planEventNotifications } from '../domain/notification-routing';
+import type { CatalogueEvent } from '../domain/events';
+import { operatorChannel, planEventNotifications, routeEvent } from '../domain/notifications/routing';
 import type { Notifier, OutgoingEvent } from '../domain/ports';
 import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
 import { COLLECTIONS } from '../use-cases/certificate-state';
 import { holdForDigest } from '../use-cases/notify/digest';
+import { inhibitDuringIncidents } from '../use-cases/notify/inhibition';
 import { type DrainReport, drainOutbox, enqueue, pendingItems } from '../use-cases/notify/outbox';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
@@ -70,14 +72,22 @@ export class CliNotifications {
     const config = this.runtime.config;
     const now = this.ctx.clock();
     this.silences ??= allSilences(this.runtime, now);
-    const plan = planEventNotifications(
-      events.filter((e) => !NOT_FOR_SLACK.has(e.detailType)) as never,
-      config,
-      await this.silences,
-      now,
-    );
+    const forSlack = events.filter((e) => !NOT_FOR_SLACK.has(e.detailType)) as unknown as CatalogueEvent[];
+    const inhibition = config.notifications.inhibition;
+    // During an incident, lower alerts about its environment are summarised in one message.
+    const { events: toPlan, summaries } = inhibition.enabled
+      ? inhibitDuringIncidents(forSlack, config, now, inhibition.window)
+      : { events: forSlack, summaries: [] };
+    const plan = planEventNotifications(toPlan, config, await this.silences, now);
+    const summaryMessages = summaries.flatMap((s) => {
+      const channel = routeEvent(s.held[0]!, config).channel;
+      return channel !== undefined && this.notifiers.has(channel)
+        ? [{ channel, key: s.key, message: s.message }]
+        : [];
+    });
     const problems: string[] = [];
     try {
+      await enqueue(this.runtime.state, summaryMessages, now);
       await enqueue(
         this.runtime.state,
         plan.send

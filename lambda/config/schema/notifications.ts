@@ -115,6 +115,18 @@ export const notificationsSchema = z
       })
       .prefault({})
       .meta({ description: 'Webhook pacing and retries.' }),
+    inhibition: z
+      .strictObject({
+        enabled: z.boolean().default(true).meta({ description: '@default true' }),
+        window: duration(
+          'During an incident, what expires within this is still sent on its own. @default 3d',
+        ).prefault('3d'),
+      })
+      .prefault({})
+      .meta({
+        description:
+          'While critical alerts cover most of an environment (an incident), lower alerts about it are summarised in one message (CLI).',
+      }),
   })
   .meta({ description: 'Who is told what, where.' });
 
