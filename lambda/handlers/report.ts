@@ -3,8 +3,7 @@
  * builds the same self-contained HTML page as `certrotor report` from the state table and puts it
  * into the private report bucket. Reads state only; probes nothing.
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3ReportPublisher } from '../adapters/aws/s3-report-publisher';
+import { awsReportPublisher } from '../adapters/aws/s3-report-publisher';
 import { renderReportHtml } from '../adapters/report/fleet-report-html';
 import { ConfigurationError } from '../domain/errors';
 import { buildFleetReport } from '../use-cases/fleet-report';
@@ -27,8 +26,7 @@ export async function handler(): Promise<{ bucket: string; key: string; bytes: n
     const config = await loadConfiguration(env);
     const now = new Date();
     const report = await buildFleetReport({ state: stateStore(env, clients) }, config, now);
-    const publisher = new S3ReportPublisher({
-      client: clients.get(S3Client),
+    const publisher = awsReportPublisher(clients, {
       bucket,
       ...(process.env.CERTROTOR_REPORT_KEY ? { key: process.env.CERTROTOR_REPORT_KEY } : {}),
       ...(env.CERTROTOR_KMS_KEY_ID ? { kmsKeyId: env.CERTROTOR_KMS_KEY_ID } : {}),

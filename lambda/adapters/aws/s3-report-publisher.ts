@@ -3,8 +3,9 @@
  * bucket's versioning keeps earlier ones), never cached, encrypted with the stack's KMS key when
  * one is given.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { OperationError } from '../../domain/errors';
+import type { AwsClientProvider } from './clients';
 
 export interface S3ReportPublisherOptions {
   readonly client: S3Client;
@@ -50,4 +51,12 @@ export class S3ReportPublisher {
     }
     return { bucket: this.options.bucket, key: this.key, bytes: body.length };
   }
+}
+
+/** The publisher over a client pool, for composition roots that hold no SDK imports. */
+export function awsReportPublisher(
+  clients: AwsClientProvider,
+  options: Omit<S3ReportPublisherOptions, 'client'>,
+): S3ReportPublisher {
+  return new S3ReportPublisher({ client: clients.get(S3Client), ...options });
 }
