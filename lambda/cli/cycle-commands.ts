@@ -19,6 +19,7 @@ import {
   type Silence,
 } from '../domain/silences';
 import { shortFingerprint } from '../domain/certificate';
+import { crossedThreshold } from '../domain/thresholds';
 import { currentHolder, isLocalHolderGone } from '../adapters/local/process-holder';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
 import {
@@ -44,6 +45,10 @@ import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-o
 import { formatTable } from './table';
 import { renderWatch, runUpstreamWatch } from './upstream';
 import { cliNotifications, localNotifiers, registerNotificationFinish } from './notification-outbox';
+import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './rehearsal';
+import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
+import { inWords } from '../use-cases/evaluate';
+import { identityLabel } from '../domain/findings';
 
 type CommonOptions = BackendOptions;
 
@@ -144,10 +149,12 @@ export async function sendLocalDigests(
 export function registerCycleCommands(program: Command, ctx: CliContext): void {
   // After any command, the messages it produced get their bounded wait (see notification-outbox.ts).
   registerNotificationFinish(program, ctx);
-  withBackendOptions(withConfigOption(program.command('scan')))
+  withFailOnOption(withRehearsalOption(withBackendOptions(withConfigOption(program.command('scan')))))
     .description('probe every endpoint and read every source; report new findings as events')
     .option('--json', 'print the report as JSON')
-    .action(async (options: CommonOptions) => {
+    .action(async (options: CommonOptions & RehearsalOptions & GateOptions) => {
+      parseFailOn(options.failOn);
+      applyRehearsal(ctx, options);
       const runtime = await runtimeFor(ctx, options);
       const deps = cycleDeps(runtime, ctx);
       const scanned = await scan(deps, scanInput(runtime));
@@ -156,6 +163,8 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         ctx.out(
           JSON.stringify(
             {
+              schema: 'certrotor.scan/1',
+              at: ctx.clock().toISOString(),
               findings: report.evaluation.findings,
               newFindings: report.newFindings.length,
               events: report.events,
@@ -170,32 +179,89 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         printFailures(ctx, report.failures);
       }
       if (report.failures.length > 0) ctx.exitCode = 1;
+      gate(
+        ctx,
+        options,
+        report.evaluation.findings.map((f) => f.severity),
+      );
     });
 
-  withBackendOptions(withConfigOption(program.command('status')))
+  withFailOnOption(withRehearsalOption(withBackendOptions(withConfigOption(program.command('status')))))
     .description('one line per certificate and place: where, fingerprint, days left, state')
     .option('--json', 'print JSON')
     .option('--wide', 'print every cell whole, even wider than the terminal')
-    .action(async (options: CommonOptions & { wide?: boolean }) => {
-      const runtime = await runtimeFor(ctx, { ...options, json: true });
-      const now = ctx.clock();
-      const rows = await statusRows(runtime, now);
-      if (options.json) ctx.out(JSON.stringify(rows, null, 2));
-      else
-        printTable(
+    .option('--group <identity>', 'identity: the same certificate (name, or subject and names) together')
+    .action(
+      async (
+        options: CommonOptions & RehearsalOptions & GateOptions & { wide?: boolean; group?: string },
+      ) => {
+        parseFailOn(options.failOn);
+        if (options.group !== undefined && options.group !== 'identity')
+          throw new InvalidInputError(`--group ${options.group}: must be identity`);
+        applyRehearsal(ctx, options);
+        const runtime = await runtimeFor(ctx, { ...options, json: true });
+        const now = ctx.clock();
+        let rows = await statusRows(runtime, now);
+        if (options.group === 'identity')
+          rows = [...rows].sort((a, b) => (a.identity ?? '\uffff').localeCompare(b.identity ?? '\uffff'));
+        if (options.json)
+          ctx.out(
+            JSON.stringify(
+              {
+                schema: 'certrotor.status/1',
+                at: now.toISOString(),
+                rows: rows.map((r) => ({
+                  environment: r.environment,
+                  where: r.where,
+                  certificate: r.certificate,
+                  identity: r.identity ?? null,
+                  fingerprintSha256: r.fingerprintSha256 ?? null,
+                  notAfter: r.notAfter ?? null,
+                  daysLeft: r.days ?? null,
+                  severity: r.severity,
+                  state: r.state,
+                })),
+              },
+              null,
+              2,
+            ),
+          );
+        else if (options.group === 'identity')
+          printTable(
+            ctx,
+            ['IDENTITY', 'ENVIRONMENT', 'WHERE', 'FINGERPRINT', 'DAYS LEFT', 'STATE'],
+            rows.map((r) => [
+              r.identity ? identityLabel(r.identity) : r.certificate,
+              r.environment,
+              r.where,
+              r.fingerprint,
+              r.daysLeft,
+              r.state,
+            ]),
+            { wide: options.wide === true, shrink: [0, 2] },
+          );
+        else
+          printTable(
+            ctx,
+            ['ENVIRONMENT', 'WHERE', 'CERTIFICATE', 'FINGERPRINT', 'DAYS LEFT', 'STATE'],
+            rows.map((r) => [r.environment, r.where, r.certificate, r.fingerprint, r.daysLeft, r.state]),
+            { wide: options.wide === true, shrink: [1, 2] },
+          );
+        gate(
           ctx,
-          ['ENVIRONMENT', 'WHERE', 'CERTIFICATE', 'FINGERPRINT', 'DAYS LEFT', 'STATE'],
-          rows.map((r) => [r.environment, r.where, r.certificate, r.fingerprint, r.daysLeft, r.state]),
-          { wide: options.wide === true, shrink: [1, 2] },
+          options,
+          rows.map((r) => r.severity),
         );
-    });
+      },
+    );
 
-  withBackendOptions(withConfigOption(program.command('plan')))
+  withRehearsalOption(withBackendOptions(withConfigOption(program.command('plan'))))
     .description('what will need renewing or acting on within the horizon, and why; changes nothing')
     .option('--horizon <duration>', 'look this far ahead', '30d')
     .option('--json', 'print JSON')
-    .action(async (options: CommonOptions & { horizon: string }) => {
+    .action(async (options: CommonOptions & RehearsalOptions & { horizon: string }) => {
       const horizonMs = parseDuration(options.horizon, '--horizon');
+      applyRehearsal(ctx, options);
       const runtime = await runtimeFor(ctx, { ...options, json: true });
       const now = ctx.clock();
       const later = new Date(now.getTime() + horizonMs);
@@ -228,18 +294,64 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         { thresholds: runtime.config.notifications.thresholds },
         later,
       );
+      // Said as of now, in the future tense: what will happen within the horizon, and when.
+      const when = (iso: string | undefined) => {
+        if (!iso) return 'now';
+        const ms = Date.parse(iso) - now.getTime();
+        return ms <= 0 ? 'now' : `in ${inWords(ms)} (${iso})`;
+      };
       const actions = [
         ...evaluation.renewals
           .filter((r) => r.due)
-          .map((r) => ({ what: `rotate ${r.name}`, when: r.renewAt ?? 'now', why: r.reason })),
+          .map((r) =>
+            r.basis === 'none'
+              ? {
+                  what: `issue ${r.name}`,
+                  when: now.toISOString(),
+                  severity: 'warning' as const,
+                  why: `never issued: issue it now (certrotor rotate ${r.name})`,
+                }
+              : {
+                  what: `rotate ${r.name}`,
+                  when: r.renewAt && Date.parse(r.renewAt) > now.getTime() ? r.renewAt : now.toISOString(),
+                  severity: 'info' as const,
+                  why: `renewal due ${when(r.renewAt)}${r.notAfter ? `; the current certificate ${Date.parse(r.notAfter) < now.getTime() ? `expired ${inWords(now.getTime() - Date.parse(r.notAfter))} ago` : `expires in ${inWords(Date.parse(r.notAfter) - now.getTime())}`}` : ''}`,
+                  ...(r.notAfter ? { notAfter: r.notAfter } : {}),
+                },
+          ),
         ...evaluation.findings
           .filter((f) => f.kind !== 'renewal-due')
-          .map((f) => ({ what: f.kind, when: f.certificate?.notAfter ?? '', why: f.message })),
+          .map((f) => {
+            const notAfter = f.certificate?.notAfter;
+            const label = f.certificate?.name ?? f.certificate?.subject ?? f.kind;
+            const left = notAfter ? Date.parse(notAfter) - now.getTime() : undefined;
+            const where = f.environments.length > 0 ? ` in ${f.environments.join(', ')}` : '';
+            return {
+              what: f.kind,
+              when: notAfter ?? now.toISOString(),
+              severity: f.severity,
+              why:
+                left === undefined
+                  ? f.message
+                  : left < 0
+                    ? `${label} expired ${inWords(-left)} ago${where}: replace it now`
+                    : `${label} will expire in ${inWords(left)} (${notAfter})${where}`,
+              ...(notAfter ? { notAfter } : {}),
+              ...(left !== undefined ? { daysLeft: Math.floor(left / 86_400_000) } : {}),
+            };
+          }),
       ];
       if (options.json)
         ctx.out(
           JSON.stringify(
-            { horizon: options.horizon, until: later.toISOString(), actions, failures },
+            {
+              schema: 'certrotor.plan/1',
+              at: now.toISOString(),
+              horizon: options.horizon,
+              until: later.toISOString(),
+              actions,
+              failures,
+            },
             null,
             2,
           ),
@@ -288,11 +400,13 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       if (interrupt.interrupted()) ctx.exitCode = 130;
     });
 
-  withBackendOptions(withConfigOption(program.command('run')))
+  withFailOnOption(withRehearsalOption(withBackendOptions(withConfigOption(program.command('run')))))
     .description('one scheduled cycle: scan, then rotate whatever policy says is due')
     .option('--dry-run', 'scan and plan rotations without changing anything')
     .option('--json', 'print JSON')
-    .action(async (options: CommonOptions & { dryRun?: boolean }) => {
+    .action(async (options: CommonOptions & RehearsalOptions & GateOptions & { dryRun?: boolean }) => {
+      parseFailOn(options.failOn);
+      applyRehearsal(ctx, options);
       const runtime = await runtimeFor(ctx, options);
       const deps = cycleDeps(runtime, ctx);
       const interrupt = onInterrupt(ctx);
@@ -357,6 +471,10 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         printFailures(ctx, failures);
       }
       if (failures.length > 0) ctx.exitCode = 1;
+      gate(ctx, options, [
+        ...report.scan.evaluation.findings.map((f) => f.severity),
+        ...(upstreams?.events.map((e) => String(e.detail.severity ?? '')) ?? []),
+      ]);
       if (interrupt.interrupted()) ctx.exitCode = 130;
     });
 
@@ -495,12 +613,39 @@ export interface StatusRow {
   environment: string;
   where: string;
   certificate: string;
+  /** Short fingerprint, for the table. */
   fingerprint: string;
+  /** Whole days left (toward zero: "expired 2.5 days ago" is -2), for the table; `-` when unknown. */
   daysLeft: string;
   state: string;
+  /** The same certificate elsewhere has the same identity (see `certificateIdentity`). */
+  identity?: string;
+  fingerprintSha256?: string;
+  notAfter?: string;
+  days?: number;
+  /** How bad this row is by the configured thresholds: what `--fail-on` gates on. */
+  severity: 'ok' | 'info' | 'warning' | 'critical';
+}
+
+/** Whole days from now until `notAfter`, toward zero (−2 for "expired 2 days and 6 hours ago"). */
+function wholeDaysLeft(notAfter: string, now: Date): number {
+  const ms = Date.parse(notAfter) - now.getTime();
+  return ms >= 0 ? Math.floor(ms / 86_400_000) : -Math.floor(-ms / 86_400_000);
 }
 
 async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
+  const thresholds = runtime.config.notifications.thresholds;
+  const severityOf = (notAfter: string | undefined): StatusRow['severity'] => {
+    if (!notAfter) return 'ok';
+    return (
+      crossedThreshold({ notAfter }, thresholds, now)?.severity ??
+      (Date.parse(notAfter) < now.getTime() ? 'critical' : 'ok')
+    );
+  };
+  const timed = (notAfter: string | undefined) =>
+    notAfter
+      ? { notAfter, days: wholeDaysLeft(notAfter, now), daysLeft: String(wholeDaysLeft(notAfter, now)) }
+      : { daysLeft: '-' };
   const rows: StatusRow[] = [];
   for (const spec of runtime.specs) {
     const state = (await readCertificateState(runtime.state, spec.name, now))?.value;
@@ -509,13 +654,16 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
       environment: spec.environments.join(','),
       where: `managed (${spec.destinations.join(', ')})`,
       certificate: spec.name,
+      identity: `name:${spec.name}`,
       fingerprint: cur ? shortFingerprint(cur.fingerprintSha256) : '-',
-      daysLeft: cur ? String(Math.floor((Date.parse(cur.notAfter) - now.getTime()) / 86_400_000)) : '-',
+      ...(cur ? { fingerprintSha256: cur.fingerprintSha256 } : {}),
+      ...timed(cur?.notAfter),
+      severity: cur ? severityOf(cur.notAfter) : 'warning',
       state: state?.pending
         ? `pending ${state.pending.version}`
         : cur
           ? `current ${cur.version}`
-          : 'not issued',
+          : 'not issued: issue it now (certrotor rotate ' + spec.name + ')',
     });
   }
   const stored = (
@@ -523,29 +671,33 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
   ).map((i) => i.value);
   for (const u of stored.filter((o): o is UpstreamObservation => 'upstream' in o && 'chain' in o)) {
     const leaf = u.chain[0];
-    const days = leaf ? Math.floor((Date.parse(leaf.notAfter) - now.getTime()) / 86_400_000) : undefined;
+    const days = leaf ? wholeDaysLeft(leaf.notAfter, now) : undefined;
     rows.push({
       environment: '-',
       where: `upstream ${u.upstream} ${u.endpoint}`,
       certificate: leaf?.subject ?? '-',
       fingerprint: leaf ? shortFingerprint(leaf.fingerprintSha256) : '-',
-      daysLeft: days === undefined ? '-' : String(days),
-      state: days !== undefined && days < 0 ? 'EXPIRED' : `seen ${u.observedAt}`,
+      ...(leaf ? { fingerprintSha256: leaf.fingerprintSha256 } : {}),
+      ...timed(leaf?.notAfter),
+      severity: severityOf(leaf?.notAfter),
+      state:
+        days !== undefined && leaf && Date.parse(leaf.notAfter) < now.getTime()
+          ? 'EXPIRED'
+          : `seen ${u.observedAt}`,
     });
   }
   for (const o of stored.filter((o): o is StoredObservation => 'location' in o)) {
-    const days = o.notAfter ? Math.floor((Date.parse(o.notAfter) - now.getTime()) / 86_400_000) : undefined;
+    const expired = o.notAfter !== undefined && Date.parse(o.notAfter) < now.getTime();
     rows.push({
       environment: o.environment,
       where: o.location,
       certificate: o.managedName ?? o.subject ?? '-',
+      ...(o.identity ? { identity: o.identity } : {}),
       fingerprint: o.fingerprintSha256 ? shortFingerprint(o.fingerprintSha256) : '-',
-      daysLeft: days === undefined ? '-' : String(days),
-      state: !o.ok
-        ? `unreachable: ${o.error ?? ''}`
-        : days !== undefined && days < 0
-          ? 'EXPIRED'
-          : `seen ${o.observedAt}`,
+      ...(o.fingerprintSha256 ? { fingerprintSha256: o.fingerprintSha256 } : {}),
+      ...timed(o.notAfter),
+      severity: !o.ok ? 'warning' : severityOf(o.notAfter),
+      state: !o.ok ? `unreachable: ${o.error ?? ''}` : expired ? 'EXPIRED' : `seen ${o.observedAt}`,
     });
   }
   return rows;

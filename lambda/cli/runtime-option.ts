@@ -9,6 +9,7 @@ import { InvalidInputError } from '../domain/errors';
 import { buildAwsRuntime } from './aws-runtime';
 import { loadCliConfig } from './config-option';
 import type { CliContext } from './context';
+import { rehearsalConfig, rehearsalTime } from './rehearsal';
 import { buildLocalRuntime, type Runtime } from './local-runtime';
 
 export interface BackendOptions {
@@ -36,10 +37,14 @@ export function withBackendOptions(command: Command): Command {
 
 /** Builds the runtime for a command; --json turns human event lines off so stdout stays one JSON. */
 export async function runtimeFor(ctx: CliContext, options: BackendOptions): Promise<Runtime> {
-  const { config } = await loadCliConfig(ctx, options.config);
-  const backend = options.backend ?? config.backend;
+  const loaded = await loadCliConfig(ctx, options.config);
+  const backend = options.backend ?? loaded.config.backend;
   if (backend !== 'local' && backend !== 'aws')
     throw new InvalidInputError(`--backend ${backend}: must be local or aws`);
+  if (backend === 'aws' && rehearsalTime(ctx))
+    throw new InvalidInputError('--at: a rehearsal runs with the local backend only (its own state)');
+  // A rehearsal (--at) keeps its own state, never the real one.
+  const config = rehearsalConfig(ctx, loaded.config);
   const eventStream = options.json
     ? undefined
     : new Writable({

@@ -36,6 +36,7 @@ import { type UpstreamWatchReport, watchUpstreams } from '../use-cases/upstream/
 import { upstreamSpec, upstreamSpecs } from '../wiring/upstreams';
 import { withConfigOption } from './config-option';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
+import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './rehearsal';
 import type { Runtime } from './local-runtime';
 import type { CliContext } from './context';
 
@@ -94,24 +95,28 @@ export function registerUpstreamCommand(program: Command, ctx: CliContext): void
 
   withBackendOptions(
     withConfigOption(
-      upstream
-        .command('watch')
+      withRehearsalOption(upstream.command('watch'))
         .description(
           'Poll feeds, observe every upstream endpoint, deliver announced material to consumers, and report what is new.',
         )
         .option('--json', 'print the report as JSON'),
     ),
-  ).action(async (options: CommonOptions) => watch(ctx, options));
+  ).action(async (options: CommonOptions & RehearsalOptions) => {
+    applyRehearsal(ctx, options);
+    await watch(ctx, options);
+  });
 
   withBackendOptions(
     withConfigOption(
-      upstream
-        .command('status')
+      withRehearsalOption(upstream.command('status'))
         .description('Each announcement, its stage, deadline and per-consumer readiness.')
         .argument('[upstream]', 'only this upstream')
         .option('--json', 'print the statuses as JSON'),
     ),
-  ).action(async (name: string | undefined, options: CommonOptions) => status(ctx, name, options));
+  ).action(async (name: string | undefined, options: CommonOptions & RehearsalOptions) => {
+    applyRehearsal(ctx, options);
+    await status(ctx, name, options);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,6 +309,8 @@ async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
     for (const f of report.failures) ctx.out(`failure ${f.what}: ${f.error}`);
   }
   if (report.failures.length > 0) ctx.exitCode = 1;
+  // A consumer still not ready after its deadline is an outage in waiting: cron and CI see it.
+  if (report.upstreams.some((u) => u.announcements.some((a) => a.stage === 'overdue'))) ctx.exitCode = 1;
 }
 
 // ---------------------------------------------------------------------------------------------

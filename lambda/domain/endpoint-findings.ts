@@ -133,7 +133,9 @@ export function endpointFindings(
     });
   }
   const expiredInChain = chain.slice(1).filter((facts) => at > Date.parse(facts.notAfter));
-  const code = result.authorizationError;
+  // Judged by OpenSSL's code (CERT_HAS_EXPIRED), never by its wording; the wording is for people.
+  const code = result.authorizationErrorCode ?? result.authorizationError;
+  const why = result.authorizationError ?? code;
   if (!result.authorized && isIncompleteChain(chain, code)) {
     // The server did not send the intermediates: clients without a cached copy fail.
     findings.push({
@@ -142,7 +144,12 @@ export function endpointFindings(
       severity: 'critical',
       message: `${location} sends an incomplete chain: issuer "${leaf.issuer}" of ${describe(leaf)} is neither sent nor trusted`,
       dedupeKey: `incomplete-chain:${id}:${keyFingerprint(leaf.fingerprintSha256)}`,
-      details: { endpoint: id, authorizationError: code, chainLength: chain.length },
+      details: {
+        endpoint: id,
+        authorizationError: why,
+        authorizationErrorCode: code,
+        chainLength: chain.length,
+      },
     });
   } else if (!result.authorized && !explainedElsewhere(code, findings, expiredInChain)) {
     // Verification failed for another reason (unknown root, self-signed): say so with the code.
@@ -150,9 +157,9 @@ export function endpointFindings(
       ...about(leaf),
       kind: 'untrusted-chain',
       severity: 'warning',
-      message: `${location}: chain of ${describe(leaf)} does not verify (${code ?? 'no reason given'})`,
+      message: `${location}: chain of ${describe(leaf)} does not verify (${why && code && why !== code ? `${why}, ${code}` : (code ?? 'no reason given')})`,
       dedupeKey: `untrusted-chain:${id}:${keyFingerprint(leaf.fingerprintSha256)}`,
-      details: { endpoint: id, authorizationError: code },
+      details: { endpoint: id, authorizationError: why, authorizationErrorCode: code },
     });
   }
   for (const facts of expiredInChain) {

@@ -60,6 +60,62 @@ export interface Finding {
   readonly relatedKeys?: readonly string[];
   /** Kind-specific facts for events and messages. Never key material. */
   readonly details: Readonly<Record<string, unknown>>;
+  /**
+   * What a person would call "the same certificate" (see `certificateIdentity`): findings with one
+   * identity are one finding, wherever they were made. Set by evaluation.
+   */
+  readonly identity?: string;
+  /**
+   * Every place with this identity seen in the scan, with its own state ("expires in 5 days", "ok"),
+   * the finding's own places first. Set by `groupByIdentity`.
+   */
+  readonly places?: readonly FindingPlace[];
+  /** Configured endpoint names the finding was made at (for ownership). */
+  readonly endpoints?: readonly string[];
+}
+
+/** One place a certificate identity was seen, and how it is there. */
+export interface FindingPlace {
+  readonly environment: string;
+  readonly location: string;
+  /** `expired 2 days ago`, `expires in 5 days`, `ok`, or a problem kind. */
+  readonly status: string;
+  /** True when this place has a finding of the group. */
+  readonly affected: boolean;
+  readonly fingerprintSha256?: string;
+  readonly notAfter?: string;
+}
+
+/**
+ * How certificates are told apart for the sibling sweep:
+ * - `name` (default): the configured certificate name where one is declared, otherwise the same
+ *   subject and set of DNS/IP names (another serial, another key: still the same certificate);
+ * - `subject-and-names`: subject and names only, even when a name is declared;
+ * - `fingerprint`: only the very same certificate.
+ */
+export type IdentityMode = 'name' | 'subject-and-names' | 'fingerprint';
+
+/** The identity of a certificate, by `mode`: `name:api-cert`, `subject:CN=api|DNS:a,DNS:b`, `fp:AB…`. */
+export function certificateIdentity(
+  facts: Pick<CertificateFacts, 'fingerprintSha256' | 'subject'> & {
+    readonly subjectAltNames?: CertificateFacts['subjectAltNames'];
+  },
+  name: string | undefined,
+  mode: IdentityMode = 'name',
+): string {
+  if (mode === 'fingerprint') return `fp:${keyFingerprint(facts.fingerprintSha256)}`;
+  if (mode === 'name' && name) return `name:${name}`;
+  const names = [...new Set((facts.subjectAltNames ?? []).map((s) => `${s.type}:${s.value.toLowerCase()}`))]
+    .sort()
+    .join(',');
+  return `subject:${facts.subject}|${names}`;
+}
+
+/** A short label for an identity: the name, or the subject. */
+export function identityLabel(identity: string): string {
+  if (identity.startsWith('name:')) return identity.slice(5);
+  if (identity.startsWith('subject:')) return identity.slice(8).split('|')[0] ?? identity;
+  return identity;
 }
 
 /** Where a finding was made: the caller knows the environment and place, policy does not. */
@@ -120,6 +176,88 @@ export function groupAcrossEnvironments(findings: readonly Finding[]): Finding[]
   return [...groups.values()].map(mergeGroup);
 }
 
+/** Expired and expiring are one story about one certificate: grouped together. */
+function family(kind: FindingKind): string {
+  return kind === 'expired' || kind === 'expiring' ? 'expiry' : kind;
+}
+
+/**
+ * The sibling sweep's grouping: findings with the same identity (and family: expired and expiring
+ * together) become one finding naming every place of that identity seen in the scan, so "expired on
+ * staging" also says "also in prod: expires in 5 days; dev: ok". Findings without an identity group
+ * as `groupAcrossEnvironments` does. The merged message ends with the other places' states.
+ * @param places every place seen in the scan, by identity
+ */
+export function groupByIdentity(
+  findings: readonly Finding[],
+  places: ReadonlyMap<string, readonly Omit<FindingPlace, 'affected'>[]>,
+): Finding[] {
+  const groups = new Map<string, Finding[]>();
+  for (const finding of findings) {
+    const identity = finding.identity
+      ? `id:${finding.identity}`
+      : finding.certificate
+        ? `cert:${keyFingerprint(finding.certificate.fingerprintSha256)}`
+        : `key:${finding.dedupeKey}`;
+    const key = `${finding.identity ? family(finding.kind) : finding.kind}\u0000${identity}`;
+    const group = groups.get(key);
+    if (group) group.push(finding);
+    else groups.set(key, [finding]);
+  }
+  return [...groups.values()].map((members) => {
+    const merged = mergeGroup(members);
+    const seen = merged.identity ? places.get(merged.identity) : undefined;
+    if (!merged.identity || !seen || seen.length === 0) return merged;
+    return withPlaces(merged, members, seen);
+  });
+}
+
+function withPlaces(
+  merged: Finding,
+  members: readonly Finding[],
+  seen: readonly Omit<FindingPlace, 'affected'>[],
+): Finding {
+  const byPlace = new Map<string, FindingPlace>();
+  const placeKey = (environment: string, location: string) => `${environment}\u0000${location}`;
+  for (const member of members) {
+    for (const location of member.locations) {
+      const environment = member.environments[0] ?? 'default';
+      const known = seen.find((p) => p.environment === environment && p.location === location);
+      byPlace.set(placeKey(environment, location), {
+        environment,
+        location,
+        status: known && family(member.kind) === 'expiry' ? known.status : member.kind,
+        affected: true,
+        ...(member.certificate ? { fingerprintSha256: member.certificate.fingerprintSha256 } : {}),
+        ...(member.certificate?.notAfter ? { notAfter: member.certificate.notAfter } : {}),
+      });
+    }
+  }
+  for (const place of seen) {
+    const key = placeKey(place.environment, place.location);
+    if (!byPlace.has(key)) byPlace.set(key, { ...place, affected: false });
+  }
+  const all = [...byPlace.values()];
+  const representative = members.find((m) => m.message === merged.message) ?? merged;
+  const representativeEnvironment = representative.environments[0];
+  const others = all.filter((p) => p.environment !== representativeEnvironment);
+  const perEnvironment = new Map<string, string[]>();
+  for (const p of others) {
+    const list = perEnvironment.get(p.environment) ?? [];
+    if (!list.includes(p.status)) list.push(p.status);
+    perEnvironment.set(p.environment, list);
+  }
+  const also =
+    perEnvironment.size > 0
+      ? `; also in ${[...perEnvironment].map(([environment, states]) => `${environment}: ${states.join(', ')}`).join('; ')}`
+      : '';
+  return {
+    ...merged,
+    places: all,
+    message: `${merged.message}${also}`,
+  };
+}
+
 function mergeGroup(members: readonly Finding[]): Finding {
   const first = members[0] as Finding;
   if (members.length === 1) return first;
@@ -132,9 +270,11 @@ function mergeGroup(members: readonly Finding[]): Finding {
   const relatedKeys = unique(
     members.flatMap((member) => [member.dedupeKey, ...(member.relatedKeys ?? [])]),
   ).filter((key) => key !== representative.dedupeKey);
-  const { relatedKeys: _ignored, daysLeft: _days, ...rest } = representative;
+  const { relatedKeys: _ignored, daysLeft: _days, endpoints: _endpoints, ...rest } = representative;
+  const endpoints = unique(members.flatMap((member) => member.endpoints ?? []));
   return {
     ...rest,
+    ...(endpoints.length > 0 ? { endpoints } : {}),
     environments: unique(members.flatMap((member) => member.environments)),
     locations: unique(members.flatMap((member) => member.locations)),
     ...(daysLeft.length > 0 ? { daysLeft: Math.min(...daysLeft) } : {}),

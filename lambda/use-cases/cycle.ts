@@ -17,7 +17,8 @@ import type {
 } from '../domain/ports';
 import { retryNotBefore } from '../domain/rotation/backoff';
 import { COLLECTIONS, readCertificateState } from './certificate-state';
-import { type Evaluation, type ManagedView, evaluate } from './evaluate';
+import { type Evaluation, type ManagedView, evaluate, observationIdentities } from './evaluate';
+import type { IdentityMode } from '../domain/findings';
 import { findingToEvent, type OwnershipLookup } from './finding-events';
 import type { ManagedCertificateSpec } from './managed-certificate';
 import type { RotationResult } from './rotation/finish';
@@ -68,6 +69,8 @@ export interface ScanInput {
   readonly observationTtlMs?: number;
   /** Endpoints that could not even be made targets (an unreadable `caFile`): reported with the rest. */
   readonly targetFailures?: readonly ScanFailure[];
+  /** How "the same certificate" is recognised across places (the sibling sweep). @default 'name' */
+  readonly identity?: IdentityMode;
 }
 
 export interface ScanReport {
@@ -85,7 +88,15 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
     concurrency: input.concurrency,
   });
   const managed = await managedViews(deps.state, input, now);
-  const evaluated = evaluate(observations, managed, { thresholds: input.thresholds }, now);
+  const policy = { thresholds: input.thresholds, ...(input.identity ? { identity: input.identity } : {}) };
+  let evaluated = evaluate(observations, managed, policy, now);
+  // The sibling sweep: every other place known to hold a certificate with a finding is checked now.
+  const swept = await sweepSiblings(deps, input, observations, evaluated.findings, now);
+  if (swept.observations.length > 0) {
+    observations.push(...swept.observations);
+    failures.push(...swept.failures);
+    evaluated = evaluate(observations, managed, policy, now);
+  }
   const agentDrift = await agentDriftFindings(deps.state, managed, observations, input, now);
   const evaluation: Evaluation = { ...evaluated, findings: [...evaluated.findings, ...agentDrift] };
   const newFindings = await selectNewFindings(deps.state, evaluation.findings, now);
@@ -105,7 +116,13 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
       problems.push({ what: `event for ${finding.dedupeKey}`, error: describeError(error) });
     }
   }
-  await recordObservations(deps.state, observations, now, input.observationTtlMs ?? 30 * 86_400_000);
+  await recordObservations(
+    deps.state,
+    observations,
+    now,
+    input.observationTtlMs ?? 30 * 86_400_000,
+    observationIdentities(observations, managed, input.identity),
+  );
   problems.push(...(await deliver(deps, events)));
   return { observations, evaluation, newFindings, events, failures: problems };
 }
@@ -269,6 +286,47 @@ export interface StoredObservation {
   readonly notAfter?: string;
   readonly managedName?: string;
   readonly observedAt: string;
+  /** The certificate's identity (see `certificateIdentity`), for the sibling sweep and `status --group identity`. */
+  readonly identity?: string;
+  /** The endpoint probed, so a later scan (the inventory job, another run) can probe it again. */
+  readonly target?: {
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+    readonly servername?: string;
+  };
+}
+
+/**
+ * Places with the identity of a finding that this scan did not probe (known from earlier
+ * observations: another job's probe, another run) are probed now, so a finding names them all.
+ */
+async function sweepSiblings(
+  deps: CycleDeps,
+  input: ScanInput,
+  observations: readonly Observation[],
+  findings: readonly Finding[],
+  now: Date,
+): Promise<{ observations: Observation[]; failures: ScanFailure[] }> {
+  const wanted = new Set(findings.flatMap((f) => (f.identity ? [f.identity] : [])));
+  if (wanted.size === 0) return { observations: [], failures: [] };
+  const targetKey = (t: { environment: string; host: string; port: number; servername?: string }) =>
+    `${t.environment}|${t.host}:${t.port}|${t.servername ?? ''}`;
+  const probed = new Set(observations.flatMap((o) => (o.kind === 'endpoint' ? [targetKey(o.endpoint)] : [])));
+  const targets = new Map<string, EndpointTarget>();
+  for (const { value } of await deps.state.list<StoredObservation>(COLLECTIONS.observations, now)) {
+    if (!value.target || !value.identity || !wanted.has(value.identity)) continue;
+    const target = { environment: value.environment, ...value.target };
+    const key = targetKey(target);
+    if (probed.has(key) || targets.has(key)) continue;
+    // The configured endpoint (with its trust anchors) when there is one; otherwise as last probed.
+    const configured = input.endpoints.find((e) => targetKey(e) === key);
+    targets.set(key, configured ?? target);
+  }
+  if (targets.size === 0) return { observations: [], failures: [] };
+  return gatherObservations({ ...deps, sources: [] }, [...targets.values()], {
+    concurrency: input.concurrency,
+  });
 }
 
 async function recordObservations(
@@ -276,6 +334,7 @@ async function recordObservations(
   observations: readonly Observation[],
   now: Date,
   ttlMs: number,
+  identityOf: (o: Observation) => string | undefined = () => undefined,
 ): Promise<void> {
   for (const o of observations) {
     const facts = observedFacts(o);
@@ -296,6 +355,17 @@ async function recordObservations(
       ...(o.kind === 'endpoint' && o.endpoint.expects ? { managedName: o.endpoint.expects } : {}),
       ...(o.kind === 'inventory' && o.item.managedName ? { managedName: o.item.managedName } : {}),
       observedAt: now.toISOString(),
+      ...(identityOf(o) ? { identity: identityOf(o) } : {}),
+      ...(o.kind === 'endpoint'
+        ? {
+            target: {
+              name: o.endpoint.name,
+              host: o.endpoint.host,
+              port: o.endpoint.port,
+              ...(o.endpoint.servername ? { servername: o.endpoint.servername } : {}),
+            },
+          }
+        : {}),
     };
     // Inventory items are keyed by their id (many ACM certificates share one location `acm:<region>`).
     const key =

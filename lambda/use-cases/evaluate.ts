@@ -6,11 +6,17 @@
  */
 import type { CertificateFacts } from '../domain/certificate';
 import { endpointFindings } from '../domain/endpoint-findings';
-import type { Finding } from '../domain/findings';
-import { groupAcrossEnvironments } from '../domain/findings';
+import {
+  type Finding,
+  type FindingPlace,
+  type IdentityMode,
+  certificateIdentity,
+  groupByIdentity,
+  keyFingerprint,
+} from '../domain/findings';
 import type { RenewalPolicy } from '../domain/renewal';
 import { type RenewalVerdict, renewalVerdict } from '../domain/renewal-verdict';
-import { DEFAULT_THRESHOLDS, type Threshold, expiryFinding } from '../domain/thresholds';
+import { DEFAULT_THRESHOLDS, type Threshold, crossedThreshold, expiryFinding } from '../domain/thresholds';
 import type { CertificateState } from './certificate-state';
 import { type Observation, observationEnvironment, observationLocation, observedFacts } from './scan';
 
@@ -28,6 +34,8 @@ export interface EvaluationPolicy {
   readonly thresholds?: readonly Threshold[];
   /** @default 2048 */
   readonly minimumKeyBits?: number;
+  /** How "the same certificate" is recognised across places (the sibling sweep). @default 'name' */
+  readonly identity?: IdentityMode;
 }
 
 export type { RenewalVerdict };
@@ -48,6 +56,7 @@ export function evaluate(
   const byEndpoint = new Map<string, ManagedView>();
   for (const m of managed) for (const e of m.endpoints) byEndpoint.set(e, m);
 
+  const identities = identify(observations, byEndpoint, policy.identity ?? 'name');
   const findings: Finding[] = [];
   for (const observation of observations) {
     const environment = observationEnvironment(observation);
@@ -58,7 +67,7 @@ export function evaluate(
         location,
         ...(observation.item.managedName ? { name: observation.item.managedName } : {}),
       });
-      if (finding) findings.push(finding);
+      if (finding) findings.push(identities.tag(finding));
       continue;
     }
     const { endpoint, result } = observation;
@@ -70,7 +79,8 @@ export function evaluate(
     // would duplicate it under the same key.
     const leaf = result.ok ? result.chain[0]?.facts : undefined;
     const expiry = leaf ? expiryFinding(leaf, thresholds, now, context) : undefined;
-    if (expiry) findings.push(expiry);
+    const at = { endpoints: [endpoint.name] };
+    if (expiry) findings.push(identities.tag({ ...expiry, ...at }));
     for (const f of endpointFindings(
       result,
       {
@@ -81,9 +91,10 @@ export function evaluate(
       context,
     )) {
       // The expiry finding already says it; an untrusted chain caused only by the expired leaf is noise.
-      const onlyExpired = f.kind === 'untrusted-chain' && f.details.authorizationError === 'CERT_HAS_EXPIRED';
+      const code = f.details.authorizationErrorCode ?? f.details.authorizationError;
+      const onlyExpired = f.kind === 'untrusted-chain' && code === 'CERT_HAS_EXPIRED';
       if (expiry && (f.kind === 'expired' || onlyExpired)) continue;
-      findings.push(f);
+      findings.push(identities.tag({ ...f, ...at }));
     }
   }
 
@@ -100,9 +111,105 @@ export function evaluate(
       now,
     );
     renewals.push(verdict.verdict);
-    if (verdict.finding) findings.push(verdict.finding);
+    if (verdict.finding) findings.push(identities.tag(verdict.finding));
   }
-  return { findings: groupAcrossEnvironments(findings), renewals };
+  return { findings: groupByIdentity(findings, identities.places(thresholds, now)), renewals };
+}
+
+/** The identity of each observation's certificate (undefined for a failed probe), as `evaluate` sees it. */
+export function observationIdentities(
+  observations: readonly Observation[],
+  managed: readonly ManagedView[],
+  mode: IdentityMode = 'name',
+): (o: Observation) => string | undefined {
+  const byEndpoint = new Map<string, ManagedView>();
+  for (const m of managed) for (const e of m.endpoints) byEndpoint.set(e, m);
+  return identify(observations, byEndpoint, mode).of;
+}
+
+/**
+ * The identity of every certificate seen (see `certificateIdentity`), and where each was seen. With
+ * mode `name`, a certificate without a declared name joins the named one with the same subject and
+ * names, so an unmanaged copy on another cluster is still "the same certificate".
+ */
+function identify(
+  observations: readonly Observation[],
+  byEndpoint: ReadonlyMap<string, ManagedView>,
+  mode: IdentityMode,
+) {
+  const nameOf = (o: Observation): string | undefined =>
+    o.kind === 'inventory'
+      ? o.item.managedName
+      : (o.endpoint.expects ?? byEndpoint.get(`${o.endpoint.host}:${o.endpoint.port}`)?.name);
+  const alias = new Map<string, string>();
+  if (mode === 'name') {
+    for (const o of observations) {
+      const facts = observedFacts(o);
+      const name = nameOf(o);
+      if (facts && name)
+        alias.set(certificateIdentity(facts, undefined, 'subject-and-names'), `name:${name}`);
+    }
+  }
+  const seen: { identity: string; observation: Observation; facts: CertificateFacts }[] = [];
+  const byFingerprint = new Map<string, string>();
+  const byObservation = new Map<Observation, string>();
+  for (const o of observations) {
+    const facts = observedFacts(o);
+    if (!facts) continue;
+    const own = certificateIdentity(facts, nameOf(o), mode);
+    const identity = alias.get(own) ?? own;
+    seen.push({ identity, observation: o, facts });
+    byFingerprint.set(keyFingerprint(facts.fingerprintSha256), identity);
+    byObservation.set(o, identity);
+  }
+  return {
+    of: (o: Observation): string | undefined => byObservation.get(o),
+    tag(finding: Finding): Finding {
+      const fp = finding.certificate ? keyFingerprint(finding.certificate.fingerprintSha256) : undefined;
+      const identity =
+        (fp ? byFingerprint.get(fp) : undefined) ??
+        (mode !== 'fingerprint' && finding.certificate?.name
+          ? `name:${finding.certificate.name}`
+          : undefined);
+      return identity ? { ...finding, identity } : finding;
+    },
+    places(thresholds: readonly Threshold[], now: Date): Map<string, Omit<FindingPlace, 'affected'>[]> {
+      const places = new Map<string, Omit<FindingPlace, 'affected'>[]>();
+      for (const { identity, observation, facts } of seen) {
+        const list = places.get(identity) ?? [];
+        list.push({
+          environment: observationEnvironment(observation),
+          location: observationLocation(observation),
+          status: placeStatus(facts, thresholds, now),
+          fingerprintSha256: facts.fingerprintSha256,
+          notAfter: facts.notAfter,
+        });
+        places.set(identity, list);
+      }
+      return places;
+    },
+  };
+}
+
+/** `expired 2 days ago`, `expires in 5 days` (a threshold crossed), or `ok`. */
+export function placeStatus(
+  facts: Pick<CertificateFacts, 'notAfter'>,
+  thresholds: readonly Threshold[],
+  now: Date,
+): string {
+  const remaining = Date.parse(facts.notAfter) - now.getTime();
+  if (remaining < 0) return `expired ${inWords(-remaining)} ago`;
+  return crossedThreshold(facts, thresholds, now) ? `expires in ${inWords(remaining)}` : 'ok';
+}
+
+/** Whole days (or hours, under a day) in words: `5 days`, `1 day`, `6 hours`. */
+export function inWords(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  if (days >= 1) return `${days} day${days === 1 ? '' : 's'}`;
+  const hours = Math.floor(ms / 3_600_000);
+  if (hours >= 1) return `${hours} hour${hours === 1 ? '' : 's'}`;
+  const minutes = Math.max(1, Math.floor(ms / 60_000));
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
 /** The current version, plus the pending one while a rollout converges (both are legitimately served). */

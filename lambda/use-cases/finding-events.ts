@@ -56,12 +56,24 @@ export function findingToEvent(finding: Finding, ctx: FindingEventContext): Outg
     occurredAt: ctx.now.toISOString(),
     environments: [...finding.environments],
     summary: truncate(finding.message, 500),
-    ...definedOnly(ctx.ownership(name)),
+    ...definedOnly(findingOwner(finding, ctx.ownership)),
   };
-  const locations = finding.locations.map((location, i) => ({
-    environment: finding.environments[Math.min(i, finding.environments.length - 1)] ?? 'default',
-    location: truncate(location, 500),
-  }));
+  // Each place with its own environment and, for a certificate seen in several places, its own
+  // state there ("expires in 5 days", "ok"): the sibling sweep's answer reaches the message.
+  // Unaffected places are named when they are in another environment ("dev: ok").
+  const places = (finding.places ?? []).filter(
+    (p) => p.affected || !finding.environments.includes(p.environment),
+  );
+  const locations =
+    places.length > 1
+      ? places.map((p) => ({
+          environment: p.environment,
+          location: truncate(`${p.location} — ${p.status}`, 500),
+        }))
+      : finding.locations.map((location, i) => ({
+          environment: finding.environments[Math.min(i, finding.environments.length - 1)] ?? 'default',
+          location: truncate(location, 500),
+        }));
   switch (finding.kind) {
     case 'expiring':
       return buildEvent(
@@ -175,6 +187,33 @@ export function findingToEvent(finding: Finding, ctx: FindingEventContext): Outg
     default:
       return undefined;
   }
+}
+
+/**
+ * Who owns a finding: the certificate's owner, else the owner of an endpoint it was made at, else
+ * (for an endpoint or upstream finding) the owner of the place it names. Runbook alongside.
+ */
+export function findingOwner(
+  finding: Finding,
+  ownership: OwnershipLookup,
+): { owner?: string; runbookUrl?: string } {
+  const candidates = [
+    finding.certificate?.name,
+    ...(finding.endpoints ?? []),
+    typeof finding.details.upstream === 'string' ? finding.details.upstream : undefined,
+  ];
+  let runbookUrl: string | undefined;
+  for (const candidate of candidates) {
+    if (!candidate) continue;
+    const found = ownership(candidate);
+    runbookUrl ??= found.runbookUrl;
+    if (found.owner)
+      return {
+        owner: found.owner,
+        ...((found.runbookUrl ?? runbookUrl) ? { runbookUrl: found.runbookUrl ?? runbookUrl } : {}),
+      };
+  }
+  return runbookUrl ? { runbookUrl } : {};
 }
 
 function ref(c: FindingCertificate): CertificateRef {
