@@ -10,8 +10,13 @@ import type {
   ExpiryState,
   FleetReport,
   FleetRow,
-} from '../../use-cases/fleet-report';
-import { shortOf } from '../../use-cases/fleet-report';
+} from '../../domain/fleet-report';
+import { shortFingerprint } from '../../domain/certificate';
+
+/** Short fingerprint for display ('-' when unknown). */
+function shortOf(fingerprint: string | undefined): string {
+  return fingerprint ? shortFingerprint(fingerprint) : '-';
+}
 
 /** Escapes text for HTML element content and double-quoted attributes. */
 export function esc(value: unknown): string {
