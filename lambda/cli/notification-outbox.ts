@@ -19,6 +19,7 @@ import { type Silence, liveSilences, silencesFromConfig } from '../domain/silenc
 import { COLLECTIONS } from '../use-cases/certificate-state';
 import { holdForDigest } from '../use-cases/notify/digest';
 import { inhibitDuringIncidents } from '../use-cases/notify/inhibition';
+import { resolvedMessages, watchCritical } from '../use-cases/notify/resolution';
 import { type DrainReport, drainOutbox, enqueue, pendingItems } from '../use-cases/notify/outbox';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
@@ -100,6 +101,20 @@ export class CliNotifications {
           })),
         now,
       );
+      // A critical alert is watched until what it is about clears: then one "resolved" message.
+      await watchCritical(
+        this.runtime.state,
+        plan.send
+          .filter((d) => this.notifiers.has(d.channel))
+          .map((d) => ({
+            channel: d.channel,
+            key: d.dedupeKey,
+            detailType: d.detailType,
+            detail: toPlan.find((e) => e.detail.dedupeKey === d.dedupeKey)?.detail ?? {},
+            headline: d.message.text.split('\n')[0] ?? d.dedupeKey,
+          })),
+        now,
+      );
       // Routine alerts wait for their channel's digest, which `run` sends once its schedule is due.
       await holdForDigest(
         this.runtime.state,
@@ -169,6 +184,17 @@ export class CliNotifications {
     if (!this.enabled) return 0;
     const started = Date.now();
     const waitMs = this.runtime.config.notifications.delivery.commandWait;
+    try {
+      // Critical alerts whose places all serve another certificate now are resolved.
+      const resolved = await resolvedMessages(this.runtime.state, this.clock());
+      await enqueue(
+        this.runtime.state,
+        resolved.filter((m) => this.notifiers.has(m.channel)),
+        this.clock(),
+      );
+    } catch (error) {
+      this.problems.push(`resolution: ${describeError(error)}`);
+    }
     this.deadlineAt = this.clock().getTime() + waitMs;
     this.kick();
     let timer: NodeJS.Timeout | undefined;
