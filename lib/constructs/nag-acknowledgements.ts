@@ -130,24 +130,20 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
   acknowledgeServerlessFindings(rotor, ack);
 }
 
-/** Why a failed asynchronous invocation of each function needs no dead-letter queue of its own. */
+/** Why each function needs no dead-letter queue of its own (DeadLetterConfig). */
+const ASYNC_FAILURES =
+  'Failed asynchronous invocations go to the alarmed schedule dead-letter queue through an on-failure destination (EventInvokeConfig), which also keeps the request context a DeadLetterConfig would drop';
 const NO_DLQ_REASONS: Record<string, string> = {
-  inventory:
-    'Scheduled with only {job, scheduledAt} as input: nothing to replay; a failed run misses its heartbeat (alarm) and the next run repeats the work',
-  probe:
-    'Scheduled with only {job, scheduledAt} as input: nothing to replay; a failed run misses its heartbeat (alarm) and the next run repeats the work',
-  'upstream-watch':
-    'Scheduled or AWS Health input: a failed run misses its heartbeat (alarm) and the next run rereads every feed and the Health events',
-  digest:
-    'Scheduled with only {job, scheduledAt} as input: held alerts stay in the table for the next digest; a failed run misses its heartbeat (alarm)',
-  planner:
-    'Scheduled with only {job, scheduledAt} as input: the next hourly run plans again; start failures raise the scan problems alarm',
+  inventory: ASYNC_FAILURES,
+  probe: ASYNC_FAILURES,
+  'upstream-watch': ASYNC_FAILURES,
+  digest: ASYNC_FAILURES,
+  planner: ASYNC_FAILURES,
+  'acm-expiry-event': ASYNC_FAILURES,
   'rotation-step':
     'Invoked synchronously by Step Functions only: the workflow retries and catches every failure',
   notifier:
     'Failed asynchronous invocations go to the notifier dead-letter queue through its on-failure destination (NotifierAsync)',
-  'acm-expiry-event':
-    "ACM's expiry events repeat daily and the daily inventory reads the same certificates: nothing is lost with one event",
 };
 
 /** cdk-nag ServerlessChecks findings that are intended, each with its reason. */
