@@ -71,3 +71,24 @@ if ! [ -x /usr/bin/chromium ]; then
     say "chromium is missing and we are not root: install chromium (Debian: apt-get install chromium) for the report tests"
   fi
 fi
+
+# --- Pebble (ACME test server) and pebble-challtestsrv (its DNS), built from the Go module proxy -----
+# Project-local in .tools/bin, pinned; a stamp records the pin so an unchanged one costs nothing.
+PEBBLE_MODULE='github.com/letsencrypt/pebble/v2'
+PEBBLE_PIN='v2.10.3'
+PEBBLE_BIN=.tools/bin
+PEBBLE_STAMP="$PEBBLE_BIN/.certrotor-pebble-pin"
+if ! [ -x "$PEBBLE_BIN/pebble" ] || ! [ -x "$PEBBLE_BIN/pebble-challtestsrv" ] ||
+  [ "$(cat "$PEBBLE_STAMP" 2>/dev/null)" != "$PEBBLE_MODULE@$PEBBLE_PIN" ]; then
+  if command -v go >/dev/null 2>&1; then
+    say "building pebble and pebble-challtestsrv $PEBBLE_PIN into $PEBBLE_BIN"
+    mkdir -p "$PEBBLE_BIN"
+    for cmd in pebble pebble-challtestsrv; do
+      GOBIN="$PWD/$PEBBLE_BIN" GOFLAGS=-mod=mod go install "$PEBBLE_MODULE/cmd/$cmd@$PEBBLE_PIN" ||
+        fail "go install $PEBBLE_MODULE/cmd/$cmd@$PEBBLE_PIN failed (see the output above)"
+    done
+    echo "$PEBBLE_MODULE@$PEBBLE_PIN" >"$PEBBLE_STAMP"
+  else
+    say "go is missing: install Go (https://go.dev/dl/) for the ACME tests (Pebble $PEBBLE_PIN)"
+  fi
+fi
