@@ -144,7 +144,14 @@ beforeAll(async () => {
       defaultChannel: 'alerts',
       operatorChannel: 'operators',
       // Fast pacing and one retry keep the suite quick; the webhook adapter's own suite covers pacing.
-      delivery: { messagesPerSecond: 10, maxAttempts: 2, timeout: '2s' },
+      delivery: {
+        messagesPerSecond: 10,
+        maxAttempts: 2,
+        timeout: '2s',
+        commandWait: '2s',
+        retryDelay: '1s',
+        maxRetryDelay: '1s',
+      },
     },
   });
   output = captureOutput();
@@ -284,6 +291,48 @@ describe('the Slack notifier handler', () => {
     expect(posted(operators, beforeOperators)).toHaveLength(1);
   });
 
+  it('delivers every event of a 429-then-5xx storm exactly once across Lambda retries, honouring Retry-After', async () => {
+    // Prepare: 6 events with their own keys; Slack answers 429 (Retry-After 1) twice, then 503 three times
+    const suffixes = ['s1', 's2', 's3', 's4', 's5', 's6'].map((s) => `${s}-${randomUUID().slice(0, 6)}`);
+    const before = alerts.requests.length;
+    alerts.script([
+      { status: 429, body: 'rate_limited', headers: { 'retry-after': '1' } },
+      { status: 429, body: 'rate_limited', headers: { 'retry-after': '1' } },
+      { status: 503, body: 'service_unavailable' },
+      { status: 503, body: 'service_unavailable' },
+      { status: 503, body: 'service_unavailable' },
+    ]);
+
+    // Act: each event as EventBridge delivers it; a failed invocation is retried as Lambda would
+    let failedInvocations = 0;
+    for (const suffix of suffixes) {
+      const event = envelope('Rotation Failed', exampleDetail('Rotation Failed', suffix));
+      for (let attempt = 0; attempt < 6; attempt++) {
+        try {
+          await handler(event);
+          break;
+        } catch {
+          failedInvocations++;
+        }
+      }
+    }
+
+    // Assess: each key accepted exactly once, none lost; the request after each 429 waited its Retry-After
+    const requests = alerts.requests.slice(before);
+    const accepted = requests
+      .filter((r) => 'status' in r.response && r.response.status < 300)
+      .map((r) => suffixes.find((s) => r.body.includes(s)) ?? '?');
+    expect([...accepted].sort()).toEqual([...suffixes].sort());
+    const afterRateLimit = requests
+      .map((r, i) => ({ r, previous: requests[i - 1] }))
+      .filter(({ previous }) => previous && 'status' in previous.response && previous.response.status === 429)
+      .map(({ r, previous }) => r.at - previous!.at);
+    expect(afterRateLimit).toHaveLength(2);
+    expect(Math.min(...afterRateLimit)).toBeGreaterThanOrEqual(950);
+    // Some invocations failed (Lambda retried them); none lost a message.
+    expect(failedInvocations).toBeGreaterThan(0);
+  });
+
   it('rejects an event carrying a private key without posting it or echoing it anywhere', async () => {
     const canary = (await buildCertificate({ commonName: 'canary.test' })).privateKey.reveal();
     const detail = { ...exampleDetail('Certificate Expiring'), summary: canary };
@@ -370,7 +419,14 @@ describe('the Slack notifier handler with a channel whose webhook secret is miss
         defaultChannel: 'alerts',
         operatorChannel: 'operators',
         routes: [{ owner: 'payments', channel: 'payments' }],
-        delivery: { messagesPerSecond: 10, maxAttempts: 2, timeout: '2s' },
+        delivery: {
+          messagesPerSecond: 10,
+          maxAttempts: 2,
+          timeout: '2s',
+          commandWait: '2s',
+          retryDelay: '1s',
+          maxRetryDelay: '1s',
+        },
       },
     });
     const loaded = await loadHandler<NotifierModule>('notifier', {
