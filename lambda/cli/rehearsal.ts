@@ -7,7 +7,7 @@
  * written as in a real run unless the command is given --dry-run. The clock starts at the given time
  * and moves on with real time (timeouts and waits stay real).
  */
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CertrotorConfig } from '../config/configuration';
@@ -45,7 +45,13 @@ export function applyRehearsal(ctx: CliContext, options: RehearsalOptions): Date
   const realNow = ctx.clock();
   const at = parseRehearsalTime(value, realNow, flag);
   const started = Date.now();
-  (ctx as { clock: () => Date }).clock = () => new Date(at.getTime() + (Date.now() - started));
+  // The context may expose the clock as a getter (see output.ts): redefine it, do not assign.
+  Object.defineProperty(ctx, 'clock', {
+    value: () => new Date(at.getTime() + (Date.now() - started)),
+    enumerable: true,
+    configurable: true,
+    writable: true,
+  });
   rehearsals.set(ctx, at);
   ctx.err(
     `certrotor: rehearsal as of ${at.toISOString()} (${flag}); state in <stateDirectory>/${REHEARSAL_DIRECTORY}`,
@@ -83,10 +89,11 @@ export function rehearsalConfig(ctx: CliContext, config: CertrotorConfig): Certr
   const rehearsal = join(real, REHEARSAL_DIRECTORY);
   if (!existsSync(rehearsal)) {
     mkdirSync(rehearsal, { recursive: true });
-    if (existsSync(real)) {
-      cpSync(real, rehearsal, {
+    for (const entry of existsSync(real) ? readdirSync(real) : []) {
+      if (entry === REHEARSAL_DIRECTORY) continue;
+      cpSync(join(real, entry), join(rehearsal, entry), {
         recursive: true,
-        filter: (source) => source !== rehearsal && !source.endsWith('.lock'),
+        filter: (source) => !source.endsWith('.lock'),
       });
     }
   }

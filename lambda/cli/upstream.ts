@@ -303,7 +303,7 @@ async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
       ),
     );
   } else {
-    const lines = renderWatch(report);
+    const lines = renderWatch(report, ctx.clock());
     ctx.out(lines.length > 0 ? lines.join('\n') : 'no announcements');
     for (const e of report.events) ctx.out(`event  ${e.detailType}: ${String(e.detail.summary ?? '')}`);
     for (const f of report.failures) ctx.out(`failure ${f.what}: ${f.error}`);
@@ -466,8 +466,11 @@ export async function runUpstreamWatch(
   return { ...report, failures: [...failures, ...report.failures] };
 }
 
-/** A few lines per upstream for humans: each announcement's stage and who is not ready. */
-export function renderWatch(report: UpstreamWatchReport): string[] {
+/**
+ * A few lines per upstream for humans: each announcement's stage and who is not ready; once `now` is
+ * past the cutover, a verdict per consumer (connects with the new material, or fails and why).
+ */
+export function renderWatch(report: UpstreamWatchReport, now?: Date): string[] {
   const lines: string[] = [];
   for (const entry of report.upstreams) {
     for (const status of entry.announcements) {
@@ -483,6 +486,14 @@ export function renderWatch(report: UpstreamWatchReport): string[] {
       if (entry.retired.includes(status.announcement.id)) lines.push('  old material retired');
       for (const c of status.consumers.filter((x) => !x.ready))
         lines.push(`  NOT READY ${c.consumer}: ${c.detail ?? ''}`);
+      if (now && status.cutover && Date.parse(status.cutover) <= now.getTime()) {
+        for (const c of status.consumers)
+          lines.push(
+            c.ready
+              ? `  after cutover: ${c.consumer} connects (${c.detail ?? 'ready'})`
+              : `  after cutover: ${c.consumer} FAILS to connect: ${c.detail ?? 'not ready'}`,
+          );
+      }
     }
   }
   return lines;

@@ -164,11 +164,21 @@ export async function assessConsumers(
   for (const consumer of spec.consumers) {
     const held = await heldBy(deps, spec, consumer, now);
     const missing: string[] = [...held.problems];
+    // New material must reach it, yet nothing can deliver to it and nothing reports from it: say
+    // so, and how to fix it.
+    const needsDelivery =
+      record.newClientCertificate !== undefined || (record.newCaFingerprints ?? []).length > 0;
+    if (needsDelivery && !consumer.destination && !held.clientFingerprint && !held.trusted) {
+      missing.push(
+        `no destination delivers to ${consumer.name} (add a destination for it to the upstream's consumers.destinations, or run certrotor agent there)`,
+      );
+    }
     const proven: string[] = [];
     const client = record.newClientCertificate;
     if (client) {
-      if (!held.clientFingerprint) missing.push('holds no client certificate we can see');
-      else if (keyFingerprint(held.clientFingerprint) !== keyFingerprint(client.fingerprintSha256)) {
+      if (!held.clientFingerprint) {
+        if (consumer.destination || held.trusted) missing.push('holds no client certificate we can see');
+      } else if (keyFingerprint(held.clientFingerprint) !== keyFingerprint(client.fingerprintSha256)) {
         missing.push(
           `presents client certificate ${shortFingerprint(held.clientFingerprint)}, not the new ${shortFingerprint(client.fingerprintSha256)}`,
         );
@@ -185,8 +195,9 @@ export async function assessConsumers(
       }
     }
     for (const ca of record.newCaFingerprints ?? []) {
-      if (!held.trusted) missing.push('reports no trust bundle');
-      else if (!includesFingerprint(held.trusted, ca))
+      if (!held.trusted) {
+        if (consumer.destination || held.clientFingerprint) missing.push('reports no trust bundle');
+      } else if (!includesFingerprint(held.trusted, ca))
         missing.push(`does not trust the new CA ${shortFingerprint(ca)}`);
       else proven.push(`trusts the new CA ${shortFingerprint(ca)}`);
     }

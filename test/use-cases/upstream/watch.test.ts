@@ -211,7 +211,7 @@ describe('watching a client CA rotation with a consumer left out of distribution
       severity: 'warning',
       environments: ['prod-eu'],
       consumersNotReady: [
-        { name: 'app-3', ready: false, reason: expect.stringMatching(/no client certificate/) },
+        { name: 'app-3', ready: false, reason: expect.stringMatching(/no destination delivers to app-3/) },
       ],
       consumersReady: 2,
       consumersTotal: 3,
