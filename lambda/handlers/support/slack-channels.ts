@@ -1,6 +1,6 @@
 /**
  * Slack notifiers for configured channels in the deployed service: each webhook URL is read from its
- * Secrets Manager secret once per container and never logged.
+ * Secrets Manager secret through Powertools Parameters (reused for its max age) and never logged.
  */
 import { SecretsManagerWebhookUrls } from '../../adapters/aws/webhook-secrets';
 import { SlackWebhookNotifier } from '../../adapters/net/slack-webhook';
@@ -9,7 +9,7 @@ import { ConfigurationError, OperationError, describeError } from '../../domain/
 import type { Notifier } from '../../domain/ports';
 import type { AwsClients } from './runtime';
 
-/** One reader per client pool, so each webhook secret is read once per container. */
+/** One reader per client pool, so each webhook secret is cached for its max age across invocations. */
 const webhookUrls = new WeakMap<AwsClients, SecretsManagerWebhookUrls>();
 
 /**

@@ -4,7 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { awsAgentStores } from '../../../lambda/adapters/aws/agent-stores';
 import { AwsClientPool, createAwsClient } from '../../../lambda/adapters/aws/clients';
 import { createStateTable } from '../../../lambda/adapters/aws/dynamodb-state-store';
@@ -39,20 +43,29 @@ describe('AWS composition helpers', () => {
     expect(stored?.value).toEqual({ ok: true });
   });
 
-  it('reads a webhook URL once, trimmed, and tries again after a failed read', async () => {
+  it('reads a webhook URL trimmed, reuses it for its max age, and tries again after a failed read', async () => {
     // Prepare
     const secretId = `webhook-${randomUUID().slice(0, 8)}`;
-    const urls = new SecretsManagerWebhookUrls(new AwsClientPool(moto.clientConfig()));
+    const pool = new AwsClientPool(moto.clientConfig());
+    const secrets = createAwsClient(SecretsManagerClient, moto.clientConfig());
+    const urls = new SecretsManagerWebhookUrls(pool);
 
     // Act
     const missing = urls.url(secretId);
     await expect(missing).rejects.toThrow();
-    await createAwsClient(SecretsManagerClient, moto.clientConfig()).send(
+    await secrets.send(
       new CreateSecretCommand({ Name: secretId, SecretString: ' https://hooks.example.test/T1/B1/x \n' }),
     );
 
     // Assess
     await expect(urls.url(secretId)).resolves.toBe('https://hooks.example.test/T1/B1/x');
-    expect(urls.url(secretId)).toBe(urls.url(secretId));
+    // A webhook replaced after a leak: reused within the max age, read again once it has passed.
+    await secrets.send(
+      new PutSecretValueCommand({ SecretId: secretId, SecretString: 'https://hooks.example.test/T1/B1/y' }),
+    );
+    await expect(urls.url(secretId)).resolves.toBe('https://hooks.example.test/T1/B1/x');
+    await expect(new SecretsManagerWebhookUrls(pool, 0).url(secretId)).resolves.toBe(
+      'https://hooks.example.test/T1/B1/y',
+    );
   });
 });
