@@ -30,6 +30,7 @@ import {
 } from '../certificate-state';
 import type { VerifyEndpoint } from '../managed-certificate';
 import { publishStarted } from './events';
+import { guardRenewal } from './renewal-guard';
 import { acquireRotationLock, renewRotationLock } from './lock';
 import { forgetFailedTargets, readPlan, readTargetRecords, writePlan, writeTargetRecord } from './records';
 import {
@@ -132,6 +133,11 @@ export async function issueStep(
         }
       : current,
   );
+  // The renewal guard: a new version that breaks how the certificate is used is held here, before
+  // any target is touched; the pending record keeps the issued version, so a retry never reissues.
+  const guard = state?.current ? await guardRenewal(deps, spec, state.current, bundle) : undefined;
+  if (guard?.hold)
+    throw new RotationRefusedError(`${spec.name}: renewal held before distribution: ${guard.hold}`);
   await progress(deps, {
     phase: 'issued',
     name: spec.name,
