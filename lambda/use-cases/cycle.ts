@@ -6,7 +6,7 @@
  */
 import { describeError } from '../domain/errors';
 import type { Finding } from '../domain/findings';
-import type { Threshold } from '../domain/thresholds';
+import type { Threshold, ThresholdScaling } from '../domain/thresholds';
 import type {
   CertificateSource,
   Clock,
@@ -32,6 +32,7 @@ import {
   observationEnvironment,
   observationLocation,
   observedFacts,
+  releaseAlertKeys,
   selectNewFindings,
 } from './scan';
 import type { RenewalPolicy } from '../domain/renewal';
@@ -71,6 +72,8 @@ export interface ScanInput {
   readonly targetFailures?: readonly ScanFailure[];
   /** How "the same certificate" is recognised across places (the sibling sweep). @default 'name' */
   readonly identity?: IdentityMode;
+  /** Day thresholds scale with each certificate's lifetime, or apply as written. @default 'absolute' */
+  readonly thresholdScaling?: ThresholdScaling;
 }
 
 export interface ScanReport {
@@ -88,7 +91,11 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
     concurrency: input.concurrency,
   });
   const managed = await managedViews(deps.state, input, now);
-  const policy = { thresholds: input.thresholds, ...(input.identity ? { identity: input.identity } : {}) };
+  const policy = {
+    thresholds: input.thresholds,
+    ...(input.identity ? { identity: input.identity } : {}),
+    ...(input.thresholdScaling ? { thresholdScaling: input.thresholdScaling } : {}),
+  };
   let evaluated = evaluate(observations, managed, policy, now);
   // The sibling sweep: every other place known to hold a certificate with a finding is checked now.
   const swept = await sweepSiblings(deps, input, observations, evaluated.findings, now);
@@ -236,17 +243,24 @@ export function eventSink(deps: Pick<CycleDeps, 'publisher' | 'notify'>): {
  * recorded but not yet delivered is no failure (the outbox delivers it later).
  */
 export async function deliver(
-  deps: Pick<CycleDeps, 'publisher' | 'notify'>,
+  deps: Pick<CycleDeps, 'publisher' | 'notify'> & { readonly state?: StateStore },
   events: readonly OutgoingEvent[],
 ): Promise<ScanFailure[]> {
   if (events.length === 0) return [];
   const failures: ScanFailure[] = [];
   if (deps.notify) {
+    let unrecorded: string[];
     try {
-      for (const problem of await deps.notify(events))
-        failures.push({ what: 'notification', error: problem });
+      unrecorded = await deps.notify(events);
     } catch (error) {
-      failures.push({ what: 'notification', error: describeError(error) });
+      unrecorded = [describeError(error)];
+    }
+    for (const problem of unrecorded) failures.push({ what: 'notification', error: problem });
+    // Messages that could not even be recorded: the findings are not marked as alerted either, so
+    // the next scan alerts again (the outbox never sends one channel and key twice).
+    if (unrecorded.length > 0 && deps.state) {
+      const keys = events.map((e) => e.detail.dedupeKey).filter((k): k is string => typeof k === 'string');
+      await releaseAlertKeys(deps.state, keys);
     }
   }
   try {

@@ -4,6 +4,11 @@
  * environments → keep only findings not alerted before (one alert per certificate version and
  * threshold, recorded in the state store) → report. A source or endpoint that fails is one failure in
  * the report; the rest of the scan goes on.
+ *
+ * A finding's message is recorded in the notification outbox in the same scan (see `deliver`), so
+ * marking it alerted here never loses it: the outbox delivers it however long Slack is down, and
+ * when the outbox cannot even record it, `releaseAlertKeys` forgets the alert so the next scan
+ * raises it again.
  */
 import type { CertificateFacts } from '../domain/certificate';
 import { describeError } from '../domain/errors';
@@ -148,6 +153,21 @@ export async function claimAlertKey(
   } catch (error) {
     if (error instanceof ConditionFailedError) return false;
     throw error;
+  }
+}
+
+/**
+ * Forgets that these alerts were sent, so the next scan alerts again: for findings whose messages
+ * could not be recorded in the notification outbox. Never throws (a key left claimed only risks the
+ * loss the caller already reported).
+ */
+export async function releaseAlertKeys(state: StateStore, keys: readonly string[]): Promise<void> {
+  for (const key of keys) {
+    try {
+      await state.delete(COLLECTIONS.alerts, key);
+    } catch {
+      // Reported by the caller with the notification failure.
+    }
   }
 }
 

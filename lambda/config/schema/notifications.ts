@@ -98,7 +98,10 @@ export const notificationsSchema = z
     delivery: z
       .strictObject({
         messagesPerSecond: z.number().positive().max(10).default(1).meta({ description: '@default 1' }),
-        maxAttempts: z.number().int().min(1).max(20).default(5).meta({ description: '@default 5' }),
+        maxAttempts: z.number().int().min(1).max(20).default(5).meta({
+          description:
+            'Deprecated, accepted and ignored: the outbox retries every message until it is delivered (retryDelay, maxRetryDelay, giveUpAfter). @default 5',
+        }),
         timeout: duration('Per request. @default 10s').prefault('10s'),
         commandWait: duration(
           'How long a CLI command waits for delivery after printing its results; what is left stays in the outbox for the next command. @default 5s',
