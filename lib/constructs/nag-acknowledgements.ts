@@ -5,6 +5,7 @@
 import {
   Stack,
   Validations,
+  aws_iam as iam,
   aws_lambda as lambda,
   aws_secretsmanager as secretsmanager,
   aws_sqs as sqs,
@@ -97,18 +98,23 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
     'AwsSolutions-IAM5[Resource::*]',
     'X-Ray tracing and CloudWatch Logs delivery have no resource-level permissions',
   );
+  // The roles that invoke the functions: the workflow's, and the scheduler's target roles (CDK
+  // creates those once per stack, outside this construct; the acknowledgement stays on them alone).
   const stack = Stack.of(rotor);
-  for (const f of [
-    rotor.stateMachine.node.tryFindChild('Role'),
-    ...Object.values(rotor.functions),
-    ...Object.values(rotor.placementProbes),
-  ]) {
-    if (!f || !(f instanceof lambda.Function)) continue;
-    ack(
-      stack,
-      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-      'Invoking any version or alias of the certrotor function (the scheduler and Step Functions targets)',
-    );
+  const invokers: Construct[] = [
+    rotor.stateMachine.role,
+    ...stack.node.children.filter(
+      (c) => c instanceof iam.Role && c.node.id.startsWith('SchedulerRoleForTarget'),
+    ),
+  ];
+  for (const f of [...Object.values(rotor.functions), ...Object.values(rotor.placementProbes)]) {
+    if (!(f instanceof lambda.Function)) continue;
+    for (const invoker of invokers)
+      ack(
+        invoker,
+        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        'Invoking any version or alias of the certrotor function (the scheduler and Step Functions targets)',
+      );
   }
   ack(
     rotor.scheduleDeadLetterQueue,

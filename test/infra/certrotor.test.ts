@@ -300,6 +300,15 @@ describe('the certrotor stack', () => {
       expect({ id, reasonLength: reason.length > 20 }).toEqual({ id, reasonLength: true });
   });
 
+  it("attaches every acknowledgement to one of the construct's resources (or the scheduler's target roles), never to the stack or the app", () => {
+    const holders = stack.node
+      .findAll()
+      .filter((c) => c.node.metadata.some((m) => m.type === 'aws:cdk:acknowledged-rules'))
+      .map((c) => c.node.path);
+    expect(holders.length).toBeGreaterThan(0);
+    for (const path of holders) expect(path).toMatch(/^CertRotor\/(CertRotor\/|SchedulerRoleForTarget)/);
+  });
+
   it('passes cfn-lint', () => {
     const cfnLint = join(__dirname, '..', '..', '.venv', 'bin', 'cfn-lint');
     expect({ cfnLintInstalled: existsSync(cfnLint) }).toEqual({ cfnLintInstalled: true });
