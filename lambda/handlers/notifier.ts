@@ -109,11 +109,14 @@ async function notify(
 ): Promise<{ sent: number; duplicates: number; failed: number }> {
   const now = new Date();
   const config = await loadConfiguration(env);
-  const event = parseEvent(raw);
+  // `{ "job": "outbox" }` (a schedule) only sends what earlier invocations left in the outbox.
+  const sweep = typeof raw === 'object' && raw !== null && (raw as { job?: unknown }).job === 'outbox';
+  const event = sweep ? undefined : parseEvent(raw);
   const store = stateStore(env, clients);
-  const plan = NOT_FOR_SLACK.has(event.detailType)
-    ? { send: [], held: [], inhibited: [], unrouted: [] }
-    : planEventNotifications([event], config, await activeSilences(config, now), now);
+  const plan =
+    event === undefined || NOT_FOR_SLACK.has(event.detailType)
+      ? { send: [], held: [], inhibited: [], unrouted: [] }
+      : planEventNotifications([event], config, await activeSilences(config, now), now);
   for (const e of plan.unrouted) logger.warn('event has no channel', { detailType: e.detailType });
   // Recorded before anything is sent; failing to record fails the invocation (Lambda retries it).
   if (plan.held.length > 0) await holdForDigest(store, plan.held, config, now);
@@ -187,7 +190,7 @@ async function notify(
   metrics.addMetric('NotificationsSent', 'Count', report.delivered);
   metrics.publishStoredMetrics();
   logger.info('notified', {
-    detailType: event.detailType,
+    detailType: event?.detailType ?? 'outbox sweep',
     sent,
     recorded: recorded.recorded,
     duplicates: recorded.duplicates,
@@ -198,8 +201,8 @@ async function notify(
   });
   if (retryable > 0) {
     throw new Error(
-      `${retryable} notification(s) not delivered yet (${event.detailType}): ${report.reasons.join('; ')}; kept in the outbox and retried`,
+      `${retryable} notification(s) not delivered yet (${event?.detailType ?? 'outbox sweep'}): ${report.reasons.join('; ')}; kept in the outbox and retried`,
     );
   }
-  return { sent, duplicates, failed: refused };
+  return { sent: event === undefined ? report.delivered : sent, duplicates, failed: refused };
 }

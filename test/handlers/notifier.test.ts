@@ -333,6 +333,30 @@ describe('the Slack notifier handler', () => {
     expect(failedInvocations).toBeGreaterThan(0);
   });
 
+  it('sends what an earlier invocation left pending when a schedule invokes it with { job: "outbox" }', async () => {
+    // Prepare: an event whose message Slack refuses with 503 until it recovers
+    const event = envelope(
+      'Rotation Failed',
+      exampleDetail('Rotation Failed', `sweep-${randomUUID().slice(0, 6)}`),
+    );
+    alerts.script(Array.from({ length: 10 }, () => ({ status: 503, body: 'service_unavailable' })));
+    await expect(handler(event)).rejects.toThrow(/not delivered yet/);
+    alerts.script([]);
+    const before = alerts.requests.length;
+
+    // Act: no new event, only the sweep (after the item's backoff)
+    await new Promise((r) => setTimeout(r, 1100));
+    const swept = await handler({ job: 'outbox', scheduledAt: new Date().toISOString() });
+
+    // Assess
+    expect(swept).toEqual({ sent: 1, duplicates: 0, failed: 0 });
+    expect(
+      posted(alerts, before)
+        .map((m) => messageText(m))
+        .filter((t) => t.includes('sweep-')),
+    ).toHaveLength(1);
+  });
+
   it('rejects an event carrying a private key without posting it or echoing it anywhere', async () => {
     const canary = (await buildCertificate({ commonName: 'canary.test' })).privateKey.reveal();
     const detail = { ...exampleDetail('Certificate Expiring'), summary: canary };
