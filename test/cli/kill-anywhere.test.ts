@@ -1,6 +1,6 @@
 /**
  * Kill it anywhere: `certrotor rotate` (the built binary) over five real TLS host processes with
- * files destinations is killed with SIGKILL at random points, again and again. A fresh-handshake
+ * files destinations and one host agent is killed with SIGKILL at random points, again and again. A fresh-handshake
  * watcher runs throughout. After each kill the documented recovery runs — `certrotor repair`, or the
  * next `certrotor rotate`, alternately — and must converge: every host serving the certificate the
  * state calls current, no pending version, no lock, no torn key/certificate pair on disk, and no
@@ -25,6 +25,9 @@ const CERT = 'internal-api';
 const SERVERNAME = 'localhost';
 const HOST_NAMES = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5'];
 const KILLS = 10;
+/** This host's certificate is installed by `certrotor agent` running beside it; the others by files. */
+const AGENT_HOST = 'web-5';
+const destinationOf = (host: string) => (host === AGENT_HOST ? `${host}-agent` : `${host}-files`);
 const HOUR = 3_600_000;
 
 interface Host extends WatchedHost {
@@ -34,7 +37,10 @@ interface Host extends WatchedHost {
 
 const temp = createTempDirs();
 
+const agents: ChildProcess[] = [];
+
 afterAll(async () => {
+  for (const agent of agents) agent.kill('SIGTERM');
   await stopAllServers();
   await temp.cleanup();
 });
@@ -83,15 +89,28 @@ async function startFleet() {
         environment: 'prod',
         address: '127.0.0.1',
         endpoint: { port: h.port, servername: SERVERNAME },
+        ...(h.name === AGENT_HOST ? { agent: { pollInterval: '200ms', jitter: '50ms' } } : {}),
       })),
-      destinations: hosts.map((h) => ({
-        name: `${h.name}-files`,
-        kind: 'files',
-        host: h.name,
-        directory: h.dir,
-        reloadCommand: h.server.reload,
-        reloadTimeout: '5s',
-      })),
+      destinations: hosts.map((h) =>
+        h.name === AGENT_HOST
+          ? {
+              name: destinationOf(h.name),
+              kind: 'agent',
+              hosts: [h.name],
+              directory: h.dir,
+              reloadCommand: h.server.reload,
+              reloadTimeout: '5s',
+              healthCheck: { handshake: true, timeout: '3s' },
+            }
+          : {
+              name: destinationOf(h.name),
+              kind: 'files',
+              host: h.name,
+              directory: h.dir,
+              reloadCommand: h.server.reload,
+              reloadTimeout: '5s',
+            },
+      ),
       certificates: [
         {
           name: CERT,
@@ -101,7 +120,7 @@ async function startFleet() {
           keySpec: 'EC_P256',
           issuer: 'local-ca',
           validity: '90d',
-          destinations: hosts.map((h) => `${h.name}-files`),
+          destinations: hosts.map((h) => destinationOf(h.name)),
           rollout: {
             canary: 1,
             batchSize: 2,
@@ -115,6 +134,10 @@ async function startFleet() {
       local: { stateDirectory: join(root, 'state'), events: { jsonlFile: join(root, 'events.jsonl') } },
     }),
   );
+  const agent = spawn(process.execPath, [CLI, 'agent', '--host', AGENT_HOST, '--config', configFile], {
+    stdio: 'ignore',
+  });
+  agents.push(agent);
   return { root, configFile, caPem, hosts, stateDir: join(root, 'state') };
 }
 
@@ -174,7 +197,14 @@ describe('killing certrotor rotate anywhere', () => {
     await watch.nextRound();
     const versions = new Set<string>([(await stateOf(fleet)).version!]);
     const torn: string[] = [];
-    const recoveries: { by: string; code: number | null; converged: boolean; output?: string }[] = [];
+    const recoveries: {
+      by: string;
+      code: number | null;
+      converged: boolean;
+      output?: string;
+      served?: string;
+      state?: string;
+    }[] = [];
     let seed = 12345;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
@@ -199,7 +229,9 @@ describe('killing certrotor rotate anywhere', () => {
         by,
         code: recovery.code,
         converged: !after.pending && !after.lock && served.every((f) => f === after.current),
-        ...(recovery.code !== 0 ? { output: recovery.out.slice(0, 2000) } : {}),
+        ...(recovery.code !== 0 || after.pending || after.lock || served.some((f) => f !== after.current)
+          ? { output: recovery.out.slice(0, 2000), served: served.join(' '), state: JSON.stringify(after) }
+          : {}),
       });
     }
     const seen = await watch.stop();
@@ -225,7 +257,9 @@ describe('killing certrotor rotate anywhere', () => {
     const before = await stateOf(fleet);
 
     // The canary's process will keep serving the old certificate: its verification waits 3 s.
-    const config = JSON.parse(readFileSync(fleet.configFile, 'utf8'));
+    const config = JSON.parse(readFileSync(fleet.configFile, 'utf8')) as {
+      destinations: { reloadCommand: string[] }[];
+    };
     config.destinations[0].reloadCommand = ['true'];
     writeFileSync(fleet.configFile, JSON.stringify(config));
 
