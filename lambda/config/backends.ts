@@ -27,6 +27,12 @@ interface KindSupport {
 export const ISSUER_KINDS = {
   'local-ca': { backends: ['local'], instead: { aws: 'use acm-pca' } },
   'acm-pca': { backends: ['aws'], instead: { local: 'use local-ca, or run the CLI with --backend aws' } },
+  acme: {
+    backends: ['local'],
+    instead: {
+      aws: 'run `certrotor rotate` with the local backend (the deployed rotation has no ACME step yet)',
+    },
+  },
   external: { backends: ['local', 'aws'], instead: {} },
 } as const satisfies Record<IssuerKind, KindSupport>;
 

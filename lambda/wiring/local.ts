@@ -17,6 +17,7 @@ import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } f
 import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
 import type { EndpointTargetOptions } from '../config/views/endpoints';
 import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
+import { buildAcmeIssuer } from './acme';
 import { installLayout, resolveFileOwner } from './file-install';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
@@ -39,6 +40,7 @@ export const LOCAL_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'local',
       caValidityDays: Math.round(issuer.validity / 86_400_000),
       clock,
     }),
+  acme: (issuer, deps) => buildAcmeIssuer(issuer, deps),
   // A vendor supplies these; nothing issues.
   external: () => undefined,
 };

@@ -147,13 +147,13 @@ describe('the kinds each backend runs', () => {
       // Assess
       expect(check.problems).toHaveLength(1);
       expect(check.problems[0]).toMatch(
-        /^issuers\[1\]\.kind: must be one of "local-ca", "acm-pca", "external"/,
+        /^issuers\[1\]\.kind: must be one of "local-ca", "acm-pca", "acme", "external"/,
       );
     },
   );
 
   it.each([
-    ['issuers', ISSUER_KINDS, { local: ['local-ca', 'external'], aws: ['acm-pca', 'external'] }],
+    ['issuers', ISSUER_KINDS, { local: ['local-ca', 'acme', 'external'], aws: ['acm-pca', 'external'] }],
     [
       'destinations',
       DESTINATION_KINDS,

@@ -2,7 +2,74 @@
  * Issuers: what signs new certificates (`external` means a vendor supplies them).
  */
 import * as z from 'zod';
-import { arn, duration, KEY_SPECS, name, region, text } from './fields';
+import { arn, duration, hostName, httpUrl, KEY_SPECS, name, port, region, text } from './fields';
+
+/** How an ACME issuer answers challenges (issue 17). */
+const acmeChallengeSchema = z
+  .discriminatedUnion('type', [
+    z
+      .strictObject({
+        type: z.literal('http-01'),
+        listen: z
+          .strictObject({
+            host: hostName.default('0.0.0.0').meta({ description: 'Address to listen on. @default 0.0.0.0' }),
+            port: port.default(80).meta({ description: 'Port the CA connects to. @default 80' }),
+          })
+          .optional()
+          .meta({ description: 'A responder the CLI runs while a challenge is outstanding.' }),
+        webroot: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({
+            description: 'Directory a web server serves: the token goes to .well-known/acme-challenge/.',
+          }),
+      })
+      .superRefine((c, ctx) => {
+        if ((c.listen === undefined) === (c.webroot === undefined))
+          ctx.addIssue({
+            code: 'custom',
+            path: c.listen ? ['webroot'] : [],
+            message: 'needs exactly one of listen (a responder the CLI runs) or webroot',
+          });
+      }),
+    z.strictObject({
+      type: z.literal('dns-01'),
+      route53: z
+        .strictObject({
+          hostedZoneId: z
+            .string()
+            .regex(
+              /^(\/hostedzone\/)?Z[A-Z0-9]{1,31}$/,
+              'must be a Route 53 hosted zone id such as Z0123456789ABC',
+            )
+            .meta({ description: 'Hosted zone holding the names.' }),
+          region: region.optional(),
+        })
+        .meta({ description: 'TXT records through Route 53 (UPSERT, wait for INSYNC, DELETE).' }),
+    }),
+  ])
+  .meta({ description: 'How challenges are answered: http-01 (listen or webroot) or dns-01 (route53).' });
+
+const acmeEabSchema = z
+  .strictObject({
+    keyId: z.string().min(1).meta({ description: 'EAB key id from the CA.' }),
+    hmacKeySecretId: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Secrets Manager secret holding the base64url MAC key.' }),
+    hmacKeyFile: z.string().min(1).optional().meta({ description: 'File holding the base64url MAC key.' }),
+  })
+  .superRefine((e, ctx) => {
+    if ((e.hmacKeySecretId === undefined) === (e.hmacKeyFile === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: e.hmacKeySecretId ? ['hmacKeyFile'] : [],
+        message: 'needs exactly one of hmacKeySecretId or hmacKeyFile',
+      });
+  })
+  .meta({ description: 'External Account Binding (CAs that require it, e.g. ACM managed ACME).' });
 
 export const issuerSchema = z
   .discriminatedUnion('kind', [
@@ -30,6 +97,26 @@ export const issuerSchema = z
         .optional()
         .meta({ description: 'Signing algorithm. @default matches the CA key' }),
       templateArn: z.string().min(1).optional().meta({ description: 'ACM PCA certificate template ARN.' }),
+    }),
+    z.strictObject({
+      name: name('Issuer name.'),
+      kind: z.literal('acme'),
+      directoryUrl: httpUrl.meta({ description: 'ACME directory URL (RFC 8555).' }),
+      email: z.email('must be an email address').optional().meta({ description: 'Account contact.' }),
+      eab: acmeEabSchema.optional(),
+      profile: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({
+          description: 'Certificate profile to order (e.g. tlsserver, shortlived). @default the CA default',
+        }),
+      challenge: acmeChallengeSchema,
+      directory: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({ description: 'Where the account key and order records live. @default <state>/acme/<name>' }),
     }),
     z.strictObject({
       name: name('Issuer name.'),

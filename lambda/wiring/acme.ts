@@ -1,0 +1,91 @@
+/**
+ * The ACME issuer from its configuration entry (issue 17): its account key and order records in
+ * `<state>/acme/<name>` (or `directory`), the order URLs in the state store, the challenge solver
+ * (HTTP-01 responder or webroot, DNS-01 through Route 53), the EAB MAC key from a file or Secrets
+ * Manager, and the version being replaced (for ARI's `replaces`) from the state's key store.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createAwsClient, describeAwsError } from '../adapters/aws/clients';
+import { Route53Dns } from '../adapters/aws/route53-dns';
+import {
+  type ChallengeSolver,
+  Dns01Solver,
+  Http01Responder,
+  Http01Webroot,
+} from '../adapters/net/acme/challenges';
+import { AcmeIssuer } from '../adapters/net/acme/issuer';
+import { LocalAcmeJournal } from '../adapters/net/acme/journal';
+import type { CertrotorConfig, IssuerConfig } from '../config/configuration';
+import type { BundleStore, Clock, StateStore } from '../domain/ports';
+import { readCertificateState } from '../use-cases/certificate-state';
+
+export type AcmeIssuerConfig = Extract<IssuerConfig, { kind: 'acme' }>;
+
+export function buildAcmeIssuer(
+  issuer: AcmeIssuerConfig,
+  deps: {
+    readonly config: CertrotorConfig;
+    readonly clock: Clock;
+    readonly state: StateStore;
+    readonly bundles: BundleStore;
+    readonly sleep: (ms: number) => Promise<void>;
+  },
+): AcmeIssuer {
+  const directory = issuer.directory ?? join(deps.config.local.stateDirectory, 'acme', issuer.name);
+  const journal = new LocalAcmeJournal(directory, deps.state, deps.clock);
+  const { eab } = issuer;
+  return new AcmeIssuer({
+    name: issuer.name,
+    directoryUrl: issuer.directoryUrl,
+    ...(issuer.email ? { email: issuer.email } : {}),
+    ...(issuer.profile ? { profile: issuer.profile } : {}),
+    ...(eab ? { eab: { keyId: eab.keyId, hmacKey: () => readMacKey(eab) } } : {}),
+    solver: acmeSolver(issuer.challenge, deps.sleep),
+    journal,
+    keys: journal,
+    sleep: deps.sleep,
+    currentCertificatePem: async (name) => {
+      const current = (await readCertificateState(deps.state, name, deps.clock()))?.value.current;
+      if (!current) return undefined;
+      return (await deps.bundles.get(current.bundle).catch(() => undefined))?.certificatePem;
+    },
+  });
+}
+
+function acmeSolver(
+  challenge: AcmeIssuerConfig['challenge'],
+  sleep: (ms: number) => Promise<void>,
+): ChallengeSolver {
+  if (challenge.type === 'dns-01')
+    return new Dns01Solver(
+      new Route53Dns({
+        client: createAwsClient(
+          Route53Client,
+          challenge.route53.region ? { region: challenge.route53.region } : {},
+        ),
+        hostedZoneId: challenge.route53.hostedZoneId,
+        sleep,
+      }),
+    );
+  if (challenge.webroot !== undefined) return new Http01Webroot(challenge.webroot);
+  return new Http01Responder({
+    host: challenge.listen?.host ?? '0.0.0.0',
+    port: challenge.listen?.port ?? 80,
+  });
+}
+
+async function readMacKey(eab: NonNullable<AcmeIssuerConfig['eab']>): Promise<string> {
+  if (eab.hmacKeyFile !== undefined) return (await readFile(eab.hmacKeyFile, 'utf8')).trim();
+  const id = eab.hmacKeySecretId!;
+  try {
+    const secret = await createAwsClient(SecretsManagerClient, {}).send(
+      new GetSecretValueCommand({ SecretId: id }),
+    );
+    return (secret.SecretString ?? '').trim();
+  } catch (error) {
+    throw describeAwsError('secretsmanager:GetSecretValue', id, error);
+  }
+}
