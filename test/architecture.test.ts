@@ -28,18 +28,8 @@ const ROOT = join(__dirname, '..');
 const KNOWN_VIOLATIONS: readonly Allowed[] = [
   {
     rule: 'adapters-import-no-use-cases',
-    file: 'lambda/adapters/aws/step-functions.ts',
-    why: 'the StartExecution port is declared in use-cases/rotation/plan-rotations.ts; the rotation owner moves it to domain/ports.ts',
-  },
-  {
-    rule: 'adapters-import-no-use-cases',
     file: 'lambda/adapters/local/endpoint-targets.ts',
     why: 'EndpointTarget and ScanFailure live in use-cases/scan.ts (scan owner); the file is unused since config/views/endpoints.ts, so its owner (adapters/local) can delete it',
-  },
-  {
-    rule: 'adapters-import-no-use-cases',
-    file: 'lambda/adapters/local/agent-destination.ts',
-    why: 'COLLECTIONS and readCertificateState live in use-cases/certificate-state.ts (rotation owner); the collection names and the state record belong in the domain',
   },
   {
     rule: 'source-files-stay-small',

@@ -413,3 +413,12 @@ export interface AgentStateFile {
   load(): Promise<AgentLocalState>;
   save(state: AgentLocalState): Promise<void>;
 }
+
+/**
+ * Starts one rotation workflow execution by name; a name already used is `already-started`, never a
+ * second execution (the deployed planner's way into Step Functions).
+ */
+export type StartExecution = (
+  executionName: string,
+  input: Record<string, unknown>,
+) => Promise<'started' | 'already-started'>;

@@ -4,53 +4,17 @@
  * references and public facts are stored here; key material stays in the BundleStore.
  */
 import { createHash } from 'node:crypto';
-import type { CertificateFacts } from '../domain/certificate';
-import type { BundleRef, StateStore, StoredItem } from '../domain/ports';
+import { COLLECTIONS, type CertificateState, type Lock } from '../domain/certificate-state';
+import type { StateStore, StoredItem } from '../domain/ports';
 import { ConditionFailedError } from '../domain/ports';
 
-export interface VersionRecord {
-  readonly version: string;
-  readonly fingerprintSha256: string;
-  readonly notAfter: string;
-  readonly notBefore: string;
-  readonly bundle: BundleRef;
-  readonly promotedAt?: string;
-  /** Public facts of this version, for findings and status. */
-  readonly facts?: CertificateFacts;
-}
-
-export interface PendingRotation {
-  readonly version: string;
-  readonly rotationId: string;
-  readonly startedAt: string;
-  readonly reason: string;
-  readonly bundle?: BundleRef;
-  readonly fingerprintSha256?: string;
-  /** Public facts of the issued version, once issued. */
-  readonly facts?: CertificateFacts;
-}
-
-export interface CertificateState {
-  readonly name: string;
-  readonly current?: VersionRecord;
-  /** Kept as the rollback target after promotion. */
-  readonly previous?: VersionRecord;
-  readonly pending?: PendingRotation;
-  /** Consecutive failed attempts at the next version; decides the backoff before the next attempt. */
-  readonly failedAttempts: number;
-  readonly lastFailure?: { readonly at: string; readonly reason: string; readonly version: string };
-}
-
-export const COLLECTIONS = {
-  certificates: 'certificates',
-  locks: 'locks',
-  rotations: 'rotations',
-  alerts: 'alerts',
-  observations: 'observations',
-  hosts: 'hosts',
-  announcements: 'announcements',
-  silences: 'silences',
-} as const;
+export {
+  COLLECTIONS,
+  type CertificateState,
+  type Lock,
+  type PendingRotation,
+  type VersionRecord,
+} from '../domain/certificate-state';
 
 export async function readCertificateState(
   store: StateStore,
@@ -93,12 +57,6 @@ export async function updateCertificateState(
 export function nextVersionId(name: string, state: CertificateState | undefined): string {
   const basis = `${name}|${state?.current?.fingerprintSha256 ?? 'initial'}`;
   return `v${createHash('sha256').update(basis).digest('hex').slice(0, 16)}`;
-}
-
-export interface Lock {
-  readonly owner: string;
-  readonly acquiredAt: string;
-  readonly purpose: string;
 }
 
 /** One rotation per certificate at a time: a conditional write that expires so a crash can't wedge it. */

@@ -1,6 +1,6 @@
 /** Starts rotation workflow executions; a duplicate name is `already-started`, not an error. */
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { StartExecution } from '../../use-cases/rotation/plan-rotations';
+import type { StartExecution } from '../../domain/ports';
 import { isAwsError } from './clients';
 
 export function executionStarter(client: SFNClient, stateMachineArn: string): StartExecution {

@@ -25,7 +25,7 @@ import type {
 import { scrubPrivateKeys } from '../../domain/secret';
 import { DESIRED_COLLECTION, type DesiredRecord, hostRecordId } from '../../domain/host-agent';
 import { type HostReport } from '../../domain/host-agent';
-import { COLLECTIONS, readCertificateState } from '../../use-cases/certificate-state';
+import { COLLECTIONS, type CertificateState } from '../../domain/certificate-state';
 
 export interface AgentDestinationOptions {
   readonly name: string;
@@ -218,8 +218,9 @@ export class AgentDestination implements Destination, InspectableDestination, As
       // rotation is under way and whose desired record that rotation wrote.
       const rotating = [];
       for (const r of records) {
-        const pending = (await readCertificateState(this.options.state, r.value.certificate, now))?.value
-          .pending;
+        const pending = (
+          await this.options.state.get<CertificateState>(COLLECTIONS.certificates, r.value.certificate, now)
+        )?.value.pending;
         if (pending && (r.value.requestedAt ?? '') >= pending.startedAt) rotating.push(r);
       }
       const latest = rotating.sort(byTime).pop();
@@ -238,7 +239,9 @@ export class AgentDestination implements Destination, InspectableDestination, As
   ): Promise<DesiredRecord['previous']> {
     if (existing && existing.fingerprintSha256 !== fingerprint) return versionOf(existing);
     if (existing?.previous) return existing.previous;
-    const current = (await readCertificateState(this.options.state, certificate, now))?.value.current;
+    const current = (
+      await this.options.state.get<CertificateState>(COLLECTIONS.certificates, certificate, now)
+    )?.value.current;
     if (current && current.fingerprintSha256 !== fingerprint)
       return {
         version: current.version,

@@ -10,7 +10,7 @@
  * progress: the certificate is reported as locked and nothing is started.
  */
 import { describeError } from '../../domain/errors';
-import type { StateStore } from '../../domain/ports';
+import type { StartExecution, StateStore } from '../../domain/ports';
 import type { RenewalPolicy } from '../../domain/renewal';
 import { type ServedFacts, renewalVerdict } from '../../domain/renewal-verdict';
 import { retryNotBefore } from '../../domain/rotation/backoff';
@@ -44,10 +44,7 @@ export function executionNameFor(name: string, version: string, attempt = 0): st
   return `${name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - version.length - suffix.length - 1)}-${version}${suffix}`;
 }
 
-export type StartExecution = (
-  executionName: string,
-  input: Record<string, unknown>,
-) => Promise<'started' | 'already-started'>;
+export type { StartExecution };
 
 export async function planRotations(
   certificates: readonly PlannedCertificate[],
