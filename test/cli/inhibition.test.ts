@@ -46,7 +46,7 @@ async function workspace(inhibition: Record<string, unknown> = {}): Promise<stri
       issuer: ca,
       commonName: `${name}.example.com`,
       notAfter: new Date(now + daysLeft * DAY),
-      lifetimeDays: 90,
+      lifetimeDays: 365,
     });
     writeFileSync(join(dir, `${name}.pem`), built.certificatePem);
     return join(dir, `${name}.pem`);

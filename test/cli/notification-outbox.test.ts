@@ -59,7 +59,7 @@ async function workspace(
       issuer: ca,
       commonName: `svc-${i}.example.com`,
       notAfter: new Date(now - DAY),
-      lifetimeDays: 90,
+      lifetimeDays: 365,
     });
     const file = join(dir, `svc-${i}.pem`);
     writeFileSync(file, built.certificatePem);

@@ -147,7 +147,7 @@ describe('every command path reaches Slack through the outbox', () => {
       issuer: ca,
       commonName: 'legacy.example.com',
       notAfter: new Date(Date.now() - DAY),
-      lifetimeDays: 90,
+      lifetimeDays: 365,
     });
     writeFileSync(join(dir, 'legacy.pem'), expired.certificatePem);
     const workspace = await localCaWorkspace({
@@ -169,7 +169,7 @@ describe('every command path reaches Slack through the outbox', () => {
       issuer: ca,
       commonName: 'old.example.com',
       notAfter: new Date(Date.now() - DAY),
-      lifetimeDays: 90,
+      lifetimeDays: 365,
     });
     writeFileSync(join(dir, 'old.pem'), expired.certificatePem);
     const workspace = await localCaWorkspace({
