@@ -18,7 +18,7 @@ import { isIpAddress, parseCertificates } from '../../../domain/x509';
 import { createCsr, exportPrivateKey, generateKeyPair } from '../../crypto/mint';
 import { ariCertId } from './ari';
 import type { ChallengeSolver } from './challenges';
-import { type AcmeIdentifier, type AcmeOrder, AcmeClient, type RenewalInfo } from './client';
+import { type AcmeIdentifier, type AcmeOrder, AcmeClient, AcmeError, type RenewalInfo } from './client';
 import type { AcmeKeyFiles, AcmeOrderJournal } from './journal';
 import { dns01TxtValue, keyAuthorization } from './jws';
 
@@ -66,10 +66,18 @@ export class AcmeIssuer implements Issuer {
     let order: AcmeOrder | undefined = orderUrl ? await client.getOrder(orderUrl) : undefined;
     if (!orderUrl || !order || order.status === 'invalid') {
       const replaces = await this.replaces(request.name);
-      const placed = await client.newOrder({
-        identifiers,
-        ...(this.options.profile ? { profile: this.options.profile } : {}),
-        ...(replaces ? { replaces } : {}),
+      const placeOrder = (withReplaces: boolean) =>
+        client.newOrder({
+          identifiers,
+          ...(this.options.profile ? { profile: this.options.profile } : {}),
+          ...(replaces && withReplaces ? { replaces } : {}),
+        });
+      // `replaces` names the version being renewed; a CA that did not issue it (the first certificate
+      // from this CA, after a move from another) refuses it, and the order is placed without it.
+      const placed = await placeOrder(true).catch((error: unknown) => {
+        if (replaces && error instanceof AcmeError && (error.is('malformed') || error.is('conflict')))
+          return placeOrder(false);
+        throw error;
       });
       orderUrl = placed.url;
       order = placed.order;

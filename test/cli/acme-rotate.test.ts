@@ -1,0 +1,375 @@
+/**
+ * `certrotor rotate` through the built binary (dist/certrotor.js) with an ACME issuer: a real ACME
+ * server (Pebble v2.10.3 with challtestsrv as its DNS, test/support/pebble.ts), real TLS hosts
+ * (dist/demo-host.js over `files` destinations), and verification by fresh handshakes trusting
+ * Pebble's root from its management API. Pebble's API TLS and its root reach the binary through
+ * NODE_EXTRA_CA_CERTS, as a private ACME CA's would.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
+import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
+import { readCertificateState } from '../../lambda/use-cases/certificate-state';
+import { type ServerProcess, startDemoHost, stopAllServers } from '../support/fleet-hosts';
+import { servedFingerprint } from '../support/handshake-watch';
+import { type Pebble, startPebble } from '../support/pebble';
+import { createTempDirs } from '../support/temp-dir';
+
+jest.setTimeout(120_000);
+
+const CLI = resolve(__dirname, '..', '..', 'dist', 'certrotor.js');
+const CERT = 'api';
+const NAME = 'api.example.test';
+const HOUR = 3_600_000;
+
+const temp = createTempDirs();
+let pebble: Pebble | undefined;
+const servers: Server[] = [];
+
+afterEach(async () => {
+  await stopAllServers();
+  await pebble?.stop();
+  pebble = undefined;
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  await temp.cleanup();
+});
+
+interface Host {
+  readonly name: string;
+  readonly dir: string;
+  readonly port: number;
+  readonly server: ServerProcess;
+}
+
+interface Fleet {
+  readonly root: string;
+  readonly configFile: string;
+  readonly extraCaFile: string;
+  readonly localCaPem: string;
+  readonly pebbleRootPem: string;
+  readonly hosts: Host[];
+  readonly pebble: Pebble;
+}
+
+type Challenge = Record<string, unknown>;
+
+/** Two demo TLS hosts serving a hand-installed certificate for NAME from a local CA. */
+async function startFleet(): Promise<Fleet> {
+  const root = await temp.make('cli-acme');
+  pebble = await startPebble(root);
+  const ca = new LocalCaIssuer({
+    directory: join(root, 'ca'),
+    clock: () => new Date(Date.now() - 24 * HOUR),
+  });
+  const localCaPem = (await ca.caCertificate()).pem;
+  const installed = await ca.issue(
+    {
+      name: CERT,
+      version: 'hand-installed',
+      commonName: NAME,
+      dnsNames: [NAME],
+      keySpec: 'EC_P256',
+      usage: 'server',
+      validityDays: 30,
+      idempotencyKey: 'hand-installed',
+    },
+    new Date(Date.now() - 2 * HOUR),
+  );
+  const hosts: Host[] = [];
+  for (const name of ['web-1', 'web-2']) {
+    const dir = join(root, 'hosts', name);
+    await mkdir(dir, { recursive: true });
+    writeFileSync(join(dir, 'key.pem'), installed.privateKey.reveal(), { mode: 0o600 });
+    writeFileSync(join(dir, 'cert.pem'), installed.certificatePem);
+    writeFileSync(join(dir, 'chain.pem'), installed.chainPem);
+    writeFileSync(join(dir, 'fullchain.pem'), installed.certificatePem + installed.chainPem);
+    const server = await startDemoHost(dir);
+    hosts.push({ name, dir, port: server.port, server });
+  }
+  const pebbleRootPem = await pebble.rootPem();
+  const extraCaFile = join(root, 'extra-ca.pem');
+  writeFileSync(extraCaFile, pebble.caPem + pebbleRootPem);
+  return {
+    root,
+    configFile: join(root, 'certrotor.json'),
+    extraCaFile,
+    localCaPem,
+    pebbleRootPem,
+    hosts,
+    pebble,
+  };
+}
+
+function writeConfig(
+  fleet: Fleet,
+  options: { issuer: 'pebble' | 'local-ca'; challenge?: Challenge; usage?: string },
+): void {
+  const config = {
+    version: 1,
+    environments: [{ name: 'prod' }],
+    issuers: [
+      { name: 'local-ca', kind: 'local-ca', directory: join(fleet.root, 'ca') },
+      {
+        name: 'pebble',
+        kind: 'acme',
+        directoryUrl: fleet.pebble.directoryUrl,
+        email: 'ops@example.test',
+        challenge: options.challenge ?? {
+          type: 'http-01',
+          listen: { host: '127.0.0.1', port: fleet.pebble.httpPort },
+        },
+      },
+    ],
+    hosts: fleet.hosts.map((h) => ({
+      name: h.name,
+      environment: 'prod',
+      address: '127.0.0.1',
+      endpoint: { port: h.port, servername: NAME },
+    })),
+    destinations: fleet.hosts.map((h) => ({
+      name: `${h.name}-files`,
+      kind: 'files',
+      host: h.name,
+      directory: h.dir,
+      reloadCommand: h.server.reload,
+      reloadTimeout: '5s',
+    })),
+    certificates: [
+      {
+        name: CERT,
+        commonName: NAME,
+        dnsNames: [NAME],
+        keySpec: 'EC_P256',
+        usage: options.usage ?? 'server',
+        issuer: options.issuer,
+        validity: '90d',
+        destinations: fleet.hosts.map((h) => `${h.name}-files`),
+        rollout: {
+          canary: 1,
+          batchSize: 1,
+          failureTolerance: 0,
+          verifyTimeout: '3s',
+          verifyInterval: '100ms',
+        },
+      },
+    ],
+    probe: { timeout: '2s' },
+    local: { stateDirectory: join(fleet.root, 'state'), events: { stdout: true } },
+  };
+  writeFileSync(fleet.configFile, JSON.stringify(config, null, 2));
+}
+
+function cli(
+  fleet: Fleet,
+  ...argv: string[]
+): ChildProcess & { done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(process.execPath, [CLI, ...argv, '--config', fleet.configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', NODE_EXTRA_CA_CERTS: fleet.extraCaFile },
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const done = new Promise<{ code: number | null; out: string }>((r) =>
+    child.once('exit', (code) => r({ code, out })),
+  );
+  return Object.assign(child, { done });
+}
+
+/** What every host serves now, by a fresh handshake trusting Pebble's root and the local CA. */
+function served(fleet: Fleet): Promise<string[]> {
+  return Promise.all(
+    fleet.hosts.map((h) =>
+      servedFingerprint(h.port, { caPem: fleet.pebbleRootPem + fleet.localCaPem, servername: NAME }),
+    ),
+  );
+}
+
+function leafOn(host: Host): X509Certificate {
+  return new X509Certificate(readFileSync(join(host.dir, 'cert.pem')));
+}
+
+async function orderUrl(fleet: Fleet, key: string): Promise<string | undefined> {
+  const store = new FileStateStore({ directory: join(fleet.root, 'state', 'state') });
+  return (await store.get<{ orderUrl: string }>('acme-orders', key, new Date()))?.value.orderUrl;
+}
+
+async function pendingVersion(fleet: Fleet): Promise<string | undefined> {
+  const store = new FileStateStore({ directory: join(fleet.root, 'state', 'state') });
+  const state = (await readCertificateState(store, CERT, new Date()))?.value;
+  return state?.pending?.version ?? state?.current?.version;
+}
+
+describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS hosts)', () => {
+  it('issues from Pebble over HTTP-01 through its own responder and every host serves it, verified by fresh handshakes', async () => {
+    const fleet = await startFleet();
+    writeConfig(fleet, { issuer: 'pebble' });
+    const run = await cli(fleet, 'rotate', CERT).done;
+    expect(run.out).toMatch(new RegExp(`rotation ${CERT} v[0-9a-f]+: SUCCEEDED`));
+    expect(run.code).toBe(0);
+    const fingerprints = await served(fleet);
+    const leaf = leafOn(fleet.hosts[0]!);
+    expect(fingerprints).toEqual([leaf.fingerprint256, leaf.fingerprint256]);
+    expect(leaf.issuer).toMatch(/Pebble Intermediate CA/);
+    expect(run.out).not.toContain('PRIVATE KEY');
+  });
+
+  it('issues over DNS-01 with the TXT records on the resolver Pebble asks (challtestsrv)', async () => {
+    const fleet = await startFleet();
+    // The Route 53 adapter is exercised against moto in test/adapters/aws/route53-dns.test.ts; here a
+    // webroot-free DNS path: the binary's Route 53 calls go to a stand-in that writes challtestsrv.
+    const route53 = await route53StandIn(fleet.pebble);
+    writeConfig(fleet, {
+      issuer: 'pebble',
+      challenge: { type: 'dns-01', route53: { hostedZoneId: 'Z0TESTZONE' } },
+    });
+    const child = spawn(process.execPath, [CLI, 'rotate', CERT, '--config', fleet.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        NODE_EXTRA_CA_CERTS: fleet.extraCaFile,
+        AWS_ENDPOINT_URL: route53.url,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_REGION: 'us-east-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(out).toMatch(new RegExp(`rotation ${CERT} v[0-9a-f]+: SUCCEEDED`));
+    expect(code).toBe(0);
+    expect(route53.actions).toEqual([`UPSERT _acme-challenge.${NAME}.`, `DELETE _acme-challenge.${NAME}.`]);
+    const leaf = leafOn(fleet.hosts[1]!);
+    expect(await served(fleet)).toEqual([leaf.fingerprint256, leaf.fingerprint256]);
+  });
+
+  it('does not issue twice when the CLI is killed between placing the order and finalising it', async () => {
+    const fleet = await startFleet();
+    const webroot = join(fleet.root, 'webroot');
+    writeConfig(fleet, { issuer: 'pebble', challenge: { type: 'http-01', webroot } });
+    // The web server serving the webroot: Pebble's first validation request kills the CLI, then is answered.
+    let victim: ChildProcess | undefined;
+    let validations = 0;
+    const web = createServer((req, res) => {
+      validations++;
+      void (async () => {
+        if (victim && victim.exitCode === null) {
+          const exited = new Promise((r) => victim!.once('exit', r));
+          victim.kill('SIGKILL');
+          await exited;
+        }
+        const path = join(webroot, (req.url ?? '').split('?')[0]!);
+        if (!existsSync(path)) return res.writeHead(404).end();
+        res.writeHead(200).end(await readFile(path));
+      })();
+    });
+    servers.push(web);
+    await new Promise<void>((r) => web.listen(fleet.pebble.httpPort, '127.0.0.1', r));
+
+    const first = cli(fleet, 'rotate', CERT);
+    victim = first;
+    const killed = await first.done;
+    expect(killed.code).toBeNull(); // SIGKILL
+    expect(killed.out).not.toMatch(/SUCCEEDED/);
+    const version = await pendingVersion(fleet);
+    const placed = await orderUrl(fleet, `${CERT}-${version}`);
+    expect(placed).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/my-order\//);
+    // Nothing reached any host.
+    for (const host of fleet.hosts) expect(leafOn(host).issuer).toMatch(/certrotor local CA/);
+
+    const validationsBefore = validations;
+    expect(validationsBefore).toBeGreaterThan(0);
+    const second = await cli(fleet, 'rotate', CERT).done;
+    expect(second.out).toMatch(new RegExp(`rotation ${CERT} ${version}: SUCCEEDED`));
+    expect(await orderUrl(fleet, `${CERT}-${version}`)).toBe(placed);
+    // The order was already authorised: the retry finalised it without answering a challenge again.
+    expect(validations).toBe(validationsBefore);
+    const leaf = leafOn(fleet.hosts[0]!);
+    expect(leaf.issuer).toMatch(/Pebble Intermediate CA/);
+    expect(await served(fleet)).toEqual([leaf.fingerprint256, leaf.fingerprint256]);
+  });
+
+  it('holds a renewal that would drop clientAuth the certificate is used for, with the reason, and no host changes', async () => {
+    const fleet = await startFleet();
+    // Today: a certificate with clientAuth (server-and-client) from the local CA, presented as a client.
+    writeConfig(fleet, { issuer: 'local-ca', usage: 'server-and-client' });
+    const adopted = await cli(fleet, 'rotate', CERT).done;
+    expect(adopted.out).toMatch(/SUCCEEDED/);
+    const before = fleet.hosts.map((h) => readFileSync(join(h.dir, 'fullchain.pem'), 'utf8'));
+    const fingerprintsBefore = await served(fleet);
+    expect(leafOn(fleet.hosts[0]!).keyUsage).toContain('1.3.6.1.5.5.7.3.2');
+
+    // Moving to a public CA, whose certificates are serverAuth only: the renewal is held.
+    writeConfig(fleet, { issuer: 'pebble', usage: 'server-and-client' });
+    const held = await cli(fleet, 'rotate', CERT).done;
+    expect(held.code).not.toBe(0);
+    expect(held.out).toMatch(
+      /renewal held before distribution: clientAuth is gone from the extended key usage \(serverAuth\) while the certificate is presented as a client certificate \(configured usage server-and-client\)/,
+    );
+    expect(held.out).toMatch(/what changed: extended key usage clientAuth\+serverAuth → serverAuth/);
+    expect(fleet.hosts.map((h) => readFileSync(join(h.dir, 'fullchain.pem'), 'utf8'))).toEqual(before);
+    expect(await served(fleet)).toEqual(fingerprintsBefore);
+
+    // A retry holds again without ordering a second certificate.
+    const version = await pendingVersion(fleet);
+    const order = await orderUrl(fleet, `${CERT}-${version}`);
+    const again = await cli(fleet, 'rotate', CERT).done;
+    expect(again.out).toMatch(/renewal held before distribution/);
+    expect(await orderUrl(fleet, `${CERT}-${version}`)).toBe(order);
+  });
+});
+
+/**
+ * A stand-in for the Route 53 API the binary calls (AWS_ENDPOINT_URL): ChangeResourceRecordSets
+ * writes the TXT values to challtestsrv (the resolver Pebble asks) and answers with a change id;
+ * GetChange answers INSYNC. Only the two calls the DNS-01 adapter makes.
+ */
+async function route53StandIn(server: Pebble): Promise<{ url: string; actions: string[] }> {
+  const actions: string[] = [];
+  const stand = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      void (async () => {
+        const change = `<ChangeInfo><Id>/change/C1</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo>`;
+        if (req.method === 'POST' && /\/rrset\/?$/.test(req.url ?? '')) {
+          const action = /<Action>(\w+)<\/Action>/.exec(body)?.[1] ?? '';
+          const name = /<Name>([^<]+)<\/Name>/.exec(body)?.[1] ?? '';
+          const values = [
+            ...body.matchAll(/<Value>&quot;([^&]*)&quot;<\/Value>|<Value>"([^"]*)"<\/Value>/g),
+          ].map((m) => m[1] ?? m[2] ?? '');
+          actions.push(`${action} ${name}`);
+          const host = name.replace(/\.$/, '');
+          if (action === 'DELETE') await server.dns.clearTxt(host);
+          else for (const v of values) await server.dns.setTxt(host, v);
+          res.writeHead(200, { 'content-type': 'text/xml' });
+          res.end(
+            `<?xml version="1.0"?><ChangeResourceRecordSetsResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">${change}</ChangeResourceRecordSetsResponse>`,
+          );
+          return;
+        }
+        if (req.method === 'GET' && /\/change\//.test(req.url ?? '')) {
+          res.writeHead(200, { 'content-type': 'text/xml' });
+          res.end(
+            `<?xml version="1.0"?><GetChangeResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">${change}</GetChangeResponse>`,
+          );
+          return;
+        }
+        res.writeHead(400).end();
+      })();
+    });
+  });
+  servers.push(stand);
+  await new Promise<void>((r) => stand.listen(0, '127.0.0.1', r));
+  const address = stand.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, actions };
+}
