@@ -256,13 +256,14 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     const webroot = join(fleet.root, 'webroot');
     writeConfig(fleet, { issuer: 'pebble', challenge: { type: 'http-01', webroot } });
     // The web server serving the webroot: Pebble's first validation request kills the CLI, then is answered.
-    let victim: ChildProcess | undefined;
+    const target: { victim?: ChildProcess } = {};
     let validations = 0;
     const web = createServer((req, res) => {
       validations++;
       void (async () => {
+        const victim = target.victim;
         if (victim && victim.exitCode === null) {
-          const exited = new Promise((r) => victim!.once('exit', r));
+          const exited = new Promise((r) => victim.once('exit', r));
           victim.kill('SIGKILL');
           await exited;
         }
@@ -275,7 +276,7 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     await new Promise<void>((r) => web.listen(fleet.pebble.httpPort, '127.0.0.1', r));
 
     const first = cli(fleet, 'rotate', CERT);
-    victim = first;
+    target.victim = first;
     const killed = await first.done;
     expect(killed.code).toBeNull(); // SIGKILL
     expect(killed.out).not.toMatch(/SUCCEEDED/);
