@@ -1,15 +1,13 @@
 /**
- * `scan`, `status`, `plan`, `rotate`, `run`, `repair` and `silence`: the local cycle over the same
- * use cases the Lambdas run. Every command accepts --config and --json, and exits non-zero when
+ * `scan`, `status`, `plan` and `silence` (and, from rotation-commands.ts, `rotate`, `run` and
+ * `repair`): the local cycle over the same use cases the Lambdas run. Every command accepts --config and --json, and exits non-zero when
  * anything failed (the summary names each failure).
  */
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { CertrotorConfig } from '../config/configuration';
-import { scanSettings } from '../config/views/scan';
-import { InvalidInputError, describeError } from '../domain/errors';
+import { scanSettings, thresholdScalingOf } from '../config/views/scan';
+import { InvalidInputError } from '../domain/errors';
 import { parseDuration } from '../domain/duration';
-import type { Finding } from '../domain/findings';
 import type { Notifier } from '../domain/ports';
 import {
   createSilence,
@@ -20,30 +18,21 @@ import {
 } from '../domain/silences';
 import { shortFingerprint } from '../domain/certificate';
 import { crossedThreshold } from '../domain/thresholds';
-import { currentHolder, isLocalHolderGone } from '../adapters/local/process-holder';
+import { isLocalHolderGone } from '../adapters/local/process-holder';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
-import {
-  type CycleDeps,
-  type ScanInput,
-  eventSink,
-  rotateWithEvents,
-  runCycle,
-  scan,
-  type StoredObservation,
-} from '../use-cases/cycle';
+import { type CycleDeps, type ScanInput, scan, type StoredObservation } from '../use-cases/cycle';
 import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
 import { OutboxDispatcher } from '../use-cases/notify/outbox';
 import type { UpstreamObservation } from '../use-cases/upstream/observation';
-import type { RotationResult } from '../use-cases/rotation/finish';
-import { repairRotation } from '../use-cases/rotation/repair';
 import type { RotationDeps } from '../use-cases/rotation/spec';
 import type { ScanFailure } from '../use-cases/scan';
 import { withConfigOption } from './config-option';
+import { printFailures, printFindings } from './print';
+import { registerRotationCommands } from './rotation-commands';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
 import { formatTable } from './table';
-import { renderWatch, runUpstreamWatch } from './upstream';
 import { cliNotifications, localNotifiers, registerNotificationFinish } from './notification-outbox';
 import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './rehearsal';
 import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
@@ -86,23 +75,6 @@ export function cycleDeps(
       },
     },
   };
-}
-
-/**
- * Ctrl-C / SIGTERM during a rotation: no new work starts, every touched target is rolled back, the
- * lock is released and the command exits 130. A second signal exits at once; `repair` or the next run
- * then finishes or undoes the rotation.
- */
-function onInterrupt(ctx: CliContext): { interrupted: () => boolean; stop: () => void } {
-  let interrupted = false;
-  const stop =
-    ctx.onInterrupt?.((signal) => {
-      interrupted = true;
-      ctx.err(
-        `certrotor: ${signal}: finishing the current step, then rolling back what was touched (again to exit at once)`,
-      );
-    }) ?? (() => undefined);
-  return { interrupted: () => interrupted, stop };
 }
 
 export function scanInput(runtime: Runtime): ScanInput {
@@ -291,7 +263,10 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       const evaluation = evaluate(
         observations,
         managed,
-        { thresholds: runtime.config.notifications.thresholds },
+        {
+          thresholds: runtime.config.notifications.thresholds,
+          thresholdScaling: thresholdScalingOf(runtime.config),
+        },
         later,
       );
       // Said as of now, in the future tense: what will happen within the horizon, and when.
@@ -327,7 +302,14 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
             const left = notAfter ? Date.parse(notAfter) - now.getTime() : undefined;
             const where = f.environments.length > 0 ? ` in ${f.environments.join(', ')}` : '';
             return {
-              what: f.kind,
+              what:
+                left === undefined
+                  ? f.kind
+                  : left < 0
+                    ? 'expired'
+                    : f.kind === 'expired'
+                      ? 'will expire'
+                      : 'will be expiring',
               when: notAfter ?? now.toISOString(),
               severity: f.severity,
               why:
@@ -365,156 +347,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       if (failures.length > 0) ctx.exitCode = 1;
     });
 
-  withBackendOptions(withConfigOption(program.command('rotate <name>')))
-    .description(
-      'issue → stage → distribute (canary first) → verify every host → promote; roll back on failure',
-    )
-    .option('--dry-run', 'say what would happen; change nothing')
-    .option('--json', 'print JSON')
-    .action(async (name: string, options: CommonOptions & { dryRun?: boolean }) => {
-      const runtime = await runtimeFor(ctx, options);
-      const spec = runtime.specs.find((s) => s.name === name);
-      const configured = runtime.config.certificates.find((c) => c.name === name);
-      if (!spec && configured)
-        throw new InvalidInputError(
-          `rotate ${name}: issued by ${configured.issuer}, an external issuer; the vendor supplies it (certrotor upstream import-client-cert) and the upstream watcher distributes it`,
-        );
-      if (!spec)
-        throw new InvalidInputError(
-          `rotate ${name}: no certificate named ${name} in the configuration (known: ${runtime.specs.map((s) => s.name).join(', ') || 'none'})`,
-        );
-      const deps = cycleDeps(runtime, ctx);
-      const interrupt = onInterrupt(ctx);
-      const rotated = await rotateWithEvents(deps, spec, {
-        reason: 'manual',
-        owner: `cli-${randomUUID()}`,
-        dryRun: options.dryRun ?? false,
-        interrupted: interrupt.interrupted,
-        holder: currentHolder('rotate'),
-      }).finally(interrupt.stop);
-      const result = rotated.result;
-      const failures = [...rotated.failures, ...(await deps.drainNotifications())];
-      if (options.json) ctx.out(JSON.stringify({ rotation: result, failures }, null, 2));
-      else printRotation(ctx, result);
-      if (failures.length > 0) ctx.exitCode = 1;
-      if (interrupt.interrupted()) ctx.exitCode = 130;
-    });
-
-  withFailOnOption(withRehearsalOption(withBackendOptions(withConfigOption(program.command('run')))))
-    .description('one scheduled cycle: scan, then rotate whatever policy says is due')
-    .option('--dry-run', 'scan and plan rotations without changing anything')
-    .option('--json', 'print JSON')
-    .action(async (options: CommonOptions & RehearsalOptions & GateOptions & { dryRun?: boolean }) => {
-      parseFailOn(options.failOn);
-      applyRehearsal(ctx, options);
-      const runtime = await runtimeFor(ctx, options);
-      const deps = cycleDeps(runtime, ctx);
-      const interrupt = onInterrupt(ctx);
-      const report = await runCycle(deps, {
-        ...scanInput(runtime),
-        owner: `run-${randomUUID()}`,
-        dryRun: options.dryRun ?? false,
-        interrupted: interrupt.interrupted,
-        holder: currentHolder('run'),
-      }).finally(interrupt.stop);
-      // Upstream rotations are watched in the same cycle (the deployed service runs it on its own schedule).
-      const upstreams =
-        runtime.config.upstreams.length > 0
-          ? await runUpstreamWatch(runtime, ctx, deps.notify, { distribute: !options.dryRun })
-          : undefined;
-      // Messages of this run go out first (one queue per webhook keeps the pacing), then a digest
-      // that falls due on its schedule, with or without new findings in this run.
-      const undelivered = await deps.drainNotifications();
-      const digests = options.dryRun
-        ? []
-        : await sendLocalDigests(runtime, ctx).catch((error: unknown) => [describeError(error)]);
-      const failures = [
-        ...report.failures,
-        ...(upstreams?.failures ?? []),
-        ...undelivered,
-        ...digests.map((error) => ({ what: 'digest', error })),
-      ];
-      if (options.json) {
-        ctx.out(
-          JSON.stringify(
-            {
-              findings: report.scan.evaluation.findings,
-              events: report.scan.events.length + (upstreams?.events.length ?? 0),
-              rotations: report.rotations,
-              deferred: report.deferred,
-              upstreams: upstreams?.upstreams.map((u) => ({
-                upstream: u.upstream,
-                delivered: u.delivered,
-                retired: u.retired,
-                announcements: u.announcements.map((a) => ({
-                  id: a.announcement.id,
-                  stage: a.stage,
-                  ...(a.deadline ? { deadline: a.deadline } : {}),
-                  consumers: a.consumers,
-                })),
-              })),
-              failures,
-            },
-            null,
-            2,
-          ),
-        );
-      } else {
-        printFindings(
-          ctx,
-          report.scan.evaluation.findings,
-          new Set(report.scan.newFindings.map((f) => f.dedupeKey)),
-        );
-        for (const r of report.rotations) printRotation(ctx, r);
-        for (const d of report.deferred) ctx.out(`rotation ${d.name}: DEFERRED — ${d.reason}`);
-        if (upstreams) for (const line of renderWatch(upstreams)) ctx.out(line);
-        printFailures(ctx, failures);
-      }
-      if (failures.length > 0) ctx.exitCode = 1;
-      gate(ctx, options, [
-        ...report.scan.evaluation.findings.map((f) => f.severity),
-        ...(upstreams?.events.map((e) => String(e.detail.severity ?? '')) ?? []),
-      ]);
-      if (interrupt.interrupted()) ctx.exitCode = 130;
-    });
-
-  withBackendOptions(withConfigOption(program.command('repair <name>')))
-    .description(
-      'finish or undo an interrupted rotation: promote it if every host was verified, otherwise restore every touched host to the previous version',
-    )
-    .option('--force-unlock', 'break the rotation lock first (only when its holder is known to be gone)')
-    .option('--json', 'print JSON')
-    .action(async (name: string, options: CommonOptions & { forceUnlock?: boolean }) => {
-      const runtime = await runtimeFor(ctx, options);
-      const spec = runtime.specs.find((s) => s.name === name);
-      if (!spec)
-        throw new InvalidInputError(
-          `repair ${name}: no certificate named ${name} in the configuration (known: ${runtime.specs.map((s) => s.name).join(', ') || 'none'})`,
-        );
-      const deps = cycleDeps(runtime, ctx);
-      const { sink, failures } = eventSink(deps);
-      const repaired = await repairRotation({ ...deps.rotation, events: sink }, spec, {
-        owner: `repair-${randomUUID()}`,
-        holder: currentHolder('repair'),
-        ...(options.forceUnlock ? { forceUnlock: true } : {}),
-      });
-      failures.push(...(await deps.drainNotifications()));
-      if (!repaired.repaired) {
-        if (options.json) ctx.out(JSON.stringify({ repaired: false, reason: repaired.reason }, null, 2));
-        else ctx.out(`repair ${name}: ${repaired.reason}`);
-        // Nothing to repair is a clean state; a refusal (lock held by a live rotation) is not.
-        if (!/no interrupted rotation/.test(repaired.reason)) ctx.exitCode = 1;
-        return;
-      }
-      if (options.json)
-        ctx.out(JSON.stringify({ repaired: true, rotation: repaired.result, failures }, null, 2));
-      else {
-        printRotation(ctx, repaired.result);
-        printFailures(ctx, failures);
-      }
-      if (repaired.result.status !== 'succeeded' && repaired.result.status !== 'rolled-back')
-        ctx.exitCode = 1;
-    });
+  registerRotationCommands(program, ctx);
 
   const silence = withBackendOptions(withConfigOption(program.command('silence')))
     .description(
@@ -635,11 +468,12 @@ function wholeDaysLeft(notAfter: string, now: Date): number {
 
 async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
   const thresholds = runtime.config.notifications.thresholds;
-  const severityOf = (notAfter: string | undefined): StatusRow['severity'] => {
+  const scaling = thresholdScalingOf(runtime.config);
+  const severityOf = (notAfter: string | undefined, notBefore?: string): StatusRow['severity'] => {
     if (!notAfter) return 'ok';
     return (
-      crossedThreshold({ notAfter }, thresholds, now)?.severity ??
-      (Date.parse(notAfter) < now.getTime() ? 'critical' : 'ok')
+      crossedThreshold({ notAfter, ...(notBefore ? { notBefore } : {}) }, thresholds, now, scaling)
+        ?.severity ?? (Date.parse(notAfter) < now.getTime() ? 'critical' : 'ok')
     );
   };
   const timed = (notAfter: string | undefined) =>
@@ -658,7 +492,7 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
       fingerprint: cur ? shortFingerprint(cur.fingerprintSha256) : '-',
       ...(cur ? { fingerprintSha256: cur.fingerprintSha256 } : {}),
       ...timed(cur?.notAfter),
-      severity: cur ? severityOf(cur.notAfter) : 'warning',
+      severity: cur ? severityOf(cur.notAfter, cur.facts?.notBefore) : 'warning',
       state: state?.pending
         ? `pending ${state.pending.version}`
         : cur
@@ -679,7 +513,7 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
       fingerprint: leaf ? shortFingerprint(leaf.fingerprintSha256) : '-',
       ...(leaf ? { fingerprintSha256: leaf.fingerprintSha256 } : {}),
       ...timed(leaf?.notAfter),
-      severity: severityOf(leaf?.notAfter),
+      severity: severityOf(leaf?.notAfter, leaf?.notBefore),
       state:
         days !== undefined && leaf && Date.parse(leaf.notAfter) < now.getTime()
           ? 'EXPIRED'
@@ -696,42 +530,11 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
       fingerprint: o.fingerprintSha256 ? shortFingerprint(o.fingerprintSha256) : '-',
       ...(o.fingerprintSha256 ? { fingerprintSha256: o.fingerprintSha256 } : {}),
       ...timed(o.notAfter),
-      severity: !o.ok ? 'warning' : severityOf(o.notAfter),
+      severity: !o.ok ? 'warning' : severityOf(o.notAfter, o.notBefore),
       state: !o.ok ? `unreachable: ${o.error ?? ''}` : expired ? 'EXPIRED' : `seen ${o.observedAt}`,
     });
   }
   return rows;
-}
-
-function printFindings(ctx: CliContext, findings: readonly Finding[], fresh: ReadonlySet<string>): void {
-  if (findings.length === 0) {
-    ctx.out('findings: none');
-    return;
-  }
-  ctx.out(
-    `findings (${findings.length}, ${[...findings].filter((f) => fresh.has(f.dedupeKey)).length} new):`,
-  );
-  for (const f of findings) {
-    const also = f.environments.length > 1 ? ` (in ${f.environments.join(', ')})` : '';
-    ctx.out(
-      `  ${f.severity.toUpperCase().padEnd(8)} ${f.kind.padEnd(20)} ${f.message}${also}${fresh.has(f.dedupeKey) ? '' : '  [already reported]'}`,
-    );
-  }
-}
-
-function printRotation(ctx: CliContext, r: RotationResult): void {
-  ctx.out(`rotation ${r.name} ${r.version}: ${r.status.toUpperCase()}${r.reason ? ` — ${r.reason}` : ''}`);
-  if (r.newFingerprint)
-    ctx.out(`  new certificate ${shortFingerprint(r.newFingerprint)} valid until ${r.newNotAfter}`);
-  for (const t of r.targets)
-    ctx.out(`  ${t.state.padEnd(16)} ${t.destination}/${t.target}${t.error ? `: ${t.error}` : ''}`);
-  if (r.targets.length > 0) ctx.out(`  convergence ${r.convergence}%`);
-}
-
-function printFailures(ctx: CliContext, failures: readonly ScanFailure[]): void {
-  if (failures.length === 0) return;
-  ctx.out(`failures (${failures.length}):`);
-  for (const f of failures) ctx.out(`  ${f.what}: ${f.error}`);
 }
 
 /** On a terminal the table fits its width (`shrink`: the columns that may be cut); `--wide` never cuts. */
