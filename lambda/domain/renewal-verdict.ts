@@ -9,8 +9,15 @@
  * every run, computes the same renewal time for the same version.
  */
 import type { CertificateFacts } from './certificate';
+import { formatDuration } from './duration';
 import type { Finding } from './findings';
-import { type RenewalPolicy, isRenewalDue, renewalDueFinding, stableRandom } from './renewal';
+import {
+  type RenewalDecision,
+  type RenewalPolicy,
+  isRenewalDue,
+  renewalDueFinding,
+  stableRandom,
+} from './renewal';
 
 export interface RenewalSubject {
   readonly name: string;
@@ -22,6 +29,16 @@ export interface RenewalSubject {
     readonly notBefore: string;
     readonly notAfter: string;
     readonly facts?: CertificateFacts;
+  };
+  /**
+   * ARI (RFC 9773): the CA's suggested renewal window for the certificate decided on, when the CA
+   * offers one. A point in it (seeded like the jitter) is the renewal time, capped by the policy's
+   * own time: the CA can move a renewal earlier (an incident, a revocation), never later.
+   */
+  readonly suggestedWindow?: {
+    readonly start: string;
+    readonly end: string;
+    readonly explanationUrl?: string;
   };
 }
 
@@ -56,11 +73,11 @@ export function renewalVerdict(
       },
     };
   }
-  const decision = isRenewalDue(
+  const decision = withSuggestedWindow(
+    isRenewalDue(basis.facts, subject.renewal, now, stableRandom(basis.facts.fingerprintSha256)),
+    subject.suggestedWindow,
     basis.facts,
-    subject.renewal,
     now,
-    stableRandom(basis.facts.fingerprintSha256),
   );
   const verdict: RenewalVerdict = {
     name: subject.name,
@@ -78,6 +95,42 @@ export function renewalVerdict(
   return finding
     ? { verdict, finding: { ...finding, environments: [...subject.environments] } }
     : { verdict };
+}
+
+/** The policy's decision, moved earlier to a point in the CA's suggested window when that is sooner. */
+function withSuggestedWindow(
+  decision: RenewalDecision,
+  window: RenewalSubject['suggestedWindow'],
+  facts: ServedFacts,
+  now: Date,
+): RenewalDecision {
+  if (!window || decision.reason === 'expired') return decision;
+  const start = Date.parse(window.start);
+  const end = Date.parse(window.end);
+  if (Number.isNaN(start) || Number.isNaN(end) || end < start) return decision;
+  const point =
+    Math.floor((start + stableRandom(`ari:${facts.fingerprintSha256}`)() * (end - start)) / 1000) * 1000;
+  if (point >= decision.renewAt.getTime()) return decision; // the policy's time caps the CA's
+  const renewAt = new Date(point);
+  const span = `the CA's suggested renewal window ${window.start} – ${window.end} (ARI)${
+    window.explanationUrl ? `, see ${window.explanationUrl}` : ''
+  }`;
+  const left = formatDuration(Date.parse(facts.notAfter) - now.getTime());
+  return now.getTime() >= point
+    ? {
+        ...decision,
+        due: true,
+        reason: 'renewal-time-reached',
+        renewAt,
+        message: `renewal was due at ${renewAt.toISOString()}, inside ${span}; ${left} left`,
+      }
+    : {
+        ...decision,
+        due: false,
+        reason: 'scheduled',
+        renewAt,
+        message: `renews at ${renewAt.toISOString()}, in ${formatDuration(point - now.getTime())}, inside ${span}`,
+      };
 }
 
 function basisFacts(
