@@ -237,7 +237,7 @@ describe('notifications through the outbox, via the built binary', () => {
       expect(down.stderr).toMatch(/^3 messages pending: alerts: /m);
       expect(bound!.waited).toBeLessThanOrEqual(bound!.bound + 1);
       expect(sorted(accepted)).toEqual(range(count));
-       
+
       console.log(
         `[figures] timeouts: sent ${count}, received ${accepted.length}, lost ${count - new Set(accepted).size}, duplicates ${accepted.length - new Set(accepted).size}; first command waited ${bound!.waited}s of ${bound!.bound}s; runs ${1 + runs.length}`,
       );
@@ -298,7 +298,7 @@ function report(scenario: string, slack: FakeSlackServer, runs: readonly Run[]):
   const ids = acceptedIds(slack);
   const unique = new Set(ids);
   const waits = runs.map(waited).filter((w) => w !== undefined);
-   
+
   console.log(
     `[figures] ${scenario}: requests ${slack.requests.length}, accepted ${ids.length}, unique ${unique.size}, duplicates ${ids.length - unique.size}, min gap ${Math.min(...gaps(slack))} ms, runs ${runs.length}, waits ${waits.map((w) => `${w!.waited}s/${w!.bound}s`).join(' ')}`,
   );

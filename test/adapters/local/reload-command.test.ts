@@ -83,11 +83,7 @@ describe('reload command', () => {
         () => `bad file: ${keyPem.slice(0, 90)}`,
         'bad file: [REDACTED KEY]',
       ],
-      [
-        'redacts a line that is part of a key in play',
-        () => keyPem.split('\n')[1]!,
-        '[REDACTED KEY]',
-      ],
+      ['redacts a line that is part of a key in play', () => keyPem.split('\n')[1]!, '[REDACTED KEY]'],
       [
         'drops everything before the end of a key block whose start was cut off',
         () => `${keyPem.slice(120).trimEnd()} done`,
