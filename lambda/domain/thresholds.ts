@@ -15,6 +15,38 @@ export type Threshold = number | 'expired';
 /** @default [30, 14, 7, 3, 1, 'expired'] */
 export const DEFAULT_THRESHOLDS: readonly Threshold[] = [30, 14, 7, 3, 1, 'expired'];
 
+/**
+ * How day thresholds apply to a certificate:
+ * - `lifetime` (the configuration's default): each threshold is scaled by the certificate's lifetime
+ *   over LIFETIME_REFERENCE_DAYS (never above 1), so a short-lived certificate alerts only once it is
+ *   well past its normal renewal (a 30-day certificate's "30 days" threshold is 5 days, not its whole
+ *   life); certificates living 180 days or more get the thresholds as written;
+ * - `absolute`: thresholds are days as written, whatever the lifetime.
+ * Severity and deduplication keys follow the threshold as written. CA certificates always use the
+ * thresholds as written.
+ */
+export type ThresholdScaling = 'lifetime' | 'absolute';
+
+/**
+ * The lifetime the thresholds are written for: at or above it they apply as written. Half of it is
+ * where the default renewal (a third of the lifetime left) leaves a 90-day certificate, so with the
+ * default 30-day threshold, an alert means renewal is overdue by half its window.
+ */
+export const LIFETIME_REFERENCE_DAYS = 180;
+
+/** The days a threshold means for this certificate under `scaling`. */
+export function effectiveThresholdDays(
+  days: number,
+  facts: Pick<CertificateFacts, 'notAfter'> & { readonly notBefore?: string; readonly isCA?: boolean },
+  scaling: ThresholdScaling = 'absolute',
+): number {
+  // A CA is rotated by people, with lead time, however long it lives: its thresholds stay as written.
+  if (scaling === 'absolute' || facts.notBefore === undefined || facts.isCA === true) return days;
+  const lifetimeDays = (Date.parse(facts.notAfter) - Date.parse(facts.notBefore)) / DAY_MS;
+  if (!Number.isFinite(lifetimeDays) || lifetimeDays <= 0) return days;
+  return days * Math.min(1, lifetimeDays / LIFETIME_REFERENCE_DAYS);
+}
+
 /** At or below this many days left a threshold is critical. */
 export const CRITICAL_DAYS = 3;
 /** At or below this many days left (and above CRITICAL_DAYS) a threshold is a warning; above, info. */
@@ -64,16 +96,21 @@ export function thresholdSeverity(threshold: Threshold): Severity {
  * @param thresholds in any order; pass DEFAULT_THRESHOLDS when configuration names none
  */
 export function crossedThreshold(
-  facts: Pick<CertificateFacts, 'notAfter'>,
+  facts: Pick<CertificateFacts, 'notAfter'> & { readonly notBefore?: string; readonly isCA?: boolean },
   thresholds: readonly Threshold[],
   now: Date,
+  scaling: ThresholdScaling = 'absolute',
 ): ThresholdCrossing | undefined {
   const notAfter = Date.parse(facts.notAfter);
   if (Number.isNaN(notAfter))
     throw new InvalidInputError(`certificate notAfter "${facts.notAfter}" is not a date`);
   const remainingMs = notAfter - now.getTime();
   const crossed = thresholds
-    .filter((threshold) => (threshold === 'expired' ? remainingMs < 0 : remainingMs <= threshold * DAY_MS))
+    .filter((threshold) =>
+      threshold === 'expired'
+        ? remainingMs < 0
+        : remainingMs <= effectiveThresholdDays(threshold, facts, scaling) * DAY_MS,
+    )
     .sort(compareThresholds);
   const threshold = crossed[crossed.length - 1];
   if (threshold === undefined) return undefined;
@@ -106,8 +143,9 @@ export function expiryFinding(
   thresholds: readonly Threshold[],
   now: Date,
   context: FindingContext,
+  scaling: ThresholdScaling = 'absolute',
 ): Finding | undefined {
-  const crossing = crossedThreshold(facts, thresholds, now);
+  const crossing = crossedThreshold(facts, thresholds, now, scaling);
   if (!crossing) return undefined;
   const expired = crossing.remainingMs < 0;
   const label = context.name ?? facts.subject;
@@ -120,7 +158,7 @@ export function expiryFinding(
     daysLeft: crossing.daysLeft,
     message: expired
       ? `${label} expired ${formatDuration(-crossing.remainingMs)} ago (${facts.notAfter})`
-      : `${label} expires in ${formatDuration(crossing.remainingMs)} (${facts.notAfter}), threshold ${thresholdLabel(crossing.threshold)}`,
+      : `${label} expires in ${formatDuration(crossing.remainingMs)} (${facts.notAfter}), threshold ${thresholdLabel(crossing.threshold)}${scaledNote(crossing.threshold, facts, scaling)}`,
     dedupeKey: alertKey(facts.fingerprintSha256, crossing.threshold),
     details: {
       threshold: crossing.threshold,
@@ -128,6 +166,15 @@ export function expiryFinding(
       notAfter: facts.notAfter,
     },
   };
+}
+
+/** ` (5d for this 30-day certificate)` when lifetime scaling changed the threshold, else nothing. */
+function scaledNote(threshold: Threshold, facts: CertificateFacts, scaling: ThresholdScaling): string {
+  if (threshold === 'expired') return '';
+  const effective = effectiveThresholdDays(threshold, facts, scaling);
+  if (effective === threshold) return '';
+  const lifetimeDays = Math.round((Date.parse(facts.notAfter) - Date.parse(facts.notBefore)) / DAY_MS);
+  return ` (${formatDuration(effective * DAY_MS)} for this ${lifetimeDays}-day certificate)`;
 }
 
 function thresholdRank(threshold: Threshold): number {

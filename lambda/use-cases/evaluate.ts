@@ -15,8 +15,14 @@ import {
   keyFingerprint,
 } from '../domain/findings';
 import type { RenewalPolicy } from '../domain/renewal';
-import { type RenewalVerdict, renewalVerdict } from '../domain/renewal-verdict';
-import { DEFAULT_THRESHOLDS, type Threshold, crossedThreshold, expiryFinding } from '../domain/thresholds';
+import { type RenewalSubject, type RenewalVerdict, renewalVerdict } from '../domain/renewal-verdict';
+import {
+  DEFAULT_THRESHOLDS,
+  type Threshold,
+  type ThresholdScaling,
+  crossedThreshold,
+  expiryFinding,
+} from '../domain/thresholds';
 import type { CertificateState } from './certificate-state';
 import { type Observation, observationEnvironment, observationLocation, observedFacts } from './scan';
 
@@ -27,6 +33,8 @@ export interface ManagedView {
   readonly state?: CertificateState;
   /** Endpoints (by `host:port`) that serve this certificate. */
   readonly endpoints: readonly string[];
+  /** ARI: the CA's suggested renewal window for the current version, when its issuer offers one. */
+  readonly suggestedWindow?: RenewalSubject['suggestedWindow'];
 }
 
 export interface EvaluationPolicy {
@@ -36,6 +44,8 @@ export interface EvaluationPolicy {
   readonly minimumKeyBits?: number;
   /** How "the same certificate" is recognised across places (the sibling sweep). @default 'name' */
   readonly identity?: IdentityMode;
+  /** Day thresholds scale with each certificate's lifetime, or apply as written. @default 'absolute' */
+  readonly thresholdScaling?: ThresholdScaling;
 }
 
 export type { RenewalVerdict };
@@ -53,6 +63,7 @@ export function evaluate(
   now: Date,
 ): Evaluation {
   const thresholds = policy.thresholds ?? DEFAULT_THRESHOLDS;
+  const scaling = policy.thresholdScaling ?? 'absolute';
   const byEndpoint = new Map<string, ManagedView>();
   for (const m of managed) for (const e of m.endpoints) byEndpoint.set(e, m);
 
@@ -62,11 +73,17 @@ export function evaluate(
     const environment = observationEnvironment(observation);
     const location = observationLocation(observation);
     if (observation.kind === 'inventory') {
-      const finding = expiryFinding(observation.item.facts, thresholds, now, {
-        environment,
-        location,
-        ...(observation.item.managedName ? { name: observation.item.managedName } : {}),
-      });
+      const finding = expiryFinding(
+        observation.item.facts,
+        thresholds,
+        now,
+        {
+          environment,
+          location,
+          ...(observation.item.managedName ? { name: observation.item.managedName } : {}),
+        },
+        scaling,
+      );
       if (finding) findings.push(identities.tag(finding));
       continue;
     }
@@ -78,7 +95,7 @@ export function evaluate(
     // Expiry thresholds come from expiryFinding (with escalation); endpointFindings' own `expired`
     // would duplicate it under the same key.
     const leaf = result.ok ? result.chain[0]?.facts : undefined;
-    const expiry = leaf ? expiryFinding(leaf, thresholds, now, context) : undefined;
+    const expiry = leaf ? expiryFinding(leaf, thresholds, now, context, scaling) : undefined;
     const at = { endpoints: [endpoint.name] };
     if (expiry) findings.push(identities.tag({ ...expiry, ...at }));
     for (const f of endpointFindings(
@@ -106,6 +123,7 @@ export function evaluate(
         environments: m.environments,
         renewal: m.renewal,
         ...(m.state?.current ? { current: m.state.current } : {}),
+        ...(m.suggestedWindow ? { suggestedWindow: m.suggestedWindow } : {}),
       },
       servedBy(m, observations),
       now,
@@ -113,7 +131,7 @@ export function evaluate(
     renewals.push(verdict.verdict);
     if (verdict.finding) findings.push(identities.tag(verdict.finding));
   }
-  return { findings: groupByIdentity(findings, identities.places(thresholds, now)), renewals };
+  return { findings: groupByIdentity(findings, identities.places(thresholds, now, scaling)), renewals };
 }
 
 /** The identity of each observation's certificate (undefined for a failed probe), as `evaluate` sees it. */
@@ -173,14 +191,18 @@ function identify(
           : undefined);
       return identity ? { ...finding, identity } : finding;
     },
-    places(thresholds: readonly Threshold[], now: Date): Map<string, Omit<FindingPlace, 'affected'>[]> {
+    places(
+      thresholds: readonly Threshold[],
+      now: Date,
+      scaling: ThresholdScaling,
+    ): Map<string, Omit<FindingPlace, 'affected'>[]> {
       const places = new Map<string, Omit<FindingPlace, 'affected'>[]>();
       for (const { identity, observation, facts } of seen) {
         const list = places.get(identity) ?? [];
         list.push({
           environment: observationEnvironment(observation),
           location: observationLocation(observation),
-          status: placeStatus(facts, thresholds, now),
+          status: placeStatus(facts, thresholds, now, scaling),
           fingerprintSha256: facts.fingerprintSha256,
           notAfter: facts.notAfter,
         });
@@ -193,13 +215,14 @@ function identify(
 
 /** `expired 2 days ago`, `expires in 5 days` (a threshold crossed), or `ok`. */
 export function placeStatus(
-  facts: Pick<CertificateFacts, 'notAfter'>,
+  facts: Pick<CertificateFacts, 'notAfter' | 'notBefore'>,
   thresholds: readonly Threshold[],
   now: Date,
+  scaling: ThresholdScaling = 'absolute',
 ): string {
   const remaining = Date.parse(facts.notAfter) - now.getTime();
   if (remaining < 0) return `expired ${inWords(-remaining)} ago`;
-  return crossedThreshold(facts, thresholds, now) ? `expires in ${inWords(remaining)}` : 'ok';
+  return crossedThreshold(facts, thresholds, now, scaling) ? `expires in ${inWords(remaining)}` : 'ok';
 }
 
 /** Whole days (or hours, under a day) in words: `5 days`, `1 day`, `6 hours`. */

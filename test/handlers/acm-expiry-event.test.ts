@@ -52,7 +52,8 @@ function acmExpiryEvent(arn: string, daysToExpiry: number, region = 'us-east-1')
 }
 
 async function importIntoAcm(commonName: string, daysLeft: number): Promise<{ arn: string; hex: string }> {
-  const certificate = await buildCertificate({ commonName, daysLeft, issuer: ca });
+  // Year-long: the thresholds apply as written (shorter lifetimes scale them).
+  const certificate = await buildCertificate({ commonName, daysLeft, lifetimeDays: 365, issuer: ca });
   const { CertificateArn } = await createAwsClientAcm().send(
     new ImportCertificateCommand({
       Certificate: Buffer.from(certificate.certificatePem),

@@ -42,7 +42,13 @@ const fingerprintHex = async (c: BuiltCertificate) =>
 beforeAll(async () => {
   output = captureOutput();
   ca = await buildCa();
-  certificates.acmSoon = await buildCertificate({ commonName: 'shop.example.com', daysLeft: 10, issuer: ca });
+  // Year-long certificates: the thresholds apply as written (shorter lifetimes scale them).
+  certificates.acmSoon = await buildCertificate({
+    commonName: 'shop.example.com',
+    daysLeft: 10,
+    lifetimeDays: 365,
+    issuer: ca,
+  });
   certificates.acmHealthy = await buildCertificate({
     commonName: 'www.example.com',
     daysLeft: 80,
@@ -51,6 +57,7 @@ beforeAll(async () => {
   certificates.secretSoon = await buildCertificate({
     commonName: 'billing.internal',
     daysLeft: 5,
+    lifetimeDays: 365,
     issuer: ca,
   });
 

@@ -180,6 +180,26 @@ export async function loadConfigFile(path: string): Promise<CertrotorConfig> {
   return resolveConfigPaths(check.config, dirname(resolve(path)));
 }
 
+/**
+ * A command whose program is a relative path (`./reload.sh`, `bin/reload`, `../x`) with that path
+ * made absolute against `directory`; a bare program name (`nginx`, `systemctl`) is looked up on PATH
+ * as always. A string command (run by the shell) has its first word resolved the same way.
+ */
+export function commandAt<C extends string | readonly string[]>(command: C, directory: string): C {
+  const resolveProgram = (program: string): string =>
+    program.includes('/') && !isAbsolute(program) ? resolve(directory, program) : program;
+  if (typeof command !== 'string') {
+    const [program, ...args] = command as readonly string[];
+    return (program === undefined ? command : [resolveProgram(program), ...args]) as unknown as C;
+  }
+  const match = /^(\s*)(\S+)(.*)$/s.exec(command);
+  if (!match) return command;
+  const program = match[2]!;
+  const resolved = resolveProgram(program);
+  if (resolved === program) return command;
+  return `${match[1]}${/[\s'"$`\\]/.test(resolved) ? `'${resolved.replace(/'/g, `'\\''`)}'` : resolved}${match[3]}` as C;
+}
+
 /** Returns `config` with every relative file path made absolute against `directory`. */
 export function resolveConfigPaths(config: CertrotorConfig, directory: string): CertrotorConfig {
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(directory, p));
@@ -191,8 +211,17 @@ export function resolveConfigPaths(config: CertrotorConfig, directory: string): 
       i.kind === 'local-ca' && i.directory !== undefined ? { ...i, directory: at(i.directory) } : i,
     ),
     // Only files destinations write on this machine; ssm and agent directories are on the hosts.
+    // Their commands run here too: a command path like `./reload.sh` is relative to this file as well.
     destinations: config.destinations.map((d) =>
-      d.kind === 'files' ? { ...d, directory: at(d.directory) } : d,
+      d.kind === 'files'
+        ? {
+            ...d,
+            directory: at(d.directory),
+            ...(d.reloadCommand !== undefined
+              ? { reloadCommand: commandAt(d.reloadCommand, directory) }
+              : {}),
+          }
+        : d,
     ),
     endpoints: config.endpoints.map((e) => (e.caFile === undefined ? e : { ...e, caFile: at(e.caFile) })),
     upstreams: config.upstreams.map((u) =>

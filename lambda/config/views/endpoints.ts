@@ -40,6 +40,12 @@ export function endpointTargets(config: CertrotorConfig, options: EndpointTarget
   const common = { timeoutMs: config.probe.timeout, ...probeAddresses(config) };
   for (const e of config.endpoints) {
     let caPem: readonly string[] | undefined;
+    if (!e.caFile) {
+      // An endpoint serving a certificate of our own CA is checked against that CA, with no path to find.
+      const served = managedCertificateAt(config, e);
+      const ownCa = served ? options.trustFor?.(served.issuer) : undefined;
+      if (ownCa && ownCa.length > 0) caPem = ownCa;
+    }
     if (e.caFile) {
       try {
         caPem = options.readCaFile(e.caFile);
@@ -80,6 +86,31 @@ export function endpointTargets(config: CertrotorConfig, options: EndpointTarget
     });
   }
   return { endpoints, failures };
+}
+
+/**
+ * The managed certificate an endpoint serves: the one it must serve (`expect.certificate`), else the
+ * only one listing it (`certificates[].endpoints`), else the only one whose names cover its SNI name
+ * (or host).
+ */
+function managedCertificateAt(config: CertrotorConfig, e: CertrotorConfig['endpoints'][number]) {
+  if (e.expect?.certificate) return config.certificates.find((c) => c.name === e.expect?.certificate);
+  const listed = config.certificates.filter((c) => (c.endpoints ?? []).includes(e.name));
+  if (listed.length === 1) return listed[0];
+  const name = (e.servername ?? e.host).toLowerCase();
+  const covering = config.certificates.filter((c) =>
+    [...c.dnsNames, ...(c.commonName ? [c.commonName] : [])].some((n) => coversName(n.toLowerCase(), name)),
+  );
+  return covering.length === 1 ? covering[0] : undefined;
+}
+
+function coversName(pattern: string, name: string): boolean {
+  if (pattern === name) return true;
+  return (
+    pattern.startsWith('*.') &&
+    name.endsWith(pattern.slice(1)) &&
+    !name.slice(0, -pattern.length + 1).includes('.')
+  );
 }
 
 /** The managed certificate delivered to a host (through a files destination or its agent), if any. */

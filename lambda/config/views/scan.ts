@@ -10,16 +10,24 @@ import { renewalPolicies } from './certificates';
 
 export type ScanSettings = Pick<
   ScanInput,
-  'renewal' | 'thresholds' | 'concurrency' | 'expectedHosts' | 'observationTtlMs'
+  'renewal' | 'thresholds' | 'concurrency' | 'expectedHosts' | 'observationTtlMs' | 'thresholdScaling'
 >;
 
 export function scanSettings(config: CertrotorConfig): ScanSettings {
   return {
     renewal: renewalPolicies(config),
     thresholds: config.notifications.thresholds,
+    // Thresholds scale with each certificate's lifetime unless the configuration says `absolute`.
+    thresholdScaling: thresholdScalingOf(config),
     concurrency: config.probe.concurrency,
     // Agent reports (hosts that run `certrotor agent`) are judged for drift in the same scan.
     expectedHosts: expectedAgentHosts(config),
     observationTtlMs: config.aws.observationTtl,
   };
+}
+
+/** `notifications.thresholdScaling` when the configuration has it, else `lifetime`. */
+export function thresholdScalingOf(config: CertrotorConfig): 'lifetime' | 'absolute' {
+  const configured = (config.notifications as { thresholdScaling?: unknown }).thresholdScaling;
+  return configured === 'absolute' ? 'absolute' : 'lifetime';
 }

@@ -179,3 +179,29 @@ describe('parseConfigText', () => {
     expect(act).toThrow(/bomb\.yaml: /);
   });
 });
+
+describe('command paths in a files destination', () => {
+  it('resolves a relative program path against the configuration file and leaves PATH lookups alone', async () => {
+    // Prepare
+    const config = (reloadCommand: string | string[]) =>
+      stringify(
+        buildConfig((c) => {
+          c.destinations[0].reloadCommand = reloadCommand;
+        }),
+      );
+    const list = await writeConfig('list.yaml', config(['./bin/reload.sh', '--graceful']));
+    const shell = await writeConfig('shell.yaml', config('scripts/reload.sh && echo done'));
+    const bare = await writeConfig('bare.yaml', config(['nginx', '-s', 'reload']));
+
+    // Act
+    const reloadOf = async (path: string) => {
+      const d = (await loadConfigFile(path)).destinations[0]!;
+      return d.kind === 'files' ? d.reloadCommand : undefined;
+    };
+
+    // Assess
+    expect(await reloadOf(list)).toEqual([join(list, '..', 'bin', 'reload.sh'), '--graceful']);
+    expect(await reloadOf(shell)).toBe(`${join(shell, '..', 'scripts', 'reload.sh')} && echo done`);
+    expect(await reloadOf(bare)).toEqual(['nginx', '-s', 'reload']);
+  });
+});
