@@ -297,6 +297,8 @@ describe('renewal policies and scan settings', () => {
       concurrency: 7,
       observationTtlMs: 30 * 86_400_000,
       expectedHosts: [expect.objectContaining({ host: 'web-1', certificate: 'api', environment: 'staging' })],
+      thresholdScaling: 'lifetime',
+      identity: 'name',
     });
   });
 });

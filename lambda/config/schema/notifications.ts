@@ -63,6 +63,14 @@ export const notificationsSchema = z
     thresholds: thresholds
       .default([...DEFAULT_THRESHOLDS])
       .meta({ description: 'Alert thresholds before expiry. @default [30, 14, 7, 3, 1, expired]' }),
+    thresholdScaling: z.enum(['lifetime', 'absolute']).default('lifetime').meta({
+      description:
+        'lifetime: day thresholds scale with each certificate’s lifetime (× lifetime / 180 days, at most 1; CA certificates as written), so a 30-day certificate does not alert right after each renewal; absolute: days as written. @default lifetime',
+    }),
+    identity: z.enum(['name', 'subject-and-names', 'fingerprint']).default('name').meta({
+      description:
+        'What counts as the same certificate across environments, endpoints, sources and hosts (one finding names every place): name = the configured certificate name where declared, else the same subject and names; subject-and-names; fingerprint = the very same certificate only. @default name',
+    }),
     channels: z.array(channelSchema).default([]),
     defaultChannel: ref(
       'Channel for events no route matches. Required with more than one channel.',

@@ -10,7 +10,13 @@ import { renewalPolicies } from './certificates';
 
 export type ScanSettings = Pick<
   ScanInput,
-  'renewal' | 'thresholds' | 'concurrency' | 'expectedHosts' | 'observationTtlMs' | 'thresholdScaling'
+  | 'renewal'
+  | 'thresholds'
+  | 'concurrency'
+  | 'expectedHosts'
+  | 'observationTtlMs'
+  | 'thresholdScaling'
+  | 'identity'
 >;
 
 export function scanSettings(config: CertrotorConfig): ScanSettings {
@@ -19,6 +25,8 @@ export function scanSettings(config: CertrotorConfig): ScanSettings {
     thresholds: config.notifications.thresholds,
     // Thresholds scale with each certificate's lifetime unless the configuration says `absolute`.
     thresholdScaling: thresholdScalingOf(config),
+    // What counts as "the same certificate" for the sibling sweep.
+    identity: config.notifications.identity,
     concurrency: config.probe.concurrency,
     // Agent reports (hosts that run `certrotor agent`) are judged for drift in the same scan.
     expectedHosts: expectedAgentHosts(config),
@@ -26,8 +34,7 @@ export function scanSettings(config: CertrotorConfig): ScanSettings {
   };
 }
 
-/** `notifications.thresholdScaling` when the configuration has it, else `lifetime`. */
+/** `notifications.thresholdScaling` (default `lifetime`). */
 export function thresholdScalingOf(config: CertrotorConfig): 'lifetime' | 'absolute' {
-  const configured = (config.notifications as { thresholdScaling?: unknown }).thresholdScaling;
-  return configured === 'absolute' ? 'absolute' : 'lifetime';
+  return config.notifications.thresholdScaling;
 }
