@@ -11,11 +11,23 @@ import type { OutgoingEvent } from '../domain/ports';
 /** Owner and runbook for a certificate name (or an endpoint/upstream name), from configuration. */
 export type OwnershipLookup = (name: string | undefined) => { owner?: string; runbookUrl?: string };
 
-/** Owner and runbook of a certificate, endpoint or upstream, from configuration. */
+/** `environment:<name>` asks an OwnershipLookup for an environment's owner. */
+export const ENVIRONMENT_OWNER_PREFIX = 'environment:';
+
+/** Owner and runbook of a certificate, endpoint, upstream or (`environment:<name>`) environment, from configuration. */
 export function ownershipLookup(
-  config: Pick<CertrotorConfig, 'certificates' | 'endpoints' | 'upstreams'>,
+  config: Pick<CertrotorConfig, 'certificates' | 'endpoints' | 'upstreams'> &
+    Partial<Pick<CertrotorConfig, 'environments'>>,
 ): OwnershipLookup {
   return (name) => {
+    if (name?.startsWith(ENVIRONMENT_OWNER_PREFIX)) {
+      const environment = name.slice(ENVIRONMENT_OWNER_PREFIX.length);
+      const found = (config.environments ?? []).find((x) => x.name === environment);
+      return {
+        ...(found?.owner ? { owner: found.owner } : {}),
+        ...(found?.runbookUrl ? { runbookUrl: found.runbookUrl } : {}),
+      };
+    }
     const c = name ? config.certificates.find((x) => x.name === name) : undefined;
     const e = name ? config.endpoints.find((x) => x.name === name) : undefined;
     const u = name ? config.upstreams.find((x) => x.name === name) : undefined;
@@ -191,7 +203,7 @@ export function findingToEvent(finding: Finding, ctx: FindingEventContext): Outg
 
 /**
  * Who owns a finding: the certificate's owner, else the owner of an endpoint it was made at, else
- * (for an endpoint or upstream finding) the owner of the place it names. Runbook alongside.
+ * the upstream's, else the owner of an environment it is in. Runbook alongside.
  */
 export function findingOwner(
   finding: Finding,
@@ -201,6 +213,7 @@ export function findingOwner(
     finding.certificate?.name,
     ...(finding.endpoints ?? []),
     typeof finding.details.upstream === 'string' ? finding.details.upstream : undefined,
+    ...finding.environments.map((environment) => `${ENVIRONMENT_OWNER_PREFIX}${environment}`),
   ];
   let runbookUrl: string | undefined;
   for (const candidate of candidates) {

@@ -10,7 +10,7 @@ import { type Finding, certificateIdentity, identityLabel } from '../../lambda/d
 import type { InventoryItem } from '../../lambda/domain/ports';
 import { DEFAULT_THRESHOLDS, crossedThreshold, effectiveThresholdDays } from '../../lambda/domain/thresholds';
 import { evaluate, inWords, placeStatus } from '../../lambda/use-cases/evaluate';
-import { findingOwner } from '../../lambda/use-cases/finding-events';
+import { findingOwner, ownershipLookup } from '../../lambda/use-cases/finding-events';
 import type { Observation } from '../../lambda/use-cases/scan';
 import { DAY, HOUR, NOW, at, buildCaFacts, buildFacts, buildProbeResult } from '../builders/facts';
 
@@ -188,6 +188,22 @@ describe('findingOwner', () => {
       owner: 'team-api',
     });
     expect(findingOwner(base, lookup)).toEqual({});
+  });
+
+  it('falls back to the environment’s owner from the configuration', () => {
+    // Prepare
+    const fromConfig = ownershipLookup({
+      certificates: [],
+      endpoints: [],
+      upstreams: [],
+      environments: [{ name: 'prod', owner: 'prod-oncall', runbookUrl: 'https://runbooks.example.com/prod' }],
+    } as unknown as Parameters<typeof ownershipLookup>[0]);
+
+    // Act + Assess
+    expect(findingOwner({ ...base, environments: ['staging', 'prod'] }, fromConfig)).toEqual({
+      owner: 'prod-oncall',
+      runbookUrl: 'https://runbooks.example.com/prod',
+    });
   });
 });
 

@@ -24,6 +24,11 @@ export const environmentSchema = z
   .strictObject({
     name: environmentName,
     description: text('What this environment is.').optional(),
+    owner: text(
+      'Owner (team) of whatever in this environment has no owner of its own (certificate, then endpoint, then environment).',
+      200,
+    ).optional(),
+    runbookUrl: httpUrl.optional(),
     aws: z
       .strictObject({
         accountId: accountId.optional(),
