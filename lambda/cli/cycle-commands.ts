@@ -19,6 +19,7 @@ import {
 import { shortFingerprint } from '../domain/certificate';
 import { crossedThreshold } from '../domain/thresholds';
 import { isLocalHolderGone } from '../adapters/local/process-holder';
+import { acmeRenewalWindows } from '../wiring/acme';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
 import { type CycleDeps, type ScanInput, scan, type StoredObservation } from '../use-cases/cycle';
 import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
@@ -57,6 +58,7 @@ export function cycleDeps(
     clock: ctx.clock,
     ownership: runtime.ownership,
     ...(notifications.enabled ? { notify: notifications.notify } : {}),
+    renewalWindow: acmeRenewalWindows(runtime.issuers, runtime.bundles),
     rotation: {
       issuers: runtime.issuers,
       destinations: runtime.destinations,

@@ -16,7 +16,7 @@ import type {
   TlsProber,
 } from '../domain/ports';
 import { retryNotBefore } from '../domain/rotation/backoff';
-import { COLLECTIONS, readCertificateState } from './certificate-state';
+import { COLLECTIONS, type VersionRecord, readCertificateState } from './certificate-state';
 import { type Evaluation, type ManagedView, evaluate, observationIdentities } from './evaluate';
 import type { IdentityMode } from '../domain/findings';
 import { findingToEvent, type OwnershipLookup } from './finding-events';
@@ -52,6 +52,14 @@ export interface CycleDeps {
   readonly ownership: OwnershipLookup;
   /** Sends events to people; returns one line per problem. Never throws. */
   readonly notify?: (events: readonly OutgoingEvent[]) => Promise<string[]>;
+  /**
+   * ARI (RFC 9773): the CA's suggested renewal window for a certificate's current version, when its
+   * issuer offers one (ACME). A failure to ask is no window: certrotor's own policy decides.
+   */
+  readonly renewalWindow?: (
+    spec: Pick<ManagedCertificateSpec, 'name' | 'issuer'>,
+    current: VersionRecord,
+  ) => Promise<ManagedView['suggestedWindow']>;
 }
 
 export interface ScanInput {
@@ -90,7 +98,7 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
   const { observations, failures } = await gatherObservations(deps, input.endpoints, {
     concurrency: input.concurrency,
   });
-  const managed = await managedViews(deps.state, input, now);
+  const managed = await managedViews(deps.state, input, now, deps.renewalWindow);
   const policy = {
     thresholds: input.thresholds,
     ...(input.identity ? { identity: input.identity } : {}),
@@ -272,11 +280,20 @@ export async function deliver(
   return failures;
 }
 
-async function managedViews(state: StateStore, input: ScanInput, now: Date): Promise<ManagedView[]> {
+async function managedViews(
+  state: StateStore,
+  input: ScanInput,
+  now: Date,
+  renewalWindow?: CycleDeps['renewalWindow'],
+): Promise<ManagedView[]> {
   return Promise.all(
     input.specs.map(async (spec) => {
       const stored = await readCertificateState(state, spec.name, now);
+      const current = stored?.value.current;
+      const window =
+        current && renewalWindow ? await renewalWindow(spec, current).catch(() => undefined) : undefined;
       return {
+        ...(window ? { suggestedWindow: window } : {}),
         name: spec.name,
         environments: spec.environments,
         renewal: input.renewal.get(spec.name) ?? {},

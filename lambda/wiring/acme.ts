@@ -19,7 +19,7 @@ import {
 import { AcmeIssuer } from '../adapters/net/acme/issuer';
 import { LocalAcmeJournal } from '../adapters/net/acme/journal';
 import type { CertrotorConfig, IssuerConfig } from '../config/configuration';
-import type { BundleStore, Clock, StateStore } from '../domain/ports';
+import type { BundleRef, BundleStore, Clock, Issuer, StateStore } from '../domain/ports';
 import { readCertificateState } from '../use-cases/certificate-state';
 
 export type AcmeIssuerConfig = Extract<IssuerConfig, { kind: 'acme' }>;
@@ -88,4 +88,29 @@ async function readMacKey(eab: NonNullable<AcmeIssuerConfig['eab']>): Promise<st
   } catch (error) {
     throw describeAwsError('secretsmanager:GetSecretValue', id, error);
   }
+}
+
+/**
+ * ARI for the scan: the CA's suggested renewal window of each certificate whose issuer is an ACME
+ * issuer, read for its current version (the certificate from the key store).
+ */
+export function acmeRenewalWindows(
+  issuers: ReadonlyMap<string, Issuer>,
+  bundles: BundleStore,
+): (
+  spec: { readonly name: string; readonly issuer: string },
+  current: { readonly bundle: BundleRef },
+) => Promise<{ start: string; end: string; explanationUrl?: string } | undefined> {
+  return async (spec, current) => {
+    const issuer = issuers.get(spec.issuer);
+    if (!(issuer instanceof AcmeIssuer)) return undefined;
+    const { certificatePem } = await bundles.get(current.bundle);
+    const info = await issuer.renewalInfo(certificatePem);
+    if (!info) return undefined;
+    return {
+      start: info.suggestedWindow.start,
+      end: info.suggestedWindow.end,
+      ...(info.explanationURL ? { explanationUrl: info.explanationURL } : {}),
+    };
+  };
 }

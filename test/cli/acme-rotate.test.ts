@@ -118,6 +118,8 @@ function writeConfig(
         kind: 'acme',
         directoryUrl: fleet.pebble.directoryUrl,
         email: 'ops@example.test',
+        // Pebble picks a random profile for an order that names none.
+        profile: 'default',
         challenge: options.challenge ?? {
           type: 'http-01',
           listen: { host: '127.0.0.1', port: fleet.pebble.httpPort },
@@ -325,6 +327,34 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     const again = await cli(fleet, 'rotate', CERT).done;
     expect(again.out).toMatch(/renewal held before distribution/);
     expect(await orderUrl(fleet, `${CERT}-${version}`)).toBe(order);
+  });
+
+  it('renews early when the CA’s renewal information (ARI) says so: `run` rotates and says why', async () => {
+    const fleet = await startFleet();
+    writeConfig(fleet, { issuer: 'pebble' });
+    expect((await cli(fleet, 'rotate', CERT).done).out).toMatch(/SUCCEEDED/);
+    const first = leafOn(fleet.hosts[0]!);
+
+    // Pebble's own window is weeks away: nothing is due, nothing changes.
+    const quiet = await cli(fleet, 'run', '--json').done;
+    expect(JSON.parse(quiet.out.slice(quiet.out.indexOf('{'))).rotations).toEqual([]);
+    expect(leafOn(fleet.hosts[0]!).fingerprint256).toBe(first.fingerprint256);
+
+    // The CA moves the window into the past (an incident): the next run renews, and says it was the CA.
+    const now = Date.now();
+    await fleet.pebble.setRenewalInfo(first.toString(), {
+      start: new Date(now - 120_000).toISOString(),
+      end: new Date(now - 60_000).toISOString(),
+    });
+    const early = await cli(fleet, 'run', '--json').done;
+    const report = JSON.parse(early.out.slice(early.out.indexOf('{'))) as {
+      rotations: { name: string; status: string }[];
+    };
+    expect(report.rotations.map((r) => [r.name, r.status])).toEqual([[CERT, 'succeeded']]);
+    expect(early.out).toMatch(/suggested renewal window .* \(ARI\)/);
+    const renewed = leafOn(fleet.hosts[0]!);
+    expect(renewed.fingerprint256).not.toBe(first.fingerprint256);
+    expect(await served(fleet)).toEqual([renewed.fingerprint256, renewed.fingerprint256]);
   });
 });
 
