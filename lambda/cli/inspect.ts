@@ -2,6 +2,8 @@
  * `certrotor inspect <file|host:port>`: the facts of every certificate in a file, or of the whole
  * chain an endpoint serves on a fresh handshake. Bad input of any kind ends with one line naming it.
  */
+import { DEFAULT_THRESHOLDS, crossedThreshold } from '../domain/thresholds';
+import { type GateOptions, gate, parseFailOn } from './gate';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -65,11 +67,36 @@ export function registerInspectCommand(program: Command, ctx: CliContext, prober
       '--timeout <duration>',
       `connect + handshake timeout, e.g. 5s or 1500ms (default: ${formatDuration(DEFAULT_PROBE_TIMEOUT_MS)})`,
     )
-    .action(async (target: string, options: InspectOptions) => {
+    .option(
+      '--fail-on <severity>',
+      'exit 1 on a warning, 2 on a critical problem (warning), or 2 on a critical one only (critical): expired, hostname mismatch, unverified chain, thresholds crossed',
+    )
+    .action(async (target: string, options: InspectOptions & GateOptions) => {
+      parseFailOn(options.failOn);
       const reports = await inspect(target, options, ctx, prober);
       if (options.json) ctx.out(JSON.stringify(reports, null, 2));
       else ctx.out(renderTable(target, reports));
+      gate(
+        ctx,
+        options,
+        reports.map((r, i) => reportSeverity(r, i, ctx.clock())),
+      );
     });
+}
+
+/**
+ * How bad one inspected certificate is, for --fail-on: a served leaf that is expired, not yet valid or
+ * does not match the name is critical, a chain that does not verify a warning; every certificate is
+ * judged by the default thresholds (scaled by its lifetime).
+ */
+function reportSeverity(report: CertificateReport, index: number, now: Date): string {
+  const served = 'endpoint' in report ? (report as EndpointCertificateReport) : undefined;
+  const leaf = served ? served.position === 0 : index === 0;
+  if (leaf && Date.parse(report.notBefore) > now.getTime()) return 'critical';
+  if (served && leaf && !served.hostnameMatches) return 'critical';
+  const crossing = crossedThreshold(report, DEFAULT_THRESHOLDS, now, 'lifetime');
+  if (served && leaf && !served.chainVerified && crossing?.severity !== 'critical') return 'warning';
+  return crossing?.severity ?? 'ok';
 }
 
 function readInput(path: string, ctx: CliContext): Buffer {
