@@ -325,6 +325,8 @@ export interface StoredObservation {
     readonly host: string;
     readonly port: number;
     readonly servername?: string;
+    /** Its trust anchors (public CA certificates), so a later probe verifies it the same way. */
+    readonly caPem?: readonly string[];
   };
 }
 
@@ -394,6 +396,7 @@ async function recordObservations(
               host: o.endpoint.host,
               port: o.endpoint.port,
               ...(o.endpoint.servername ? { servername: o.endpoint.servername } : {}),
+              ...(o.endpoint.caPem ? { caPem: o.endpoint.caPem } : {}),
             },
           }
         : {}),
