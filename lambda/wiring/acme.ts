@@ -4,6 +4,7 @@
  * (HTTP-01 responder or webroot, DNS-01 through Route 53), the EAB MAC key from a file or Secrets
  * Manager, and the version being replaced (for ARI's `replaces`) from the state's key store.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -19,6 +20,7 @@ import {
 import { AcmeIssuer } from '../adapters/net/acme/issuer';
 import { LocalAcmeJournal } from '../adapters/net/acme/journal';
 import type { CertrotorConfig, IssuerConfig } from '../config/configuration';
+import { InvalidInputError, describeError } from '../domain/errors';
 import type { BundleRef, BundleStore, Clock, Issuer, StateStore } from '../domain/ports';
 import { readCertificateState } from '../use-cases/certificate-state';
 
@@ -113,4 +115,17 @@ export function acmeRenewalWindows(
       ...(info.explanationURL ? { explanationUrl: info.explanationURL } : {}),
     };
   };
+}
+
+/** An ACME issuer's `trustFile`: the roots its certificates' consumers trust (undefined: the system store). */
+export function acmeTrust(config: CertrotorConfig, issuerName: string): string[] | undefined {
+  const issuer = config.issuers.find((i) => i.name === issuerName);
+  if (issuer?.kind !== 'acme' || issuer.trustFile === undefined) return undefined;
+  try {
+    return [readFileSync(issuer.trustFile, 'utf8')];
+  } catch (error) {
+    throw new InvalidInputError(
+      `issuers.${issuer.name}.trustFile: cannot read ${issuer.trustFile}: ${describeError(error)}`,
+    );
+  }
 }

@@ -17,7 +17,7 @@ import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } f
 import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
 import type { EndpointTargetOptions } from '../config/views/endpoints';
 import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
-import { buildAcmeIssuer } from './acme';
+import { acmeTrust, buildAcmeIssuer } from './acme';
 import { installLayout, resolveFileOwner } from './file-install';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
@@ -137,7 +137,7 @@ export function buildLocalAdapters(
     issuers,
     destinations: buildByKind(config.destinations, LOCAL_DESTINATIONS, deps),
     sources: buildListByKind(config.sources, LOCAL_SOURCES, deps),
-    trustFor: (name) => localCaTrust(issuers.get(name)),
+    trustFor: (name) => localCaTrust(issuers.get(name)) ?? acmeTrust(config, name),
     readCaFile: (path) => [readFileSync(path, 'utf8')],
   };
 }

@@ -106,7 +106,7 @@ async function startFleet(): Promise<Fleet> {
 
 function writeConfig(
   fleet: Fleet,
-  options: { issuer: 'pebble' | 'local-ca'; challenge?: Challenge; usage?: string },
+  options: { issuer: 'pebble' | 'local-ca'; challenge?: Challenge; usage?: string; trustFile?: string },
 ): void {
   const config = {
     version: 1,
@@ -120,6 +120,7 @@ function writeConfig(
         email: 'ops@example.test',
         // Pebble picks a random profile for an order that names none.
         profile: 'default',
+        ...(options.trustFile ? { trustFile: options.trustFile } : {}),
         challenge: options.challenge ?? {
           type: 'http-01',
           listen: { host: '127.0.0.1', port: fleet.pebble.httpPort },
@@ -327,6 +328,34 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     const again = await cli(fleet, 'rotate', CERT).done;
     expect(again.out).toMatch(/renewal held before distribution/);
     expect(await orderUrl(fleet, `${CERT}-${version}`)).toBe(order);
+  });
+
+  it('holds a renewal whose chain leads to a new root the consumers do not trust, and no host changes', async () => {
+    const fleet = await startFleet();
+    const trustFile = join(fleet.root, 'consumers-trust.pem');
+    writeFileSync(trustFile, fleet.pebbleRootPem);
+    writeConfig(fleet, { issuer: 'pebble', trustFile });
+    expect((await cli(fleet, 'rotate', CERT).done).out).toMatch(/SUCCEEDED/);
+    const before = fleet.hosts.map((h) => readFileSync(join(h.dir, 'fullchain.pem'), 'utf8'));
+    const oldRoot = new X509Certificate(fleet.pebbleRootPem).subject;
+
+    // The CA moves to a new root (a restarted Pebble makes a new hierarchy); consumers trust the old one.
+    await fleet.pebble.stop();
+    const moved = await startPebble(await temp.make('cli-acme-new-root'));
+    pebble = moved;
+    const newRootPem = await moved.rootPem();
+    writeFileSync(fleet.extraCaFile, moved.caPem + newRootPem + fleet.pebbleRootPem);
+    const after: Fleet = { ...fleet, pebble: moved };
+    writeConfig(after, { issuer: 'pebble', trustFile });
+    const held = await cli(after, 'rotate', CERT).done;
+    expect(held.code).not.toBe(0);
+    expect(held.out).toMatch(
+      /renewal held before distribution: the new chain \(root CN=Pebble Root CA \w+\) leads to no root the endpoints' consumers trust/,
+    );
+    expect(held.out).toContain(
+      `root ${oldRoot.replace('\n', ', ')} → ${new X509Certificate(newRootPem).subject.replace('\n', ', ')}`,
+    );
+    expect(fleet.hosts.map((h) => readFileSync(join(h.dir, 'fullchain.pem'), 'utf8'))).toEqual(before);
   });
 
   it('renews early when the CA’s renewal information (ARI) says so: `run` rotates and says why', async () => {

@@ -17,13 +17,9 @@ const acmeChallengeSchema = z
           })
           .optional()
           .meta({ description: 'A responder the CLI runs while a challenge is outstanding.' }),
-        webroot: z
-          .string()
-          .min(1)
-          .optional()
-          .meta({
-            description: 'Directory a web server serves: the token goes to .well-known/acme-challenge/.',
-          }),
+        webroot: z.string().min(1).optional().meta({
+          description: 'Directory a web server serves: the token goes to .well-known/acme-challenge/.',
+        }),
       })
       .superRefine((c, ctx) => {
         if ((c.listen === undefined) === (c.webroot === undefined))
@@ -104,14 +100,14 @@ export const issuerSchema = z
       directoryUrl: httpUrl.meta({ description: 'ACME directory URL (RFC 8555).' }),
       email: z.email('must be an email address').optional().meta({ description: 'Account contact.' }),
       eab: acmeEabSchema.optional(),
-      profile: z
-        .string()
-        .min(1)
-        .optional()
-        .meta({
-          description: 'Certificate profile to order (e.g. tlsserver, shortlived). @default the CA default',
-        }),
+      profile: z.string().min(1).optional().meta({
+        description: 'Certificate profile to order (e.g. tlsserver, shortlived). @default the CA default',
+      }),
       challenge: acmeChallengeSchema,
+      trustFile: z.string().min(1).optional().meta({
+        description:
+          'Roots (PEM) the consumers of these certificates trust: endpoints are verified against them, and a renewal whose chain leads elsewhere is held. @default the system store',
+      }),
       directory: z
         .string()
         .min(1)
