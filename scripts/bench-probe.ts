@@ -17,10 +17,9 @@
  * over the endpoints, at most --max-passes), the run aborts after --deadline seconds, and every child
  * process (servers, blackbox_exporter) is killed on the way out.
  */
-import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as cryptoConstants } from 'node:crypto';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +27,7 @@ import * as tls from 'node:tls';
 import { exportPrivateKey, generateKeyPair, mintCertificate } from '../lambda/adapters/crypto/mint';
 import { DEFAULT_PROBE_WORKERS, NodeTlsProber, probeMany } from '../lambda/adapters/net/tls-prober';
 import type { ProbeRequest } from '../lambda/domain/ports';
-
-const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
+import { type Blackbox, blackboxProbe, ensureBlackbox, startBlackbox } from './bench-blackbox';
 
 interface Options {
   endpoints: number;
@@ -269,109 +267,6 @@ function certrotorProbe(
 }
 
 // ---------------------------------------------------------------------------------------------
-// blackbox_exporter
-// ---------------------------------------------------------------------------------------------
-
-function ensureBlackbox(): string | undefined {
-  if (existsSync(BLACKBOX)) return undefined;
-  if (process.getuid?.() !== 0)
-    return `${BLACKBOX} is missing (apt-get install prometheus-blackbox-exporter)`;
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus-blackbox-exporter'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      timeout: 300_000,
-    }).status === 0;
-  console.log('installing prometheus-blackbox-exporter from Debian packages…');
-  if (!install()) {
-    spawnSync('apt-get', ['update'], { stdio: 'ignore', timeout: 300_000 });
-    if (!install()) return 'apt-get install prometheus-blackbox-exporter failed';
-  }
-  return existsSync(BLACKBOX) ? undefined : `${BLACKBOX} is still missing after installing`;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function httpGet(agent: http.Agent, port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path, agent }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.setTimeout(10_000, () => request.destroy(new Error('timed out')));
-    request.on('error', reject);
-  });
-}
-
-interface Blackbox {
-  readonly port: number;
-  readonly agent: http.Agent;
-  readonly pid: number;
-}
-
-async function startBlackbox(dir: string, caFile: string): Promise<Blackbox> {
-  const config = join(dir, 'blackbox.yml');
-  writeFileSync(
-    config,
-    [
-      'modules:',
-      '  tls_connect:',
-      '    prober: tcp',
-      '    timeout: 5s',
-      '    tcp:',
-      '      preferred_ip_protocol: ip4',
-      '      tls: true',
-      '      tls_config:',
-      `        ca_file: ${caFile}`,
-      '        server_name: localhost',
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  const child = spawn(
-    BLACKBOX,
-    [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  children.push(child);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      const { status } = await httpGet(agent, port, '/-/healthy');
-      if (status === 200) return { port, agent, pid: child.pid! };
-    } catch {
-      // not up yet
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('blackbox_exporter did not start');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function blackboxProbe(blackbox: Blackbox): (port: number) => Promise<boolean> {
-  return async (target) => {
-    try {
-      const { status, body } = await httpGet(
-        blackbox.agent,
-        blackbox.port,
-        `/probe?module=tls_connect&target=127.0.0.1:${target}`,
-      );
-      return status === 200 && /^probe_success 1$/m.test(body);
-    } catch {
-      return false;
-    }
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 function format(m: Measurement): string {
   const failures = m.failures > 0 ? `, ${m.failures} failed` : '';
@@ -421,7 +316,10 @@ async function main(options: Options): Promise<void> {
     if (options.blackbox) {
       const missing = ensureBlackbox();
       if (missing) console.log(`blackbox_exporter: skipped (${missing})`);
-      else blackbox = await startBlackbox(dir, caFile);
+      else {
+        blackbox = await startBlackbox(dir, caFile);
+        children.push(blackbox.child);
+      }
     }
 
     const secureContext = tls.createSecureContext({

@@ -442,6 +442,38 @@ export async function probeMany(
 }
 
 /**
+ * Probes every request with at most `concurrency` in flight and hands each request's results to
+ * `onResult` as they arrive (completion order), keeping none: memory stays flat however many requests
+ * there are. `requests` is read one request at a time, so it may be a generator. Resolves with the
+ * number of requests probed.
+ */
+export async function probeEach(
+  prober: TlsProber,
+  requests: Iterable<ProbeRequest>,
+  onResult: (results: ProbeResult[], request: ProbeRequest) => void | Promise<void>,
+  options: { readonly concurrency?: number } = {},
+): Promise<number> {
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
+  const iterator = requests[Symbol.iterator]();
+  let done = false;
+  let probed = 0;
+  const worker = async () => {
+    for (;;) {
+      if (done) return;
+      const next = iterator.next();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      probed++;
+      await onResult(await prober.probe(next.value), next.value);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return probed;
+}
+
+/**
  * The prober the configuration's `probe` section asks for. `inLambda`: a function has a fraction of a
  * CPU, so worker threads are off unless `probe.workers` says otherwise.
  */
