@@ -13,6 +13,8 @@ import type { RotationRef } from './spec';
 
 /** How long a lock outlives the last step of its holder. Longer than any one step (a Lambda's 5 minutes). */
 export const ROTATION_LOCK_LEASE_MS = 10 * 60_000;
+/** A lease renewed less than this long ago is not written again (it still has over 9 minutes to run). */
+export const RENEWAL_INTERVAL_MS = 15_000;
 
 export interface RotationLock extends Lock {
   readonly leaseUntil?: string;
@@ -82,6 +84,10 @@ export async function renewRotationLock(
     if (held && held.value.owner !== ref.owner) {
       throw new LockLostError(`${name}: the rotation lock is now held by ${held.value.owner}`);
     }
+    // Renewed by this rotation moments ago (a batch's steps renew together): its lease is as good as
+    // a new one, so there is nothing to write.
+    const leaseLeft = held?.value.leaseUntil ? Date.parse(held.value.leaseUntil) - now.getTime() : 0;
+    if (held && attempt === 0 && leaseLeft > ROTATION_LOCK_LEASE_MS - RENEWAL_INTERVAL_MS) return;
     const value: RotationLock = {
       ...(held?.value ?? {
         owner: ref.owner,
@@ -98,6 +104,10 @@ export async function renewRotationLock(
       return;
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
+      // Another step of this rotation renewed it first (a batch of hundreds renews at once): its lease
+      // is as fresh as ours would be. Only a lock now held by someone else (or gone) is a loss.
+      const after = await state.get<RotationLock>(COLLECTIONS.locks, name, now);
+      if (after && after.value.owner === ref.owner && after.revision !== held?.revision) return;
       if (attempt >= 4) throw new LockLostError(`${name}: the rotation lock changed under this rotation`);
     }
   }

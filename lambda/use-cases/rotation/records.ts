@@ -87,6 +87,11 @@ export async function clearRotationRecords(
   now: Date,
 ): Promise<void> {
   const items = await state.list(ROTATION_TARGETS_COLLECTION, now, prefixOf(name, version));
-  for (const { id } of items) await state.delete(ROTATION_TARGETS_COLLECTION, id);
+  // A few at a time (hundreds of targets): the records are independent; the plan goes last.
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await state.delete(ROTATION_TARGETS_COLLECTION, items[next++]!.id);
+  };
+  await Promise.all(Array.from({ length: Math.min(16, items.length) }, worker));
   await state.delete(ROTATION_PLANS_COLLECTION, `${name}#${version}`);
 }
