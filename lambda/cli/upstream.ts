@@ -293,7 +293,10 @@ async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
             upstream: u.upstream,
             delivered: u.delivered,
             retired: u.retired,
-            announcements: u.announcements.map(statusJson),
+            announcements: u.announcements.map((a) => ({
+              ...statusJson(a),
+              ...cutoverVerdicts(a, ctx.clock()),
+            })),
           })),
           events: report.events,
           failures: report.failures,
@@ -349,6 +352,18 @@ async function status(ctx: CliContext, name: string | undefined, options: Common
     return;
   }
   ctx.out(renderStatus(report));
+}
+
+/** Once the cutover has passed: per consumer, whether it connects with the new material, and why not. */
+function cutoverVerdicts(s: AnnouncementStatus, now: Date) {
+  if (!s.cutover || Date.parse(s.cutover) > now.getTime()) return {};
+  return {
+    afterCutover: s.consumers.map((c) => ({
+      consumer: c.consumer,
+      connects: c.ready,
+      ...(c.detail ? { reason: c.detail } : {}),
+    })),
+  };
 }
 
 function statusJson(s: AnnouncementStatus) {

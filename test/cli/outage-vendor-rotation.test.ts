@@ -199,6 +199,28 @@ describe('a vendor client-CA rotation with one consumer nothing delivers to, reh
       keyPem: server.privateKey.reveal(),
       clientCaPem: [newClientCa.certificatePem],
     });
+    const afterJson = await certrotor(
+      dir,
+      env,
+      'upstream',
+      'watch',
+      '--json',
+      '--at',
+      new Date(cutover.getTime() + 1_800_000).toISOString(),
+    );
+    expect(afterJson.code).toBe(1);
+    const verdicts = (
+      JSON.parse(afterJson.stdout) as {
+        upstreams: {
+          announcements: { afterCutover?: { consumer: string; connects: boolean; reason?: string }[] }[];
+        }[];
+      }
+    ).upstreams[0]!.announcements[0]!.afterCutover;
+    expect(verdicts?.map((v) => [v.consumer, v.connects]).sort()).toEqual([
+      ['app-1', true],
+      ['app-2', true],
+      ['event-tracker', false],
+    ]);
     const after = await certrotor(
       dir,
       env,
