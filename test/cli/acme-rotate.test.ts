@@ -11,11 +11,18 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import {
+  CreateHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { createAwsClient } from '../../lambda/adapters/aws/clients';
 import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
 import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { readCertificateState } from '../../lambda/use-cases/certificate-state';
 import { type ServerProcess, startDemoHost, stopAllServers } from '../support/fleet-hosts';
 import { servedFingerprint } from '../support/handshake-watch';
+import { awsClientConfig, useMoto } from '../support/moto';
 import { type Pebble, startPebble } from '../support/pebble';
 import { createTempDirs } from '../support/temp-dir';
 
@@ -27,6 +34,7 @@ const NAME = 'api.example.test';
 const HOUR = 3_600_000;
 
 const temp = createTempDirs();
+const moto = useMoto();
 let pebble: Pebble | undefined;
 const servers: Server[] = [];
 
@@ -106,7 +114,13 @@ async function startFleet(): Promise<Fleet> {
 
 function writeConfig(
   fleet: Fleet,
-  options: { issuer: 'pebble' | 'local-ca'; challenge?: Challenge; usage?: string; trustFile?: string },
+  options: {
+    issuer: 'pebble' | 'local-ca';
+    challenge?: Challenge;
+    usage?: string;
+    trustFile?: string;
+    validity?: string;
+  },
 ): void {
   const config = {
     version: 1,
@@ -149,7 +163,7 @@ function writeConfig(
         keySpec: 'EC_P256',
         usage: options.usage ?? 'server',
         issuer: options.issuer,
-        validity: '90d',
+        validity: options.validity ?? '90d',
         destinations: fleet.hosts.map((h) => `${h.name}-files`),
         rollout: {
           canary: 1,
@@ -221,14 +235,17 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     expect(run.out).not.toContain('PRIVATE KEY');
   });
 
-  it('issues over DNS-01 with the TXT records on the resolver Pebble asks (challtestsrv)', async () => {
+  it('issues over DNS-01 through Route 53 (moto), with Pebble resolving what the adapter wrote there', async () => {
     const fleet = await startFleet();
-    // The Route 53 adapter is exercised against moto in test/adapters/aws/route53-dns.test.ts; here a
-    // webroot-free DNS path: the binary's Route 53 calls go to a stand-in that writes challtestsrv.
-    const route53 = await route53StandIn(fleet.pebble);
+    const r53 = createAwsClient(Route53Client, { ...moto.clientConfig(), maxAttempts: 1 });
+    const zone = await r53.send(
+      new CreateHostedZoneCommand({ Name: 'example.test', CallerReference: `acme-e2e-${Date.now()}` }),
+    );
+    const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+    const route53 = await route53Mirror(moto.endpoint, zoneId, fleet.pebble);
     writeConfig(fleet, {
       issuer: 'pebble',
-      challenge: { type: 'dns-01', route53: { hostedZoneId: 'Z0TESTZONE' } },
+      challenge: { type: 'dns-01', route53: { hostedZoneId: zoneId } },
     });
     const child = spawn(process.execPath, [CLI, 'rotate', CERT, '--config', fleet.configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -250,6 +267,9 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     expect(out).toMatch(new RegExp(`rotation ${CERT} v[0-9a-f]+: SUCCEEDED`));
     expect(code).toBe(0);
     expect(route53.actions).toEqual([`UPSERT _acme-challenge.${NAME}.`, `DELETE _acme-challenge.${NAME}.`]);
+    // Cleaned up in Route 53 itself.
+    const left = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+    expect((left.ResourceRecordSets ?? []).filter((r) => r.Type === 'TXT')).toEqual([]);
     const leaf = leafOn(fleet.hosts[1]!);
     expect(await served(fleet)).toEqual([leaf.fingerprint256, leaf.fingerprint256]);
   });
@@ -304,7 +324,7 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
   it('holds a renewal that would drop clientAuth the certificate is used for, with the reason, and no host changes', async () => {
     const fleet = await startFleet();
     // Today: a certificate with clientAuth (server-and-client) from the local CA, presented as a client.
-    writeConfig(fleet, { issuer: 'local-ca', usage: 'server-and-client' });
+    writeConfig(fleet, { issuer: 'local-ca', usage: 'server-and-client', validity: '30d' });
     const adopted = await cli(fleet, 'rotate', CERT).done;
     expect(adopted.out).toMatch(/SUCCEEDED/);
     const before = fleet.hosts.map((h) => readFileSync(join(h.dir, 'fullchain.pem'), 'utf8'));
@@ -388,48 +408,55 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
 });
 
 /**
- * A stand-in for the Route 53 API the binary calls (AWS_ENDPOINT_URL): ChangeResourceRecordSets
- * writes the TXT values to challtestsrv (the resolver Pebble asks) and answers with a change id;
- * GetChange answers INSYNC. Only the two calls the DNS-01 adapter makes.
+ * A pass-through proxy in front of moto's Route 53 (what the binary's AWS_ENDPOINT_URL points at):
+ * every call goes to moto, and once moto has applied a ChangeResourceRecordSets, the zone's TXT
+ * values for that name are copied to challtestsrv (the resolver Pebble asks) before the answer goes
+ * back, so Pebble sees exactly what the adapter wrote into Route 53.
  */
-async function route53StandIn(server: Pebble): Promise<{ url: string; actions: string[] }> {
+async function route53Mirror(
+  motoUrl: string,
+  zoneId: string,
+  server: Pebble,
+): Promise<{ url: string; actions: string[] }> {
   const actions: string[] = [];
-  const stand = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
+  const route53 = createAwsClient(Route53Client, { ...awsClientConfig(motoUrl), maxAttempts: 1 });
+  const proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
-        const change = `<ChangeInfo><Id>/change/C1</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo>`;
-        if (req.method === 'POST' && /\/rrset\/?$/.test(req.url ?? '')) {
-          const action = /<Action>(\w+)<\/Action>/.exec(body)?.[1] ?? '';
-          const name = /<Name>([^<]+)<\/Name>/.exec(body)?.[1] ?? '';
-          const values = [
-            ...body.matchAll(/<Value>&quot;([^&]*)&quot;<\/Value>|<Value>"([^"]*)"<\/Value>/g),
-          ].map((m) => m[1] ?? m[2] ?? '');
+        const body = Buffer.concat(chunks);
+        const target = new URL(req.url ?? '/', motoUrl);
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+        ) as Record<string, string>;
+        const answer = await fetch(target, {
+          method: req.method ?? 'GET',
+          headers,
+          ...(body.length > 0 ? { body } : {}),
+        });
+        const text = await answer.text();
+        if (req.method === 'POST' && /\/rrset\/?$/.test(target.pathname) && answer.ok) {
+          const xml = body.toString();
+          const action = /<Action>(\w+)<\/Action>/.exec(xml)?.[1] ?? '';
+          const name = /<Name>([^<]+)<\/Name>/.exec(xml)?.[1] ?? '';
           actions.push(`${action} ${name}`);
+          const sets = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+          const values = (sets.ResourceRecordSets ?? [])
+            .filter((r) => r.Type === 'TXT' && r.Name === name)
+            .flatMap((r) => (r.ResourceRecords ?? []).map((v) => v.Value!.replace(/^"|"$/g, '')));
           const host = name.replace(/\.$/, '');
-          if (action === 'DELETE') await server.dns.clearTxt(host);
-          else for (const v of values) await server.dns.setTxt(host, v);
-          res.writeHead(200, { 'content-type': 'text/xml' });
-          res.end(
-            `<?xml version="1.0"?><ChangeResourceRecordSetsResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">${change}</ChangeResourceRecordSetsResponse>`,
-          );
-          return;
+          await server.dns.clearTxt(host);
+          for (const v of values) await server.dns.setTxt(host, v);
         }
-        if (req.method === 'GET' && /\/change\//.test(req.url ?? '')) {
-          res.writeHead(200, { 'content-type': 'text/xml' });
-          res.end(
-            `<?xml version="1.0"?><GetChangeResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">${change}</GetChangeResponse>`,
-          );
-          return;
-        }
-        res.writeHead(400).end();
-      })();
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/xml' });
+        res.end(text);
+      })().catch((error: unknown) => res.writeHead(502).end(String(error)));
     });
   });
-  servers.push(stand);
-  await new Promise<void>((r) => stand.listen(0, '127.0.0.1', r));
-  const address = stand.address();
+  servers.push(proxy);
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const address = proxy.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return { url: `http://127.0.0.1:${port}`, actions };
 }

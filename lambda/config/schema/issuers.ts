@@ -36,7 +36,7 @@ const acmeChallengeSchema = z
           hostedZoneId: z
             .string()
             .regex(
-              /^(\/hostedzone\/)?Z[A-Z0-9]{1,31}$/,
+              /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/,
               'must be a Route 53 hosted zone id such as Z0123456789ABC',
             )
             .meta({ description: 'Hosted zone holding the names.' }),
