@@ -113,7 +113,7 @@ describe('ACME issuer against Pebble', () => {
 
   it('retries badNonce answers with the fresh nonce and still issues', async () => {
     const dir = await temp.make('acme-badnonce');
-    pebble = await startPebble(dir, { nonceRejectPercent: 40 });
+    pebble = await startPebble(dir, { nonceRejectPercent: 15 });
     const issuer = await issuerFor(pebble, dir);
     const bundle = await issuer.issue(request('v1'), new Date());
     expect(bundle.facts.extendedKeyUsage).toEqual(['serverAuth']);
