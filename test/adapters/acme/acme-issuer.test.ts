@@ -173,3 +173,32 @@ describe('ACME issuer against Pebble', () => {
     expect((await issuer.renewalInfo(bundle.certificatePem))?.suggestedWindow).toEqual(early);
   });
 });
+
+describe('ACME order journal', () => {
+  it('keeps an order’s certificate key for retries, and removes it once it is past the retention', async () => {
+    const dir = await temp.make('acme-journal');
+    const { utimes } = await import('node:fs/promises');
+    const { SecretKey } = await import('../../../lambda/domain/secret');
+    const { encodeName } = await import('../../../lambda/adapters/local/file-state-store');
+    const now = new Date();
+    const journal = new LocalAcmeJournal(
+      join(dir, 'acme'),
+      new FileStateStore({ directory: join(dir, 'state') }),
+      () => now,
+    );
+    const key = (label: string) =>
+      new SecretKey(`-----BEGIN PRIVATE KEY-----\n${label}\n-----END PRIVATE KEY-----\n`);
+    const age = async (id: string, days: number) => {
+      const at = new Date(now.getTime() - days * 86_400_000);
+      await utimes(join(dir, 'acme', 'orders', `${encodeName(id)}.key.pem`), at, at);
+    };
+    await journal.reserveKey('api-v1', key('v1'));
+    await journal.reserveKey('api-v2', key('v2'));
+    await age('api-v1', 31);
+    await age('api-v2', 29);
+    await journal.reserveKey('api-v3', key('v3'));
+    expect(await journal.lookup('api-v1')).toBeUndefined();
+    expect((await journal.lookup('api-v2'))?.privateKey?.reveal()).toContain('v2');
+    expect((await journal.lookup('api-v3'))?.privateKey?.reveal()).toContain('v3');
+  });
+});

@@ -7,6 +7,7 @@
  * Local layout (0700 directory, 0600 files; keys never leave it except into the bundle store):
  *   <directory>/account.key.pem    <directory>/orders/<key>.json    <directory>/orders/<key>.key.pem
  */
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StateStore } from '../../../domain/ports';
 import { SecretKey } from '../../../domain/secret';
@@ -32,6 +33,13 @@ export interface AcmeKeyFiles {
 }
 
 const ORDERS = 'acme-orders';
+
+/**
+ * How long an order's certificate key is kept after it was generated: the issued key lives in the
+ * key store with its bundle, and the copy here only serves a retry of that issuance. CAs expire
+ * pending orders within days (Let's Encrypt: 7), so a month is long past any retry.
+ */
+export const ORDER_KEY_RETENTION_MS = 30 * 86_400_000;
 
 /** Order URLs in the state store (collection `acme-orders`), keys as 0600 files in `directory`. */
 export class LocalAcmeJournal implements AcmeOrderJournal, AcmeKeyFiles {
@@ -66,6 +74,7 @@ export class LocalAcmeJournal implements AcmeOrderJournal, AcmeKeyFiles {
   async reserveKey(idempotencyKey: string, privateKey: SecretKey): Promise<SecretKey> {
     const path = this.keyPath(idempotencyKey);
     await makeDirectory(join(this.directory, 'orders'), 0o700);
+    await this.pruneKeys();
     return withFileLock(`${path}.lock`, async () => {
       const existing = await readFileIfExists(path);
       if (existing !== undefined) return new SecretKey(existing);
@@ -76,6 +85,18 @@ export class LocalAcmeJournal implements AcmeOrderJournal, AcmeKeyFiles {
 
   async recordOrder(idempotencyKey: string, orderUrl: string): Promise<void> {
     await this.state.put(ORDERS, idempotencyKey, { orderUrl }, this.clock());
+  }
+
+  /** Removes order keys older than the retention (never the account key). */
+  async pruneKeys(): Promise<void> {
+    const dir = join(this.directory, 'orders');
+    const cutoff = this.clock().getTime() - ORDER_KEY_RETENTION_MS;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.endsWith('.key.pem')) continue;
+      const path = join(dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && info.mtimeMs < cutoff) await rm(path, { force: true });
+    }
   }
 
   private keyPath(idempotencyKey: string): string {
