@@ -109,4 +109,18 @@ describe('ACME client pacing', () => {
     expect(seenNonces).toHaveLength(2);
     expect(seenNonces[1]).toBe(`n${before + 1}`);
   });
+
+  it('polls an order at the pace its Retry-After asks for', async () => {
+    const waits: number[] = [];
+    answers = [
+      { status: 200, headers: { 'retry-after': '3' }, body: { ...order, status: 'processing' } },
+      { status: 200, headers: { 'retry-after': '1' }, body: { ...order, status: 'processing' } },
+      { status: 200, body: { ...order, status: 'valid', certificate: `${base}/cert/1` } },
+    ];
+    const done = await (
+      await client(waits)
+    ).waitForOrder(`${base}/order/1`, (o) => o.status !== 'processing');
+    expect(done.status).toBe('valid');
+    expect(waits).toEqual([3000, 1000]);
+  });
 });
