@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -206,6 +206,12 @@ function served(fleet: Fleet): Promise<string[]> {
   );
 }
 
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [],
+  );
+}
+
 function leafOn(host: Host): X509Certificate {
   return new X509Certificate(readFileSync(join(host.dir, 'cert.pem')));
 }
@@ -233,6 +239,14 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     expect(fingerprints).toEqual([leaf.fingerprint256, leaf.fingerprint256]);
     expect(leaf.issuer).toMatch(/Pebble Intermediate CA/);
     expect(run.out).not.toContain('PRIVATE KEY');
+    // The state holds references only; the account and order keys are 0600 files in a 0700 directory.
+    for (const file of filesUnder(join(fleet.root, 'state', 'state')))
+      expect(readFileSync(file, 'utf8')).not.toContain('PRIVATE KEY');
+    const acmeDir = join(fleet.root, 'state', 'acme', 'pebble');
+    expect(statSync(acmeDir).mode & 0o777).toBe(0o700);
+    const keyFiles = filesUnder(acmeDir).filter((f) => f.endsWith('.pem'));
+    expect(keyFiles.length).toBeGreaterThanOrEqual(2);
+    for (const file of keyFiles) expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('issues over DNS-01 through Route 53 (moto), with Pebble resolving what the adapter wrote there', async () => {
