@@ -9,12 +9,16 @@
 import { join } from 'node:path';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from '../adapters/aws/acm-pca';
 import { awsIssuerCaReaders } from '../adapters/aws/inventory-sources';
 import { AcmDestination, AcmSource } from '../adapters/aws/acm';
 import type { AwsClientProvider } from '../adapters/aws/clients';
+import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store';
+import { KmsEnvelopeBundleStore, RoutedBundleStore } from '../adapters/aws/kms-envelope-bundle-store';
 import { awsStateStore } from '../adapters/aws/state-and-events';
 import { SecretsManagerBundleStore } from '../adapters/aws/secrets-manager';
 import { SecretsManagerDestination } from '../adapters/aws/secrets-manager-destination';
@@ -25,7 +29,7 @@ import { DESTINATION_KINDS, ISSUER_KINDS, SOURCE_KINDS } from '../config/backend
 import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } from '../config/configuration';
 import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
 import { certificateSpecs } from '../config/views/certificates';
-import type { CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
+import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
 import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
@@ -47,7 +51,7 @@ export interface RotationAdapterSettings {
 }
 
 export interface RotationAdapters {
-  readonly bundles: SecretsManagerBundleStore;
+  readonly bundles: BundleStore;
   readonly issuers: Map<string, Issuer>;
   readonly destinations: Map<string, Destination>;
 }
@@ -56,7 +60,10 @@ export interface AwsDeps {
   readonly config: CertrotorConfig;
   readonly clients: AwsClientProvider;
   readonly settings: RotationAdapterSettings;
-  readonly bundles: SecretsManagerBundleStore;
+  /** Where bundles are stored: envelope-encrypted in the table, or a secret where hosts read one. */
+  readonly bundles: BundleStore;
+  /** The Secrets Manager bundles (`<secretPrefix><name>`) hosts read: what SSM installs locate. */
+  readonly secretBundles: SecretsManagerBundleStore;
   readonly state: StateStore | undefined;
 }
 
@@ -122,7 +129,7 @@ export const AWS_DESTINATIONS: Registry<
       certificateArns: [d.certificateArn],
       clock: settings.clock,
     }),
-  ssm: (d, { clients, bundles }) => {
+  ssm: (d, { clients, secretBundles }) => {
     const [tagKey, tagValues] = Object.entries(d.targets.tags ?? {})[0] ?? [];
     return new SsmRunCommandDestination({
       client: clients.get(SSMClient, d.region),
@@ -136,7 +143,7 @@ export const AWS_DESTINATIONS: Registry<
                 values: Array.isArray(tagValues) ? tagValues : [tagValues ?? ''],
               },
             },
-      locate: locateInBundleStore(bundles),
+      locate: locateInBundleStore(secretBundles),
       host: {
         certificatePath: join(d.directory, d.fileNames.certificate),
         keyPath: join(d.directory, d.fileNames.key),
@@ -193,14 +200,52 @@ function awsDeps(
   clients: AwsClientProvider,
   settings: RotationAdapterSettings,
 ): AwsDeps {
-  const bundles = new SecretsManagerBundleStore({
+  const secretBundles = new SecretsManagerBundleStore({
     client: clients.get(SecretsManagerClient),
     secretNameFor: (name) => `${config.aws.secretPrefix}${name}`,
     ...kmsOf(settings),
   });
   const state =
     settings.state ?? (config.aws.tableName ? awsStateStore(clients, config.aws.tableName) : undefined);
-  return { config, clients, settings, bundles, state };
+  const tableName = state instanceof DynamoDbStateStore ? state.tableName : config.aws.tableName;
+  if (!tableName) return { config, clients, settings, bundles: secretBundles, secretBundles, state };
+  // Stored in the table with a KMS key (the deployed service passes its key); without one, new
+  // bundles go to Secrets Manager and the table's bundles stay readable.
+  const hostRead = certificatesReadByHosts(config);
+  const bundles = new RoutedBundleStore({
+    envelope: new KmsEnvelopeBundleStore({
+      dynamodb: clients.get(DynamoDBClient),
+      tableName,
+      kms: clients.get(KMSClient),
+      ...(settings.kmsKeyId ? { keyId: settings.kmsKeyId } : {}),
+    }),
+    secrets: secretBundles,
+    needsSecret: settings.kmsKeyId ? (name) => hostRead.has(name) : () => true,
+  });
+  return { config, clients, settings, bundles, secretBundles, state };
+}
+
+/** Destination kinds whose hosts read the bundle from its Secrets Manager secret. */
+const HOST_READ_KINDS: ReadonlySet<string> = new Set(['ssm', 'agent']);
+
+/**
+ * Certificates whose bundle must be a Secrets Manager secret because hosts read it there: delivered
+ * by an `ssm` (the install document reads the secret on the instance) or `agent` destination
+ * (`certrotor agent` reads it), directly or as an upstream's client certificate delivered to the
+ * upstream's consumer destinations. Every other bundle is envelope-encrypted in the state table.
+ */
+export function certificatesReadByHosts(config: CertrotorConfig): Set<string> {
+  const hostRead = new Set(config.destinations.filter((d) => HOST_READ_KINDS.has(d.kind)).map((d) => d.name));
+  const names = new Set<string>();
+  for (const c of config.certificates) {
+    if (c.destinations.some((d) => hostRead.has(d))) names.add(c.name);
+  }
+  for (const u of config.upstreams) {
+    if (u.clientCertificate && u.consumers.destinations.some((d) => hostRead.has(d))) {
+      names.add(u.clientCertificate);
+    }
+  }
+  return names;
 }
 
 /**

@@ -51,8 +51,11 @@ export interface KmsEnvelopeBundleStoreOptions {
   readonly dynamodb: DynamoDBClient;
   readonly tableName: string;
   readonly kms: KMSClient;
-  /** The KMS key (id, ARN or alias) that wraps each bundle's data key. */
-  readonly keyId: string;
+  /**
+   * The KMS key (id, ARN or alias) that wraps each new bundle's data key. Without one the store only
+   * reads (the encrypted data key names its key) and `put` fails.
+   */
+  readonly keyId?: string;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -66,7 +69,7 @@ export class KmsEnvelopeBundleStore implements BundleStore {
   private readonly dynamodb: DynamoDBClient;
   private readonly kms: KMSClient;
   readonly tableName: string;
-  private readonly keyId: string;
+  private readonly keyId: string | undefined;
 
   constructor(options: KmsEnvelopeBundleStoreOptions) {
     this.dynamodb = options.dynamodb;
@@ -129,6 +132,13 @@ export class KmsEnvelopeBundleStore implements BundleStore {
 
   /** The item for `bundle`: the key encrypted under a fresh data key, the rest in the clear. */
   private async seal(bundle: CertificateBundle): Promise<Item> {
+    if (this.keyId === undefined) {
+      throw new OperationError(
+        'kms:GenerateDataKey',
+        this.resource(bundle),
+        'no KMS key configured for envelope-encrypted bundles',
+      );
+    }
     const pem = bundle.privateKey.reveal();
     registerKeyMaterial(pem);
     let dataKey: Uint8Array;
@@ -301,4 +311,42 @@ function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException || isAwsError(error, 'ConditionalCheckFailedException')
   );
+}
+
+export interface BundleStoreRoutingOptions {
+  /** Bundles no host reads as a secret. */
+  readonly envelope: KmsEnvelopeBundleStore;
+  /** Bundles hosts read from Secrets Manager (`ssm` and `agent` destinations). */
+  readonly secrets: BundleStore;
+  /** True for certificates whose bundle must be a secret. */
+  readonly needsSecret: (certificateName: string) => boolean;
+}
+
+/**
+ * One BundleStore over both: `put` stores a certificate's bundle where its destinations need it;
+ * `get` follows the reference (an envelope location or a secret), so a bundle stays readable
+ * whichever store held it when it was stored; `find` asks the certificate's store first, then the
+ * other, so a retried step resumes even if the configuration moved the certificate in between.
+ */
+export class RoutedBundleStore implements BundleStore {
+  constructor(private readonly options: BundleStoreRoutingOptions) {}
+
+  put(bundle: CertificateBundle): Promise<BundleRef> {
+    return this.storeFor(bundle.name).put(bundle);
+  }
+
+  get(ref: BundleRef): Promise<CertificateBundle> {
+    const { envelope, secrets } = this.options;
+    return (ref.location.startsWith(ENVELOPE_LOCATION_PREFIX) ? envelope : secrets).get(ref);
+  }
+
+  async find(name: string, version: string): Promise<BundleRef | undefined> {
+    const primary = this.storeFor(name);
+    const other = primary === this.options.envelope ? this.options.secrets : this.options.envelope;
+    return (await primary.find(name, version)) ?? (await other.find(name, version));
+  }
+
+  private storeFor(name: string): BundleStore {
+    return this.options.needsSecret(name) ? this.options.secrets : this.options.envelope;
+  }
 }

@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { createAwsClient } from '../../../lambda/adapters/aws/clients';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AwsClientPool, createAwsClient } from '../../../lambda/adapters/aws/clients';
+import { parseConfigText } from '../../../lambda/adapters/local/config-file';
+import { DynamoDbStateStore } from '../../../lambda/adapters/aws/dynamodb-state-store';
 import { createStateTable } from '../../../lambda/adapters/aws/dynamodb-state-store';
 import {
   BUNDLE_COLLECTION,
   KmsEnvelopeBundleStore,
   sortKeyFor,
 } from '../../../lambda/adapters/aws/kms-envelope-bundle-store';
+import { validateConfig } from '../../../lambda/config/configuration';
 import { RotationRefusedError } from '../../../lambda/domain/errors';
+import { buildRotationAdapters, certificatesReadByHosts } from '../../../lambda/wiring/aws';
 import { containsPrivateKey, scrubPrivateKeys } from '../../../lambda/domain/secret';
 import { buildBundle } from '../../builders/bundles';
 import { buildCa, type BuiltCertificate } from '../../builders/certificates';
@@ -113,7 +119,10 @@ describe('KMS envelope bundle store', () => {
     const read = store().get(ref!);
 
     await expect(read).rejects.toThrow(other);
-    const message = await read.catch((error: Error) => error.message);
+    const message = await read.then(
+      () => '',
+      (error: Error) => error.message,
+    );
     expect(containsPrivateKey(message)).toBe(false);
   });
 
@@ -143,9 +152,69 @@ describe('KMS envelope bundle store', () => {
     const attempt = broken.put(bundle);
 
     await expect(attempt).rejects.toThrow(missingKey);
-    const message = await attempt.catch((error: Error) => error.message);
+    const message = await attempt.then(
+      () => '',
+      (error: Error) => error.message,
+    );
     expect(message).toContain(bundle.name);
     expect(containsPrivateKey(message)).toBe(false);
     expect(await store().find(bundle.name, 'v1')).toBeUndefined();
+  });
+});
+
+describe("the deployed rotation's bundle store", () => {
+  const file = join(__dirname, '..', '..', '..', 'config', 'certrotor.example.yaml');
+  const config = validateConfig(parseConfigText(readFileSync(file, 'utf8'), file), file);
+  const pool = () => new AwsClientPool({ ...moto.clientConfig(), maxAttempts: 1 });
+  let ca: BuiltCertificate;
+
+  beforeAll(async () => {
+    ca = await buildCa();
+  });
+
+  it('keeps a secret only for certificates hosts read from Secrets Manager (ssm and agent destinations)', () => {
+    expect([...certificatesReadByHosts(config)].sort()).toEqual(['api-public', 'payments-client']);
+  });
+
+  it('stores a certificate no host reads in the table, and one an agent reads as a secret', async () => {
+    const clients = pool();
+    const state = new DynamoDbStateStore({ client: clients.get(DynamoDBClient), tableName: TABLE });
+    const { bundles } = buildRotationAdapters(config, clients, {
+      clock: () => new Date(),
+      state,
+      kmsKeyId: keyId,
+    });
+    const grpc = await buildBundle({ name: 'internal-grpc', version: unique('v'), issuer: ca });
+    const api = await buildBundle({ name: 'api-public', version: unique('v'), issuer: ca });
+
+    const grpcRef = await bundles.put(grpc);
+    const apiRef = await bundles.put(api);
+
+    expect(grpcRef.location).toMatch(/^kms-envelope:/);
+    expect(apiRef.location).toMatch(/^arn:aws:secretsmanager:.*:secret:certrotor\/api-public-.*#/);
+    expect((await bundles.get(grpcRef)).privateKey.reveal()).toBe(grpc.privateKey.reveal());
+    expect((await bundles.get(apiRef)).privateKey.reveal()).toBe(api.privateKey.reveal());
+    expect(await bundles.find('internal-grpc', grpc.version)).toEqual(grpcRef);
+  });
+
+  it('stores every new bundle as a secret without a KMS key, and still reads and finds those in the table', async () => {
+    const clients = pool();
+    const state = new DynamoDbStateStore({ client: clients.get(DynamoDBClient), tableName: TABLE });
+    const withKey = buildRotationAdapters(config, clients, {
+      clock: () => new Date(),
+      state,
+      kmsKeyId: keyId,
+    });
+    const withoutKey = buildRotationAdapters(config, clients, { clock: () => new Date(), state });
+    const stored = await buildBundle({ name: 'internal-grpc', version: unique('v'), issuer: ca });
+    const later = await buildBundle({ name: 'internal-grpc', version: unique('v'), issuer: ca });
+    const storedRef = await withKey.bundles.put(stored);
+
+    const found = await withoutKey.bundles.find('internal-grpc', stored.version);
+    const laterRef = await withoutKey.bundles.put(later);
+
+    expect(found).toEqual(storedRef);
+    expect((await withoutKey.bundles.get(storedRef)).privateKey.reveal()).toBe(stored.privateKey.reveal());
+    expect(laterRef.location).toMatch(/^arn:aws:secretsmanager:/);
   });
 });
