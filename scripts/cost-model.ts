@@ -52,6 +52,11 @@ export interface UsageModel {
   readonly inventoriedCertificates: number;
   readonly probedEndpoints: number;
   readonly managedCertificates: number;
+  /**
+   * Managed certificates delivered to hosts that read their bundle from Secrets Manager (`ssm` or
+   * `agent` destinations): each keeps one secret. Every other bundle is envelope-encrypted in the table.
+   */
+  readonly certificatesReadByHosts: number;
   readonly upstreams: number;
   readonly rotationsPerMonth: number;
   readonly targetsPerRotation: number;
@@ -89,6 +94,9 @@ export const REFERENCE_FLEET: UsageModel = {
   inventoriedCertificates: 100,
   probedEndpoints: 500,
   managedCertificates: 20,
+  // Assumption: the reference fleet's certificates go to ACM, Secrets Manager destinations and
+  // endpoints, none to ssm/agent hosts; each one that does adds a secret ($0.40 a month).
+  certificatesReadByHosts: 0,
   upstreams: 20,
   rotationsPerMonth: 50,
   targetsPerRotation: 5,
@@ -246,14 +254,21 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   }, 0);
   const dashboards = ofType('AWS::CloudWatch::Dashboard').length;
 
-  // --- Secrets: the template's (webhooks) and one bundle secret per managed certificate.
+  // --- Secrets: the template's (webhooks) and one bundle secret per certificate hosts read from
+  // Secrets Manager; the other bundles are items of the state table (envelope-encrypted).
   const stackSecrets = ofType('AWS::SecretsManager::Secret').length;
-  const secrets = stackSecrets + usage.managedCertificates;
-  const secretCalls = usage.webhookReads + usage.rotationsPerMonth * 10;
+  const bundleSecrets = Math.min(usage.certificatesReadByHosts, usage.managedCertificates);
+  const secrets = stackSecrets + bundleSecrets;
+  const secretShare = bundleSecrets / Math.max(1, usage.managedCertificates);
+  const secretCalls = usage.webhookReads + usage.rotationsPerMonth * 10 * secretShare;
+  const envelopeRotations = usage.rotationsPerMonth * (1 - secretShare);
 
-  // --- KMS: keys in the template; requests by the table (cached data keys), secrets and queues.
+  // --- KMS: keys in the template; requests by the table (cached data keys), secrets and queues, and
+  // per envelope-encrypted rotation one GenerateDataKey plus one Decrypt per step that reads the bundle.
   const keys = ofType('AWS::KMS::Key').length;
-  const kmsRequests = HOURS_PER_MONTH * 12 + secretCalls * 2 + usage.rotationsPerMonth * 20;
+  const envelopeKmsRequests = envelopeRotations * (1 + usage.stepsPerRotation(usage.targetsPerRotation));
+  const kmsRequests =
+    HOURS_PER_MONTH * 12 + secretCalls * 2 + usage.rotationsPerMonth * 20 + envelopeKmsRequests;
 
   // --- Logs: ingestion from the usage model, stored for the template's retention.
   const logGroups = ofType('AWS::Logs::LogGroup');
@@ -270,6 +285,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
     runsOf('inventory') * usage.inventoriedCertificates +
     steps * 3 +
     usage.slackMessagesPerMonth * 3 +
+    envelopeRotations +
     requests;
   const reads = writes * 2;
 
@@ -280,7 +296,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   const lines: CostLine[] = [
     {
       item: 'Secrets Manager',
-      arithmetic: `${stackSecrets} webhook secrets + ${usage.managedCertificates} bundle secrets (one per managed certificate) = ${secrets} × $0.40; ${count(secretCalls)} API calls`,
+      arithmetic: `${stackSecrets} webhook secrets + ${bundleSecrets} bundle secrets (certificates hosts read through ssm or agent destinations; the other ${usage.managedCertificates - bundleSecrets} bundles are KMS-envelope-encrypted items of the state table) = ${secrets} × $0.40; ${count(secretCalls)} API calls`,
       dollars: secrets * PRICES.secretMonth + secretCalls * PRICES.secretsApiCall,
     },
     {
@@ -298,7 +314,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
     },
     {
       item: 'KMS',
-      arithmetic: `${keys} key × $1.00 + ~${count(kmsRequests)} requests × $0.03/10,000`,
+      arithmetic: `${keys} key × $1.00 + ~${count(kmsRequests)} requests × $0.03/10,000 (${count(envelopeKmsRequests)} of them for envelope-encrypted bundles)`,
       dollars: keys * PRICES.kmsKeyMonth + kmsRequests * PRICES.kmsRequest,
     },
     {
@@ -348,7 +364,6 @@ export function totalOf(lines: readonly CostLine[]): number {
 /** The generated section of docs/deploy.md. */
 export function renderCostSection(lines: readonly CostLine[], usage: UsageModel = REFERENCE_FLEET): string {
   const sorted = [...lines].sort((a, b) => b.dollars - a.dollars);
-  const bundleSecrets = usage.managedCertificates * PRICES.secretMonth;
   const total = totalOf(lines);
   return [
     COST_BEGIN,
@@ -360,7 +375,7 @@ export function renderCostSection(lines: readonly CostLine[], usage: UsageModel 
     ...sorted.map((l) => `| ${l.item} | ${l.arithmetic} | ${money(l.dollars)} |`),
     `| **Total** | | **${total.toFixed(2)}** |`,
     '',
-    `Of the total, **${bundleSecrets.toFixed(2)}** is one Secrets Manager secret per managed certificate's bundle; without them (keys envelope-encrypted with the stack's KMS key in the table, where a destination does not need a secret — not built yet) the bill is **${(total - bundleSecrets).toFixed(2)}**.`,
+    `Private keys are KMS-envelope-encrypted items of the state table (no secret per bundle); only a certificate delivered to hosts through \`ssm\` or \`agent\` destinations keeps a Secrets Manager secret, which adds **${PRICES.secretMonth.toFixed(2)}** a month each (${usage.certificatesReadByHosts} in the reference fleet; all ${usage.managedCertificates} would add **${(usage.managedCertificates * PRICES.secretMonth).toFixed(2)}**).`,
     '',
     COST_END,
   ].join('\n');
