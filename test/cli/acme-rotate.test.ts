@@ -310,7 +310,10 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
       })();
     });
     servers.push(web);
-    await new Promise<void>((r) => web.listen(fleet.pebble.httpPort, '127.0.0.1', r));
+    await new Promise<void>((listening, failed) => {
+      web.once('error', failed);
+      web.listen(fleet.pebble.httpPort, '127.0.0.1', listening);
+    });
 
     const first = cli(fleet, 'rotate', CERT);
     target.victim = first;

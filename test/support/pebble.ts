@@ -18,7 +18,7 @@ import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import type { DnsTxtPort } from '../../lambda/adapters/net/acme/challenges';
 import { exportPrivateKey, generateKeyPair, mintCertificate } from '../../lambda/adapters/crypto/mint';
-import { freePort } from './fleet-hosts';
+import { createServer } from 'node:net';
 
 export const PEBBLE_BIN = resolve(__dirname, '..', '..', '.tools', 'bin', 'pebble');
 export const CHALLTESTSRV_BIN = resolve(__dirname, '..', '..', '.tools', 'bin', 'pebble-challtestsrv');
@@ -117,14 +117,57 @@ async function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * A free loopback port below the kernel's ephemeral range (32768+): a port picked by binding to 0
+ * and releasing it can be taken by any outgoing connection before Pebble binds it; one outside
+ * that range can only be taken by another test choosing the same way.
+ */
+async function freeFixedPort(taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free loopback port between 20000 and 32000');
+}
+
+/** Starts Pebble and challtestsrv; a start that loses a port race is retried on other ports. */
 export async function startPebble(dir: string, options: PebbleOptions = {}): Promise<Pebble> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startPebbleOnce(dir, options);
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw last;
+}
+
+async function startPebbleOnce(dir: string, options: PebbleOptions): Promise<Pebble> {
   if (!pebbleInstalled())
     throw new Error(
       `Pebble is not built: run \`bash scripts/ensure-test-deps.sh\` (it installs pebble and pebble-challtestsrv v2.10.3 into .tools/bin)`,
     );
-  const [acmePort, mgmtPort, httpPort, tlsPort, dnsPort, challMgmtPort] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  );
+  const taken = new Set<number>();
+  const ports: number[] = [];
+  for (let i = 0; i < 6; i++) ports.push(await freeFixedPort(taken));
+  const [acmePort, mgmtPort, httpPort, tlsPort, dnsPort, challMgmtPort] = ports as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const now = Date.now();
   const caKeys = await generateKeyPair('EC_P256');
   const caPem = await mintCertificate({
@@ -214,6 +257,12 @@ export async function startPebble(dir: string, options: PebbleOptions = {}): Pro
   };
   try {
     await waitUntil(async () => {
+      // A process that exited (a port taken under it) will not come up: fail now, retry elsewhere.
+      for (const [label, child] of [
+        ['pebble', pebble],
+        ['challtestsrv', chall],
+      ] as const)
+        if (child.exitCode !== null || child.signalCode !== null) throw new Fatal(`${label} exited`);
       await httpsGet(directoryUrl, caPem);
       await fetch(`${challtestsrvUrl}/dns-request-history`, { method: 'POST', body: '{"host":"x."}' });
     }, log);
@@ -244,6 +293,8 @@ export async function startPebble(dir: string, options: PebbleOptions = {}): Pro
   };
 }
 
+class Fatal extends Error {}
+
 async function waitUntil(check: () => Promise<void>, log: string[]): Promise<void> {
   let last: unknown;
   for (let i = 0; i < 200; i++) {
@@ -252,6 +303,7 @@ async function waitUntil(check: () => Promise<void>, log: string[]): Promise<voi
       return;
     } catch (error) {
       last = error;
+      if (error instanceof Fatal) break;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
