@@ -5,7 +5,7 @@
  * certrotor's prober with results streamed (`probeEach`: each result is counted and dropped), and by
  * Prometheus blackbox_exporter (tcp + TLS) at the same concurrency in the same run.
  *
- *   node dist/bench-sweep.js [--endpoints 10000] [--steps 2500,5000,10000] [--concurrency 1000]
+ *   node dist/bench-sweep.js [--endpoints 10000] [--steps 2500,5000,10000] [--concurrency 500]
  *                            [--delay-ms 100] [--servers 4] [--workers N] [--no-blackbox]
  *
  * Each sweep (each size, each tool) runs in a fresh process, so its peak memory (RSS high-water,
@@ -38,7 +38,7 @@ function parseArgs(argv: readonly string[]): Options {
   const options: Options = {
     endpoints: 10_000,
     steps: [],
-    concurrency: 1000,
+    concurrency: 500,
     delayMs: 100,
     servers: 4,
     workers: DEFAULT_PROBE_WORKERS,
@@ -174,6 +174,7 @@ function sweepChild(): void {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const cpu = process.cpuUsage(cpu0);
       await prober.close();
+      if (process.env.BENCH_MEMORY) console.error(JSON.stringify(process.memoryUsage()));
       report = {
         probes,
         failures,
