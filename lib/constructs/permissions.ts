@@ -45,16 +45,13 @@ export interface PermissionsProps {
 export function grantJobPermissions(scope: Construct, props: PermissionsProps): void {
   const { config, key, table, bus, functions } = props;
   props.stateMachine.grantStartExecution(functions.planner);
-  for (const name of [
-    'inventory',
-    'probe',
-    'planner',
-    'rotation-step',
-    'notifier',
-    'acm-expiry-event',
-    'upstream-watch',
-  ] as const) {
+  for (const name of ['inventory', 'probe', 'planner', 'notifier', 'acm-expiry-event'] as const) {
     table.grantReadWriteData(functions[name]);
+  }
+  // The rotation and the upstream watcher also use the key themselves (bundle data keys): their table
+  // grant leaves the key out and grantRotation scopes each use of the key.
+  for (const name of ['rotation-step', 'upstream-watch'] as const) {
+    table.grant(functions[name], ...TABLE_DATA_ACTIONS);
   }
   for (const name of [
     'inventory',
@@ -84,6 +81,20 @@ export function grantJobPermissions(scope: Construct, props: PermissionsProps): 
     for (const secret of props.webhookSecrets) secret.grantRead(digestFunction);
   }
 }
+
+/** grantReadWriteData's table actions, without its unconditioned grant on the table's key. */
+const TABLE_DATA_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+] as const;
 
 function grantRotation(
   scope: Construct,
@@ -129,7 +140,35 @@ function grantRotation(
       ],
     }),
   );
-  key.grantEncryptDecrypt(fn);
+  // The key through DynamoDB (the table) and Secrets Manager (bundle, destination and issuance secrets) only.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'KeyThroughTableAndSecrets',
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*'],
+      resources: [key.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': [
+            `dynamodb.${stack.region}.amazonaws.com`,
+            `secretsmanager.${stack.region}.amazonaws.com`,
+          ],
+        },
+      },
+    }),
+  );
+  // Directly: data keys of envelope-encrypted bundles (KmsEnvelopeBundleStore), whose encryption
+  // context names a certificate and a version and nothing else.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'BundleDataKeys',
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [key.keyArn],
+      conditions: {
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['certificate', 'version'] },
+        Null: { 'kms:EncryptionContext:certificate': 'false', 'kms:EncryptionContext:version': 'false' },
+      },
+    }),
+  );
   const cas =
     options.issue === false
       ? []
