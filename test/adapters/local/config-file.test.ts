@@ -154,9 +154,14 @@ describe('loadConfigFile', () => {
     // Assess
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).source).toBe(path);
+    // Each problem names where it is in the file (path:line:column), then its configuration path.
     expect((error as ConfigurationError).problems).toEqual([
-      'certificates[0].issuer: issuer "nope" is not defined (defined: local, vendor)',
-      'upstreams[0].endpoints[0].port: must be 1-65535',
+      expect.stringMatching(
+        /^\S+certrotor\.yaml:\d+:\d+: certificates\[0\]\.issuer: issuer "nope" is not defined \(defined: local, vendor\)$/,
+      ),
+      expect.stringMatching(
+        /^\S+certrotor\.yaml:\d+:\d+: upstreams\[0\]\.endpoints\[0\]\.port: must be 1-65535$/,
+      ),
     ]);
   });
 });
