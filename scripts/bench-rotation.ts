@@ -20,6 +20,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,6 +29,7 @@ import { FileBundleStore } from '../lambda/adapters/local/file-bundle-store';
 import { FileDestination } from '../lambda/adapters/local/file-destination';
 import { FileStateStore } from '../lambda/adapters/local/file-state-store';
 import { LocalCaIssuer } from '../lambda/adapters/local/local-ca-issuer';
+import { runReloadCommand } from '../lambda/adapters/local/reload-command';
 import { NodeTlsProber } from '../lambda/adapters/net/tls-prober';
 import type { CertificateBundle, Destination, StateStore, TargetOutcome } from '../lambda/domain/ports';
 import {
@@ -45,6 +47,7 @@ interface Options {
   canary: number;
   batchSize: number;
   verifyIntervalMs: number;
+  rounds: number;
   workflow: boolean;
   deadline: number;
 }
@@ -56,6 +59,7 @@ function parseArgs(argv: readonly string[]): Options {
     canary: 1,
     batchSize: 40,
     verifyIntervalMs: 100,
+    rounds: 3,
     workflow: true,
     deadline: 600,
   };
@@ -72,8 +76,8 @@ function parseArgs(argv: readonly string[]): Options {
     }
     (options[key] as number) = value;
   }
-  if (options.hosts < 1 || options.processes < 1 || options.batchSize < 1)
-    throw new Error('bench-rotation: --hosts, --processes and --batch-size must be at least 1');
+  if (options.hosts < 1 || options.processes < 1 || options.batchSize < 1 || options.rounds < 1)
+    throw new Error('bench-rotation: --hosts, --processes, --batch-size and --rounds must be at least 1');
   return options;
 }
 
@@ -300,6 +304,14 @@ async function main(options: Options): Promise<void> {
 
     const reloadScript =
       'exec 3<>/dev/tcp/127.0.0.1/$1 && printf "%s\\n" "$2" >&3 && read -r reply <&3 && [ "$reply" = ok ]';
+    const reloadCommand = (h: Host): string[] => [
+      'bash',
+      '-c',
+      reloadScript,
+      'reload',
+      String(h.control),
+      h.name,
+    ];
     const destination = new TimedDestination(
       new FileDestination({
         name: 'fleet',
@@ -308,14 +320,13 @@ async function main(options: Options): Promise<void> {
             h.name,
             {
               dir: h.dir,
-              reload: ['bash', '-c', reloadScript, 'reload', String(h.control), h.name],
+              reload: reloadCommand(h),
               reloadTimeoutMs: 10_000,
             },
           ]),
         ),
       }),
     );
-    const prober = new NodeTlsProber({ defaultTimeoutMs: 3000 });
     const spec: RotationSpec = {
       name: CERT,
       commonName: 'localhost',
@@ -344,8 +355,6 @@ async function main(options: Options): Promise<void> {
       },
     };
 
-    const marks: { at: number; progress: RotationProgress }[] = [];
-    const verifiedAt = new Map<string, number>();
     const [load1, load5] = loadavg();
     console.log(
       `bench:rotation — ${hosts.length} TLS hosts (own listener, files and reload each) in ${options.processes} processes; ` +
@@ -355,118 +364,211 @@ async function main(options: Options): Promise<void> {
       `Node ${process.version}, ${availableParallelism()} CPUs, load average at start ${load1!.toFixed(2)} (1 min) ${load5!.toFixed(2)} (5 min)`,
     );
 
-    const t0 = Date.now();
-    const result = await rotateCertificate(
-      {
-        issuers: new Map([['local-ca', issuer]]),
-        destinations: new Map([['fleet', destination]]),
-        bundles,
-        state: store,
-        prober,
-        clock: () => new Date(),
-        sleep,
-        onProgress: (progress) => {
-          const at = Date.now();
-          marks.push({ at, progress });
-          if (progress.phase === 'verified' && progress.target) verifiedAt.set(progress.target, at);
+    const totals: number[] = [];
+    const bares: number[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      const marks: { at: number; progress: RotationProgress }[] = [];
+      const verifiedAt = new Map<string, number>();
+      destination.started.clear();
+      destination.ended.clear();
+      reloadReceived.clear();
+      store.counts.clear();
+      const prober = new NodeTlsProber({ defaultTimeoutMs: 3000 });
+      console.log('');
+      console.log(`round ${round}: rotateCertificate`);
+      const t0 = Date.now();
+      const result = await rotateCertificate(
+        {
+          issuers: new Map([['local-ca', issuer]]),
+          destinations: new Map([['fleet', destination]]),
+          bundles,
+          state: store,
+          prober,
+          clock: () => new Date(),
+          sleep,
+          onProgress: (progress) => {
+            const at = Date.now();
+            marks.push({ at, progress });
+            if (progress.phase === 'verified' && progress.target) verifiedAt.set(progress.target, at);
+          },
         },
-      },
-      spec,
-      { reason: 'bench', owner: 'bench-rotation' },
-    );
-    const total = Date.now() - t0;
-    await prober.close();
+        spec,
+        { reason: 'bench', owner: 'bench-rotation' },
+      );
+      const total = Date.now() - t0;
+      await prober.close();
 
-    // Check the outcome for real: every host serves the new version (fresh handshakes).
-    const check = new NodeTlsProber({ workers: 0 });
-    let serving = 0;
-    for (const h of hosts) {
-      const [r] = await check.probe({
-        host: '127.0.0.1',
-        port: h.port,
-        servername: 'localhost',
-        caPem: [caPem],
-      });
-      if (r?.ok && r.authorized && r.chain[0]?.facts.fingerprintSha256 === result.newFingerprint) serving++;
-    }
-    const state = (await readCertificateState(store, CERT, new Date()))?.value;
-
-    // Where the time went.
-    const first = (phase: string) => marks.find((m) => m.progress.phase === phase)?.at;
-    const issued = first('issued') ?? t0;
-    const lastVerified = Math.max(...verifiedAt.values(), issued);
-    const promoted = first('promoted') ?? lastVerified;
-    const files: number[] = [];
-    const reloads: number[] = [];
-    const verifies: number[] = [];
-    for (const h of hosts) {
-      const s = destination.started.get(h.name);
-      const e = destination.ended.get(h.name);
-      const r = reloadReceived.get(h.name);
-      if (s === undefined || e === undefined) continue;
-      if (r !== undefined) {
-        files.push(r - s);
-        reloads.push(e - r);
+      // Check the outcome for real: every host serves the new version (fresh handshakes).
+      const check = new NodeTlsProber({ workers: 0 });
+      let serving = 0;
+      for (const h of hosts) {
+        const [r] = await check.probe({
+          host: '127.0.0.1',
+          port: h.port,
+          servername: 'localhost',
+          caPem: [caPem],
+        });
+        if (r?.ok && r.authorized && r.chain[0]?.facts.fingerprintSha256 === result.newFingerprint) serving++;
       }
-      const v = verifiedAt.get(h.name);
-      if (v !== undefined) verifies.push(v - e);
-    }
-    // Per batch (by delivery start order): wall time from its first delivery to its last verification.
-    const order = hosts
-      .filter((h) => destination.started.has(h.name))
-      .sort((a, b) => destination.started.get(a.name)! - destination.started.get(b.name)!);
-    const batches: Host[][] = [];
-    if (options.canary > 0) batches.push(order.slice(0, options.canary));
-    for (let i = options.canary; i < order.length; i += options.batchSize)
-      batches.push(order.slice(i, i + options.batchSize));
+      const state = (await readCertificateState(store, CERT, new Date()))?.value;
 
-    console.log('');
-    console.log(
-      `result: ${result.status}${result.reason ? ` (${result.reason})` : ''}; convergence ${result.convergence}%; ` +
-        `${serving}/${hosts.length} hosts serve the new certificate (fresh handshakes after the run); ` +
-        `state current = new: ${state?.current?.fingerprintSha256 === result.newFingerprint}`,
-    );
-    console.log(`end to end: ${fmt(total)} (goal ≤ 10 s)`);
-    console.log(`  start + plan + issue       ${fmt(issued - t0)}`);
-    console.log(`  batches (deliver + verify) ${fmt(lastVerified - issued)} over ${batches.length} batches`);
-    for (const [i, batch] of batches.entries()) {
-      const s = Math.min(...batch.map((h) => destination.started.get(h.name)!));
-      const deliveredAll = Math.max(...batch.map((h) => destination.ended.get(h.name)!));
-      const verifiedAll = Math.max(...batch.map((h) => verifiedAt.get(h.name) ?? deliveredAll));
+      // Where the time went.
+      const first = (phase: string) => marks.find((m) => m.progress.phase === phase)?.at;
+      const issued = first('issued') ?? t0;
+      const lastVerified = Math.max(...verifiedAt.values(), issued);
+      const promoted = first('promoted') ?? lastVerified;
+      const files: number[] = [];
+      const reloads: number[] = [];
+      const verifies: number[] = [];
+      for (const h of hosts) {
+        const s = destination.started.get(h.name);
+        const e = destination.ended.get(h.name);
+        const r = reloadReceived.get(h.name);
+        if (s === undefined || e === undefined) continue;
+        if (r !== undefined) {
+          files.push(r - s);
+          reloads.push(e - r);
+        }
+        const v = verifiedAt.get(h.name);
+        if (v !== undefined) verifies.push(v - e);
+      }
+      // Per batch (by delivery start order): wall time from its first delivery to its last verification.
+      const order = hosts
+        .filter((h) => destination.started.has(h.name))
+        .sort((a, b) => destination.started.get(a.name)! - destination.started.get(b.name)!);
+      const batches: Host[][] = [];
+      if (options.canary > 0) batches.push(order.slice(0, options.canary));
+      for (let i = options.canary; i < order.length; i += options.batchSize)
+        batches.push(order.slice(i, i + options.batchSize));
+
+      console.log('');
       console.log(
-        `    batch ${String(i + 1).padStart(2)} (${String(batch.length).padStart(3)} hosts): ` +
-          `delivered ${fmt(deliveredAll - s)}, verified ${fmt(verifiedAll - deliveredAll)} later`,
+        `result: ${result.status}${result.reason ? ` (${result.reason})` : ''}; convergence ${result.convergence}%; ` +
+          `${serving}/${hosts.length} hosts serve the new certificate (fresh handshakes after the run); ` +
+          `state current = new: ${state?.current?.fingerprintSha256 === result.newFingerprint}`,
+      );
+      console.log(`end to end: ${fmt(total)} (goal ≤ 10 s)`);
+      console.log(`  start + plan + issue       ${fmt(issued - t0)}`);
+      console.log(
+        `  batches (deliver + verify) ${fmt(lastVerified - issued)} over ${batches.length} batches`,
+      );
+      for (const [i, batch] of batches.entries()) {
+        const s = Math.min(...batch.map((h) => destination.started.get(h.name)!));
+        const deliveredAll = Math.max(...batch.map((h) => destination.ended.get(h.name)!));
+        const verifiedAll = Math.max(...batch.map((h) => verifiedAt.get(h.name) ?? deliveredAll));
+        console.log(
+          `    batch ${String(i + 1).padStart(2)} (${String(batch.length).padStart(3)} hosts): ` +
+            `delivered ${fmt(deliveredAll - s)}, verified ${fmt(verifiedAll - deliveredAll)} later`,
+        );
+      }
+      console.log(
+        `  promote + finish           ${fmt(total - (lastVerified - t0))} (promoted ${fmt(promoted - lastVerified)} after the last verification)`,
+      );
+      console.log(
+        `  per host (median / max): files ${median(files)} / ${Math.max(0, ...files)} ms, ` +
+          `reload ${median(reloads)} / ${Math.max(0, ...reloads)} ms, ` +
+          `verified ${median(verifies)} / ${Math.max(0, ...verifies)} ms after its delivery`,
+      );
+      console.log(
+        `  (files: delivery start → the host's reload request arrives, incl. spawning the reload command;`,
+      );
+      console.log(
+        `   reload: request → delivery returns; verified: delivery returns → a fresh handshake sees the new leaf)`,
+      );
+      console.log(
+        `  state store operations: ${[...store.counts]
+          .sort()
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+      const [endLoad1] = loadavg();
+      console.log(`load average at end ${endLoad1!.toFixed(2)}`);
+      if (result.status !== 'succeeded' || serving !== hosts.length) process.exitCode = 1;
+
+      totals.push(total);
+    }
+    // The baseline, same run, after the engine's rounds (it replaces the engine's links with plain
+    // files): the same work in the same batches with no engine: issue, write each host's files, run
+    // its reload command, fresh handshakes until it serves the new leaf.
+    console.log('');
+    for (let round = 1; round <= options.rounds; round++) {
+      const bare = await bareRollout(hosts, options, issuer, caPem, reloadCommand, round);
+      bares.push(bare);
+      console.log(
+        `baseline round ${round} (no engine: issue, write files, reload, handshake, same batches): ${fmt(bare)}`,
       );
     }
+    console.log('');
     console.log(
-      `  promote + finish           ${fmt(total - (lastVerified - t0))} (promoted ${fmt(promoted - lastVerified)} after the last verification)`,
+      `summary over ${options.rounds} rounds: end to end median ${fmt(median(totals))} (${totals.map(fmt).join(', ')}; goal ≤ 10 s); ` +
+        `baseline median ${fmt(median(bares))}; engine / baseline ${(median(totals) / median(bares)).toFixed(2)}x`,
     );
-    console.log(
-      `  per host (median / max): files ${median(files)} / ${Math.max(0, ...files)} ms, ` +
-        `reload ${median(reloads)} / ${Math.max(0, ...reloads)} ms, ` +
-        `verified ${median(verifies)} / ${Math.max(0, ...verifies)} ms after its delivery`,
-    );
-    console.log(
-      `  (files: delivery start → the host's reload request arrives, incl. spawning the reload command;`,
-    );
-    console.log(
-      `   reload: request → delivery returns; verified: delivery returns → a fresh handshake sees the new leaf)`,
-    );
-    console.log(
-      `  state store operations: ${[...store.counts]
-        .sort()
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
-    );
-    const [endLoad1] = loadavg();
-    console.log(`load average at end ${endLoad1!.toFixed(2)}`);
-    if (result.status !== 'succeeded' || serving !== hosts.length) process.exitCode = 1;
-
     if (options.workflow) await countTransitions(options);
   } finally {
     killChildren();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The same rollout with no engine (no state, no lock, no records): the floor the engine adds to. */
+async function bareRollout(
+  hosts: readonly Host[],
+  options: Options,
+  issuer: LocalCaIssuer,
+  caPem: string,
+  reloadCommand: (h: Host) => string[],
+  round: number,
+): Promise<number> {
+  const started = Date.now();
+  const bundle = await issuer.issue(
+    {
+      name: CERT,
+      version: `bare-${round}`,
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      keySpec: 'EC_P256',
+      usage: 'server',
+      validityDays: 30,
+      idempotencyKey: `${CERT}-bare-${round}-${started}`,
+    },
+    new Date(),
+  );
+  const key = bundle.privateKey.reveal();
+  const prober = new NodeTlsProber({ defaultTimeoutMs: 3000 });
+  const batches: Host[][] = [];
+  if (options.canary > 0) batches.push(hosts.slice(0, options.canary));
+  for (let i = options.canary; i < hosts.length; i += options.batchSize)
+    batches.push(hosts.slice(i, i + options.batchSize));
+  const write = async (path: string, text: string, mode: number) => {
+    await writeFile(`${path}.tmp`, text, { mode });
+    await rename(`${path}.tmp`, path);
+  };
+  for (const batch of batches) {
+    await Promise.all(
+      batch.map(async (h) => {
+        await write(join(h.dir, 'key.pem'), key, 0o600);
+        await write(join(h.dir, 'cert.pem'), bundle.certificatePem, 0o644);
+        await write(join(h.dir, 'chain.pem'), bundle.chainPem, 0o644);
+        await write(join(h.dir, 'fullchain.pem'), bundle.certificatePem + bundle.chainPem, 0o644);
+        const reload = await runReloadCommand(reloadCommand(h), { timeoutMs: 10_000 });
+        if (!reload.ok) throw new Error(`baseline: reload of ${h.name} failed: ${reload.error}`);
+        for (let attempt = 0; ; attempt++) {
+          const [r] = await prober.probe({
+            host: '127.0.0.1',
+            port: h.port,
+            servername: 'localhost',
+            caPem: [caPem],
+          });
+          if (r?.ok && r.chain[0]?.facts.fingerprintSha256 === bundle.facts.fingerprintSha256) break;
+          if (attempt > 30) throw new Error(`baseline: ${h.name} does not serve the new certificate`);
+          await sleep(options.verifyIntervalMs);
+        }
+      }),
+    );
+  }
+  await prober.close();
+  return Date.now() - started;
 }
 
 // ---------------------------------------------------------------------------------------------
