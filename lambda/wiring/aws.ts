@@ -1,5 +1,6 @@
 /**
- * The AWS backend's adapters from configuration: the Secrets Manager bundle store, ACM PCA issuers,
+ * The AWS backend's adapters from configuration: the bundle store (KMS envelope in the state table, Secrets
+ * Manager where hosts read the bundle), ACM PCA issuers,
  * Secrets Manager / ACM / SSM / agent destinations, and the ACM and Secrets Manager inventory
  * sources. One registry per port keyed by `kind`, typed against the kinds table
  * (lambda/config/backends.ts) so it builds exactly what validation accepts for the aws backend.
