@@ -17,7 +17,8 @@ import { certificateSpecs } from '../config/views/certificates';
 import { InvalidInputError } from '../domain/errors';
 import type { Clock, EventPublisher } from '../domain/ports';
 import { awsInventorySources, buildRotationAdapters } from '../wiring/aws';
-import { endpointsOf, humanEventLine, ownershipLookup, type Runtime } from './local-runtime';
+import { ownershipLookup } from '../config/views/ownership';
+import { endpointsOf, humanEventLine, type Runtime } from './local-runtime';
 
 /** What the command line says about AWS; each falls back to the configuration, then the environment. */
 export interface AwsBackendFlags {

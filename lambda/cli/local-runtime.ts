@@ -30,9 +30,9 @@ import type { ManagedCertificateSpec } from '../use-cases/managed-certificate';
 import type { EndpointTarget, ScanFailure } from '../use-cases/scan';
 import { type CaCertificateReader } from '../domain/ports';
 import { ISSUER_SOURCE, issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
-import { type OwnershipLookup, ownershipLookup } from '../use-cases/finding-events';
+import { type OwnershipLookup } from '../use-cases/finding-events';
+import { ownershipLookup } from '../config/views/ownership';
 import { buildLocalAdapters, localCaTrust } from '../wiring/local';
-export { ownershipLookup };
 
 export interface Runtime {
   readonly config: CertrotorConfig;

@@ -15,7 +15,7 @@ import { announcementDeadlineMetrics } from '../use-cases/deadline-metrics';
 import type { ScanFailure } from '../use-cases/scan';
 import { watchUpstreams } from '../use-cases/upstream/watch';
 import { upstreamSpecs } from '../wiring/upstreams';
-import { ownershipLookup } from '../use-cases/finding-events';
+import { ownershipLookup } from '../config/views/ownership';
 import { completeScheduledJob, publishMetricPoints } from './support/heartbeat';
 import { rotationDeps } from './support/rotation-deps';
 import {

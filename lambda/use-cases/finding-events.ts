@@ -3,7 +3,6 @@
  * catalogue (`buildEvent`), so a producer mistake is an error here, never a malformed event on the bus.
  */
 import { type CertificateFacts } from '../domain/certificate';
-import type { CertrotorConfig } from '../config/configuration';
 import { DetailType, buildEvent, type CertificateRef, type EventDetail } from '../domain/events';
 import type { Finding, FindingCertificate } from '../domain/findings';
 import type { OutgoingEvent } from '../domain/ports';
@@ -13,29 +12,6 @@ export type OwnershipLookup = (name: string | undefined) => { owner?: string; ru
 
 /** `environment:<name>` asks an OwnershipLookup for an environment's owner. */
 export const ENVIRONMENT_OWNER_PREFIX = 'environment:';
-
-/** Owner and runbook of a certificate, endpoint, upstream or (`environment:<name>`) environment, from configuration. */
-export function ownershipLookup(
-  config: Pick<CertrotorConfig, 'certificates' | 'endpoints' | 'upstreams'> &
-    Partial<Pick<CertrotorConfig, 'environments'>>,
-): OwnershipLookup {
-  return (name) => {
-    if (name?.startsWith(ENVIRONMENT_OWNER_PREFIX)) {
-      const environment = name.slice(ENVIRONMENT_OWNER_PREFIX.length);
-      const found = (config.environments ?? []).find((x) => x.name === environment);
-      return {
-        ...(found?.owner ? { owner: found.owner } : {}),
-        ...(found?.runbookUrl ? { runbookUrl: found.runbookUrl } : {}),
-      };
-    }
-    const c = name ? config.certificates.find((x) => x.name === name) : undefined;
-    const e = name ? config.endpoints.find((x) => x.name === name) : undefined;
-    const u = name ? config.upstreams.find((x) => x.name === name) : undefined;
-    const owner = c?.owner ?? e?.owner ?? u?.owner;
-    const runbookUrl = c?.runbookUrl ?? e?.runbookUrl ?? u?.runbookUrl;
-    return { ...(owner ? { owner } : {}), ...(runbookUrl ? { runbookUrl } : {}) };
-  };
-}
 
 export interface FindingEventContext {
   readonly now: Date;

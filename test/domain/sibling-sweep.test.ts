@@ -10,7 +10,8 @@ import { type Finding, certificateIdentity, identityLabel } from '../../lambda/d
 import type { InventoryItem } from '../../lambda/domain/ports';
 import { DEFAULT_THRESHOLDS, crossedThreshold, effectiveThresholdDays } from '../../lambda/domain/thresholds';
 import { evaluate, inWords, placeStatus } from '../../lambda/use-cases/evaluate';
-import { findingOwner, ownershipLookup } from '../../lambda/use-cases/finding-events';
+import { ownershipLookup } from '../../lambda/config/views/ownership';
+import { findingOwner } from '../../lambda/use-cases/finding-events';
 import type { Observation } from '../../lambda/use-cases/scan';
 import { DAY, HOUR, NOW, at, buildCaFacts, buildFacts, buildProbeResult } from '../builders/facts';
 

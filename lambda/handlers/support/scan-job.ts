@@ -9,7 +9,7 @@ import { daysLeft } from '../../domain/certificate';
 import type { CertrotorConfig } from '../../config/configuration';
 import type { CertificateSource } from '../../domain/ports';
 import { type ScanReport, scan } from '../../use-cases/cycle';
-import { ownershipLookup } from '../../use-cases/finding-events';
+import { ownershipLookup } from '../../config/views/ownership';
 import { completeScheduledJob } from './heartbeat';
 import { type ScanFailure, observedFacts } from '../../use-cases/scan';
 import { certificateSpecs } from '../../config/views/certificates';
