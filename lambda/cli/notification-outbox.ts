@@ -9,6 +9,7 @@
  * "N messages pending: <reason>" on stderr and exits. The pending messages stay in the outbox for the
  * next command. A notification that is not delivered never changes the exit code.
  */
+import { outboxPolicy, webhookSettings } from '../config/views/delivery';
 import type { Command } from 'commander';
 import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
 import { describeError } from '../domain/errors';
@@ -146,7 +147,6 @@ export class CliNotifications {
       this.again = false;
       try {
         const config = this.runtime.config;
-        const delivery = config.notifications.delivery;
         const operator = operatorChannel(config.notifications);
         this.lastReport = await drainOutbox(
           {
@@ -163,12 +163,7 @@ export class CliNotifications {
             onProblem: (problem) => this.problems.push(problem),
             broken: this.broken,
           },
-          {
-            minIntervalMs: 1000 / delivery.messagesPerSecond,
-            retryDelayMs: delivery.retryDelay,
-            maxRetryDelayMs: delivery.maxRetryDelay,
-            giveUpAfterMs: delivery.giveUpAfter,
-          },
+          outboxPolicy(config),
         );
       } catch (error) {
         this.problems.push(`notification outbox: ${describeError(error)}`);
@@ -259,7 +254,6 @@ export function localNotifiers(
   ctx: CliContext,
   signal?: AbortSignal,
 ): Map<string, Notifier> {
-  const delivery = runtime.config.notifications.delivery;
   const notifiers = new Map<string, Notifier>();
   for (const channel of runtime.config.notifications.channels) {
     const url = channel.webhook.env ? ctx.env[channel.webhook.env] : undefined;
@@ -269,10 +263,9 @@ export function localNotifiers(
         new SlackWebhookNotifier({
           webhookUrl: url,
           name: channel.name,
-          minIntervalMs: 1000 / delivery.messagesPerSecond,
+          ...webhookSettings(runtime.config),
           // The outbox retries (with its backoff kept across runs); one request per attempt here.
           maxAttempts: 1,
-          timeoutMs: delivery.timeout,
           env: ctx.env,
           ...(signal ? { signal } : {}),
         }),

@@ -4,6 +4,7 @@
  * occurrence (a retried or repeated invocation never sends a second one). Then records its heartbeat
  * and checks the other scheduled jobs (dead man's switch).
  */
+import { outboxPolicy } from '../config/views/delivery';
 import { operatorChannel } from '../domain/notifications/routing';
 import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
 import { OutboxDispatcher, drainOutbox } from '../use-cases/notify/outbox';
@@ -67,12 +68,7 @@ async function run(): Promise<{ sent: number; channels: number; failed: number }
           metrics.addMetric('NotificationProblems', 'Count', 1);
         },
       },
-      {
-        minIntervalMs: 1000 / delivery.messagesPerSecond,
-        retryDelayMs: delivery.retryDelay,
-        maxRetryDelayMs: delivery.maxRetryDelay,
-        giveUpAfterMs: delivery.giveUpAfter,
-      },
+      outboxPolicy(config),
     );
     const failed = report.channels.filter((c) => c.status === 'failed');
     metrics.addMetric('DigestsSent', 'Count', report.sent);

@@ -10,6 +10,7 @@
  * outbox and the next invocation or digest run delivers it. A channel refusing for good (400/403/404/
  * 410) dead-letters at once with one operator alert and does not fail the invocation.
  */
+import { outboxPolicy } from '../config/views/delivery';
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { eventIdempotency } from '../adapters/aws/event-idempotency';
 import type { CertrotorConfig } from '../config/configuration';
@@ -168,12 +169,7 @@ async function notify(
         metrics.addMetric('NotificationProblems', 'Count', 1);
       },
     },
-    {
-      minIntervalMs: 1000 / delivery.messagesPerSecond,
-      retryDelayMs: delivery.retryDelay,
-      maxRetryDelayMs: delivery.maxRetryDelay,
-      giveUpAfterMs: delivery.giveUpAfter,
-    },
+    outboxPolicy(config),
   );
   // This event's messages: delivered, refused for good (dead-lettered, the operator told), or still pending.
   let sent = 0;

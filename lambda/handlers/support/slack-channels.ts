@@ -2,6 +2,7 @@
  * Slack notifiers for configured channels in the deployed service: each webhook URL is read from its
  * Secrets Manager secret through Powertools Parameters (reused for its max age) and never logged.
  */
+import { webhookSettings } from '../../config/views/delivery';
 import { SecretsManagerWebhookUrls } from '../../adapters/aws/webhook-secrets';
 import { SlackWebhookNotifier } from '../../adapters/net/slack-webhook';
 import type { ChannelConfig, CertrotorConfig } from '../../config/configuration';
@@ -64,9 +65,8 @@ export async function slackNotifier(
   return new SlackWebhookNotifier({
     webhookUrl: url,
     name: channel.name,
-    minIntervalMs: Math.round(1000 / config.notifications.delivery.messagesPerSecond),
+    ...webhookSettings(config),
     maxAttempts: overrides.maxAttempts ?? config.notifications.delivery.maxAttempts,
-    timeoutMs: config.notifications.delivery.timeout,
   });
 }
 
