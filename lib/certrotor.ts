@@ -47,6 +47,7 @@ import {
 } from './constructs/notifier';
 import { grantJobPermissions } from './constructs/permissions';
 import { createRotationWorkflow } from './constructs/rotation-workflow';
+import { ScheduledReport, type ScheduledReportProps } from './constructs/scheduled-report';
 import { type ScheduleOverrides, createScheduledJobs, scheduleSettings } from './constructs/scheduled-jobs';
 import { createStateTable } from './constructs/state-table';
 
@@ -85,6 +86,11 @@ export interface CertRotorProps {
    * invocation only
    */
   readonly slackConcurrency?: number;
+  /**
+   * Rebuild the fleet report (the page `certrotor report` writes) into a private, versioned,
+   * KMS-encrypted S3 bucket on a schedule. Opt-in. @default no report bucket
+   */
+  readonly report?: Omit<ScheduledReportProps, 'rotor' | 'configuration'>;
   /** Longest a rotation may run before Step Functions stops it. @default 2 hours */
   readonly rotationTimeout?: Duration;
   /** Alarm when the soonest-expiring certificate has fewer days left than this. @default 14 */
@@ -172,6 +178,8 @@ export class CertRotor extends Construct {
   readonly dashboard?: cloudwatch.Dashboard;
   /** One probe function per network placement, by placement name. */
   readonly placementProbes: Readonly<Record<string, lambda.Function>>;
+  /** Only with the `report` prop. */
+  readonly report?: ScheduledReport;
 
   constructor(scope: Construct, id: string, props: CertRotorProps) {
     super(scope, id);
@@ -334,6 +342,13 @@ export class CertRotor extends Construct {
         value: w.secret.secretName,
       });
     });
+
+    if (props.report)
+      this.report = new ScheduledReport(this, 'Report', {
+        ...props.report,
+        rotor: this,
+        configuration: props.configuration,
+      });
 
     acknowledgeNagFindings(this);
   }

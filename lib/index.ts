@@ -17,3 +17,4 @@ export { CertRotorStack, type CertRotorStackProps } from './certrotor-stack';
 export { isPrivateEndpoint } from './constructs/network-placement';
 export { readConfigurationFile } from './configuration-file';
 export { registryEventSchemas } from './constructs/event-schemas';
+export { ScheduledReport, type ScheduledReportProps } from './constructs/scheduled-report';

@@ -1,6 +1,8 @@
 import { App, Stack, aws_dynamodb as dynamodb, aws_events as events, aws_kms as kms } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { CertRotorStack } from '../../lib/certrotor-stack';
 import { ScheduledReport } from '../../lib/constructs/scheduled-report';
+import { exampleConfiguration } from './support/stack';
 import { buildConfig } from '../builders/config';
 
 function synth(props: Partial<ConstructorParameters<typeof ScheduledReport>[2]> = {}): Template {
@@ -96,5 +98,27 @@ describe('the scheduled fleet report (opt-in)', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ CERTROTOR_REPORT_KEY: 'fleet/index.html' }) },
     });
+  });
+});
+
+describe('the CertRotor construct and the fleet report', () => {
+  function rotorTemplate(report?: { schedule?: string }): Template {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new CertRotorStack(app, 'WithReport', {
+      configuration: exampleConfiguration(),
+      ...(report ? { report } : {}),
+    });
+    return Template.fromStack(stack);
+  }
+
+  it('creates no report bucket unless asked', () => {
+    rotorTemplate().resourceCountIs('AWS::S3::Bucket', 0);
+  });
+
+  it('writes the report to its own private bucket on the given schedule when the report prop is set', () => {
+    const template = rotorTemplate({ schedule: 'rate(12 hours)' });
+
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(12 hours)' });
   });
 });
