@@ -8,7 +8,6 @@ import type { CertrotorConfig } from '../config/configuration';
 import { scanSettings, thresholdScalingOf } from '../config/views/scan';
 import { InvalidInputError } from '../domain/errors';
 import { parseDuration } from '../domain/duration';
-import type { Notifier } from '../domain/ports';
 import {
   createSilence,
   liveSilences,
@@ -22,8 +21,6 @@ import { isLocalHolderGone } from '../adapters/local/process-holder';
 import { acmeRenewalWindows } from '../wiring/acme';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
 import { type CycleDeps, type ScanInput, scan, type StoredObservation } from '../use-cases/cycle';
-import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
-import { OutboxDispatcher } from '../use-cases/notify/outbox';
 import type { UpstreamObservation } from '../use-cases/upstream/observation';
 import type { RotationDeps } from '../use-cases/rotation/spec';
 import type { ScanFailure } from '../use-cases/scan';
@@ -34,7 +31,7 @@ import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
 import { formatTable } from './table';
-import { cliNotifications, localNotifiers, registerNotificationFinish } from './notification-outbox';
+import { cliNotifications, registerNotificationFinish } from './notification-outbox';
 import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './rehearsal';
 import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
 import { inWords } from '../use-cases/evaluate';
@@ -86,38 +83,6 @@ export function scanInput(runtime: Runtime): ScanInput {
     ...scanSettings(runtime.config),
     ...(runtime.endpointFailures ? { targetFailures: runtime.endpointFailures } : {}),
   };
-}
-
-/**
- * Sends every channel's digest that is due (at most one per channel and schedule occurrence, however
- * often certrotor runs) through the outbox; returns one line per problem. Channels without a webhook
- * are skipped.
- */
-export async function sendLocalDigests(
-  runtime: Runtime,
-  ctx: CliContext,
-  notifiers: ReadonlyMap<string, Notifier> = localNotifiers(runtime, ctx),
-): Promise<string[]> {
-  if (!runtime.config.notifications.digest.enabled || notifiers.size === 0) return [];
-  const report = await sendDueDigests(
-    { store: runtime.state, clock: ctx.clock, dispatcher: new OutboxDispatcher(runtime.state, ctx.clock) },
-    {
-      ...runtime.config,
-      notifications: {
-        ...runtime.config.notifications,
-        digest: {
-          ...runtime.config.notifications.digest,
-          channels: digestChannels(runtime.config).filter((c) => notifiers.has(c)),
-        },
-      },
-    },
-  );
-  return [
-    ...report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`),
-    ...report.channels
-      .filter((c) => c.status === 'failed' && !report.problems.some((p) => p.channel === c.channel))
-      .map((c) => `${c.channel}: digest: ${c.error ?? 'not delivered'}`),
-  ];
 }
 
 export function registerCycleCommands(program: Command, ctx: CliContext): void {

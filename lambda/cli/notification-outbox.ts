@@ -18,10 +18,16 @@ import { operatorChannel, planEventNotifications, routeEvent } from '../domain/n
 import type { Notifier, OutgoingEvent } from '../domain/ports';
 import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
 import { COLLECTIONS } from '../use-cases/certificate-state';
-import { holdForDigest } from '../use-cases/notify/digest';
+import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/notify/digest';
 import { inhibitDuringIncidents } from '../use-cases/notify/inhibition';
 import { resolvedMessages, watchCritical } from '../use-cases/notify/resolution';
-import { type DrainReport, drainOutbox, enqueue, pendingItems } from '../use-cases/notify/outbox';
+import {
+  type DrainReport,
+  OutboxDispatcher,
+  drainOutbox,
+  enqueue,
+  pendingItems,
+} from '../use-cases/notify/outbox';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
 
@@ -278,4 +284,36 @@ export function localNotifiers(
 export async function allSilences(runtime: Runtime, now: Date): Promise<Silence[]> {
   const stored = await runtime.state.list<Silence>(COLLECTIONS.silences, now);
   return liveSilences([...silencesFromConfig(runtime.config.silences), ...stored.map((s) => s.value)], now);
+}
+
+/**
+ * Sends every channel's digest that is due (at most one per channel and schedule occurrence, however
+ * often certrotor runs) through the outbox; returns one line per problem. Channels without a webhook
+ * are skipped.
+ */
+export async function sendLocalDigests(
+  runtime: Runtime,
+  ctx: CliContext,
+  notifiers: ReadonlyMap<string, Notifier> = localNotifiers(runtime, ctx),
+): Promise<string[]> {
+  if (!runtime.config.notifications.digest.enabled || notifiers.size === 0) return [];
+  const report = await sendDueDigests(
+    { store: runtime.state, clock: ctx.clock, dispatcher: new OutboxDispatcher(runtime.state, ctx.clock) },
+    {
+      ...runtime.config,
+      notifications: {
+        ...runtime.config.notifications,
+        digest: {
+          ...runtime.config.notifications.digest,
+          channels: digestChannels(runtime.config).filter((c) => notifiers.has(c)),
+        },
+      },
+    },
+  );
+  return [
+    ...report.problems.map((p) => `${p.channel}: ${p.kind}: ${p.error}`),
+    ...report.channels
+      .filter((c) => c.status === 'failed' && !report.problems.some((p) => p.channel === c.channel))
+      .map((c) => `${c.channel}: digest: ${c.error ?? 'not delivered'}`),
+  ];
 }
