@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { parseDuration, DAY_MS } from '../domain/duration';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { type FleetReport, buildFleetReport } from '../use-cases/fleet-report';
+import { fleetReportSettings } from '../wiring/upstreams';
 import { withConfigOption } from './config-option';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
@@ -27,11 +28,8 @@ export const DEFAULT_REPORT_FILE = 'certrotor-report.html';
 
 /** The report as of `now` from the runtime's state and configuration. */
 export function buildReport(runtime: Runtime, now: Date, horizonDays?: number): Promise<FleetReport> {
-  return buildFleetReport(
-    { state: runtime.state, destinations: runtime.destinations },
-    runtime.config,
-    now,
-    horizonDays,
+  return fleetReportSettings(runtime.config, runtime.destinations).then((settings) =>
+    buildFleetReport({ state: runtime.state }, settings, now, horizonDays),
   );
 }
 

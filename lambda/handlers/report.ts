@@ -7,6 +7,7 @@ import { awsReportPublisher } from '../adapters/aws/s3-report-publisher';
 import { renderReportHtml } from '../adapters/report/fleet-report-html';
 import { ConfigurationError } from '../domain/errors';
 import { buildFleetReport } from '../use-cases/fleet-report';
+import { fleetReportSettings } from '../wiring/upstreams';
 import {
   AwsClients,
   loadConfiguration,
@@ -25,7 +26,11 @@ export async function handler(): Promise<{ bucket: string; key: string; bytes: n
     if (!bucket) throw new ConfigurationError('Lambda environment', ['CERTROTOR_REPORT_BUCKET: is required']);
     const config = await loadConfiguration(env);
     const now = new Date();
-    const report = await buildFleetReport({ state: stateStore(env, clients) }, config, now);
+    const report = await buildFleetReport(
+      { state: stateStore(env, clients) },
+      await fleetReportSettings(config),
+      now,
+    );
     const publisher = awsReportPublisher(clients, {
       bucket,
       ...(process.env.CERTROTOR_REPORT_KEY ? { key: process.env.CERTROTOR_REPORT_KEY } : {}),

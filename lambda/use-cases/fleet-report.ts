@@ -4,9 +4,6 @@
  * (what the last scans, agents, rotations and upstream watches recorded): reading it probes nothing,
  * changes nothing and needs no network, so it can be rendered anywhere, any time.
  */
-import type { CertrotorConfig } from '../config/configuration';
-import { expectedAgentHosts } from '../config/views/agent-hosts';
-import { certificateSpecs } from '../config/views/certificates';
 import { shortFingerprint, DAY_MS } from '../domain/certificate';
 import type {
   AnnouncementView,
@@ -19,13 +16,12 @@ import type {
   UpstreamView,
 } from '../domain/fleet-report';
 import { type ExpectedHost, type HostReportFacts, hostDrift } from '../domain/host-drift';
-import type { Destination, StateStore } from '../domain/ports';
+import type { StateStore } from '../domain/ports';
 import { CRITICAL_DAYS, WARNING_DAYS } from '../domain/thresholds';
 import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream/announcement';
 import { type ConsumerReadiness, evaluateWindow } from '../domain/upstream/window';
 import { COLLECTIONS, type CertificateState } from './certificate-state';
 import type { StoredObservation } from './cycle';
-import { upstreamSpecOf } from './upstream/spec';
 
 export type {
   AnnouncementView,
@@ -307,30 +303,21 @@ export function shortOf(fingerprint: string | undefined): string {
   return fingerprint ? shortFingerprint(fingerprint) : '-';
 }
 
+/** What the report needs of the configuration (lambda/wiring/upstreams.ts `fleetReportSettings`). */
+export type FleetReportSettings = Pick<
+  FleetReportInput,
+  'environments' | 'managedEnvironments' | 'expectedHosts' | 'upstreams'
+>;
+
 /**
- * The report for `config` from `state` as of `now`: what the CLI's `report` and the scheduled report
- * Lambda both build. `destinations` resolves upstream consumers that are destination targets (the
- * CLI has them; without them, consumers are the configured hosts and fleets).
+ * The report from `state` as of `now`: what the CLI's `report` and the scheduled report Lambda both
+ * build, from the same settings view of the configuration.
  */
 export async function buildFleetReport(
-  deps: { readonly state: StateStore; readonly destinations?: ReadonlyMap<string, Destination> },
-  config: CertrotorConfig,
+  deps: { readonly state: StateStore },
+  settings: FleetReportSettings,
   now: Date,
   horizonDays?: number,
 ): Promise<FleetReport> {
-  const upstreams = new Map<string, { consumers: string[]; safetyMarginMs: number }>();
-  for (const upstream of config.upstreams) {
-    const spec = await upstreamSpecOf(config, upstream, deps.destinations ?? new Map());
-    upstreams.set(upstream.name, {
-      consumers: spec.consumers.map((c) => c.name),
-      safetyMarginMs: upstream.safetyMargin,
-    });
-  }
-  const input = await readFleetReportInput(deps.state, now, {
-    environments: config.environments.map((e) => e.name),
-    managedEnvironments: new Map(certificateSpecs(config).map((s) => [s.name, s.environments])),
-    expectedHosts: expectedAgentHosts(config),
-    upstreams,
-  });
-  return fleetReport(input, now, horizonDays);
+  return fleetReport(await readFleetReportInput(deps.state, now, settings), now, horizonDays);
 }

@@ -1,7 +1,7 @@
 /**
  * The upstream watcher's specs from configuration, for the CLI (`upstream watch|status`, `run`) and the
  * upstream-watch Lambda alike: each upstream's trust bundle (`trust.caBundleFile`) read here, its
- * consumers resolved through the destinations' targets (use-cases/upstream/spec.ts). An upstream that
+ * consumers resolved through the destinations' targets (upstream-spec.ts). An upstream that
  * cannot be resolved is one failure naming the setting; the others still run.
  */
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,10 @@ import type { Destination } from '../domain/ports';
 import { parseCertificates } from '../domain/x509';
 import type { ScanFailure } from '../use-cases/scan';
 import type { UpstreamSpec } from '../use-cases/upstream/model';
-import { upstreamSpecOf } from '../use-cases/upstream/spec';
+import { upstreamSpecOf } from './upstream-spec';
+import { expectedAgentHosts } from '../config/views/agent-hosts';
+import { certificateSpecs } from '../config/views/certificates';
+import type { FleetReportSettings } from '../use-cases/fleet-report';
 
 /**
  * One upstream's spec.
@@ -51,4 +54,29 @@ export async function upstreamSpecs(
     }
   }
   return { specs, failures };
+}
+
+/**
+ * What the fleet report needs of the configuration (lambda/use-cases/fleet-report.ts): environments,
+ * where each managed certificate lives, the hosts expected to report, and each upstream's consumers
+ * (resolved through the destinations when the caller has them).
+ */
+export async function fleetReportSettings(
+  config: CertrotorConfig,
+  destinations: ReadonlyMap<string, Destination> = new Map(),
+): Promise<FleetReportSettings> {
+  const upstreams = new Map<string, { consumers: string[]; safetyMarginMs: number }>();
+  for (const upstream of config.upstreams) {
+    const spec = await upstreamSpecOf(config, upstream, destinations);
+    upstreams.set(upstream.name, {
+      consumers: spec.consumers.map((c) => c.name),
+      safetyMarginMs: upstream.safetyMargin,
+    });
+  }
+  return {
+    environments: config.environments.map((e) => e.name),
+    managedEnvironments: new Map(certificateSpecs(config).map((s) => [s.name, s.environments])),
+    expectedHosts: expectedAgentHosts(config),
+    upstreams,
+  };
 }

@@ -17,7 +17,7 @@ import { type AgentDeps } from '../../../lambda/use-cases/agent/model';
 import { StateStoreDesiredSource } from '../../../lambda/use-cases/agent/desired-source';
 import { runAgentCycle } from '../../../lambda/use-cases/agent/cycle';
 import { recordAnnouncement } from '../../../lambda/use-cases/upstream/announcements';
-import { upstreamSpecOf } from '../../../lambda/use-cases/upstream/spec';
+import { upstreamSpecOf } from '../../../lambda/wiring/upstream-spec';
 import { watchUpstreams } from '../../../lambda/use-cases/upstream/watch';
 import { buildBundle } from '../../builders/bundles';
 import { buildCa } from '../../builders/certificates';

@@ -1,9 +1,11 @@
 /**
- * The spec of one configured upstream: the mapping from configuration to what the upstream steps use.
+ * The spec of one configured upstream: the mapping from configuration to what the upstream steps use,
+ * with each consumer resolved through the destinations' targets (so it lives with the wiring, which
+ * holds the destinations).
  */
-import type { CertrotorConfig, UpstreamConfig } from '../../config/configuration';
-import type { Destination } from '../../domain/ports';
-import type { UpstreamConsumer, UpstreamSpec } from './model';
+import type { CertrotorConfig, UpstreamConfig } from '../config/configuration';
+import type { Destination } from '../domain/ports';
+import type { UpstreamConsumer, UpstreamSpec } from '../use-cases/upstream/model';
 
 /**
  * The spec of one configured upstream: every consumer host, fleet member and destination target.
