@@ -152,8 +152,6 @@ export const HANDLER_BUNDLES_DIRECTORY = 'dist-handlers';
 export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): JobFunctionFactory {
   const root = packageRoot();
   const configFile = writeBundledConfig(scope, props.configuration, root);
-  const fromSources =
-    existsSync(join(root, 'package-lock.json')) && existsSync(join(root, 'lambda', 'handlers'));
   return (name, environment = {}, options = {}) => {
     const spec = FUNCTIONS[name];
     const id = options.id ?? pascal(name);
@@ -189,36 +187,54 @@ export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): 
         ...environment,
       },
     };
-    if (!fromSources) {
-      return new lambda.Function(scope, id, {
-        ...common,
-        handler: 'index.handler',
-        code: lambda.Code.fromAsset(stagePrebuiltBundle(scope, root, name, configFile)),
-      });
-    }
-    return new nodejs.NodejsFunction(scope, id, {
-      ...common,
-      entry: join(root, 'lambda', 'handlers', `${name}.ts`),
-      handler: 'handler',
-      projectRoot: root,
-      depsLockFilePath: join(root, 'package-lock.json'),
-      bundling: {
-        ...HANDLER_BUNDLING,
-        externalModules: [...HANDLER_BUNDLING.externalModules],
-        mainFields: [...HANDLER_BUNDLING.mainFields],
-        format: nodejs.OutputFormat.CJS,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input, output) => [`cp "${configFile}" "${output}/${BUNDLED_CONFIG_FILE}"`],
-        },
-      },
-    });
+    return handlerFunction(scope, id, name, common, configFile);
   };
 }
 
+/**
+ * One certrotor handler as a Lambda function, carrying the configuration file: bundled from the
+ * sources in this repository, or, in an installed package, from its pre-built bundle (no esbuild,
+ * Docker or lock file needed). Every certrotor function, job or opt-in, is built here.
+ */
+export function handlerFunction(
+  scope: Construct,
+  id: string,
+  name: string,
+  common: lambda.FunctionOptions & { readonly runtime: lambda.Runtime },
+  configFile: string,
+): lambda.Function {
+  const root = packageRoot();
+  const fromSources =
+    existsSync(join(root, 'package-lock.json')) && existsSync(join(root, 'lambda', 'handlers'));
+  if (!fromSources) {
+    return new lambda.Function(scope, id, {
+      ...common,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(stagePrebuiltBundle(scope, root, name, configFile)),
+    });
+  }
+  return new nodejs.NodejsFunction(scope, id, {
+    ...common,
+    entry: join(root, 'lambda', 'handlers', `${name}.ts`),
+    handler: 'handler',
+    projectRoot: root,
+    depsLockFilePath: join(root, 'package-lock.json'),
+    bundling: {
+      ...HANDLER_BUNDLING,
+      externalModules: [...HANDLER_BUNDLING.externalModules],
+      mainFields: [...HANDLER_BUNDLING.mainFields],
+      format: nodejs.OutputFormat.CJS,
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (_input, output) => [`cp "${configFile}" "${output}/${BUNDLED_CONFIG_FILE}"`],
+      },
+    },
+  });
+}
+
 /** A directory holding the pre-built bundle of `name` and the configuration file, for Code.fromAsset. */
-function stagePrebuiltBundle(scope: Construct, root: string, name: HandlerName, configFile: string): string {
+function stagePrebuiltBundle(scope: Construct, root: string, name: string, configFile: string): string {
   const bundle = join(root, HANDLER_BUNDLES_DIRECTORY, name);
   if (!existsSync(join(bundle, 'index.js')))
     throw new Error(
@@ -239,7 +255,7 @@ function stagePrebuiltBundle(scope: Construct, root: string, name: HandlerName, 
  * Writes the configuration document into the assembly directory so each bundle can carry it: the
  * functions read it at cold start (too large for environment variables, and versioned with the code).
  */
-function writeBundledConfig(scope: Construct, document: unknown, root: string): string {
+export function writeBundledConfig(scope: Construct, document: unknown, root = packageRoot()): string {
   const text = `${JSON.stringify(document, null, 1)}\n`;
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const directory = join(Stage.of(scope)?.outdir ?? join(root, 'cdk.out'), '.certrotor');

@@ -7,33 +7,21 @@
  *   const rotor = new CertRotor(stack, 'CertRotor', { configuration });
  *   new ScheduledReport(stack, 'FleetReport', { rotor, configuration });
  */
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   Duration,
   RemovalPolicy,
-  Stage,
   TimeZone,
   aws_dynamodb as dynamodb,
   aws_events as events,
   aws_kms as kms,
   aws_lambda as lambda,
-  aws_lambda_nodejs as nodejs,
   aws_logs as logs,
   aws_s3 as s3,
   aws_scheduler as scheduler,
   aws_scheduler_targets as schedulerTargets,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import {
-  BUNDLED_CONFIG_FILE,
-  HANDLER_BUNDLES_DIRECTORY,
-  HANDLER_BUNDLING,
-  METRIC_NAMESPACE,
-  SERVICE_NAME,
-  packageRoot,
-} from './job-functions';
+import { METRIC_NAMESPACE, SERVICE_NAME, handlerFunction, writeBundledConfig } from './job-functions';
 
 /** What the report needs of the CertRotor it shows. */
 export interface ReportedRotor {
@@ -85,8 +73,7 @@ export class ScheduledReport extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
 
-    const root = packageRoot();
-    const configFile = writeConfigDocument(this, props.configuration, root);
+    const configFile = writeBundledConfig(this, props.configuration);
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       encryptionKey: rotor.key,
@@ -117,32 +104,7 @@ export class ScheduledReport extends Construct {
         CERTROTOR_REPORT_KEY: this.objectKey,
       },
     };
-    const fromSources =
-      existsSync(join(root, 'package-lock.json')) && existsSync(join(root, 'lambda', 'handlers'));
-    this.function = fromSources
-      ? new nodejs.NodejsFunction(this, 'Function', {
-          ...common,
-          entry: join(root, 'lambda', 'handlers', `${REPORT_HANDLER}.ts`),
-          handler: 'handler',
-          projectRoot: root,
-          depsLockFilePath: join(root, 'package-lock.json'),
-          bundling: {
-            ...HANDLER_BUNDLING,
-            externalModules: [...HANDLER_BUNDLING.externalModules],
-            mainFields: [...HANDLER_BUNDLING.mainFields],
-            format: nodejs.OutputFormat.CJS,
-            commandHooks: {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (_input, output) => [`cp "${configFile}" "${output}/${BUNDLED_CONFIG_FILE}"`],
-            },
-          },
-        })
-      : new lambda.Function(this, 'Function', {
-          ...common,
-          handler: 'index.handler',
-          code: lambda.Code.fromAsset(stagePrebuilt(this, root, configFile)),
-        });
+    this.function = handlerFunction(this, 'Function', REPORT_HANDLER, common, configFile);
 
     // Reads state, writes one object; nothing else.
     rotor.table.grantReadData(this.function);
@@ -161,33 +123,4 @@ export class ScheduledReport extends Construct {
       }),
     });
   }
-}
-
-/** The configuration document in the assembly directory, copied next to the handler. */
-function writeConfigDocument(scope: Construct, document: unknown, root: string): string {
-  const text = `${JSON.stringify(document, null, 1)}\n`;
-  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const directory = join(Stage.of(scope)?.outdir ?? join(root, 'cdk.out'), '.certrotor');
-  mkdirSync(directory, { recursive: true });
-  const file = join(directory, `report-config-${hash}.json`);
-  writeFileSync(file, text);
-  return file;
-}
-
-/** An installed package: the pre-built handler bundle and the configuration, staged for an asset. */
-function stagePrebuilt(scope: Construct, root: string, configFile: string): string {
-  const bundle = join(root, HANDLER_BUNDLES_DIRECTORY, REPORT_HANDLER);
-  if (!existsSync(join(bundle, 'index.js')))
-    throw new Error(
-      `certrotor: ${join(bundle, 'index.js')} is missing: this package was packed without its handler bundles`,
-    );
-  const directory = join(
-    Stage.of(scope)?.outdir ?? join(root, 'cdk.out'),
-    '.certrotor',
-    `${REPORT_HANDLER}-${createHash('sha256').update(configFile).digest('hex').slice(0, 12)}`,
-  );
-  mkdirSync(directory, { recursive: true });
-  for (const file of readdirSync(bundle)) copyFileSync(join(bundle, file), join(directory, file));
-  copyFileSync(configFile, join(directory, BUNDLED_CONFIG_FILE));
-  return directory;
 }
