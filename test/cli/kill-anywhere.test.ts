@@ -9,13 +9,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
-import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { COLLECTIONS, readCertificateState } from '../../lambda/use-cases/certificate-state';
-import { type ServerProcess, startDemoHost, stopAllServers } from '../support/fleet-hosts';
-import { servedFingerprint, watchHandshakes, type WatchedHost } from '../support/handshake-watch';
+import { stopAllServers } from '../support/fleet-hosts';
+import { servedFingerprint, watchHandshakes } from '../support/handshake-watch';
+import { startHandInstalledFleet } from '../support/hand-installed-fleet';
 import { createTempDirs } from '../support/temp-dir';
 
 jest.setTimeout(180_000);
@@ -28,12 +27,6 @@ const KILLS = 10;
 /** This host's certificate is installed by `certrotor agent` running beside it; the others by files. */
 const AGENT_HOST = 'web-5';
 const destinationOf = (host: string) => (host === AGENT_HOST ? `${host}-agent` : `${host}-files`);
-const HOUR = 3_600_000;
-
-interface Host extends WatchedHost {
-  readonly dir: string;
-  readonly server: ServerProcess;
-}
 
 const temp = createTempDirs();
 
@@ -47,36 +40,7 @@ afterAll(async () => {
 
 async function startFleet() {
   const root = await temp.make('cli-kill-anywhere');
-  const ca = new LocalCaIssuer({
-    directory: join(root, 'ca'),
-    clock: () => new Date(Date.now() - 24 * HOUR),
-  });
-  const caPem = (await ca.caCertificate()).pem;
-  const installed = await ca.issue(
-    {
-      name: CERT,
-      version: 'hand-installed',
-      commonName: SERVERNAME,
-      dnsNames: [SERVERNAME],
-      ipAddresses: ['127.0.0.1'],
-      keySpec: 'EC_P256',
-      usage: 'server',
-      validityDays: 30,
-      idempotencyKey: 'hand-installed',
-    },
-    new Date(Date.now() - 2 * HOUR),
-  );
-  const hosts: Host[] = [];
-  for (const name of HOST_NAMES) {
-    const dir = join(root, 'hosts', name);
-    await mkdir(dir, { recursive: true });
-    writeFileSync(join(dir, 'key.pem'), installed.privateKey.reveal(), { mode: 0o600 });
-    writeFileSync(join(dir, 'cert.pem'), installed.certificatePem);
-    writeFileSync(join(dir, 'chain.pem'), installed.chainPem);
-    writeFileSync(join(dir, 'fullchain.pem'), installed.certificatePem + installed.chainPem);
-    const server = await startDemoHost(dir);
-    hosts.push({ name, dir, port: server.port, server });
-  }
+  const { caPem, hosts } = await startHandInstalledFleet(root, CERT, SERVERNAME, HOST_NAMES);
   const configFile = join(root, 'certrotor.json');
   writeFileSync(
     configFile,

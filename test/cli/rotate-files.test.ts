@@ -6,16 +6,15 @@
  * whole rotation: no live host may ever serve no certificate, an invalid one or an expired one.
  */
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliContext } from '../../lambda/cli/context';
 import { runCli } from '../../lambda/cli/program';
-import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { looksLikeKeyMaterial } from '../../lambda/domain/events';
 import { containsPrivateKey } from '../../lambda/domain/secret';
 import { shortFingerprint } from '../../lambda/domain/certificate';
-import { type ServerProcess, startDemoHost, stopAllServers } from '../support/fleet-hosts';
+import { type ServerProcess, stopAllServers } from '../support/fleet-hosts';
 import { servedFingerprint, watchHandshakes, type WatchedHost } from '../support/handshake-watch';
+import { startHandInstalledFleet } from '../support/hand-installed-fleet';
 import { createTempDirs } from '../support/temp-dir';
 
 jest.setTimeout(90_000);
@@ -133,37 +132,7 @@ function writeConfig(fleet: Fleet, fault?: Fault): void {
  */
 async function startFleet(): Promise<Fleet> {
   const root = await temp.make('cli-rotate-files');
-  // The CA predates everything it signs, including the adoption run an hour "ago".
-  const ca = new LocalCaIssuer({
-    directory: join(root, 'ca'),
-    clock: () => new Date(Date.now() - 24 * HOUR),
-  });
-  const caPem = (await ca.caCertificate()).pem;
-  const installed = await ca.issue(
-    {
-      name: CERT,
-      version: 'hand-installed',
-      commonName: SERVERNAME,
-      dnsNames: [SERVERNAME],
-      ipAddresses: ['127.0.0.1'],
-      keySpec: 'EC_P256',
-      usage: 'server',
-      validityDays: 30,
-      idempotencyKey: 'hand-installed',
-    },
-    new Date(Date.now() - 2 * HOUR),
-  );
-  const hosts: Host[] = [];
-  for (const name of HOST_NAMES) {
-    const dir = join(root, 'hosts', name);
-    await mkdir(dir, { recursive: true });
-    writeFileSync(join(dir, 'key.pem'), installed.privateKey.reveal(), { mode: 0o600 });
-    writeFileSync(join(dir, 'cert.pem'), installed.certificatePem);
-    writeFileSync(join(dir, 'chain.pem'), installed.chainPem);
-    writeFileSync(join(dir, 'fullchain.pem'), installed.certificatePem + installed.chainPem);
-    const server = await startDemoHost(dir);
-    hosts.push({ name, dir, port: server.port, server });
-  }
+  const { caPem, hosts } = await startHandInstalledFleet(root, CERT, SERVERNAME, HOST_NAMES);
   const fleet: Fleet = {
     root,
     configFile: join(root, 'certrotor.json'),
