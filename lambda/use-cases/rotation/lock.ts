@@ -124,6 +124,27 @@ export async function releaseRotationLock(
     await state.delete(COLLECTIONS.locks, name, { expectedRevision: held.revision });
 }
 
+/**
+ * Releases a lock whose holder is known to be gone (a killed process on this host), returning it; a
+ * live holder's lock stays. A rotation killed after it finished, before it unlocked, leaves such a lock.
+ */
+export async function releaseIfHolderGone(
+  state: StateStore,
+  name: string,
+  now: Date,
+  isHolderGone: ((holder: LockHolder) => boolean) | undefined,
+): Promise<Lock | undefined> {
+  const held = await state.get<RotationLock>(COLLECTIONS.locks, name, now);
+  if (!held?.value.holder || !isHolderGone?.(held.value.holder)) return undefined;
+  try {
+    await state.delete(COLLECTIONS.locks, name, { expectedRevision: held.revision });
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    return undefined;
+  }
+  return held.value;
+}
+
 /** Breaks a lock whoever holds it (`certrotor repair --force-unlock`): the caller checked its holder is gone. */
 export async function breakRotationLock(
   state: StateStore,

@@ -8,7 +8,7 @@
 import { readCertificateState } from '../certificate-state';
 import type { RotationResult } from './finish';
 import { finishStep } from './finish';
-import { breakRotationLock } from './lock';
+import { breakRotationLock, releaseIfHolderGone } from './lock';
 import { readPlan, readTargetRecords } from './records';
 import { rollbackStep } from './rollback';
 import type { RotationDeps, RotationRef, RotationSpec } from './spec';
@@ -30,7 +30,12 @@ export async function repairRotation(
   const now = deps.clock();
   const pending = (await readCertificateState(deps.state, spec.name, now))?.value.pending;
   if (options.forceUnlock) await breakRotationLock(deps.state, spec.name, now);
-  if (!pending) return { repaired: false, reason: `${spec.name} has no interrupted rotation to repair` };
+  if (!pending) {
+    // Killed after it finished but before it unlocked: nothing to repair but the dead holder's lock.
+    const released = await releaseIfHolderGone(deps.state, spec.name, now, deps.isHolderGone);
+    const note = released ? `; released the lock left by ${released.owner}, whose process is gone` : '';
+    return { repaired: false, reason: `${spec.name} has no interrupted rotation to repair${note}` };
+  }
   const ref: RotationRef = {
     name: spec.name,
     version: pending.version,
