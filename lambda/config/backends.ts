@@ -27,12 +27,9 @@ interface KindSupport {
 export const ISSUER_KINDS = {
   'local-ca': { backends: ['local'], instead: { aws: 'use acm-pca' } },
   'acm-pca': { backends: ['aws'], instead: { local: 'use local-ca, or run the CLI with --backend aws' } },
-  acme: {
-    backends: ['local'],
-    instead: {
-      aws: 'run `certrotor rotate` with the local backend (the deployed rotation has no ACME step yet)',
-    },
-  },
+  // On aws: the account key in Secrets Manager, the order journal in the state table, DNS-01 through
+  // Route 53 (lambda/wiring/aws.ts); HTTP-01 is refused below (a Lambda serves no HTTP).
+  acme: { backends: ['local', 'aws'], instead: {} },
   external: { backends: ['local', 'aws'], instead: {} },
 } as const satisfies Record<IssuerKind, KindSupport>;
 
@@ -91,6 +88,7 @@ export function backendProblems(raw: unknown, backend: Backend): PathProblem[] {
     list.forEach((item: unknown, i) => {
       if (!isRecord(item) || typeof item.kind !== 'string') return;
       const support = Object.hasOwn(table, item.kind) ? table[item.kind] : undefined;
+      if (section === 'issuers' && item.kind === 'acme') problems.push(...acmeProblems(item, i, backend));
       if (!support || support.backends.includes(backend)) return; // unknown kinds are the schema's
       const instead = support.instead[backend];
       problems.push({
@@ -100,6 +98,21 @@ export function backendProblems(raw: unknown, backend: Backend): PathProblem[] {
     });
   }
   return problems;
+}
+
+/**
+ * An ACME issuer on the aws backend answers DNS-01 only: the deployed rotation runs in Lambda, which
+ * can neither listen for the CA's HTTP-01 request nor write into a host's webroot.
+ */
+function acmeProblems(issuer: Record<string, unknown>, index: number, backend: Backend): PathProblem[] {
+  const challenge = issuer.challenge;
+  if (backend !== 'aws' || !isRecord(challenge) || challenge.type !== 'http-01') return [];
+  return [
+    {
+      path: ['issuers', index, 'challenge', 'type'],
+      message: `"http-01" cannot be answered by ${BACKEND_LABELS.aws} (its rotation runs in Lambda, which serves no HTTP); use dns-01 with route53`,
+    },
+  ];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -18,7 +18,7 @@ import {
   Http01Webroot,
 } from '../adapters/net/acme/challenges';
 import { AcmeIssuer } from '../adapters/net/acme/issuer';
-import { LocalAcmeJournal } from '../adapters/net/acme/journal';
+import { type AcmeKeyFiles, type AcmeOrderJournal, LocalAcmeJournal } from '../adapters/net/acme/journal';
 import type { CertrotorConfig, IssuerConfig } from '../config/configuration';
 import { InvalidInputError, describeError } from '../domain/errors';
 import type { BundleRef, BundleStore, Clock, Issuer, StateStore } from '../domain/ports';
@@ -38,16 +38,40 @@ export function buildAcmeIssuer(
 ): AcmeIssuer {
   const directory = issuer.directory ?? join(deps.config.local.stateDirectory, 'acme', issuer.name);
   const journal = new LocalAcmeJournal(directory, deps.state, deps.clock);
+  return acmeIssuerWith(issuer, {
+    ...deps,
+    journal,
+    keys: journal,
+    route53: (region) => createAwsClient(Route53Client, region ? { region } : {}),
+    secrets: () => createAwsClient(SecretsManagerClient, {}),
+  });
+}
+
+/** The ACME issuer over a given journal and AWS clients (the aws backend's: lambda/wiring/aws.ts). */
+export function acmeIssuerWith(
+  issuer: AcmeIssuerConfig,
+  deps: {
+    readonly clock: Clock;
+    readonly state: StateStore;
+    readonly bundles: BundleStore;
+    readonly sleep: (ms: number) => Promise<void>;
+    readonly journal: AcmeOrderJournal;
+    readonly keys: AcmeKeyFiles;
+    /** Route 53 is global; a configured region only picks the endpoint. */
+    readonly route53: (region: string | undefined) => Route53Client;
+    readonly secrets: () => SecretsManagerClient;
+  },
+): AcmeIssuer {
   const { eab } = issuer;
   return new AcmeIssuer({
     name: issuer.name,
     directoryUrl: issuer.directoryUrl,
     ...(issuer.email ? { email: issuer.email } : {}),
     ...(issuer.profile ? { profile: issuer.profile } : {}),
-    ...(eab ? { eab: { keyId: eab.keyId, hmacKey: () => readMacKey(eab) } } : {}),
-    solver: acmeSolver(issuer.challenge, deps.sleep),
-    journal,
-    keys: journal,
+    ...(eab ? { eab: { keyId: eab.keyId, hmacKey: () => readMacKey(eab, deps.secrets) } } : {}),
+    solver: acmeSolver(issuer.challenge, deps.sleep, deps.route53),
+    journal: deps.journal,
+    keys: deps.keys,
     sleep: deps.sleep,
     currentCertificatePem: async (name) => {
       const current = (await readCertificateState(deps.state, name, deps.clock()))?.value.current;
@@ -60,14 +84,12 @@ export function buildAcmeIssuer(
 function acmeSolver(
   challenge: AcmeIssuerConfig['challenge'],
   sleep: (ms: number) => Promise<void>,
+  route53: (region: string | undefined) => Route53Client,
 ): ChallengeSolver {
   if (challenge.type === 'dns-01')
     return new Dns01Solver(
       new Route53Dns({
-        client: createAwsClient(
-          Route53Client,
-          challenge.route53.region ? { region: challenge.route53.region } : {},
-        ),
+        client: route53(challenge.route53.region),
         hostedZoneId: challenge.route53.hostedZoneId,
         sleep,
       }),
@@ -79,13 +101,14 @@ function acmeSolver(
   });
 }
 
-async function readMacKey(eab: NonNullable<AcmeIssuerConfig['eab']>): Promise<string> {
+async function readMacKey(
+  eab: NonNullable<AcmeIssuerConfig['eab']>,
+  secrets: () => SecretsManagerClient,
+): Promise<string> {
   if (eab.hmacKeyFile !== undefined) return (await readFile(eab.hmacKeyFile, 'utf8')).trim();
   const id = eab.hmacKeySecretId!;
   try {
-    const secret = await createAwsClient(SecretsManagerClient, {}).send(
-      new GetSecretValueCommand({ SecretId: id }),
-    );
+    const secret = await secrets().send(new GetSecretValueCommand({ SecretId: id }));
     return (secret.SecretString ?? '').trim();
   } catch (error) {
     throw describeAwsError('secretsmanager:GetSecretValue', id, error);

@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AcmPcaIssuer, SecretsManagerIssuanceJournal } from '../adapters/aws/acm-pca';
+import { AwsAcmeJournal } from '../adapters/aws/acme-journal';
 import { awsIssuerCaReaders } from '../adapters/aws/inventory-sources';
 import { AcmDestination, AcmSource } from '../adapters/aws/acm';
 import type { AwsClientProvider } from '../adapters/aws/clients';
@@ -32,6 +34,7 @@ import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/age
 import { certificateSpecs } from '../config/views/certificates';
 import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
 import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
+import { type AcmeIssuerConfig, acmeIssuerWith } from './acme';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
 export interface RotationAdapterSettings {
@@ -92,9 +95,49 @@ export const AWS_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'aws', Aws
       ...(issuer.signingAlgorithm ? { signingAlgorithm: issuer.signingAlgorithm } : {}),
       ...(issuer.templateArn ? { templateArn: issuer.templateArn } : {}),
     }),
+  acme: (issuer, deps) => awsAcmeIssuer(issuer, deps),
   // A vendor supplies these; nothing issues.
   external: () => undefined,
 };
+
+/**
+ * An ACME issuer on the aws backend: its account key a secret, its order journal in the state table
+ * (lambda/adapters/aws/acme-journal.ts), DNS-01 through Route 53 with the backend's clients. Not built
+ * without a state table (nowhere to journal orders): a certificate naming it then fails with the
+ * issuer named.
+ */
+function awsAcmeIssuer(issuer: AcmeIssuerConfig, deps: AwsDeps): Issuer | undefined {
+  const { config, clients, settings, state, bundles } = deps;
+  if (!state) return undefined;
+  const tableName = state instanceof DynamoDbStateStore ? state.tableName : config.aws.tableName;
+  const journal = new AwsAcmeJournal({
+    issuerName: issuer.name,
+    state,
+    clock: settings.clock,
+    secrets: clients.get(SecretsManagerClient),
+    accountSecretName: `${config.aws.secretPrefix}acme/${issuer.name}/account-key`,
+    ...kmsOf(settings),
+    ...(tableName
+      ? { table: { dynamodb: clients.get(DynamoDBClient), kms: clients.get(KMSClient), tableName } }
+      : {}),
+    fallbackKeys: new SecretsManagerIssuanceJournal({
+      client: clients.get(SecretsManagerClient),
+      prefix: `${config.aws.secretPrefix}issuance/`,
+      ...kmsOf(settings),
+    }),
+  });
+  return acmeIssuerWith(issuer, {
+    clock: settings.clock,
+    state,
+    bundles,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    journal,
+    keys: journal,
+    // Route 53 is a global service: its API is in us-east-1 unless the issuer names a region.
+    route53: (region) => clients.get(Route53Client, region ?? 'us-east-1'),
+    secrets: () => clients.get(SecretsManagerClient),
+  });
+}
 
 export const AWS_DESTINATIONS: Registry<
   DestinationConfig,

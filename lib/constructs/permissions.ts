@@ -186,6 +186,7 @@ function grantRotation(
       }),
     );
   }
+  if (options.issue !== false) grantAcme(fn, config, secretArn);
   const acmArns = config.destinations.flatMap((d) => (d.kind === 'acm' ? [d.certificateArn] : []));
   if (acmArns.length > 0) {
     fn.addToRolePolicy(
@@ -218,6 +219,79 @@ function grantRotation(
         sid: 'SsmResults',
         actions: ['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ec2:DescribeInstances'],
         resources: ['*'],
+      }),
+    );
+  }
+}
+
+/**
+ * ACME issuers (DNS-01): TXT records named `_acme-challenge.*` in the configured hosted zones only
+ * (UPSERT and DELETE), GetChange to wait for INSYNC, and the External Account Binding MAC keys kept in
+ * Secrets Manager. The account key is a secret under the certrotor prefix and the order journal is in
+ * the state table: those grants are the rotation's own (CertificateSecrets, the table, BundleDataKeys).
+ */
+function grantAcme(fn: lambda.IFunction, config: CertrotorConfig, secretArn: (name: string) => string): void {
+  const stack = Stack.of(fn);
+  const acme = config.issuers.flatMap((i) => (i.kind === 'acme' ? [i] : []));
+  const zones = [
+    ...new Set(
+      acme.flatMap((i) =>
+        i.challenge.type === 'dns-01'
+          ? [i.challenge.route53.hostedZoneId.replace(/^\/hostedzone\//, '')]
+          : [],
+      ),
+    ),
+  ].sort();
+  if (zones.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AcmeDns01Records',
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: zones.map((zone) =>
+          stack.formatArn({
+            service: 'route53',
+            region: '',
+            account: '',
+            resource: 'hostedzone',
+            resourceName: zone,
+          }),
+        ),
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'],
+          },
+          'ForAllValues:StringLike': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_acme-challenge.*'],
+          },
+        },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AcmeDns01Changes',
+        actions: ['route53:GetChange'],
+        resources: [
+          stack.formatArn({
+            service: 'route53',
+            region: '',
+            account: '',
+            resource: 'change',
+            resourceName: '*',
+          }),
+        ],
+      }),
+    );
+  }
+  const eabSecrets = [
+    ...new Set(acme.flatMap((i) => (i.eab?.hmacKeySecretId ? [secretArn(i.eab.hmacKeySecretId)] : []))),
+  ];
+  if (eabSecrets.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AcmeEabKeys',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: eabSecrets,
       }),
     );
   }

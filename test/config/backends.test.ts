@@ -153,7 +153,7 @@ describe('the kinds each backend runs', () => {
   );
 
   it.each([
-    ['issuers', ISSUER_KINDS, { local: ['local-ca', 'acme', 'external'], aws: ['acm-pca', 'external'] }],
+    ['issuers', ISSUER_KINDS, { local: ['local-ca', 'acme', 'external'], aws: ['acm-pca', 'acme', 'external'] }],
     [
       'destinations',
       DESTINATION_KINDS,

@@ -54,12 +54,14 @@ export class AcmeIssuer implements Issuer {
     const { journal } = this.options;
     const client = await this.account();
 
-    const record = await journal.lookup(request.idempotencyKey);
+    const subject = { name: request.name, version: request.version };
+    const record = await journal.lookup(request.idempotencyKey, subject);
     const privateKey =
       record?.privateKey ??
       (await journal.reserveKey(
         request.idempotencyKey,
         await exportPrivateKey(await generateKeyPair(request.keySpec)),
+        subject,
       ));
 
     let orderUrl = record?.orderUrl;

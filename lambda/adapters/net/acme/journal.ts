@@ -19,10 +19,16 @@ export interface AcmeOrderRecord {
   readonly orderUrl?: string;
 }
 
+/** The certificate version an order is for (an encryption context where keys are sealed with KMS). */
+export interface AcmeOrderSubject {
+  readonly name: string;
+  readonly version: string;
+}
+
 export interface AcmeOrderJournal {
-  lookup(idempotencyKey: string): Promise<AcmeOrderRecord | undefined>;
+  lookup(idempotencyKey: string, subject: AcmeOrderSubject): Promise<AcmeOrderRecord | undefined>;
   /** Persists the key for `idempotencyKey`; returns the key on record (a concurrent first one wins). */
-  reserveKey(idempotencyKey: string, privateKey: SecretKey): Promise<SecretKey>;
+  reserveKey(idempotencyKey: string, privateKey: SecretKey, subject: AcmeOrderSubject): Promise<SecretKey>;
   recordOrder(idempotencyKey: string, orderUrl: string): Promise<void>;
 }
 
