@@ -8,7 +8,13 @@
  * adds client-side rate limiting on top; it helps a long listing that keeps getting throttled
  * (`retryMode: 'adaptive'`), but it slows every call of that client after one throttle, so it is
  * not the default.
+ *
+ * Proxies: when the environment names one (`HTTPS_PROXY`/`HTTP_PROXY`, `NO_PROXY`; see
+ * `net/proxy.ts`), every client's connections go through a CONNECT tunnel, decided per host so a
+ * `NO_PROXY` entry (a VPC endpoint, the emulator) is reached directly.
  */
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { EnvProxyHttpAgent, EnvProxyHttpsAgent, hasProxyEnvironment } from '../net/proxy';
 import { OperationError } from '../../domain/errors';
 import { scrubPrivateKeys } from '../../domain/secret';
 
@@ -31,6 +37,8 @@ export interface AwsClientOptions {
   readonly retryMode?: RetryMode;
   /** Attempts including the first. @default 5 */
   readonly maxAttempts?: number;
+  /** Where the proxy variables are read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -44,6 +52,7 @@ export interface AwsClientConfig {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   retryMode: RetryMode;
   maxAttempts: number;
+  requestHandler?: NodeHttpHandler;
 }
 
 export function awsClientConfig(options: AwsClientOptions = {}): AwsClientConfig {
@@ -55,6 +64,13 @@ export function awsClientConfig(options: AwsClientOptions = {}): AwsClientConfig
   if (options.profile !== undefined) config.profile = options.profile;
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
   if (options.credentials !== undefined) config.credentials = { ...options.credentials };
+  const env = options.env ?? process.env;
+  if (hasProxyEnvironment(env)) {
+    config.requestHandler = new NodeHttpHandler({
+      httpAgent: new EnvProxyHttpAgent(env, { keepAlive: true }),
+      httpsAgent: new EnvProxyHttpsAgent(env, { keepAlive: true }),
+    });
+  }
   return config;
 }
 

@@ -56,6 +56,61 @@ export function proxyLabel(proxy: URL): string {
   return `${proxy.protocol}//${proxy.host}`;
 }
 
+function proxyAuthorization(proxy: URL): string | undefined {
+  return proxy.username
+    ? `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`
+    : undefined;
+}
+
+/**
+ * Opens a TCP tunnel to `host:port` through `proxy` with HTTP CONNECT; `callback` gets the raw
+ * socket, or an error naming the proxy (without its credentials).
+ */
+export function openTunnel(
+  proxy: URL,
+  host: string,
+  port: number,
+  timeoutMs: number | undefined,
+  callback: (error: Error | null, socket?: Duplex) => void,
+): void {
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const auth = proxyAuthorization(proxy);
+  const request = http.request({
+    host: proxy.hostname.replace(/^\[|\]$/g, ''),
+    port: defaultPort(proxy),
+    method: 'CONNECT',
+    path: authority,
+    headers: { host: authority, ...(auth ? { 'proxy-authorization': auth } : {}) },
+    agent: false,
+    ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
+  });
+  let settled = false;
+  const fail = (error: Error) => {
+    if (settled) return;
+    settled = true;
+    callback(new Error(`proxy ${proxyLabel(proxy)}: ${error.message}`, { cause: error }));
+  };
+  request.once('timeout', () => request.destroy(new Error('no answer to CONNECT in time')));
+  request.once('error', fail);
+  request.once('connect', (response, socket) => {
+    if (response.statusCode !== 200) {
+      socket.destroy();
+      fail(new Error(`CONNECT ${authority} refused with HTTP ${response.statusCode ?? 0}`));
+      return;
+    }
+    settled = true;
+    callback(null, socket);
+  });
+  request.end();
+}
+
+function tlsOverTunnel(socket: Duplex, options: tls.ConnectionOptions, host: string): tls.TLSSocket {
+  const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
+  return tls.connect({ ...options, socket, ...(servername ? { servername } : {}) });
+}
+
+type ConnectionCallback = (error: Error | null, socket: Duplex) => void;
+
 /**
  * An HTTPS agent whose every connection is a CONNECT tunnel through `proxy`, then TLS to the target
  * (certificate and host name verified as for a direct connection).
@@ -73,49 +128,83 @@ export class ProxyTunnelAgent extends https.Agent {
 
   override createConnection(
     options: https.RequestOptions,
-    callback?: (error: Error | null, socket: Duplex) => void,
+    callback?: ConnectionCallback,
+  ): Duplex | null | undefined {
+    const host = options.host ?? 'localhost';
+    openTunnel(this.proxy, host, Number(options.port ?? 443), options.timeout, (error, socket) => {
+      if (error || !socket) return callback?.(error, undefined as unknown as Duplex);
+      this.tunnels++;
+      callback?.(null, tlsOverTunnel(socket, options as tls.ConnectionOptions, host));
+    });
+    return undefined;
+  }
+}
+
+/**
+ * Agents that pick the route per connection from the environment, for clients that resolve their
+ * own host names (the AWS SDK): each connection's host is checked against `NO_PROXY`, and the rest
+ * go through a CONNECT tunnel to the `HTTPS_PROXY` (https) or `HTTP_PROXY` (http) proxy. Plain-HTTP
+ * targets (an emulator, a VPC endpoint given as `http://`) are tunnelled with CONNECT too.
+ */
+export class EnvProxyHttpsAgent extends https.Agent {
+  /** Tunnels opened, for tests and diagnostics. */
+  tunnels = 0;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    options: https.AgentOptions = {},
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: ConnectionCallback,
   ): Duplex | null | undefined {
     const host = options.host ?? 'localhost';
     const port = Number(options.port ?? 443);
-    const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const auth = this.proxy.username
-      ? `Basic ${Buffer.from(`${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`).toString('base64')}`
-      : undefined;
-    const request = http.request({
-      host: this.proxy.hostname.replace(/^\[|\]$/g, ''),
-      port: defaultPort(this.proxy),
-      method: 'CONNECT',
-      path: authority,
-      headers: { host: authority, ...(auth ? { 'proxy-authorization': auth } : {}) },
-      agent: false,
-      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-    });
-    const fail = (error: Error) =>
-      callback?.(
-        new Error(`proxy ${proxyLabel(this.proxy)}: ${error.message}`, { cause: error }),
-        undefined as unknown as Duplex,
-      );
-    request.once('timeout', () => request.destroy(new Error('no answer to CONNECT in time')));
-    request.once('error', fail);
-    request.once('connect', (response, socket) => {
-      if (response.statusCode !== 200) {
-        socket.destroy();
-        fail(new Error(`CONNECT ${authority} refused with HTTP ${response.statusCode ?? 0}`));
-        return;
-      }
+    const proxy = proxyFor(new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`), this.env);
+    if (!proxy) return super.createConnection(options, callback);
+    openTunnel(proxy, host, port, options.timeout, (error, socket) => {
+      if (error || !socket) return callback?.(error, undefined as unknown as Duplex);
       this.tunnels++;
-      const given = (options as tls.ConnectionOptions).servername;
-      const servername = given ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
-      const secure = tls.connect({
-        ...(options as tls.ConnectionOptions),
-        socket,
-        ...(servername ? { servername } : {}),
-      });
-      callback?.(null, secure);
+      callback?.(null, tlsOverTunnel(socket, options as tls.ConnectionOptions, host));
     });
-    request.end();
     return undefined;
   }
+}
+
+/** The plain-HTTP counterpart of {@link EnvProxyHttpsAgent}. */
+export class EnvProxyHttpAgent extends http.Agent {
+  tunnels = 0;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    options: http.AgentOptions = {},
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: ConnectionCallback,
+  ): Duplex | null | undefined {
+    const host = options.host ?? 'localhost';
+    const port = Number(options.port ?? 80);
+    const proxy = proxyFor(new URL(`http://${host.includes(':') ? `[${host}]` : host}:${port}`), this.env);
+    if (!proxy) return super.createConnection(options, callback);
+    openTunnel(proxy, host, port, options.timeout, (error, socket) => {
+      if (error || !socket) return callback?.(error, undefined as unknown as Duplex);
+      this.tunnels++;
+      callback?.(null, socket);
+    });
+    return undefined;
+  }
+}
+
+/** Whether the environment names any proxy at all (then clients get the env-routing agents). */
+export function hasProxyEnvironment(env: NodeJS.ProcessEnv): boolean {
+  return envValue(env, 'https_proxy') !== undefined || envValue(env, 'http_proxy') !== undefined;
 }
 
 /**
@@ -132,9 +221,7 @@ export function proxyRouteFor(
   const proxy = proxyFor(url, env);
   if (!proxy) return undefined;
   if (url.protocol === 'https:') return { proxy, agent: new ProxyTunnelAgent(proxy, tlsOptions) };
-  const auth = proxy.username
-    ? `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`
-    : undefined;
+  const auth = proxyAuthorization(proxy);
   return {
     proxy,
     viaProxy: {

@@ -5,6 +5,7 @@ import { bypassesProxy, proxyFor } from '../../../lambda/adapters/net/proxy';
 import { SlackWebhookNotifier } from '../../../lambda/adapters/net/slack-webhook';
 import { buildCertificate } from '../../builders/certificates';
 import { startFakeSlackServer } from '../../support/fake-slack-server';
+import { startForwardProxy } from '../../support/forward-proxy';
 
 const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -24,50 +25,10 @@ function listen(server: net.Server): Promise<number> {
   );
 }
 
-/** A forward proxy on loopback: CONNECT tunnels (counted, with their authority) and absolute-form HTTP. */
 async function startProxy(options: { refuse?: boolean } = {}) {
-  const tunnels: string[] = [];
-  const forwarded: string[] = [];
-  const server = http.createServer((request, response) => {
-    forwarded.push(request.url ?? '');
-    const target = new URL(request.url ?? '');
-    const upstream = http.request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: request.method,
-        headers: request.headers,
-      },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    request.pipe(upstream);
-  });
-  const sockets: net.Socket[] = [];
-  closers.push(async () => sockets.forEach((s) => s.destroy()));
-  server.on('connect', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    tunnels.push(request.url ?? '');
-    sockets.push(socket);
-    if (options.refuse) {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-      return;
-    }
-    const [host, port] = (request.url ?? '').split(':');
-    const upstream = net.connect(Number(port), host, () => {
-      sockets.push(upstream);
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
-  });
-  const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, tunnels, forwarded };
+  const proxy = await startForwardProxy(options);
+  closers.push(() => proxy.close());
+  return proxy;
 }
 
 /** A webhook over HTTPS on loopback with its own CA-less self-signed certificate. */
