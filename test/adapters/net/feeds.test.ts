@@ -17,6 +17,10 @@ beforeAll(async () => {
   server = http.createServer((request, response) => {
     if (request.url === '/feed.json') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"scheduled_maintenances":[]}');
+    } else if (request.url === '/moved') {
+      response.writeHead(301, { location: '/feed.json' }).end();
+    } else if (request.url === '/loop') {
+      response.writeHead(302, { location: '/loop' }).end();
     } else if (request.url === '/slow') {
       pending.push(response); // never answers
     } else if (request.url === '/endless') {
@@ -52,6 +56,16 @@ describe('HttpFeedFetcher', () => {
   it('returns the body of a feed', async () => {
     // Act / Assess
     expect(await new HttpFeedFetcher().fetchText(`${base}/feed.json`)).toBe('{"scheduled_maintenances":[]}');
+  });
+
+  it('follows a redirect to the feed', async () => {
+    expect(await new HttpFeedFetcher().fetchText(`${base}/moved`)).toBe('{"scheduled_maintenances":[]}');
+  });
+
+  it('gives up on a redirect loop after five redirects, naming the URL', async () => {
+    await expect(new HttpFeedFetcher().fetchText(`${base}/loop`)).rejects.toThrow(
+      /fetch feed http:\/\/127\.0\.0\.1:\d+\/loop: more than 5 redirects/,
+    );
   });
 
   it.each([
