@@ -40,6 +40,8 @@ export interface AwsRuntimeOptions {
 
 /** The environment variable naming the state table when neither --table nor aws.tableName does. */
 export const TABLE_ENV = 'CERTROTOR_TABLE_NAME';
+/** The KMS key (id, ARN or alias) the deployed service seals keys with; the Lambdas read the same variable. */
+export const KMS_KEY_ENV = 'CERTROTOR_KMS_KEY_ID';
 
 export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRuntimeOptions): Promise<Runtime> {
   const { flags, env } = options;
@@ -68,9 +70,13 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
     );
   }
   const state = awsStateStore(clients, tableName);
+  const kmsKeyId = env[KMS_KEY_ENV];
   const { issuers, destinations, bundles } = buildRotationAdapters(config, clients, {
     clock: options.clock,
     state,
+    // The deployed service's key: bundles and ACME order keys are then sealed in the table as the
+    // rotation Lambda seals them; without it they go to Secrets Manager.
+    ...(kmsKeyId ? { kmsKeyId } : {}),
   });
   const sinks: EventPublisher[] = [awsEventPublisher(clients, config.aws.eventBusName)];
   if (options.eventStream) {
