@@ -112,39 +112,39 @@ function tlsOverTunnel(socket: Duplex, options: tls.ConnectionOptions, host: str
 type ConnectionCallback = (error: Error | null, socket: Duplex) => void;
 
 /**
- * An HTTPS agent whose every connection is a CONNECT tunnel through `proxy`, then TLS to the target
- * (certificate and host name verified as for a direct connection).
+ * The connection for one request of an agent: direct when no proxy applies to the target (the
+ * agent's own `createConnection`), otherwise a CONNECT tunnel, with TLS on top for https.
  */
-export class ProxyTunnelAgent extends https.Agent {
-  /** Tunnels opened, for tests and diagnostics. */
-  tunnels = 0;
+function connectVia(
+  proxy: URL | undefined,
+  options: https.RequestOptions,
+  secure: boolean,
+  direct: () => Duplex | null | undefined,
+  callback: ConnectionCallback | undefined,
+  onTunnel: () => void,
+): Duplex | null | undefined {
+  if (!proxy) return direct();
+  const host = options.host ?? 'localhost';
+  const port = Number(options.port ?? (secure ? 443 : 80));
+  openTunnel(proxy, host, port, options.timeout, (error, socket) => {
+    if (error || !socket) return callback?.(error, undefined as unknown as Duplex);
+    onTunnel();
+    callback?.(null, secure ? tlsOverTunnel(socket, options as tls.ConnectionOptions, host) : socket);
+  });
+  return undefined;
+}
 
-  constructor(
-    readonly proxy: URL,
-    options: https.AgentOptions = {},
-  ) {
-    super({ keepAlive: false, ...options });
-  }
-
-  override createConnection(
-    options: https.RequestOptions,
-    callback?: ConnectionCallback,
-  ): Duplex | null | undefined {
-    const host = options.host ?? 'localhost';
-    openTunnel(this.proxy, host, Number(options.port ?? 443), options.timeout, (error, socket) => {
-      if (error || !socket) return callback?.(error, undefined as unknown as Duplex);
-      this.tunnels++;
-      callback?.(null, tlsOverTunnel(socket, options as tls.ConnectionOptions, host));
-    });
-    return undefined;
-  }
+function targetUrl(scheme: 'http' | 'https', options: http.ClientRequestArgs): URL {
+  const host = options.host ?? 'localhost';
+  const port = options.port ?? (scheme === 'https' ? 443 : 80);
+  return new URL(`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`);
 }
 
 /**
- * Agents that pick the route per connection from the environment, for clients that resolve their
- * own host names (the AWS SDK): each connection's host is checked against `NO_PROXY`, and the rest
- * go through a CONNECT tunnel to the `HTTPS_PROXY` (https) or `HTTP_PROXY` (http) proxy. Plain-HTTP
- * targets (an emulator, a VPC endpoint given as `http://`) are tunnelled with CONNECT too.
+ * An HTTPS agent that picks the route per connection from the environment, for clients that
+ * resolve their own host names (the AWS SDK) as much as for one URL (a webhook): each connection's
+ * host is checked against `NO_PROXY`, and the rest go through a CONNECT tunnel to `HTTPS_PROXY`,
+ * then TLS to the target (certificate and host name verified as for a direct connection).
  */
 export class EnvProxyHttpsAgent extends https.Agent {
   /** Tunnels opened, for tests and diagnostics. */
@@ -161,20 +161,25 @@ export class EnvProxyHttpsAgent extends https.Agent {
     options: https.RequestOptions,
     callback?: ConnectionCallback,
   ): Duplex | null | undefined {
-    const host = options.host ?? 'localhost';
-    const port = Number(options.port ?? 443);
-    const proxy = proxyFor(new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`), this.env);
-    if (!proxy) return super.createConnection(options, callback);
-    openTunnel(proxy, host, port, options.timeout, (error, socket) => {
-      if (error || !socket) return callback?.(error, undefined as unknown as Duplex);
-      this.tunnels++;
-      callback?.(null, tlsOverTunnel(socket, options as tls.ConnectionOptions, host));
-    });
-    return undefined;
+    const proxy = proxyFor(targetUrl('https', options), this.env);
+    return connectVia(
+      proxy,
+      options,
+      true,
+      () => super.createConnection(options, callback),
+      callback,
+      () => {
+        this.tunnels++;
+      },
+    );
   }
 }
 
-/** The plain-HTTP counterpart of {@link EnvProxyHttpsAgent}. */
+/**
+ * The plain-HTTP counterpart of {@link EnvProxyHttpsAgent}, for SDK clients pointed at an `http://`
+ * endpoint: tunnelled with CONNECT through `HTTP_PROXY` too, since the SDK cannot send the
+ * absolute-form request a forward proxy expects.
+ */
 export class EnvProxyHttpAgent extends http.Agent {
   tunnels = 0;
 
@@ -189,16 +194,17 @@ export class EnvProxyHttpAgent extends http.Agent {
     options: http.ClientRequestArgs,
     callback?: ConnectionCallback,
   ): Duplex | null | undefined {
-    const host = options.host ?? 'localhost';
-    const port = Number(options.port ?? 80);
-    const proxy = proxyFor(new URL(`http://${host.includes(':') ? `[${host}]` : host}:${port}`), this.env);
-    if (!proxy) return super.createConnection(options, callback);
-    openTunnel(proxy, host, port, options.timeout, (error, socket) => {
-      if (error || !socket) return callback?.(error, undefined as unknown as Duplex);
-      this.tunnels++;
-      callback?.(null, socket);
-    });
-    return undefined;
+    const proxy = proxyFor(targetUrl('http', options), this.env);
+    return connectVia(
+      proxy,
+      options,
+      false,
+      () => super.createConnection(options, callback),
+      callback,
+      () => {
+        this.tunnels++;
+      },
+    );
   }
 }
 
@@ -220,7 +226,8 @@ export function proxyRouteFor(
   { readonly proxy: URL; readonly agent?: https.Agent; readonly viaProxy?: http.RequestOptions } | undefined {
   const proxy = proxyFor(url, env);
   if (!proxy) return undefined;
-  if (url.protocol === 'https:') return { proxy, agent: new ProxyTunnelAgent(proxy, tlsOptions) };
+  if (url.protocol === 'https:')
+    return { proxy, agent: new EnvProxyHttpsAgent(env, { keepAlive: false, ...tlsOptions }) };
   const auth = proxyAuthorization(proxy);
   return {
     proxy,
