@@ -61,6 +61,7 @@ export function placementProblems(
     const at = `networkPlacements[${index}]`;
     if (!/^[A-Za-z][A-Za-z0-9]*$/.test(p.name)) problems.push(`${at}.name: letters and digits only`);
     if (names.has(p.name)) problems.push(`${at}.name: ${p.name} is used twice`);
+    if (p.name === 'default') problems.push(`${at}.name: default names the probe outside any VPC`);
     names.add(p.name);
     if (p.environments.length === 0) problems.push(`${at}.environments: must name at least one environment`);
     for (const environment of p.environments) {
@@ -116,6 +117,7 @@ export function unreachableEndpoints(props: ReachProps): string[] {
         `endpoint ${e.name} (${e.host}) in environment ${e.environment} is private and the rotation's placement does not reach it: verifying ${verifiedBy.join(', ')} will fail there`,
       );
   }
+  lines.push(...unreachableAcmeDirectories(config, props.rotation));
   const watchedFrom = props.upstreamWatch;
   for (const u of config.upstreams) {
     for (const endpoint of u.endpoints) {
@@ -128,6 +130,31 @@ export function unreachableEndpoints(props: ReachProps): string[] {
           `upstream ${u.name} endpoint ${endpoint.host} is private and the upstream watch's placement does not reach it (upstreamWatchPlacement)`,
         );
     }
+  }
+  return lines;
+}
+
+/**
+ * The rotation step orders certificates from each ACME issuer's directory: outside a VPC the function
+ * reaches public directories only; in a placement, its subnets need egress (a NAT gateway), which
+ * isolated subnets lack.
+ */
+function unreachableAcmeDirectories(
+  config: CertrotorConfig,
+  rotation: NetworkPlacement | undefined,
+): string[] {
+  const lines: string[] = [];
+  for (const issuer of config.issuers) {
+    if (issuer.kind !== 'acme') continue;
+    const host = new URL(issuer.directoryUrl).hostname;
+    if (rotation === undefined && isPrivateEndpoint(host))
+      lines.push(
+        `issuer ${issuer.name}: the ACME directory ${host} is private and the rotation runs outside any VPC: name a placement that reaches it (rotationPlacement)`,
+      );
+    if (rotation?.subnets?.subnetType === ec2.SubnetType.PRIVATE_ISOLATED)
+      lines.push(
+        `issuer ${issuer.name}: the rotation's placement ${rotation.name} uses isolated subnets, which cannot reach the ACME directory ${host}: use subnets with egress (a NAT gateway)`,
+      );
   }
   return lines;
 }
