@@ -84,6 +84,8 @@ export interface FindingPlace {
   readonly affected: boolean;
   readonly fingerprintSha256?: string;
   readonly notAfter?: string;
+  /** Set for what a host agent reports installed: the host's name (the message says "on host X"). */
+  readonly host?: string;
 }
 
 /**
@@ -228,6 +230,7 @@ function withPlaces(
         location,
         status: known && family(member.kind) === 'expiry' ? known.status : member.kind,
         affected: true,
+        ...(known?.host !== undefined ? { host: known.host } : {}),
         ...(member.certificate ? { fingerprintSha256: member.certificate.fingerprintSha256 } : {}),
         ...(member.certificate?.notAfter ? { notAfter: member.certificate.notAfter } : {}),
       });
@@ -240,17 +243,27 @@ function withPlaces(
   const all = [...byPlace.values()];
   const representative = members.find((m) => m.message === merged.message) ?? merged;
   const representativeEnvironment = representative.environments[0];
-  const others = all.filter((p) => p.environment !== representativeEnvironment);
+  const representativeLocation = representative.locations[0];
+  const others = all.filter((p) => p.host === undefined && p.environment !== representativeEnvironment);
   const perEnvironment = new Map<string, string[]>();
   for (const p of others) {
     const list = perEnvironment.get(p.environment) ?? [];
     if (!list.includes(p.status)) list.push(p.status);
     perEnvironment.set(p.environment, list);
   }
-  const also =
-    perEnvironment.size > 0
-      ? `; also in ${[...perEnvironment].map(([environment, states]) => `${environment}: ${states.join(', ')}`).join('; ')}`
-      : '';
+  // Hosts are named one by one, whatever their environment: "on host worker-1: expires in 5 days".
+  const hosts = all
+    .filter((p) => p.host !== undefined && p.location !== representativeLocation)
+    .map((p) => `on host ${p.host}: ${p.status}`);
+  const parts = [
+    ...(perEnvironment.size > 0
+      ? [
+          `in ${[...perEnvironment].map(([environment, states]) => `${environment}: ${states.join(', ')}`).join('; ')}`,
+        ]
+      : []),
+    ...hosts,
+  ];
+  const also = parts.length > 0 ? `; also ${parts.join('; ')}` : '';
   return {
     ...merged,
     places: all,

@@ -5,7 +5,8 @@
  * never fail the cycle; their problems are reported with the rest.
  */
 import { describeError } from '../domain/errors';
-import type { Finding } from '../domain/findings';
+import type { CertificateFacts } from '../domain/certificate';
+import { type Finding, keyFingerprint } from '../domain/findings';
 import type { Threshold, ThresholdScaling } from '../domain/thresholds';
 import type {
   CertificateSource,
@@ -16,7 +17,12 @@ import type {
   TlsProber,
 } from '../domain/ports';
 import { retryNotBefore } from '../domain/rotation/backoff';
-import { COLLECTIONS, type VersionRecord, readCertificateState } from './certificate-state';
+import {
+  COLLECTIONS,
+  type CertificateState,
+  type VersionRecord,
+  readCertificateState,
+} from './certificate-state';
 import { type Evaluation, type ManagedView, evaluate, observationIdentities } from './evaluate';
 import type { IdentityMode } from '../domain/findings';
 import { findingToEvent, type OwnershipLookup } from './finding-events';
@@ -60,6 +66,12 @@ export interface CycleDeps {
     spec: Pick<ManagedCertificateSpec, 'name' | 'issuer'>,
     current: VersionRecord,
   ) => Promise<ManagedView['suggestedWindow']>;
+  /**
+   * Inventory sources this scan does not read but the sibling sweep may (a probe job's view of the
+   * inventory): read again, in the same scan, when an earlier scan saw a place of theirs holding a
+   * certificate that has a finding now.
+   */
+  readonly siblingSources?: readonly CertificateSource[];
 }
 
 export interface ScanInput {
@@ -105,11 +117,12 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
     ...(input.thresholdScaling ? { thresholdScaling: input.thresholdScaling } : {}),
   };
   let evaluated = evaluate(observations, managed, policy, now);
-  // The sibling sweep: every other place known to hold a certificate with a finding is checked now.
-  const swept = await sweepSiblings(deps, input, observations, evaluated.findings, now);
+  // The sibling sweep: every other place known to hold a certificate with a finding is checked now:
+  // endpoints probed again, inventory sources read again, and what host agents report installed.
+  const swept = await sweepSiblings(deps, input, observations, managed, evaluated.findings, now);
+  failures.push(...swept.failures);
   if (swept.observations.length > 0) {
     observations.push(...swept.observations);
-    failures.push(...swept.failures);
     evaluated = evaluate(observations, managed, policy, now);
   }
   const agentDrift = await agentDriftFindings(deps.state, managed, observations, input, now);
@@ -133,7 +146,8 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
   }
   await recordObservations(
     deps.state,
-    observations,
+    // Agent reports are kept by the agents themselves (COLLECTIONS.hosts), not as observations.
+    observations.filter((o) => !isAgentPlace(o)),
     now,
     input.observationTtlMs ?? 30 * 86_400_000,
     observationIdentities(observations, managed, input.identity),
@@ -331,13 +345,19 @@ export interface StoredObservation {
 }
 
 /**
- * Places with the identity of a finding that this scan did not probe (known from earlier
- * observations: another job's probe, another run) are probed now, so a finding names them all.
+ * The sibling sweep. Places with the identity of a finding that this scan did not check are checked
+ * now, so a finding names them all:
+ * - endpoints known from earlier observations (another job's probe, another run) are probed again;
+ * - inventory places known from earlier observations whose source this scan did not read are read
+ *   again from `deps.siblingSources` (only their items with a wanted identity join the scan);
+ * - what host agents report installed (COLLECTIONS.hosts) is a place of its certificate
+ *   (`host <name>`), judged with the facts of the version it reports.
  */
 async function sweepSiblings(
   deps: CycleDeps,
   input: ScanInput,
   observations: readonly Observation[],
+  managed: readonly ManagedView[],
   findings: readonly Finding[],
   now: Date,
 ): Promise<{ observations: Observation[]; failures: ScanFailure[] }> {
@@ -346,9 +366,18 @@ async function sweepSiblings(
   const targetKey = (t: { environment: string; host: string; port: number; servername?: string }) =>
     `${t.environment}|${t.host}:${t.port}|${t.servername ?? ''}`;
   const probed = new Set(observations.flatMap((o) => (o.kind === 'endpoint' ? [targetKey(o.endpoint)] : [])));
+  const seenPlaces = new Set(
+    observations.map((o) => `${observationEnvironment(o)}|${observationLocation(o)}`),
+  );
   const targets = new Map<string, EndpointTarget>();
+  let inventoryToReread = false;
   for (const { value } of await deps.state.list<StoredObservation>(COLLECTIONS.observations, now)) {
-    if (!value.target || !value.identity || !wanted.has(value.identity)) continue;
+    if (!value.identity || !wanted.has(value.identity)) continue;
+    if (!value.target) {
+      if (value.source !== 'probe' && !seenPlaces.has(`${value.environment}|${value.location}`))
+        inventoryToReread = true;
+      continue;
+    }
     const target = { environment: value.environment, ...value.target };
     const key = targetKey(target);
     if (probed.has(key) || targets.has(key)) continue;
@@ -356,10 +385,106 @@ async function sweepSiblings(
     const configured = input.endpoints.find((e) => targetKey(e) === key);
     targets.set(key, configured ?? target);
   }
-  if (targets.size === 0) return { observations: [], failures: [] };
-  return gatherObservations({ ...deps, sources: [] }, [...targets.values()], {
-    concurrency: input.concurrency,
+  const read = new Set(deps.sources.map((s) => s.name));
+  const rereadSources = inventoryToReread ? (deps.siblingSources ?? []).filter((s) => !read.has(s.name)) : [];
+  const gathered =
+    targets.size > 0 || rereadSources.length > 0
+      ? await gatherObservations({ ...deps, sources: rereadSources }, [...targets.values()], {
+          concurrency: input.concurrency,
+        })
+      : { observations: [], failures: [] };
+  const agents = await agentPlaces(deps.state, managed, now).catch((error: unknown) => {
+    gathered.failures.push({ what: 'agent reports', error: describeError(error) });
+    return [];
   });
+  // Inventory items and agent places join the scan only when they hold a certificate with a finding.
+  const candidates = [...gathered.observations, ...agents];
+  const identityOf = observationIdentities([...observations, ...candidates], managed, input.identity);
+  // A named place (an agent's certificate) can give an unnamed certificate its name: still wanted.
+  const before = observationIdentities(observations, managed, input.identity);
+  const wantedNow = new Set([
+    ...wanted,
+    ...observations.filter((o) => wanted.has(before(o) ?? '\u0000')).map((o) => identityOf(o) ?? '\u0000'),
+  ]);
+  return {
+    observations: candidates.filter((o) => o.kind === 'endpoint' || wantedNow.has(identityOf(o) ?? '\u0000')),
+    failures: gathered.failures,
+  };
+}
+
+/** The source name of agent-report places (see `agentPlaces`). */
+export const AGENT_PLACE_SOURCE = 'agent';
+
+function isAgentPlace(o: Observation): boolean {
+  return o.kind === 'inventory' && o.item.source === AGENT_PLACE_SOURCE;
+}
+
+/**
+ * What every host agent reports installed, as places of its certificate: the version it reports is
+ * looked up among the certificate's known versions (current, previous, pending) for its facts. A
+ * report of a version certrotor no longer knows has no facts to judge and is left to the drift check.
+ */
+async function agentPlaces(
+  state: StateStore,
+  managed: readonly ManagedView[],
+  now: Date,
+): Promise<Observation[]> {
+  const reports = (await state.list<HostReportFacts>(COLLECTIONS.hosts, now))
+    .map((i) => i.value)
+    .filter(
+      (r) =>
+        typeof r.certificate === 'string' &&
+        typeof r.host === 'string' &&
+        typeof r.installedFingerprint === 'string',
+    );
+  const places: Observation[] = [];
+  for (const report of reports) {
+    const view = managed.find((m) => m.name === report.certificate);
+    const stored = view?.state ?? (await readCertificateState(state, report.certificate, now))?.value;
+    const facts = versionFacts(stored, report.installedFingerprint!);
+    if (!facts) continue;
+    places.push({
+      kind: 'inventory',
+      item: {
+        id: `${report.host}#${report.certificate}`,
+        source: AGENT_PLACE_SOURCE,
+        environment: report.environment ?? view?.environments[0] ?? 'default',
+        location: `host ${report.host}`,
+        facts,
+        managedName: report.certificate,
+      },
+    });
+  }
+  return places;
+}
+
+/** The facts of the version of `state` with this fingerprint (a minimal record when only dates are kept). */
+function versionFacts(
+  state: CertificateState | undefined,
+  fingerprint: string,
+): CertificateFacts | undefined {
+  const key = keyFingerprint(fingerprint);
+  const versions = [state?.current, state?.previous, state?.pending].filter(
+    (v): v is NonNullable<typeof v> => v?.fingerprintSha256 !== undefined,
+  );
+  const version = versions.find((v) => keyFingerprint(v.fingerprintSha256!) === key);
+  if (!version) return undefined;
+  if (version.facts) return version.facts;
+  if (!('notAfter' in version)) return undefined;
+  const subject = state?.current?.facts?.subject ?? '';
+  return {
+    fingerprintSha256: version.fingerprintSha256,
+    serialNumber: '',
+    subject,
+    issuer: '',
+    subjectAltNames: state?.current?.facts?.subjectAltNames ?? [],
+    notBefore: version.notBefore,
+    notAfter: version.notAfter,
+    keyAlgorithm: 'unknown',
+    isCA: false,
+    selfSigned: false,
+    extendedKeyUsage: [],
+  };
 }
 
 async function recordObservations(

@@ -202,6 +202,10 @@ function identify(
         list.push({
           environment: observationEnvironment(observation),
           location: observationLocation(observation),
+          // What a host agent reports installed (see the sibling sweep in cycle.ts).
+          ...(observation.kind === 'inventory' && observation.item.source === 'agent'
+            ? { host: observation.item.id.split('#')[0] }
+            : {}),
           status: placeStatus(facts, thresholds, now, scaling),
           fingerprintSha256: facts.fingerprintSha256,
           notAfter: facts.notAfter,

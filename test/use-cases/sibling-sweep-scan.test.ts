@@ -4,15 +4,25 @@
  * earlier scan saw serving the same certificate, so the one event names both. Real TLS servers on
  * loopback, the real prober, an in-memory state store.
  */
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import * as tls from 'node:tls';
+import { FilesSource } from '../../lambda/adapters/local/files-source';
 import { NodeTlsProber } from '../../lambda/adapters/net/tls-prober';
+import { COLLECTIONS } from '../../lambda/domain/certificate-state';
+import type { HostReport } from '../../lambda/domain/host-agent';
+import { hostRecordId } from '../../lambda/domain/host-agent';
+import { parseCertificates } from '../../lambda/domain/x509';
 import type { OutgoingEvent } from '../../lambda/domain/ports';
 import { DEFAULT_THRESHOLDS } from '../../lambda/domain/thresholds';
 import { type CycleDeps, type ScanInput, scan } from '../../lambda/use-cases/cycle';
 import type { EndpointTarget } from '../../lambda/use-cases/scan';
 import { DAY, type BuiltCertificate, buildCa, buildCertificate } from '../builders/certificates';
 import { MemoryStateStore } from '../fakes/memory-state-store';
+import { useTempDirs } from '../support/temp-dir';
+
+const temp = useTempDirs();
 
 const servers: tls.Server[] = [];
 const prober = new NodeTlsProber({ workers: 0 });
@@ -94,5 +104,146 @@ describe('scan with the sibling sweep', () => {
     expect(expiredEvents[0]!.detail.environments).toEqual(['staging', 'prod']);
     expect(String(expiredEvents[0]!.detail.summary)).toMatch(/also in prod: expires in 4 days$/);
     expect(report.events.map((e) => e.detailType)).toEqual(['Certificate Expired']);
+  });
+  it('names what a host agent reports installed as a place of the certificate: "also on host worker-1: expires in 4 days"', async () => {
+    // Prepare: certrotor manages "orders"; worker-1's agent reports its current version installed,
+    // which expires in 4 days. Staging serves an unmanaged copy (same subject and names), expired.
+    const now = Date.now();
+    const ca = await buildCa({ commonName: 'Agent places CA', now: new Date(now - 400 * DAY) });
+    const name = 'orders.internal.example';
+    const build = (notAfter: number) =>
+      buildCertificate({ issuer: ca, commonName: name, notAfter: new Date(notAfter), lifetimeDays: 90 });
+    const current = await build(now + 4 * DAY + 3_600_000);
+    const expired = await build(now - 2 * DAY);
+    const staging = await serve(expired);
+    const facts = parseCertificates(current.certificatePem, 'current')[0]!.facts;
+    const state = new MemoryStateStore();
+    const at = new Date();
+    await state.put(
+      COLLECTIONS.certificates,
+      'orders',
+      {
+        name: 'orders',
+        failedAttempts: 0,
+        current: {
+          version: 'v1',
+          fingerprintSha256: facts.fingerprintSha256,
+          notAfter: facts.notAfter,
+          notBefore: facts.notBefore,
+          bundle: { store: 'memory', id: 'orders/v1' },
+          facts,
+        },
+      },
+      at,
+    );
+    const report: HostReport = {
+      host: 'worker-1',
+      certificate: 'orders',
+      environment: 'prod',
+      installedFingerprint: facts.fingerprintSha256,
+      reloadOk: true,
+      healthy: true,
+      at: at.toISOString(),
+    };
+    await state.put(COLLECTIONS.hosts, hostRecordId('worker-1', 'orders'), report, at);
+    const deps: CycleDeps = {
+      sources: [],
+      prober,
+      state,
+      clock: () => new Date(),
+      ownership: () => ({}),
+      publisher: { name: 'memory', publish: async (events) => ({ published: events.length, failed: [] }) },
+    };
+
+    // Act: a scan that probes staging only.
+    const scanned = await scan(deps, {
+      endpoints: [
+        {
+          name: 'orders-staging',
+          environment: 'staging',
+          host: '127.0.0.1',
+          port: staging.port,
+          servername: name,
+          caPem: [ca.certificatePem],
+        },
+      ],
+      specs: [],
+      renewal: new Map(),
+      thresholds: DEFAULT_THRESHOLDS,
+      thresholdScaling: 'lifetime',
+      concurrency: 4,
+    });
+
+    // Assess: one event, naming the host and the state of its installed version.
+    const expiredEvents = scanned.events.filter((e) => e.detailType === 'Certificate Expired');
+    expect(expiredEvents).toHaveLength(1);
+    expect(String(expiredEvents[0]!.detail.summary)).toMatch(/; also on host worker-1: expires in 4 days$/);
+    expect(expiredEvents[0]!.detail.environments).toEqual(['staging', 'prod']);
+    const finding = scanned.evaluation.findings.find((f) => f.kind === 'expired')!;
+    expect(finding.places).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ environment: 'prod', location: 'host worker-1', host: 'worker-1' }),
+      ]),
+    );
+    // The agent's report stays the agent's: no observation is recorded for it.
+    const stored = await state.list<{ location: string }>(COLLECTIONS.observations, new Date());
+    expect(stored.map((i) => i.value.location)).not.toContain('host worker-1');
+  });
+
+  it('reads again, in the same scan, an inventory source a probe job does not read when it held the certificate with a finding', async () => {
+    // Prepare: an inventory scan (sources only) saw the certificate in a prod file, fine at the time.
+    const now = Date.now();
+    const dir = await temp.make('sweep-inventory');
+    const ca = await buildCa({ commonName: 'Inventory sweep CA', now: new Date(now - 400 * DAY) });
+    const name = 'billing.internal.example';
+    const build = (notAfter: number) =>
+      buildCertificate({ issuer: ca, commonName: name, notAfter: new Date(notAfter), lifetimeDays: 365 });
+    const file = join(dir, 'billing.pem');
+    writeFileSync(file, (await build(now + 200 * DAY)).certificatePem);
+    const files = new FilesSource('prod-files', 'prod', [file]);
+    const state = new MemoryStateStore();
+    const base = {
+      prober,
+      state,
+      clock: () => new Date(),
+      ownership: () => ({}),
+      publisher: { name: 'memory', publish: async () => ({ published: 0, failed: [] }) },
+    } satisfies Omit<CycleDeps, 'sources'>;
+    const input = (endpoints: EndpointTarget[]): ScanInput => ({
+      endpoints,
+      specs: [],
+      renewal: new Map(),
+      thresholds: DEFAULT_THRESHOLDS,
+      concurrency: 4,
+    });
+    await scan({ ...base, sources: [files] }, input([]));
+    // Since then the file was replaced by a copy expiring in 4 days, and staging serves an expired one.
+    writeFileSync(file, (await build(now + 4 * DAY + 3_600_000)).certificatePem);
+    const staging = await serve(await build(now - 2 * DAY));
+
+    // Act: a probe job's scan: it reads no source, but may read the inventory for the sweep.
+    const scanned = await scan(
+      { ...base, sources: [], siblingSources: [files] },
+      input([
+        {
+          name: 'billing-staging',
+          environment: 'staging',
+          host: '127.0.0.1',
+          port: staging.port,
+          servername: name,
+          caPem: [ca.certificatePem],
+        },
+      ]),
+    );
+
+    // Assess: the file was read again (its state now, not as last stored) and is named.
+    expect(scanned.observations.map((o) => o.kind)).toEqual(['endpoint', 'inventory']);
+    const finding = scanned.evaluation.findings.find((f) => f.kind === 'expired')!;
+    expect(finding.message).toMatch(/; also in prod: expires in 4 days$/);
+    expect(finding.places).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ environment: 'prod', location: file, affected: true }),
+      ]),
+    );
   });
 });
