@@ -30,6 +30,9 @@ export const ISSUER_KINDS = {
   // On aws: the account key in Secrets Manager, the order journal in the state table, DNS-01 through
   // Route 53 (lambda/wiring/aws.ts); HTTP-01 is refused below (a Lambda serves no HTTP).
   acme: { backends: ['local', 'aws'], instead: {} },
+  // ACM exportable public certificates: the CLI (local backend, installing on its hosts) and the
+  // deployed service both request, export and redistribute (lambda/wiring/acm-issuer.ts).
+  acm: { backends: ['local', 'aws'], instead: {} },
   external: { backends: ['local', 'aws'], instead: {} },
 } as const satisfies Record<IssuerKind, KindSupport>;
 

@@ -35,6 +35,7 @@ import { certificateSpecs } from '../config/views/certificates';
 import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
 import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
 import { type AcmeIssuerConfig, acmeIssuerWith } from './acme';
+import { acmIssuerWith } from './acm-issuer';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
 export interface RotationAdapterSettings {
@@ -96,6 +97,18 @@ export const AWS_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'aws', Aws
       ...(issuer.templateArn ? { templateArn: issuer.templateArn } : {}),
     }),
   acme: (issuer, deps) => awsAcmeIssuer(issuer, deps),
+  // Not built without a state table: nowhere to record which ACM certificate backs a certificate.
+  acm: (issuer, { clients, settings, state }) =>
+    state
+      ? acmIssuerWith(issuer, {
+          clock: settings.clock,
+          state,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          acm: (region) => clients.get(ACMClient, region),
+          // Route 53 is a global service: its API is in us-east-1 unless the issuer names a region.
+          route53: (region) => clients.get(Route53Client, region ?? 'us-east-1'),
+        })
+      : undefined,
   // A vendor supplies these; nothing issues.
   external: () => undefined,
 };

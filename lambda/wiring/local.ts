@@ -6,6 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ACMClient } from '@aws-sdk/client-acm';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { createAwsClient } from '../adapters/aws/clients';
 import { AgentDestination } from '../adapters/local/agent-destination';
 import { FileBundleStore } from '../adapters/local/file-bundle-store';
 import { FileDestination } from '../adapters/local/file-destination';
@@ -18,6 +21,7 @@ import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/age
 import type { EndpointTargetOptions } from '../config/views/endpoints';
 import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
 import { acmeTrust, buildAcmeIssuer } from './acme';
+import { acmIssuerWith } from './acm-issuer';
 import { installLayout, resolveFileOwner } from './file-install';
 import { type Registry, buildByKind, buildListByKind } from './registry';
 
@@ -41,6 +45,15 @@ export const LOCAL_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'local',
       clock,
     }),
   acme: (issuer, deps) => buildAcmeIssuer(issuer, deps),
+  // ACM from the CLI: the SDK's credentials, region and endpoint (AWS_ENDPOINT_URL), as ACME's Route 53.
+  acm: (issuer, { clock, state, sleep }) =>
+    acmIssuerWith(issuer, {
+      clock,
+      state,
+      sleep,
+      acm: (region) => createAwsClient(ACMClient, region ? { region } : {}),
+      route53: (region) => createAwsClient(Route53Client, region ? { region } : {}),
+    }),
   // A vendor supplies these; nothing issues.
   external: () => undefined,
 };

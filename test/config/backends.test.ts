@@ -136,24 +136,40 @@ describe('the kinds each backend runs', () => {
   });
 
   it.each<Backend>(['local', 'aws'])(
-    'refuses an issuer of kind acm on the %s backend, listing the kinds there are',
+    'accepts an issuer of kind acm (ACM exportable certificates) on the %s backend, and refuses one without its validation zone',
     (backend) => {
       // Act
-      const check = checkConfig(
+      const accepted = checkConfig(
+        portable((c) =>
+          c.issuers.push({
+            name: 'public',
+            kind: 'acm',
+            validation: { route53: { hostedZoneId: 'Z0123456789ABC' } },
+          }),
+        ),
+        { backend },
+      );
+      const refused = checkConfig(
         portable((c) => c.issuers.push({ name: 'public', kind: 'acm' })),
         { backend },
       );
 
       // Assess
-      expect(check.problems).toHaveLength(1);
-      expect(check.problems[0]).toMatch(
-        /^issuers\[1\]\.kind: must be one of "local-ca", "acm-pca", "acme", "external"/,
-      );
+      expect(accepted.problems).toEqual([]);
+      expect(refused.problems).toHaveLength(1);
+      expect(refused.problems[0]).toMatch(/^issuers\[1\]\.validation: /);
     },
   );
 
   it.each([
-    ['issuers', ISSUER_KINDS, { local: ['local-ca', 'acme', 'external'], aws: ['acm-pca', 'acme', 'external'] }],
+    [
+      'issuers',
+      ISSUER_KINDS,
+      {
+        local: ['local-ca', 'acme', 'acm', 'external'],
+        aws: ['acm-pca', 'acme', 'acm', 'external'],
+      },
+    ],
     [
       'destinations',
       DESTINATION_KINDS,

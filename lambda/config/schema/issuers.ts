@@ -116,10 +116,37 @@ export const issuerSchema = z
     }),
     z.strictObject({
       name: name('Issuer name.'),
+      kind: z.literal('acm'),
+      region: region
+        .optional()
+        .meta({ description: 'Region of the ACM certificates. @default the SDK default' }),
+      validation: z
+        .strictObject({
+          route53: z
+            .strictObject({
+              hostedZoneId: z
+                .string()
+                .regex(
+                  /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/,
+                  'must be a Route 53 hosted zone id such as Z0123456789ABC',
+                )
+                .meta({ description: 'Hosted zone holding the names.' }),
+              region: region.optional(),
+            })
+            .meta({
+              description: "ACM's validation CNAMEs (UPSERT, wait for INSYNC; kept for ACM's renewals).",
+            }),
+        })
+        .meta({ description: 'DNS validation of the requested names.' }),
+      validationTimeout: duration(
+        'Longest wait for ACM to validate and issue within one rotation step.',
+      ).prefault('10m'),
+    }),
+    z.strictObject({
+      name: name('Issuer name.'),
       kind: z.literal('external'),
       description: text('Who supplies these certificates and how.').optional(),
     }),
   ])
-  // No `acm` kind until ACM exportable certificates can be issued from (issue 17): the configuration
-  // accepts only what some engine runs (lambda/config/backends.ts).
+  // `acm`: ACM exportable public certificates (lambda/adapters/aws/acm-exportable-issuer.ts).
   .meta({ description: 'What signs new certificates; `external` means a vendor supplies them.' });

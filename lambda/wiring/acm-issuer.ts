@@ -1,0 +1,40 @@
+/**
+ * The `acm` issuer (ACM exportable public certificates, issue 17) from its configuration entry, for
+ * both backends: the ACM client of its region, Route 53 for the validation CNAMEs, the state store
+ * recording which ACM certificate backs each managed certificate, and the notAfter of the version
+ * distributed now (so a rotation before ACM renewed is refused before anything is stored).
+ */
+import type { ACMClient } from '@aws-sdk/client-acm';
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import { AcmExportableIssuer } from '../adapters/aws/acm-exportable-issuer';
+import type { IssuerConfig } from '../config/configuration';
+import type { Clock, StateStore } from '../domain/ports';
+import { readCertificateState } from '../use-cases/certificate-state';
+
+export type AcmIssuerConfig = Extract<IssuerConfig, { kind: 'acm' }>;
+
+export interface AcmIssuerDeps {
+  readonly clock: Clock;
+  readonly state: StateStore;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** The ACM client of a region (undefined: the backend's default region). */
+  readonly acm: (region: string | undefined) => ACMClient;
+  /** Route 53 is global; a configured region only picks the endpoint. */
+  readonly route53: (region: string | undefined) => Route53Client;
+}
+
+export function acmIssuerWith(issuer: AcmIssuerConfig, deps: AcmIssuerDeps): AcmExportableIssuer {
+  const { route53 } = issuer.validation;
+  return new AcmExportableIssuer({
+    name: issuer.name,
+    acm: deps.acm(issuer.region),
+    route53: deps.route53(route53.region),
+    hostedZoneId: route53.hostedZoneId,
+    state: deps.state,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    validationTimeoutMs: issuer.validationTimeout,
+    currentNotAfter: async (name) =>
+      (await readCertificateState(deps.state, name, deps.clock()))?.value.current?.notAfter,
+  });
+}
