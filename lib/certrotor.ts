@@ -27,7 +27,11 @@ import {
 import { Construct } from 'constructs';
 import { type CertrotorConfig, validateConfig } from '../lambda/config/configuration';
 import { ConfigurationError } from '../lambda/domain/errors';
-import { PROBE_ENVIRONMENTS_VARIABLE } from '../lambda/handlers/support/probe-environments';
+import {
+  PROBE_ENVIRONMENTS_VARIABLE,
+  PROBE_PLACEMENT_VARIABLE,
+} from '../lambda/handlers/support/probe-environments';
+import { DEFAULT_PROBE_SHARD_SIZE } from '../lambda/use-cases/probe-shards';
 import { createAlarmsAndDashboard } from './constructs/alarms-dashboard';
 import { createEventBus, routeAwsSignals } from './constructs/event-bus';
 import { registerEventSchemas } from './constructs/event-schemas';
@@ -46,6 +50,7 @@ import {
   webhookSecretEnvironment,
 } from './constructs/notifier';
 import { grantJobPermissions } from './constructs/permissions';
+import { ProbeShards } from './constructs/probe-shards';
 import { createRotationWorkflow } from './constructs/rotation-workflow';
 import { ScheduledReport, type ScheduledReportProps } from './constructs/scheduled-report';
 import { type ScheduleOverrides, createScheduledJobs, scheduleSettings } from './constructs/scheduled-jobs';
@@ -137,6 +142,15 @@ export interface CertRotorProps {
   /** The placement (by name) the upstream watch runs in. @default as `rotationPlacement` */
   readonly upstreamWatchPlacement?: string;
   /**
+   * Endpoints one probe invocation takes. A probe function (the default one, or a placement's) with
+   * more endpoints than this probes them as a sharded sweep: its schedule starts a Step Functions
+   * workflow (`ProbeShards`, `ProbeShards<Placement>`) that probes each shard of this many endpoints
+   * in its own invocation, then emits the sweep's one heartbeat. @default 1000
+   */
+  readonly probeShardSize?: number;
+  /** Shards of one sharded sweep probed at once (Map MaxConcurrency). @default 10 */
+  readonly probeShardConcurrency?: number;
+  /**
    * One errors alarm per function. Every failure already raises another alarm: a scheduled job that
    * fails misses its heartbeat, a failed rotation raises the workflow alarm, a failed start the scan
    * problems alarm, an event the notifier or the ACM handler cannot process lands in a dead-letter
@@ -178,6 +192,16 @@ export class CertRotor extends Construct {
   readonly dashboard?: cloudwatch.Dashboard;
   /** One probe function per network placement, by placement name. */
   readonly placementProbes: Readonly<Record<string, lambda.Function>>;
+  /**
+   * The rotation-step function of each placement the rotation steps do not run in, by placement name:
+   * the workflow's Verify task routes each target whose environment that placement reaches to it.
+   */
+  readonly placementVerifiers: Readonly<Record<string, lambda.Function>>;
+  /**
+   * The sharded sweep of each probe function with more endpoints than `probeShardSize`, scheduled in
+   * place of the function: `default` for the probe outside any VPC, else the placement's name.
+   */
+  readonly probeSweeps: Readonly<Record<string, sfn.StateMachine>>;
   /** Only with the `report` prop. */
   readonly report?: ScheduledReport;
 
@@ -251,18 +275,46 @@ export class CertRotor extends Construct {
         p.name,
         fn(
           'probe',
-          { [PROBE_ENVIRONMENTS_VARIABLE]: JSON.stringify(p.environments) },
+          {
+            [PROBE_ENVIRONMENTS_VARIABLE]: JSON.stringify(p.environments),
+            [PROBE_PLACEMENT_VARIABLE]: p.name,
+          },
           { id: pascal(`probe-${p.name}`), network: placementOptions(p) },
         ),
       ]),
     );
+    // Verification is a fresh handshake from where the target is reachable: every placement but the
+    // rotation's own gets a rotation-step function of its own, for the Verify task of its targets.
+    const verifierPlacements = placements.filter((p) => p !== rotationPlacement);
+    this.placementVerifiers = Object.fromEntries(
+      verifierPlacements.map((p) => [
+        p.name,
+        fn('rotation-step', {}, { id: pascal(`rotation-step-${p.name}`), network: placementOptions(p) }),
+      ]),
+    );
+    const probeSweeps = createProbeSweeps(this, {
+      config,
+      placements,
+      probes: { default: functions.probe, ...this.placementProbes },
+      shardSize: props.probeShardSize ?? DEFAULT_PROBE_SHARD_SIZE,
+      ...(props.probeShardConcurrency !== undefined ? { maxConcurrency: props.probeShardConcurrency } : {}),
+      key: this.key,
+      logRetention,
+    });
+    this.probeSweeps = probeSweeps;
     const additionalProbes = Object.entries(this.placementProbes).map(([name, f]) => ({
       id: pascal(`probe-${name}`),
       function: f,
+      ...(probeSweeps[name] ? { workflow: probeSweeps[name] } : {}),
     }));
 
     this.stateMachine = createRotationWorkflow(this, {
       step: functions['rotation-step'],
+      verifiers: verifierPlacements.map((p) => ({
+        placement: p.name,
+        environments: p.environments,
+        step: this.placementVerifiers[p.name]!,
+      })),
       rolloutConcurrency: props.rolloutConcurrency ?? 5,
       timeout: props.rotationTimeout ?? Duration.hours(2),
       logRetention,
@@ -280,6 +332,7 @@ export class CertRotor extends Construct {
       webhookSecrets: this.webhookSecrets,
       functions: this.functions,
       additionalProbes: additionalProbes.map((p) => p.function),
+      additionalVerifiers: Object.values(this.placementVerifiers),
     });
 
     this.scheduleDeadLetterQueue = createScheduledJobs(this, {
@@ -288,6 +341,7 @@ export class CertRotor extends Construct {
       key: this.key,
       inventory: this.functions.inventory,
       probe: this.functions.probe,
+      ...(probeSweeps.default ? { probeWorkflow: probeSweeps.default } : {}),
       upstreamWatch: this.functions['upstream-watch'],
       planner: this.functions.planner,
       ...(this.functions.digest ? { digest: this.functions.digest } : {}),
@@ -314,7 +368,11 @@ export class CertRotor extends Construct {
       functions: {
         ...this.functions,
         ...Object.fromEntries(Object.entries(this.placementProbes).map(([n, f]) => [`probe-${n}`, f])),
+        ...Object.fromEntries(
+          Object.entries(this.placementVerifiers).map(([n, f]) => [`rotation-step-${n}`, f]),
+        ),
       },
+      probePlacements: placements.map((p) => p.name),
       notifierDeadLetterQueue: this.notifierDeadLetterQueue,
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...(props.minimumDaysLeftAlarm !== undefined
@@ -352,6 +410,52 @@ export class CertRotor extends Construct {
 
     acknowledgeNagFindings(this);
   }
+}
+
+/**
+ * A sharded sweep (ProbeShards) for each probe function with more endpoints than one shard: `default`
+ * for the probe outside any VPC (the environments no placement reaches), else the placement's name.
+ */
+function createProbeSweeps(
+  scope: Construct,
+  props: {
+    readonly config: CertrotorConfig;
+    readonly placements: readonly NetworkPlacement[];
+    readonly probes: Readonly<Record<string, lambda.IFunction>>;
+    readonly shardSize: number;
+    readonly maxConcurrency?: number;
+    readonly key: kms.IKey;
+    readonly logRetention: logs.RetentionDays;
+  },
+): Record<string, sfn.StateMachine> {
+  if (!Number.isInteger(props.shardSize) || props.shardSize < 1)
+    throw new ConfigurationError('CertRotor props', [
+      `probeShardSize: ${props.shardSize} must be a whole number of at least 1`,
+    ]);
+  const placed = new Set(props.placements.flatMap((p) => p.environments));
+  const environmentsOf = (name: string) =>
+    name === 'default'
+      ? new Set(props.config.environments.map((e) => e.name).filter((e) => !placed.has(e)))
+      : new Set(props.placements.find((p) => p.name === name)?.environments ?? []);
+  const sweeps: Record<string, sfn.StateMachine> = {};
+  for (const [name, probe] of Object.entries(props.probes)) {
+    const served = environmentsOf(name);
+    const endpoints = props.config.endpoints.filter((e) => served.has(e.environment)).length;
+    if (endpoints <= props.shardSize) continue;
+    const id = name === 'default' ? 'ProbeShards' : pascal(`probe-shards-${name}`);
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      encryptionKey: props.key,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    sweeps[name] = new ProbeShards(scope, id, {
+      probe,
+      shardSize: props.shardSize,
+      ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
+      logGroup,
+    }).stateMachine;
+  }
+  return sweeps;
 }
 
 /** The default probe probes the environments no placement reaches (all of them without placements). */

@@ -4,6 +4,12 @@
  * workflow's state carries only references (a shard's index, the shard count and the endpoint count
  * it was planned for), never endpoint lists: each shard reads the configuration itself and takes its
  * own contiguous range of the configured endpoints. Every endpoint is in exactly one shard.
+ *
+ * Findings across shards: a shard observes and records only its own endpoints' places, so it never
+ * touches what another shard's endpoints served (a place's last observation stays until its own shard
+ * sees it again, and an alert is resolved only once each of its places was observed again). Alerts
+ * are deduplicated in the state table across shards. The sweep's heartbeat (the dead man's switch)
+ * is emitted once, by the `probe-complete` task after every shard succeeded, never per shard.
  */
 
 /** How many endpoints one probe invocation takes by default: well within a function's 15 minutes. */
@@ -21,9 +27,20 @@ export interface ProbeShardPlan {
   readonly shards: readonly ProbeShard[];
 }
 
+/** What one shard task returns (the workflow keeps these counts, never endpoint lists). */
+export interface ProbeShardResult {
+  readonly index: number;
+  readonly probed: number;
+  readonly failed: number;
+}
+
 export type ProbeShardRequest =
   | { readonly job: 'probe-plan'; readonly shardSize?: number }
-  | { readonly job: 'probe-shard'; readonly shard: ProbeShard };
+  | { readonly job: 'probe-shard'; readonly shard: ProbeShard }
+  | { readonly job: 'probe-complete'; readonly shards: readonly ProbeShardResult[] };
+
+/** The jobs of the sharded probe workflow (the scheduler's own `{ job: 'probe' }` is a whole sweep). */
+export const PROBE_SHARD_JOBS: readonly string[] = ['probe-plan', 'probe-shard', 'probe-complete'];
 
 /** The shards of `endpoints` endpoints, at most `shardSize` each (at least one shard, even when empty). */
 export function planProbeShards(endpoints: number, shardSize = DEFAULT_PROBE_SHARD_SIZE): ProbeShardPlan {
@@ -79,7 +96,22 @@ export function parseProbeShardRequest(input: unknown): ProbeShardRequest {
       throw new RangeError(`probe-shard: shard must be { index, of, endpoints } with 0 ≤ index < of`);
     return { job: 'probe-shard', shard: { index: shard.index!, of: shard.of!, endpoints: shard.endpoints! } };
   }
+  if (value?.job === 'probe-complete') {
+    const shards = (value as { shards?: unknown }).shards;
+    const count = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+    if (
+      !Array.isArray(shards) ||
+      !shards.every(
+        (s: Partial<ProbeShardResult> | null) => s && count(s.index) && count(s.probed) && count(s.failed),
+      )
+    )
+      throw new RangeError('probe-complete: shards must be a list of { index, probed, failed }');
+    return {
+      job: 'probe-complete',
+      shards: (shards as ProbeShardResult[]).map(({ index, probed, failed }) => ({ index, probed, failed })),
+    };
+  }
   throw new RangeError(
-    `probe shards: job must be probe-plan or probe-shard, got ${JSON.stringify(value?.job)}`,
+    `probe shards: job must be probe-plan, probe-shard or probe-complete, got ${JSON.stringify(value?.job)}`,
   );
 }

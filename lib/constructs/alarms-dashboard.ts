@@ -45,6 +45,12 @@ export interface AlarmsDashboardProps {
   readonly minimumDaysLeftAlarm?: number;
   /** The probe's dead man's switch window. */
   readonly heartbeatWindow?: Duration;
+  /**
+   * Network placements with a probe of their own: each probe's heartbeat carries its placement
+   * (dimension `placement`) and has its own dead man's switch (`ProbeHeartbeat<Placement>Alarm`).
+   * @default none: one probe, one heartbeat alarm
+   */
+  readonly probePlacements?: readonly string[];
   /** Alarm when an incomplete upstream rotation has fewer days than this until its deadline. */
   readonly upstreamDeadlineAlarmDays?: number;
   /** One errors alarm per function ($0.10 each). */
@@ -104,16 +110,32 @@ export function createAlarmsAndDashboard(
         ? props.heartbeatWindow
         : heartbeatWindowFor(expression, zone, maxEventAge.plus(FUNCTIONS[SCHEDULED_JOBS[job]].timeout));
     const shape = alarmShape(window);
-    heartbeats.push(metric(name, 'Sum', shape.period).with({ label: job }));
-    alarm(`${name}Alarm`, {
-      alarmDescription: `Dead man's switch: certrotor ${job} has not completed on schedule (${expression}) for ${window.toHumanString()}; a Scan Missed event names the miss`,
-      metric: metric(name, 'Sum', shape.period),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: shape.evaluationPeriods,
-      datapointsToAlarm: shape.evaluationPeriods,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
+    // The probe of each network placement reports its own heartbeat (dimension `placement`): one
+    // placement's probe stopping is not hidden by the others running.
+    const placed = job === 'probe' ? (props.probePlacements ?? []) : [];
+    for (const placement of [undefined, ...placed]) {
+      const beat =
+        placement === undefined
+          ? metric(name, 'Sum', shape.period)
+          : new cloudwatch.Metric({
+              namespace: METRIC_NAMESPACE,
+              metricName: name,
+              dimensionsMap: { service: SERVICE_NAME, placement },
+              statistic: 'Sum',
+              period: shape.period,
+            });
+      const what = placement === undefined ? job : `${job} in network placement ${placement}`;
+      heartbeats.push(beat.with({ label: placement === undefined ? job : `${job} ${placement}` }));
+      alarm(`${name}${placement ?? ''}Alarm`, {
+        alarmDescription: `Dead man's switch: certrotor ${what} has not completed on schedule (${expression}) for ${window.toHumanString()}; a Scan Missed event names the miss`,
+        metric: beat,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: shape.evaluationPeriods,
+        datapointsToAlarm: shape.evaluationPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
   }
   const minimumDaysToDeadline = metric(MINIMUM_DAYS_TO_DEADLINE_METRIC, 'Minimum', Duration.hours(6));
   const deadlineDays = props.upstreamDeadlineAlarmDays ?? 7;

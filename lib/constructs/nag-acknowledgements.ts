@@ -25,6 +25,10 @@ export interface NagSubject {
   readonly webhookSecrets: readonly secretsmanager.Secret[];
   /** Probe functions of the network placements. */
   readonly placementProbes: Readonly<Record<string, lambda.IFunction>>;
+  /** Rotation-step functions (Verify) of the other network placements. */
+  readonly placementVerifiers?: Readonly<Record<string, lambda.IFunction>>;
+  /** Sharded probe sweeps. */
+  readonly probeSweeps?: Readonly<Record<string, sfn.StateMachine>>;
 }
 
 /**
@@ -34,7 +38,13 @@ export interface NagSubject {
 export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
   const ack = (scope: Construct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id, reason });
-  for (const f of [...Object.values(rotor.functions), ...Object.values(rotor.placementProbes)]) {
+  const verifiers = Object.values(rotor.placementVerifiers ?? {});
+  const sweeps = Object.values(rotor.probeSweeps ?? {});
+  for (const f of [
+    ...Object.values(rotor.functions),
+    ...Object.values(rotor.placementProbes),
+    ...verifiers,
+  ]) {
     ack(
       f,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
@@ -74,7 +84,11 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
     );
   }
   // The rotation steps and the upstream watcher (which delivers vendor material) share the delivery grants.
-  for (const rotation of [rotor.functions['rotation-step'], rotor.functions['upstream-watch']]) {
+  for (const rotation of [
+    rotor.functions['rotation-step'],
+    rotor.functions['upstream-watch'],
+    ...verifiers,
+  ]) {
     ack(
       rotation,
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:' +
@@ -99,21 +113,27 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
     'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
     'GetChange reads the status of a DNS-01 record change, whose id is known only at run time; it changes nothing',
   );
-  ack(
-    rotor.stateMachine,
-    'AwsSolutions-IAM5[Resource::*]',
-    'X-Ray tracing and CloudWatch Logs delivery have no resource-level permissions',
-  );
+  for (const machine of [rotor.stateMachine, ...sweeps])
+    ack(
+      machine,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray tracing and CloudWatch Logs delivery have no resource-level permissions',
+    );
   // The roles that invoke the functions: the workflow's, and the scheduler's target roles (CDK
   // creates those once per stack, outside this construct; the acknowledgement stays on them alone).
   const stack = Stack.of(rotor);
   const invokers: Construct[] = [
     rotor.stateMachine.role,
+    ...sweeps.map((m) => m.role),
     ...stack.node.children.filter(
       (c) => c instanceof iam.Role && c.node.id.startsWith('SchedulerRoleForTarget'),
     ),
   ];
-  for (const f of [...Object.values(rotor.functions), ...Object.values(rotor.placementProbes)]) {
+  for (const f of [
+    ...Object.values(rotor.functions),
+    ...Object.values(rotor.placementProbes),
+    ...verifiers,
+  ]) {
     if (!(f instanceof lambda.Function)) continue;
     for (const invoker of invokers)
       ack(
@@ -165,6 +185,8 @@ function acknowledgeServerlessFindings(
 ): void {
   const named = Object.entries(rotor.functions) as [string, lambda.IFunction][];
   for (const [, probe] of Object.entries(rotor.placementProbes)) named.push(['probe', probe]);
+  for (const verifier of Object.values(rotor.placementVerifiers ?? {}))
+    named.push(['rotation-step', verifier]);
   for (const [name, f] of named) {
     ack(
       f,

@@ -2,7 +2,7 @@
  * Each function's role, scoped to its job: the state table and the bus for the jobs that use them;
  * certificate secrets under the certrotor prefix (or named as destinations), the configured private
  * CAs, ACM certificates and SSM install documents for the rotation and the upstream watcher; read-only
- * discovery for the inventory; only the webhook secrets for the Slack posters.
+ * discovery for the inventory; only the webhook parameters and secrets for the Slack posters.
  */
 import {
   ArnFormat,
@@ -39,6 +39,8 @@ export interface PermissionsProps {
   readonly functions: JobFunctions;
   /** Probe functions of the network placements: the probe's grants. */
   readonly additionalProbes?: readonly lambda.IFunction[];
+  /** Rotation-step functions of other network placements (Verify only): the rotation's grants, issuing aside. */
+  readonly additionalVerifiers?: readonly lambda.IFunction[];
 }
 
 /** Grants every function what its job needs, and nothing else. */
@@ -68,18 +70,57 @@ export function grantJobPermissions(scope: Construct, props: PermissionsProps): 
     bus.grantPutEventsTo(probe);
   }
   grantRotation(scope, functions['rotation-step'], config, key);
+  for (const verifier of props.additionalVerifiers ?? []) {
+    table.grant(verifier, ...TABLE_DATA_ACTIONS);
+    bus.grantPutEventsTo(verifier);
+    grantRotation(scope, verifier, config, key, { issue: false });
+  }
   // The upstream watcher delivers vendor material (client certificates, trust bundles) to consumers.
   grantRotation(scope, functions['upstream-watch'], config, key, { issue: false });
   grantInventory(scope, functions.inventory, config, key);
   grantInventory(scope, functions['acm-expiry-event'], config, key);
   for (const secret of props.webhookSecrets) secret.grantRead(functions.notifier);
+  grantWebhookParameters(scope, functions.notifier, config);
   const digestFunction = functions.digest;
   if (digestFunction) {
     // Reads held items and claims each occurrence (table), reports missed jobs (bus), posts (webhooks).
     table.grantReadWriteData(digestFunction);
     bus.grantPutEventsTo(digestFunction);
     for (const secret of props.webhookSecrets) secret.grantRead(digestFunction);
+    grantWebhookParameters(scope, digestFunction, config);
   }
+}
+
+/** The ARN of the SSM parameter `nameOrArn` (a name is in the stack's account and region). */
+export function parameterArn(scope: Construct, nameOrArn: string): string {
+  if (nameOrArn.startsWith('arn:')) return nameOrArn;
+  return Stack.of(scope).formatArn({
+    service: 'ssm',
+    resource: 'parameter',
+    resourceName: nameOrArn.replace(/^\//, ''),
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
+
+/**
+ * Reading the SecureString parameters that hold the channels' webhook URLs. Decrypting needs no more:
+ * the default `aws/ssm` key lets the account's principals use it through SSM, and the Slack posters
+ * already use the stack's key (table grant) for a parameter encrypted with it.
+ */
+function grantWebhookParameters(scope: Construct, fn: lambda.IFunction, config: CertrotorConfig): void {
+  const parameters = [
+    ...new Set(
+      config.notifications.channels.flatMap((c) => (c.webhook.parameter ? [c.webhook.parameter] : [])),
+    ),
+  ];
+  if (parameters.length === 0) return;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'WebhookParameters',
+      actions: ['ssm:GetParameter'],
+      resources: parameters.map((p) => parameterArn(scope, p)),
+    }),
+  );
 }
 
 /** grantReadWriteData's table actions, without its unconditioned grant on the table's key. */

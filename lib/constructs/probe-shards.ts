@@ -4,11 +4,14 @@
  * each shard one invocation of the probe function (`{ job: 'probe-shard', shard }`) within its
  * memory and 15 minutes. The state holds only shard references and per-shard counts, never endpoint
  * lists, so it stays far under Step Functions' 256 KB payload limit at any fleet size the shard
- * count allows (lambda/use-cases/probe-shards.ts).
+ * count allows (lambda/use-cases/probe-shards.ts). Once every shard succeeded, one last invocation
+ * (`{ job: 'probe-complete', shards }`) emits the sweep's heartbeat: once per sweep, never per shard,
+ * so a sweep that lost a shard misses its heartbeat and the dead man's switch alarms.
  */
 import {
   Duration,
   aws_lambda as lambda,
+  aws_logs as logs,
   aws_stepfunctions as sfn,
   aws_stepfunctions_tasks as tasks,
 } from 'aws-cdk-lib';
@@ -30,6 +33,8 @@ export interface ProbeShardsProps {
   readonly maxConcurrency?: number;
   /** Longest a whole sharded sweep may run. @default 2 hours */
   readonly timeout?: Duration;
+  /** Where the workflow logs its executions (level ALL, without execution data). @default no logging */
+  readonly logGroup?: logs.ILogGroup;
 }
 
 export class ProbeShards extends Construct {
@@ -71,12 +76,30 @@ export class ProbeShards extends Construct {
       comment: 'Each shard once; a failed shard fails the sweep (its heartbeat is missed and alarms)',
     });
     shards.itemProcessor(shard);
+    const complete = new tasks.LambdaInvoke(this, 'CompleteSweep', {
+      lambdaFunction: props.probe,
+      payload: sfn.TaskInput.fromObject({ job: 'probe-complete', 'shards.$': '$.shards' }),
+      payloadResponseOnly: true,
+      resultPath: sfn.JsonPath.DISCARD,
+      comment: "Every shard probed: the sweep's one heartbeat (the dead man's switch) and its job run",
+    });
+    complete.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
-      comment: 'certrotor sharded probe: plan shards, probe each in its own invocation',
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(shards).next(new sfn.Succeed(this, 'Done'))),
+      comment: 'certrotor sharded probe: plan shards, probe each in its own invocation, then one heartbeat',
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        plan.next(shards).next(complete).next(new sfn.Succeed(this, 'Done')),
+      ),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.timeout ?? Duration.hours(2),
       tracingEnabled: true,
+      ...(props.logGroup
+        ? { logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false } }
+        : {}),
     });
   }
 }

@@ -25,9 +25,24 @@ const LAMBDA_SERVICE_ERRORS = [
   'States.Timeout',
 ];
 
+/** A rotation-step function in another network placement, verifying the targets it reaches. */
+export interface PlacementVerifier {
+  /** The placement's name: its Verify task is `Verify<Placement>`. */
+  readonly placement: string;
+  /** Targets of these environments are verified by `step`. */
+  readonly environments: readonly string[];
+  readonly step: lambda.IFunction;
+}
+
 export interface RotationWorkflowProps {
   /** The rotation-step function every task invokes. */
   readonly step: lambda.IFunction;
+  /**
+   * Rotation-step functions of the other network placements: the Verify task of a target whose
+   * environment one of them reaches invokes that function instead (fresh handshakes from where the
+   * target is reachable). @default none: every target is verified by `step`
+   */
+  readonly verifiers?: readonly PlacementVerifier[];
   /**
    * Upper bound on targets of one batch delivered at once (Map MaxConcurrency); each certificate's
    * `rollout.batchSize` decides the batches.
@@ -51,7 +66,7 @@ export function createRotationWorkflow(scope: Construct, props: RotationWorkflow
     comment:
       'certrotor rotation: lock, issue and stage, canary, rollout with verification, promote or roll back, notify',
     definitionBody: sfn.DefinitionBody.fromChainable(
-      rotationDefinition(scope, props.step, props.rolloutConcurrency),
+      rotationDefinition(scope, props.step, props.rolloutConcurrency, props.verifiers ?? []),
     ),
     stateMachineType: sfn.StateMachineType.STANDARD,
     timeout: props.timeout,
@@ -71,15 +86,17 @@ export function rotationDefinition(
   scope: Construct,
   step: lambda.IFunction,
   rolloutConcurrency: number,
+  verifiers: readonly PlacementVerifier[] = [],
 ): sfn.IChainable {
   const task = (
     id: string,
     payload: Record<string, unknown>,
     resultPath: string | undefined,
     comment: string,
+    fn: lambda.IFunction = step,
   ) => {
     const invoke = new tasks.LambdaInvoke(scope, id, {
-      lambdaFunction: step,
+      lambdaFunction: fn,
       payloadResponseOnly: true,
       // Retries are configured below (with jitter) instead of the construct's default.
       retryOnServiceExceptions: false,
@@ -234,9 +251,15 @@ export function rotationDefinition(
     '$.delivery',
     'Delivers the version to one target; the previous version stays for rollback',
   );
+  const verifyPayload = {
+    action: 'verify',
+    ...item,
+    'fingerprint.$': '$.fingerprint',
+    'deadline.$': '$.delivery.deadline',
+  };
   const verify = task(
     'Verify',
-    { action: 'verify', ...item, 'fingerprint.$': '$.fingerprint', 'deadline.$': '$.delivery.deadline' },
+    verifyPayload,
     '$.verification',
     'One round of fresh handshakes (or a read of what the target holds)',
   );
@@ -246,15 +269,37 @@ export function rotationDefinition(
   const wait = new sfn.Wait(scope, 'WaitBeforeReprobe', {
     time: sfn.WaitTime.secondsPath('$.intervalSeconds'),
   });
-  wait.next(verify);
-  const delivered = new sfn.Choice(scope, 'Delivered?')
-    .when(sfn.Condition.stringEquals('$.delivery.state', 'delivered'), verify)
+  const verified = new sfn.Choice(scope, 'Verified?')
+    .when(sfn.Condition.stringEquals('$.verification.state', 'retry'), wait)
     .otherwise(targetDone);
-  verify.next(
-    new sfn.Choice(scope, 'Verified?')
-      .when(sfn.Condition.stringEquals('$.verification.state', 'retry'), wait)
-      .otherwise(targetDone),
-  );
+  verify.next(verified);
+  // With other placements, each round is routed by the target's environment (the `next` step names
+  // it) to the function placed where that target is reachable; the others to the rotation's own.
+  let verifyRound: sfn.IChainable = verify;
+  if (verifiers.length > 0) {
+    const route = new sfn.Choice(scope, 'VerifyWhere?', {
+      comment: "Verifies from the network placement that reaches the target's environment",
+    });
+    for (const v of verifiers) {
+      const placed = task(
+        `Verify${v.placement}`,
+        verifyPayload,
+        '$.verification',
+        `One round of fresh handshakes from network placement ${v.placement}`,
+        v.step,
+      );
+      placed.next(verified);
+      const conditions = v.environments.map((e) => sfn.Condition.stringEquals('$.target.environment', e));
+      // The `next` step gives every target an `environment` ('' when none), so the path exists.
+      route.when(conditions.length === 1 ? conditions[0]! : sfn.Condition.or(...conditions), placed);
+    }
+    route.otherwise(verify);
+    verifyRound = route;
+  }
+  wait.next(verifyRound);
+  const delivered = new sfn.Choice(scope, 'Delivered?')
+    .when(sfn.Condition.stringEquals('$.delivery.state', 'delivered'), verifyRound)
+    .otherwise(targetDone);
   batch.itemProcessor(deliver.next(delivered));
   batch.addCatch(rollback, { resultPath: '$.error' });
   batch.next(next);

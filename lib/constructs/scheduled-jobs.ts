@@ -15,6 +15,7 @@ import {
   aws_scheduler as scheduler,
   aws_scheduler_targets as schedulerTargets,
   aws_sqs as sqs,
+  aws_stepfunctions as sfn,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { CertrotorConfig } from '../../lambda/config/configuration';
@@ -71,11 +72,18 @@ export interface ScheduledJobsProps {
   readonly key: kms.IKey;
   readonly inventory: lambda.IFunction;
   readonly probe: lambda.IFunction;
+  /** The probe's sharded sweep: scheduled instead of the probe function when given. */
+  readonly probeWorkflow?: sfn.IStateMachine;
   readonly upstreamWatch: lambda.IFunction;
   readonly planner: lambda.IFunction;
   readonly digest?: lambda.IFunction;
   /** Probe functions of the network placements, each on the probe's schedule as `<id>Schedule`. */
-  readonly additionalProbes?: readonly { readonly id: string; readonly function: lambda.IFunction }[];
+  readonly additionalProbes?: readonly {
+    readonly id: string;
+    readonly function: lambda.IFunction;
+    /** The placement probe's sharded sweep, scheduled instead of the function when given. */
+    readonly workflow?: sfn.IStateMachine;
+  }[];
 }
 
 /** A KMS-encrypted dead-letter queue keeping messages 14 days. */
@@ -97,25 +105,31 @@ export function createScheduledJobs(scope: Construct, props: ScheduledJobsProps)
   const schedule = (
     id: string,
     expression: string,
-    target: lambda.IFunction,
+    target: lambda.IFunction | sfn.IStateMachine,
     job: string,
     zone: TimeZone = timeZone,
     enabled = true,
-  ) =>
-    new scheduler.Schedule(scope, id, {
+  ) => {
+    const targetProps = {
+      input: scheduler.ScheduleTargetInput.fromObject({
+        job,
+        scheduledAt: '<aws.scheduler.scheduled-time>',
+      }),
+      deadLetterQueue: deadLetters,
+      retryAttempts,
+      maxEventAge,
+    };
+    return new scheduler.Schedule(scope, id, {
       description: `certrotor ${job}`,
       enabled,
       schedule: scheduler.ScheduleExpression.expression(expression, zone),
-      target: new schedulerTargets.LambdaInvoke(target, {
-        input: scheduler.ScheduleTargetInput.fromObject({
-          job,
-          scheduledAt: '<aws.scheduler.scheduled-time>',
-        }),
-        deadLetterQueue: deadLetters,
-        retryAttempts,
-        maxEventAge,
-      }),
+      // A fleet past one probe invocation is swept by its sharded workflow (ProbeShards).
+      target:
+        'stateMachineArn' in target
+          ? new schedulerTargets.StepFunctionsStartExecution(target, targetProps)
+          : new schedulerTargets.LambdaInvoke(target, targetProps),
     });
+  };
   schedule(
     'InventorySchedule',
     overrides.inventory ?? config.schedules.inventory.expression,
@@ -127,7 +141,7 @@ export function createScheduledJobs(scope: Construct, props: ScheduledJobsProps)
   schedule(
     'ProbeSchedule',
     overrides.probe ?? config.schedules.probe.expression,
-    props.probe,
+    props.probeWorkflow ?? props.probe,
     'probe',
     TimeZone.of(jobSchedule('probe')?.timeZone ?? timeZone.timezoneName),
     config.schedules.probe.enabled,
@@ -144,7 +158,7 @@ export function createScheduledJobs(scope: Construct, props: ScheduledJobsProps)
     schedule(
       `${probe.id}Schedule`,
       overrides.probe ?? config.schedules.probe.expression,
-      probe.function,
+      probe.workflow ?? probe.function,
       'probe',
       TimeZone.of(jobSchedule('probe')?.timeZone ?? timeZone.timezoneName),
       config.schedules.probe.enabled,

@@ -2,7 +2,8 @@
  * The sharded probe workflow as `cdk synth` writes it, executed locally (aws-local-stepfunctions)
  * over 50,000 synthetic endpoints: the plan task runs the real shard planner, each shard task runs
  * the real shard selection and a fake probe that records what it probed. Every endpoint is probed
- * exactly once, and no state payload comes near Step Functions' 256 KB limit.
+ * exactly once, the sweep completes once (one heartbeat), and no state payload comes near Step
+ * Functions' 256 KB limit.
  */
 import { App, Stack, aws_lambda as lambda } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -44,9 +45,14 @@ describe('the sharded probe workflow', () => {
     const index = new Map(ENDPOINTS.map((e, i) => [e, i]));
     let invocations = 0;
     let largestShard = 0;
+    let heartbeats = 0;
     const handler = async (input: unknown) => {
       const request = parseProbeShardRequest(input);
       if (request.job === 'probe-plan') return planProbeShards(ENDPOINTS.length, request.shardSize);
+      if (request.job === 'probe-complete') {
+        heartbeats++;
+        return { swept: request.shards.reduce((sum, s) => sum + s.probed, 0) };
+      }
       invocations++;
       const mine = endpointsOfShard(ENDPOINTS, request.shard);
       largestShard = Math.max(largestShard, mine.length);
@@ -58,7 +64,7 @@ describe('the sharded probe workflow', () => {
     // Act
     const run = machine.run({} as never, {
       overrides: {
-        taskResourceLocalHandlers: { PlanShards: handler, ProbeShard: handler },
+        taskResourceLocalHandlers: { PlanShards: handler, ProbeShard: handler, CompleteSweep: handler },
       } as never,
     });
     let largestPayload = 0;
@@ -76,6 +82,7 @@ describe('the sharded probe workflow', () => {
     // Assess
     expect(probedTimes.every((n) => n === 1)).toBe(true);
     expect(invocations).toBe(50);
+    expect(heartbeats).toBe(1);
     expect(largestShard).toBe(1000);
     expect(output.shards.map((s) => s.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(output.shards.reduce((sum, s) => sum + s.probed, 0)).toBe(ENDPOINTS.length);
@@ -112,7 +119,7 @@ describe('probe shards', () => {
       parseProbeShardRequest({ job: 'probe-shard', shard: { index: 3, of: 3, endpoints: 9 } }),
     ).toThrow('probe-shard: shard must be { index, of, endpoints } with 0 ≤ index < of');
     expect(() => parseProbeShardRequest({ job: 'scan' })).toThrow(
-      'probe shards: job must be probe-plan or probe-shard, got "scan"',
+      'probe shards: job must be probe-plan, probe-shard or probe-complete, got "scan"',
     );
   });
 });

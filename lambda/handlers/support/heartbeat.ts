@@ -11,6 +11,7 @@ export { heartbeatMetricName };
 import type { MetricPoint } from '../../use-cases/deadline-metrics';
 import { watchedJobSchedules } from '../../config/views/schedules';
 import { checkMissedJobs, recordJobRun } from '../../use-cases/job-heartbeats';
+import { probePlacement } from './probe-environments';
 import {
   type AwsClients,
   type HandlerEnvironment,
@@ -25,8 +26,15 @@ export async function completeScheduledJob(
   config: CertrotorConfig,
   env: HandlerEnvironment,
   clients: AwsClients,
+  /** The probe's network placement: its heartbeat is its own metric (dimension `placement`). */
+  placement: string | undefined = job === 'probe' ? probePlacement() : undefined,
 ): Promise<void> {
-  metrics.addMetric(heartbeatMetricName(job), 'Count', 1);
+  if (placement === undefined) metrics.addMetric(heartbeatMetricName(job), 'Count', 1);
+  else {
+    const single = metrics.singleMetric();
+    single.addDimension('placement', placement);
+    single.addMetric(heartbeatMetricName(job), 'Count', 1);
+  }
   const store = stateStore(env, clients);
   const clock = () => new Date();
   try {

@@ -16,3 +16,13 @@ export function servedEndpoints(
   const served = new Set(JSON.parse(variable) as string[]);
   return { ...config, endpoints: config.endpoints.filter((e) => served.has(e.environment)) };
 }
+
+/** The network placement this probe function runs in (unset: the default probe, outside any VPC). */
+export const PROBE_PLACEMENT_VARIABLE = 'CERTROTOR_PROBE_PLACEMENT';
+
+/** This probe function's placement name, which its heartbeat carries as the `placement` dimension. */
+export function probePlacement(
+  variable: string | undefined = process.env[PROBE_PLACEMENT_VARIABLE],
+): string | undefined {
+  return variable === undefined || variable === '' ? undefined : variable;
+}

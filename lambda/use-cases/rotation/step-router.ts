@@ -8,7 +8,15 @@ import * as z from 'zod';
 import { InvalidInputError } from '../../domain/errors';
 import { finishStep } from './finish';
 import { rollbackStep } from './rollback';
-import { type RotationDeps, type RotationRef, type RotationSpec, verifyIntervalOf } from './spec';
+import type { TargetRef } from '../../domain/rotation/rollout';
+import {
+  type RotationDeps,
+  type RotationRef,
+  type RotationSpec,
+  endpointsFor,
+  environmentOf,
+  verifyIntervalOf,
+} from './spec';
 import { deliverStep, issueStep, nextStep, planStep, promoteStep, startStep, verifyStep } from './steps';
 
 const reference = {
@@ -78,8 +86,16 @@ export async function runRotationStep(
       };
     case 'issue':
       return issueStep(deps, spec, ref);
-    case 'next':
-      return nextStep(deps, spec, ref);
+    case 'next': {
+      // Each target names its environment, so the workflow verifies it from the network placement
+      // that reaches it (lib/constructs/rotation-workflow.ts, `VerifyWhere?`).
+      const decision = await nextStep(deps, spec, ref);
+      if (decision.action !== 'deliver') return decision;
+      return {
+        ...decision,
+        targets: decision.targets.map((t) => ({ ...t, environment: targetEnvironment(spec, t) })),
+      };
+    }
     case 'deliver':
       return deliverStep(deps, spec, ref, step.bundle, step.target);
     case 'verify':
@@ -103,6 +119,14 @@ export async function runRotationStep(
       return { outcome: step.outcome, status: result.status, convergence: result.convergence };
     }
   }
+}
+
+/**
+ * The environment a target is verified in: its destination's, else that of the verify endpoints
+ * naming it; '' when neither says (verified by the rotation's own function).
+ */
+export function targetEnvironment(spec: RotationSpec, target: TargetRef): string {
+  return environmentOf(spec, target.destination) ?? endpointsFor(spec, target)[0]?.environment ?? '';
 }
 
 /** One line from a Step Functions error caught, `{ Error, Cause }` (Cause may be a Lambda error JSON). */
