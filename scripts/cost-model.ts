@@ -75,6 +75,8 @@ export interface UsageModel {
     readonly planner: number;
     readonly rotationStep: number;
     readonly notifier: number;
+    /** A notifier run of the outbox schedule (reads the table; usually nothing to send). */
+    readonly outboxSweep: number;
     readonly digest: number;
     readonly acmExpiryEvent: number;
   };
@@ -86,7 +88,11 @@ export interface UsageModel {
   readonly logBytes: { readonly probePerEndpoint: number; readonly perRun: number };
   /** Table storage (GB), with point-in-time recovery. */
   readonly tableGb: number;
-  /** Webhook secret reads a month (one per container start of the Slack posters). */
+  /**
+   * Webhook URL reads a month (one per container start of the Slack posters, then one per max age):
+   * Secrets Manager API calls for webhooks in secrets; SSM standard-tier GetParameter calls, which are
+   * free, for webhooks in SecureString parameters (both decrypt with KMS).
+   */
   readonly webhookReads: number;
 }
 
@@ -112,6 +118,7 @@ export const REFERENCE_FLEET: UsageModel = {
     planner: 2,
     rotationStep: 2,
     notifier: 1,
+    outboxSweep: 0.2,
     digest: 2,
     acmExpiryEvent: 1,
   },
@@ -186,7 +193,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   const probeRuns = runsOf('probe');
   const probeEndpointsPerRun = usage.probedEndpoints / Math.max(1, handlers('probe').length);
   const steps = usage.rotationsPerMonth * usage.stepsPerRotation(usage.targetsPerRotation);
-  const invocations: { handler: string; runs: number; seconds: number }[] = [
+  const invocations: { handler: string; label?: string; runs: number; seconds: number }[] = [
     { handler: 'probe', runs: probeRuns, seconds: usage.seconds.probePerEndpoint * probeEndpointsPerRun },
     {
       handler: 'inventory',
@@ -201,6 +208,12 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
     { handler: 'planner', runs: runsOf('planner'), seconds: usage.seconds.planner },
     { handler: 'rotation-step', runs: steps, seconds: usage.seconds.rotationStep },
     { handler: 'notifier', runs: usage.slackMessagesPerMonth, seconds: usage.seconds.notifier },
+    {
+      handler: 'notifier',
+      label: 'outbox sweep',
+      runs: runsOf('outbox'),
+      seconds: usage.seconds.outboxSweep,
+    },
     { handler: 'digest', runs: runsOf('digest'), seconds: usage.seconds.digest },
     { handler: 'acm-expiry-event', runs: 5, seconds: usage.seconds.acmExpiryEvent },
   ];
@@ -209,11 +222,11 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   const lambdaParts: string[] = [];
   for (const i of invocations) {
     const memory = handlers(i.handler)[0]?.memoryGb ?? 0;
-    if (memory === 0) continue;
+    if (memory === 0 || i.runs === 0) continue;
     const gbs = i.runs * i.seconds * memory;
     gbSeconds += gbs;
     requests += i.runs;
-    lambdaParts.push(`${i.handler} ${count(i.runs)} × ${i.seconds.toFixed(1)} s × ${memory} GB`);
+    lambdaParts.push(`${i.label ?? i.handler} ${count(i.runs)} × ${i.seconds.toFixed(1)} s × ${memory} GB`);
   }
 
   // --- Custom metrics: billed per metric for each hour it receives data (the handlers' emission rules).
@@ -255,12 +268,14 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   const dashboards = ofType('AWS::CloudWatch::Dashboard').length;
 
   // --- Secrets: the template's (webhooks) and one bundle secret per certificate hosts read from
-  // Secrets Manager; the other bundles are items of the state table (envelope-encrypted).
+  // Secrets Manager; the other bundles are items of the state table (envelope-encrypted). Webhooks in
+  // SSM SecureString parameters (standard tier) cost nothing but their KMS decrypts.
   const stackSecrets = ofType('AWS::SecretsManager::Secret').length;
+  const webhookSecretReads = stackSecrets > 0 ? usage.webhookReads : 0;
   const bundleSecrets = Math.min(usage.certificatesReadByHosts, usage.managedCertificates);
   const secrets = stackSecrets + bundleSecrets;
   const secretShare = bundleSecrets / Math.max(1, usage.managedCertificates);
-  const secretCalls = usage.webhookReads + usage.rotationsPerMonth * 10 * secretShare;
+  const secretCalls = webhookSecretReads + usage.rotationsPerMonth * 10 * secretShare;
   const envelopeRotations = usage.rotationsPerMonth * (1 - secretShare);
 
   // --- KMS: keys in the template; requests by the table (cached data keys), secrets and queues, and
@@ -268,7 +283,11 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   const keys = ofType('AWS::KMS::Key').length;
   const envelopeKmsRequests = envelopeRotations * (1 + usage.stepsPerRotation(usage.targetsPerRotation));
   const kmsRequests =
-    HOURS_PER_MONTH * 12 + secretCalls * 2 + usage.rotationsPerMonth * 20 + envelopeKmsRequests;
+    HOURS_PER_MONTH * 12 +
+    secretCalls * 2 +
+    (usage.webhookReads - webhookSecretReads) +
+    usage.rotationsPerMonth * 20 +
+    envelopeKmsRequests;
 
   // --- Logs: ingestion from the usage model, stored for the template's retention.
   const logGroups = ofType('AWS::Logs::LogGroup');
@@ -296,7 +315,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
   const lines: CostLine[] = [
     {
       item: 'Secrets Manager',
-      arithmetic: `${stackSecrets} webhook secrets + ${bundleSecrets} bundle secrets (certificates hosts read through ssm or agent destinations; the other ${usage.managedCertificates - bundleSecrets} bundles are KMS-envelope-encrypted items of the state table) = ${secrets} × $0.40; ${count(secretCalls)} API calls`,
+      arithmetic: `${stackSecrets} webhook secrets (webhooks in SSM SecureString parameters: free) + ${bundleSecrets} bundle secrets (certificates hosts read through ssm or agent destinations; the other ${usage.managedCertificates - bundleSecrets} bundles are KMS-envelope-encrypted items of the state table) = ${secrets} × $0.40; ${count(secretCalls)} API calls`,
       dollars: secrets * PRICES.secretMonth + secretCalls * PRICES.secretsApiCall,
     },
     {

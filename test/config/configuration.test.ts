@@ -119,6 +119,20 @@ describe('validateConfig', () => {
       (c) => (c.notifications.channels[0].webhook.url = 'https://hooks.slack.com/services/T/B/X'),
       'notifications.channels[0].webhook.url: unknown key',
     ],
+    [
+      'a webhook in both an SSM parameter and a secret is rejected',
+      (c) =>
+        (c.notifications.channels[0].webhook = {
+          parameter: '/certrotor/slack/a',
+          secretId: 'certrotor/slack/a',
+        }),
+      'notifications.channels[0].webhook: parameter and secretId are two places for the same webhook URL: give one',
+    ],
+    [
+      'a webhook parameter that is no SSM parameter name is rejected',
+      (c) => (c.notifications.channels[0].webhook = { parameter: 'hooks.slack.com/services?T=1' }),
+      'notifications.channels[0].webhook.parameter: must be an SSM parameter name such as /certrotor/slack/platform, or its ARN',
+    ],
     ['a wrong version is rejected', (c) => (c.version = 2), 'version: must be 1'],
     [
       'a missing required field is named',

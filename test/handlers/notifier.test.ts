@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createAwsClient } from '../../lambda/adapters/aws/clients';
 import { DETAIL_TYPES, type DetailTypeName, catalogue } from '../../lambda/domain/events';
 import type { ChatMessage } from '../../lambda/domain/ports';
@@ -42,7 +43,9 @@ type NotifierModule = typeof import('../../lambda/handlers/notifier');
 const moto = useMoto();
 const temp = useTempDirs();
 const TABLE = 'certrotor-notifier-test';
-const SECRET = { alerts: 'certrotor/slack/alerts', operators: 'certrotor/slack/operators' } as const;
+// One channel's webhook in a Secrets Manager secret, the other's in an SSM SecureString parameter.
+const SECRET = { alerts: 'certrotor/slack/alerts' } as const;
+const PARAMETER = { operators: '/certrotor/slack/operators' } as const;
 
 let alerts: FakeSlackServer;
 let operators: FakeSlackServer;
@@ -131,7 +134,9 @@ beforeAll(async () => {
   operators = await startFakeSlackServer({ path: '/services/T0OPS/B0OPS/operators-s3cr3t' });
   const secrets = createAwsClient(SecretsManagerClient, moto.clientConfig());
   await secrets.send(new CreateSecretCommand({ Name: SECRET.alerts, SecretString: `${alerts.url}\n` }));
-  await secrets.send(new CreateSecretCommand({ Name: SECRET.operators, SecretString: operators.url }));
+  await createAwsClient(SSMClient, moto.clientConfig()).send(
+    new PutParameterCommand({ Name: PARAMETER.operators, Type: 'SecureString', Value: operators.url }),
+  );
   await createTable(TABLE);
   const configFile = await writeConfig(await temp.make('notifier'), {
     version: 1,
@@ -139,7 +144,7 @@ beforeAll(async () => {
     notifications: {
       channels: [
         { name: 'alerts', kind: 'slack', webhook: { secretId: SECRET.alerts } },
-        { name: 'operators', kind: 'slack', webhook: { secretId: SECRET.operators } },
+        { name: 'operators', kind: 'slack', webhook: { parameter: PARAMETER.operators } },
       ],
       defaultChannel: 'alerts',
       operatorChannel: 'operators',
@@ -427,7 +432,7 @@ describe('the Slack notifier handler', () => {
   });
 });
 
-describe('the Slack notifier handler with a channel whose webhook secret is missing', () => {
+describe('the Slack notifier handler with a channel whose webhook parameter or secret is missing', () => {
   let isolated: NotifierModule['handler'];
 
   beforeAll(async () => {
@@ -437,7 +442,7 @@ describe('the Slack notifier handler with a channel whose webhook secret is miss
       notifications: {
         channels: [
           { name: 'alerts', kind: 'slack', webhook: { secretId: SECRET.alerts } },
-          { name: 'payments', kind: 'slack', webhook: { secretId: 'certrotor/slack/deleted' } },
+          { name: 'payments', kind: 'slack', webhook: { parameter: '/certrotor/slack/deleted' } },
           { name: 'operators', kind: 'slack', webhook: { secretId: 'certrotor/slack/never-created' } },
         ],
         defaultChannel: 'alerts',
@@ -470,11 +475,11 @@ describe('the Slack notifier handler with a channel whose webhook secret is miss
     expect(posted(alerts, before)).toHaveLength(1);
   });
 
-  it('fails an event routed to that channel, naming the channel and its secret, so it ends in the dead-letter queue', async () => {
+  it('fails an event routed to that channel, naming the channel and its parameter, so it ends in the dead-letter queue', async () => {
     const detail = { ...exampleDetail('Rotation Failed'), owner: 'payments' };
 
     await expect(isolated(envelope('Rotation Failed', detail))).rejects.toThrow(
-      /notification channel payments \(secret certrotor\/slack\/deleted\)/,
+      /notification channel payments \(parameter \/certrotor\/slack\/deleted\)/,
     );
   });
 });

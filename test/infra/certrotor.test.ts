@@ -126,15 +126,15 @@ describe('the certrotor stack', () => {
     });
   });
 
-  it('lets the notifier read only the webhook secrets, never certificate secrets', () => {
+  it('lets the notifier read only the webhook parameters, never secrets', () => {
     const statements = policyStatementsOf('CertRotorNotifierServiceRole');
-    const secretStatements = statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'));
-    expect(secretStatements.length).toBeGreaterThan(0);
-    for (const s of secretStatements) {
-      const resources = JSON.stringify(s.Resource);
-      expect(resources).not.toContain('*');
-      expect(resources).toMatch(/CertRotorWebhook/);
-    }
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'))).toEqual([]);
+    const parameterStatements = statements.filter((s) => JSON.stringify(s.Action).includes('ssm:'));
+    expect(parameterStatements).toHaveLength(1);
+    expect(parameterStatements[0]!.Action).toBe('ssm:GetParameter');
+    const resources = JSON.stringify(parameterStatements[0]!.Resource);
+    expect(resources).not.toContain('*');
+    expect(resources).toContain(':parameter/certrotor/slack/platform');
   });
 
   it('lets the rotation read and write only secrets under the certrotor prefix or named as destinations', () => {
@@ -236,14 +236,15 @@ describe('the certrotor stack', () => {
     });
   });
 
-  it('lets the digest read only the webhook secrets, the state table and put events on the bus', () => {
+  it('lets the digest read only the webhook parameters, the state table and put events on the bus', () => {
     const statements = policyStatementsOf('CertRotorDigestServiceRole');
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'events:PutEvents']));
-    expect(actions.filter((a) => /^(acm|acm-pca|ssm|states|s3):/.test(a))).toEqual([]);
-    for (const s of statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'))) {
+    expect(actions.filter((a) => /^(acm|acm-pca|secretsmanager|states|s3):/.test(a))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('ssm:'))).toEqual(['ssm:GetParameter']);
+    for (const s of statements.filter((s) => JSON.stringify(s.Action).includes('ssm:'))) {
       expect(JSON.stringify(s.Resource)).not.toContain('*');
-      expect(JSON.stringify(s.Resource)).toMatch(/CertRotorWebhook/);
+      expect(JSON.stringify(s.Resource)).toContain(':parameter/certrotor/slack/');
     }
   });
 

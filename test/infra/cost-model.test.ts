@@ -8,6 +8,7 @@ import {
   REFERENCE_FLEET,
   REGENERATE_COST_HINT,
   costLines,
+  totalOf,
   referenceTemplate,
   renderCostSection,
   runsPerMonth,
@@ -33,6 +34,10 @@ describe('the cost model', () => {
       throw new Error(
         `docs/deploy.md: the cost table is out of date; regenerate with: ${REGENERATE_COST_HINT}`,
       );
+  });
+
+  it('keeps the monthly bill of the reference fleet at or under $5', () => {
+    expect(Math.round(totalOf(lines) * 100) / 100).toBeLessThanOrEqual(5);
   });
 
   it('counts runs from the schedule expressions: hourly, daily, and weekdays only', () => {

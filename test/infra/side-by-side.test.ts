@@ -12,11 +12,23 @@ function newApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
+/** The example configuration with its webhooks in Secrets Manager secrets the stack creates (opt-in). */
+function withWebhookSecrets(): unknown {
+  const document = exampleConfiguration() as {
+    notifications: { channels: { name: string; webhook: Record<string, unknown> }[] };
+  };
+  for (const channel of document.notifications.channels) {
+    delete channel.webhook.parameter;
+    channel.webhook.secretId = `certrotor/slack/${channel.name}`;
+  }
+  return document;
+}
+
 describe('two certrotor deployments side by side', () => {
   it('synthesizes two CertRotors in one stack with distinct buses, generated secret names and no names from the configuration', () => {
     const stack = new Stack(newApp(), 'Shared');
-    new CertRotor(stack, 'Team1', { configuration: exampleConfiguration() });
-    new CertRotor(stack, 'Team2', { configuration: exampleConfiguration() });
+    new CertRotor(stack, 'Team1', { configuration: withWebhookSecrets() });
+    new CertRotor(stack, 'Team2', { configuration: withWebhookSecrets() });
     const template = Template.fromStack(stack);
 
     const buses = Object.values(resourcesOf(template, 'AWS::Events::EventBus')).map((b) => b.Properties.Name);
@@ -100,7 +112,7 @@ describe('two certrotor deployments side by side', () => {
   });
 
   it('tells the Slack posters which generated secret holds each configured webhook', () => {
-    const stack = new CertRotorStack(newApp(), 'Webhooks', { configuration: exampleConfiguration() });
+    const stack = new CertRotorStack(newApp(), 'Webhooks', { configuration: withWebhookSecrets() });
     const template = Template.fromStack(stack);
     const posters = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).filter((f) =>
       ['notifier', 'digest'].includes(
@@ -116,6 +128,37 @@ describe('two certrotor deployments side by side', () => {
       );
       expect(mapping).toContain('certrotor/slack/');
       expect(mapping).toMatch(/Webhook0/);
+    }
+  });
+
+  it('grants the Slack posters the webhook parameters of the configuration and creates no secret for them', () => {
+    const stack = new CertRotorStack(newApp(), 'Parameters', { configuration: exampleConfiguration() });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const posters = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).filter((f) =>
+      ['notifier', 'digest'].includes(
+        (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables
+          .CERTROTOR_HANDLER as string,
+      ),
+    );
+    expect(posters).toHaveLength(2);
+    for (const poster of posters) {
+      expect(
+        (poster.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+      ).not.toHaveProperty('CERTROTOR_WEBHOOK_SECRETS');
+    }
+    const reads = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap((p) =>
+      (
+        p.Properties.PolicyDocument as { Statement: { Sid?: string; Action: unknown; Resource: unknown }[] }
+      ).Statement.filter((s) => s.Sid === 'WebhookParameters').map((s) =>
+        JSON.stringify({ action: s.Action, resource: s.Resource }),
+      ),
+    );
+    expect(reads).toHaveLength(2);
+    for (const read of reads) {
+      expect(read).toContain('"action":"ssm:GetParameter"');
+      expect(read).toContain(':parameter/certrotor/slack/platform');
+      expect(read).toContain(':parameter/certrotor/slack/payments');
     }
   });
 });

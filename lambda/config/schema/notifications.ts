@@ -29,10 +29,24 @@ export const channelSchema = z
             .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as SLACK_WEBHOOK_URL')
             .optional()
             .meta({ description: 'Environment variable holding the webhook URL (CLI, local mode).' }),
+          parameter: z
+            .string()
+            .regex(
+              /^(arn:[\w-]+:ssm:[\w-]*:\d{12}:parameter)?\/?[A-Za-z0-9_./-]{1,1011}$/,
+              'must be an SSM parameter name such as /certrotor/slack/platform, or its ARN',
+            )
+            .optional()
+            .meta({
+              description:
+                'SSM Parameter Store SecureString parameter (name or ARN) holding the webhook URL (deployed service); you create it with `aws ssm put-parameter --type SecureString`. Standard parameters cost nothing.',
+            }),
           secretId: text(
-            'Secrets Manager secret (name or ARN) holding the webhook URL (deployed service).',
+            'Secrets Manager secret (name or ARN) holding the webhook URL (deployed service). A name (not an ARN) makes the stack create the secret, empty, for $0.40 a month; prefer `parameter`.',
             2048,
           ).optional(),
+        })
+        .refine((w) => w.parameter === undefined || w.secretId === undefined, {
+          message: 'parameter and secretId are two places for the same webhook URL: give one',
         })
         .meta({ description: 'Where the webhook URL is kept; never the URL itself.' }),
       mention: text('Who to mention on escalation, e.g. `<!subteam^S0123>`.', 200).optional(),

@@ -1,17 +1,18 @@
 /**
  * Slack notifiers for configured channels in the deployed service: each webhook URL is read from its
- * Secrets Manager secret through Powertools Parameters (reused for its max age) and never logged.
+ * SSM SecureString parameter (or Secrets Manager secret) through Powertools Parameters (reused for its
+ * max age) and never logged.
  */
 import { webhookSettings } from '../../config/views/delivery';
-import { SecretsManagerWebhookUrls } from '../../adapters/aws/webhook-secrets';
+import { type WebhookLocation, WebhookUrls } from '../../adapters/aws/webhook-secrets';
 import { SlackWebhookNotifier } from '../../adapters/net/slack-webhook';
 import type { ChannelConfig, CertrotorConfig } from '../../config/configuration';
 import { ConfigurationError, OperationError, describeError } from '../../domain/errors';
 import type { Notifier } from '../../domain/ports';
 import type { AwsClients } from './runtime';
 
-/** One reader per client pool, so each webhook secret is cached for its max age across invocations. */
-const webhookUrls = new WeakMap<AwsClients, SecretsManagerWebhookUrls>();
+/** One reader per client pool, so each webhook URL is cached for its max age across invocations. */
+const webhookUrls = new WeakMap<AwsClients, WebhookUrls>();
 
 /**
  * The stack creates each webhook secret under a generated name (two stacks never collide) and maps
@@ -26,18 +27,18 @@ function deployedSecretId(secretId: string): string {
   }
 }
 
-function webhookUrl(clients: AwsClients, configuredSecretId: string): Promise<string> {
+function webhookUrl(clients: AwsClients, location: WebhookLocation): Promise<string> {
   let urls = webhookUrls.get(clients);
   if (!urls) {
-    urls = new SecretsManagerWebhookUrls(clients);
+    urls = new WebhookUrls(clients);
     webhookUrls.set(clients, urls);
   }
-  return urls.url(deployedSecretId(configuredSecretId));
+  return urls.url('secretId' in location ? { secretId: deployedSecretId(location.secretId) } : location);
 }
 
 /**
- * The notifier of one channel. Throws a ConfigurationError when the channel has no secret, an
- * OperationError naming the channel and its secret when the secret cannot be read.
+ * The notifier of one channel. Throws a ConfigurationError when the channel has neither a parameter
+ * nor a secret, an OperationError naming the channel and where its URL is kept when that cannot be read.
  */
 export async function slackNotifier(
   config: CertrotorConfig,
@@ -45,19 +46,21 @@ export async function slackNotifier(
   channel: ChannelConfig,
   overrides: { readonly maxAttempts?: number } = {},
 ): Promise<Notifier> {
-  const secretId = channel.webhook.secretId;
-  if (secretId === undefined) {
+  const { parameter, secretId } = channel.webhook;
+  const location: WebhookLocation | undefined =
+    parameter !== undefined ? { parameter } : secretId !== undefined ? { secretId } : undefined;
+  if (location === undefined) {
     throw new ConfigurationError('configuration', [
-      `notifications.channels.${channel.name}.webhook.secretId: required by the deployed service`,
+      `notifications.channels.${channel.name}.webhook: the deployed service needs parameter (an SSM SecureString parameter) or secretId`,
     ]);
   }
   let url: string;
   try {
-    url = await webhookUrl(clients, secretId);
+    url = await webhookUrl(clients, location);
   } catch (error) {
     throw new OperationError(
       'read webhook',
-      `notification channel ${channel.name} (secret ${secretId})`,
+      `notification channel ${channel.name} (${'parameter' in location ? `parameter ${location.parameter}` : `secret ${location.secretId}`})`,
       describeError(error),
       { cause: error },
     );
@@ -71,7 +74,7 @@ export async function slackNotifier(
 }
 
 /**
- * Notifiers for the named channels; a channel whose secret is missing or unreadable is left out and
+ * Notifiers for the named channels; a channel whose parameter or secret is missing or unreadable is left out and
  * reported in `problems` (the dispatcher then reports its deliveries as having no channel).
  */
 export async function slackNotifiers(
