@@ -1,11 +1,19 @@
 /**
  * The planner Lambda: starts one rotation workflow execution per certificate due for renewal
  * (lambda/use-cases/rotation/plan-rotations.ts), with the renewal decision the scan announces.
+ *
+ * Certificates of `acm` issuers are renewed by ACM itself: on every run the planner compares what ACM
+ * holds with what was distributed (lambda/use-cases/acm-renewals.ts) and starts a rotation of each
+ * one ACM renewed. ACM's "ACM Certificate Available" event invokes it too, for the event's
+ * certificates only; the schedule is the reconciliation for events that never arrived.
  */
+import * as z from 'zod';
 import { SFNClient, executionStarter } from '../adapters/aws/step-functions';
-import { plannedCertificates } from '../config/views/planner';
+import { acmIssuedCertificates, plannedCertificates } from '../config/views/planner';
 import { ConfigurationError } from '../domain/errors';
-import { planRotations } from '../use-cases/rotation/plan-rotations';
+import { reconcileAcmRenewals } from '../use-cases/acm-renewals';
+import { type PlannedStart, planRotations } from '../use-cases/rotation/plan-rotations';
+import { acmStatusReader } from '../wiring/acm-issuer';
 import {
   AwsClients,
   loadConfiguration,
@@ -22,7 +30,16 @@ export { executionNameFor, planRotations } from '../use-cases/rotation/plan-rota
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
 
-async function run(): Promise<{
+/** ACM's event for a certificate issued or renewed (the schedule's invocation is anything else). */
+export const ACM_AVAILABLE_DETAIL_TYPE = 'ACM Certificate Available';
+const acmAvailableSchema = z.object({
+  source: z.literal('aws.acm'),
+  'detail-type': z.literal(ACM_AVAILABLE_DETAIL_TYPE),
+  resources: z.array(z.string()).default([]),
+  detail: z.object({ Action: z.string().optional() }).passthrough().optional(),
+});
+
+async function run(event?: unknown): Promise<{
   started: number;
   alreadyStarted: number;
   locked: number;
@@ -32,12 +49,44 @@ async function run(): Promise<{
   if (!stateMachineArn)
     throw new ConfigurationError('Lambda environment', ['CERTROTOR_STATE_MACHINE_ARN: required']);
   const config = await loadConfiguration(env);
-  const results = await planRotations(
-    plannedCertificates(config),
-    stateStore(env, clients),
-    executionStarter(clients.get(SFNClient), stateMachineArn),
-    new Date(),
+  const state = stateStore(env, clients);
+  const acmEvent = acmAvailableSchema.safeParse(event);
+  const eventArns = acmEvent.success ? acmEvent.data.resources : undefined;
+  if (eventArns)
+    logger.info('ACM certificate available', {
+      certificates: eventArns,
+      action: acmEvent.data?.detail?.Action,
+    });
+  const reconciled = await reconcileAcmRenewals(
+    {
+      state,
+      clock: () => new Date(),
+      status: acmStatusReader(config, clients),
+    },
+    acmIssuedCertificates(config),
+    eventArns,
   );
+  for (const r of reconciled) logger.info('ACM renewal check', { ...r });
+  const renewed = new Map(
+    reconciled.flatMap((r) => (r.outcome === 'renewed' ? [[r.name, r.reason] as const] : [])),
+  );
+  const planned = plannedCertificates(config)
+    .map((c) => (renewed.has(c.name) ? { ...c, dueBecause: renewed.get(c.name)! } : c))
+    // An ACM event plans only the certificates it renewed; the schedule plans every certificate.
+    .filter((c) => !eventArns || renewed.has(c.name));
+  const results: PlannedStart[] = [
+    ...(await planRotations(
+      planned,
+      state,
+      executionStarter(clients.get(SFNClient), stateMachineArn),
+      new Date(),
+    )),
+    ...reconciled.flatMap((r): PlannedStart[] =>
+      r.outcome === 'failed'
+        ? [{ name: r.name, status: 'failed', reason: `ACM renewal check: ${r.reason}` }]
+        : [],
+    ),
+  ];
   for (const r of results) logger.info('rotation plan', { ...r });
   const started = results.filter((r) => r.status === 'started').length;
   const locked = results.filter((r) => r.status === 'locked').length;

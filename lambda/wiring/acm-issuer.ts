@@ -4,10 +4,13 @@
  * recording which ACM certificate backs each managed certificate, and the notAfter of the version
  * distributed now (so a rotation before ACM renewed is refused before anything is stored).
  */
-import type { ACMClient } from '@aws-sdk/client-acm';
+import { ACMClient } from '@aws-sdk/client-acm';
 import type { Route53Client } from '@aws-sdk/client-route-53';
-import { AcmExportableIssuer } from '../adapters/aws/acm-exportable-issuer';
-import type { IssuerConfig } from '../config/configuration';
+import { AcmExportableIssuer, readAcmCertificateStatus } from '../adapters/aws/acm-exportable-issuer';
+import type { AwsClientProvider } from '../adapters/aws/clients';
+import type { CertrotorConfig, IssuerConfig } from '../config/configuration';
+import type { AcmCertificateStatus } from '../domain/acm-issuance';
+import { InvalidInputError } from '../domain/errors';
 import type { Clock, StateStore } from '../domain/ports';
 import { readCertificateState } from '../use-cases/certificate-state';
 
@@ -37,4 +40,17 @@ export function acmIssuerWith(issuer: AcmIssuerConfig, deps: AcmIssuerDeps): Acm
     currentNotAfter: async (name) =>
       (await readCertificateState(deps.state, name, deps.clock()))?.value.current?.notAfter,
   });
+}
+
+/** What ACM holds now for an ARN of an `acm` issuer, through a client of that issuer's region. */
+export function acmStatusReader(
+  config: CertrotorConfig,
+  clients: AwsClientProvider,
+): (issuer: string, certificateArn: string) => Promise<AcmCertificateStatus> {
+  return (issuerName, certificateArn) => {
+    const issuer = config.issuers.find((i) => i.name === issuerName);
+    if (issuer?.kind !== 'acm')
+      throw new InvalidInputError(`issuers.${issuerName}: not an acm issuer (reading ${certificateArn})`);
+    return readAcmCertificateStatus(clients.get(ACMClient, issuer.region), certificateArn);
+  };
 }

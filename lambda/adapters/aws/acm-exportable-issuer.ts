@@ -34,6 +34,12 @@ import {
   GetChangeCommand,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
+import {
+  ACM_ISSUANCE_COLLECTION,
+  type AcmCertificateStatus,
+  type AcmIssuanceRecord,
+  acmIssuanceId,
+} from '../../domain/acm-issuance';
 import { InvalidInputError, OperationError, describeError } from '../../domain/errors';
 import type { CertificateBundle, Clock, IssueRequest, Issuer, KeySpec, StateStore } from '../../domain/ports';
 import { keyMatchesCertificate } from '../../domain/private-keys';
@@ -41,22 +47,7 @@ import { SecretKey } from '../../domain/secret';
 import { parseCertificates } from '../../domain/x509';
 import { describeAwsError } from './clients';
 
-/** State collection: the ACM certificate behind each managed certificate of each `acm` issuer. */
-export const ACM_ISSUANCE_COLLECTION = 'acm-issuance';
-
-export interface AcmIssuanceRecord {
-  readonly issuer: string;
-  readonly certificate: string;
-  readonly certificateArn: string;
-  /** The names requested, the domain name first. */
-  readonly names: readonly string[];
-  readonly keyAlgorithm: KeyAlgorithm;
-  readonly requestedAt: string;
-}
-
-export function acmIssuanceId(issuer: string, certificate: string): string {
-  return `${issuer}/${certificate}`;
-}
+export { ACM_ISSUANCE_COLLECTION, type AcmIssuanceRecord, acmIssuanceId };
 
 /** ACM public certificates come with these keys only. */
 const KEY_ALGORITHMS: Partial<Record<KeySpec, KeyAlgorithm>> = {
@@ -117,15 +108,7 @@ export class AcmExportableIssuer implements Issuer {
 
   /** What ACM holds now for a certificate ARN: status, serial and validity (the reconciliation). */
   async describe(certificateArn: string): Promise<CertificateDetail> {
-    try {
-      const detail = (
-        await this.options.acm.send(new DescribeCertificateCommand({ CertificateArn: certificateArn }))
-      ).Certificate;
-      if (!detail) throw new Error('the response holds no certificate');
-      return detail;
-    } catch (error) {
-      throw describeAwsError('acm:DescribeCertificate', certificateArn, error);
-    }
+    return describeAcmCertificate(this.options.acm, certificateArn);
   }
 
   /** The recorded request when it still fits, else a new request recorded before anything else. */
@@ -359,4 +342,29 @@ function validationRecords(detail: CertificateDetail): { name: string; value: st
     records.set(record.Name, record.Value);
   }
   return [...records].map(([name, value]) => ({ name, value }));
+}
+
+async function describeAcmCertificate(client: ACMClient, certificateArn: string): Promise<CertificateDetail> {
+  try {
+    const detail = (await client.send(new DescribeCertificateCommand({ CertificateArn: certificateArn })))
+      .Certificate;
+    if (!detail) throw new Error('the response holds no certificate');
+    return detail;
+  } catch (error) {
+    throw describeAwsError('acm:DescribeCertificate', certificateArn, error);
+  }
+}
+
+/** What ACM holds now for a certificate ARN (status, validity, serial, renewal): the renewal reconciliation's view. */
+export async function readAcmCertificateStatus(
+  client: ACMClient,
+  certificateArn: string,
+): Promise<AcmCertificateStatus> {
+  const detail = await describeAcmCertificate(client, certificateArn);
+  return {
+    ...(detail.Status ? { status: detail.Status } : {}),
+    ...(detail.NotAfter ? { notAfter: detail.NotAfter.toISOString() } : {}),
+    ...(detail.Serial ? { serial: detail.Serial } : {}),
+    ...(detail.RenewalSummary?.RenewalStatus ? { renewalStatus: detail.RenewalSummary.RenewalStatus } : {}),
+  };
 }

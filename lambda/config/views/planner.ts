@@ -22,8 +22,18 @@ export function plannedCertificates(config: CertrotorConfig): PlannedCertificate
     name: c.name,
     environments: toCertificateSpec(config, c).environments,
     renewal: renewalPolicy(c),
+    // ACM renews exportable certificates itself; the planner redistributes its renewals.
+    ...(config.issuers.find((i) => i.name === c.issuer)?.kind === 'acm' ? { caRenews: true } : {}),
     ...(issuedByDeployedService(config.issuers.find((i) => i.name === c.issuer))
       ? {}
       : { notDeployable: `issuer ${c.issuer} is not issued from the deployed service` }),
   }));
+}
+
+/** The certificates an `acm` issuer issues: what the ACM renewal reconciliation looks at. */
+export function acmIssuedCertificates(config: CertrotorConfig): { name: string; issuer: string }[] {
+  const acm = new Set(config.issuers.filter((i) => i.kind === 'acm').map((i) => i.name));
+  return config.certificates
+    .filter((c) => acm.has(c.issuer))
+    .map((c) => ({ name: c.name, issuer: c.issuer }));
 }

@@ -25,6 +25,16 @@ export interface PlannedCertificate {
   readonly renewal: RenewalPolicy;
   /** Why the deployed service does not rotate it (its issuer runs only in the CLI), if so. */
   readonly notDeployable?: string;
+  /**
+   * Due whatever its renewal time says, and why: its CA renewed it by itself and the hosts still have
+   * the previous version (ACM exportable certificates, lambda/use-cases/acm-renewals.ts).
+   */
+  readonly dueBecause?: string;
+  /**
+   * Its CA renews it by itself (ACM exportable certificates): once a version is distributed, it is due
+   * only when the CA renewed it (`dueBecause`), never by its own renewal time.
+   */
+  readonly caRenews?: boolean;
 }
 
 export interface PlannedStart {
@@ -82,13 +92,21 @@ async function planOne(
   const base = { name: certificate.name, version, executionName };
   // A pending version is an unfinished rotation: resuming it is due whatever the renewal time says.
   if (current?.pending?.version !== version) {
-    const served = current?.current ? [] : await servedFacts(state, certificate.name, now);
-    const { verdict } = renewalVerdict(
-      { ...certificate, ...(current?.current ? { current: current.current } : {}) },
-      served,
-      now,
-    );
-    if (!verdict.due) return { ...base, status: 'not-due', reason: verdict.reason };
+    if (certificate.dueBecause === undefined) {
+      if (certificate.caRenews && current?.current)
+        return {
+          ...base,
+          status: 'not-due',
+          reason: 'its CA renews it: a rotation follows when the CA has renewed it',
+        };
+      const served = current?.current ? [] : await servedFacts(state, certificate.name, now);
+      const { verdict } = renewalVerdict(
+        { ...certificate, ...(current?.current ? { current: current.current } : {}) },
+        served,
+        now,
+      );
+      if (!verdict.due) return { ...base, status: 'not-due', reason: verdict.reason };
+    }
     const notBefore = retryNotBefore(current?.failedAttempts ?? 0, current?.lastFailure?.at, now);
     if (notBefore)
       return {
@@ -117,9 +135,7 @@ async function planOne(
       reason:
         status === 'already-started'
           ? `execution ${executionName} was started earlier`
-          : current?.current
-            ? 'renewal due'
-            : 'no current version',
+          : (certificate.dueBecause ?? (current?.current ? 'renewal due' : 'no current version')),
     };
   } catch (error) {
     // Nothing will run under this lock: free it so the next schedule (or a manual rotation) can.
