@@ -10,6 +10,7 @@ import { BACKENDS, type Backend, type CertrotorConfig } from '../config/configur
 import { ConfigurationError, InvalidInputError } from '../domain/errors';
 import { configFileFor, withConfigOption } from './config-option';
 import type { CliContext } from './context';
+import { printJson } from './json-output';
 
 interface ValidateOptions {
   readonly config?: string;
@@ -27,7 +28,7 @@ export function registerConfigCommand(program: Command, ctx: CliContext): void {
         '--backend <local|aws>',
         "the backend that will run it: local (the CLI) or aws (the deployed service); default: the file's `backend`, then local",
       )
-      .option('--json', 'print {"ok", "file", "backend", "problems"} as JSON'),
+      .option('--json', 'print {"schema", "ok", "file", "backend", "problems"} as JSON'),
   ).action(async (options: ValidateOptions) => {
     await validateCommand(ctx, options);
   });
@@ -41,7 +42,7 @@ async function validateCommand(ctx: CliContext, options: ValidateOptions): Promi
   if (options.json) {
     const problems = check.problems.map((p) => p.problem);
     const located = check.ok ? {} : { locations: check.problems };
-    ctx.out(JSON.stringify({ ok: check.ok, file, backend, problems, ...located }, null, 2));
+    printJson(ctx, 'config-validate', { ok: check.ok, file, backend, problems, ...located });
     if (!check.ok) ctx.exitCode = 1;
     return;
   }

@@ -36,6 +36,7 @@ import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './re
 import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
 import { inWords } from '../use-cases/evaluate';
 import { identityLabel } from '../domain/findings';
+import { printJson } from './json-output';
 
 type CommonOptions = BackendOptions;
 
@@ -99,20 +100,13 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       const scanned = await scan(deps, scanInput(runtime));
       const report = { ...scanned, failures: [...scanned.failures, ...(await deps.drainNotifications())] };
       if (options.json) {
-        ctx.out(
-          JSON.stringify(
-            {
-              schema: 'certrotor.scan/1',
-              at: ctx.clock().toISOString(),
-              findings: report.evaluation.findings,
-              newFindings: report.newFindings.length,
-              events: report.events,
-              failures: report.failures,
-            },
-            null,
-            2,
-          ),
-        );
+        printJson(ctx, 'scan', {
+          at: ctx.clock().toISOString(),
+          findings: report.evaluation.findings,
+          newFindings: report.newFindings.length,
+          events: report.events,
+          failures: report.failures,
+        });
       } else {
         printFindings(ctx, report.evaluation.findings, new Set(report.newFindings.map((f) => f.dedupeKey)));
         printFailures(ctx, report.failures);
@@ -144,27 +138,20 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         if (options.group === 'identity')
           rows = [...rows].sort((a, b) => (a.identity ?? '\uffff').localeCompare(b.identity ?? '\uffff'));
         if (options.json)
-          ctx.out(
-            JSON.stringify(
-              {
-                schema: 'certrotor.status/1',
-                at: now.toISOString(),
-                rows: rows.map((r) => ({
-                  environment: r.environment,
-                  where: r.where,
-                  certificate: r.certificate,
-                  identity: r.identity ?? null,
-                  fingerprintSha256: r.fingerprintSha256 ?? null,
-                  notAfter: r.notAfter ?? null,
-                  daysLeft: r.days ?? null,
-                  severity: r.severity,
-                  state: r.state,
-                })),
-              },
-              null,
-              2,
-            ),
-          );
+          printJson(ctx, 'status', {
+            at: now.toISOString(),
+            rows: rows.map((r) => ({
+              environment: r.environment,
+              where: r.where,
+              certificate: r.certificate,
+              identity: r.identity ?? null,
+              fingerprintSha256: r.fingerprintSha256 ?? null,
+              notAfter: r.notAfter ?? null,
+              daysLeft: r.days ?? null,
+              severity: r.severity,
+              state: r.state,
+            })),
+          });
         else if (options.group === 'identity')
           printTable(
             ctx,
@@ -291,20 +278,13 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
           }),
       ];
       if (options.json)
-        ctx.out(
-          JSON.stringify(
-            {
-              schema: 'certrotor.plan/1',
-              at: now.toISOString(),
-              horizon: options.horizon,
-              until: later.toISOString(),
-              actions,
-              failures,
-            },
-            null,
-            2,
-          ),
-        );
+        printJson(ctx, 'plan', {
+          at: now.toISOString(),
+          horizon: options.horizon,
+          until: later.toISOString(),
+          actions,
+          failures,
+        });
       else {
         ctx.out(`within ${options.horizon} (until ${later.toISOString()}):`);
         if (actions.length === 0) ctx.out('  nothing to do');
@@ -342,7 +322,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
       await runtime.state.put(COLLECTIONS.silences, created.id, created, now, {
         expiresAt: new Date(Date.parse(created.until)),
       });
-      if (options.json) ctx.out(JSON.stringify(created, null, 2));
+      if (options.json) printJson(ctx, 'silence', { silence: created });
       else
         ctx.out(
           `silenced ${formatScope(created.scope)} until ${created.until} (${created.reason}); id ${created.id}`,
@@ -370,7 +350,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         ...configured.map((s) => ({ ...s, origin: 'configuration' as const })),
       ];
       if (options.json) {
-        ctx.out(JSON.stringify(rows, null, 2));
+        printJson(ctx, 'silence-list', { at: now.toISOString(), silences: rows });
         return;
       }
       if (rows.length === 0) {
@@ -404,7 +384,7 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
         );
       }
       await runtime.state.delete(COLLECTIONS.silences, id);
-      if (options.json) ctx.out(JSON.stringify({ lifted: found.value }, null, 2));
+      if (options.json) printJson(ctx, 'silence-lift', { lifted: found.value });
       else ctx.out(`lifted ${formatScope(found.value.scope)} (${found.value.reason})`);
     });
 }

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { shortFingerprint } from '../domain/certificate';
+import { printJson } from './json-output';
 import { type CurrentVersion, type HostReportFacts, hostDrift } from '../domain/host-drift';
 import { COLLECTIONS, type CertificateState } from '../use-cases/certificate-state';
 import { expectedAgentHosts } from './agent-runtime';
@@ -46,7 +47,7 @@ async function hostsCommand(ctx: CliContext, options: HostsOptions): Promise<voi
   const result = hostDrift({ reports, current, expected: expectedAgentHosts(config), now });
   if (result.hosts.some((h) => h.state !== 'ok')) ctx.exitCode = 1;
   if (options.json) {
-    ctx.out(JSON.stringify({ hosts: result.hosts, findings: result.findings }, null, 2));
+    printJson(ctx, 'hosts', { at: now.toISOString(), hosts: result.hosts, findings: result.findings });
     return;
   }
   if (result.hosts.length === 0) {

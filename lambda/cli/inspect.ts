@@ -3,6 +3,7 @@
  * chain an endpoint serves on a fresh handshake. Bad input of any kind ends with one line naming it.
  */
 import { DEFAULT_THRESHOLDS, crossedThreshold } from '../domain/thresholds';
+import { printJson } from './json-output';
 import { type GateOptions, gate, parseFailOn } from './gate';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -57,7 +58,7 @@ export function registerInspectCommand(program: Command, ctx: CliContext, prober
     .command('inspect')
     .description('Show the certificates in a PEM/DER file, or served by host:port on a fresh TLS handshake.')
     .argument('<target>', 'a certificate file (PEM or DER), or host:port ([v6]:port)')
-    .option('--json', 'print a JSON array of certificate objects')
+    .option('--json', 'print {"schema", "at", "target", "certificates"} as JSON')
     .option('--servername <name>', 'SNI name to send (default: the host, unless it is an IP address)')
     .option(
       '--ca-file <file>',
@@ -74,7 +75,8 @@ export function registerInspectCommand(program: Command, ctx: CliContext, prober
     .action(async (target: string, options: InspectOptions & GateOptions) => {
       parseFailOn(options.failOn);
       const reports = await inspect(target, options, ctx, prober);
-      if (options.json) ctx.out(JSON.stringify(reports, null, 2));
+      if (options.json)
+        printJson(ctx, 'inspect', { at: ctx.clock().toISOString(), target, certificates: reports });
       else ctx.out(renderTable(target, reports));
       gate(
         ctx,

@@ -14,6 +14,7 @@ import type { CliContext } from './context';
 import { cycleDeps, scanInput } from './cycle-commands';
 import { sendLocalDigests } from './notification-outbox';
 import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
+import { printJson } from './json-output';
 import { printFailures, printFindings, printRotation } from './print';
 import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './rehearsal';
 import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-option';
@@ -68,7 +69,7 @@ export function registerRotationCommands(program: Command, ctx: CliContext): voi
       }).finally(interrupt.stop);
       const result = rotated.result;
       const failures = [...rotated.failures, ...(await deps.drainNotifications())];
-      if (options.json) ctx.out(JSON.stringify({ rotation: result, failures }, null, 2));
+      if (options.json) printJson(ctx, 'rotate', { rotation: result, failures });
       else printRotation(ctx, result);
       if (failures.length > 0) ctx.exitCode = 1;
       if (interrupt.interrupted()) ctx.exitCode = 130;
@@ -109,30 +110,26 @@ export function registerRotationCommands(program: Command, ctx: CliContext): voi
         ...digests.map((error) => ({ what: 'digest', error })),
       ];
       if (options.json) {
-        ctx.out(
-          JSON.stringify(
-            {
-              findings: report.scan.evaluation.findings,
-              events: report.scan.events.length + (upstreams?.events.length ?? 0),
-              rotations: report.rotations,
-              deferred: report.deferred,
-              upstreams: upstreams?.upstreams.map((u) => ({
-                upstream: u.upstream,
-                delivered: u.delivered,
-                retired: u.retired,
-                announcements: u.announcements.map((a) => ({
-                  id: a.announcement.id,
-                  stage: a.stage,
-                  ...(a.deadline ? { deadline: a.deadline } : {}),
-                  consumers: a.consumers,
-                })),
-              })),
-              failures,
-            },
-            null,
-            2,
-          ),
-        );
+        printJson(ctx, 'run', {
+          at: ctx.clock().toISOString(),
+          findings: report.scan.evaluation.findings,
+          newFindings: report.scan.newFindings.length,
+          events: report.scan.events.length + (upstreams?.events.length ?? 0),
+          rotations: report.rotations,
+          deferred: report.deferred,
+          upstreams: upstreams?.upstreams.map((u) => ({
+            upstream: u.upstream,
+            delivered: u.delivered,
+            retired: u.retired,
+            announcements: u.announcements.map((a) => ({
+              id: a.announcement.id,
+              stage: a.stage,
+              ...(a.deadline ? { deadline: a.deadline } : {}),
+              consumers: a.consumers,
+            })),
+          })),
+          failures,
+        });
       } else {
         printFindings(
           ctx,
@@ -174,14 +171,13 @@ export function registerRotationCommands(program: Command, ctx: CliContext): voi
       });
       failures.push(...(await deps.drainNotifications()));
       if (!repaired.repaired) {
-        if (options.json) ctx.out(JSON.stringify({ repaired: false, reason: repaired.reason }, null, 2));
+        if (options.json) printJson(ctx, 'repair', { repaired: false, reason: repaired.reason });
         else ctx.out(`repair ${name}: ${repaired.reason}`);
         // Nothing to repair is a clean state; a refusal (lock held by a live rotation) is not.
         if (!/no interrupted rotation/.test(repaired.reason)) ctx.exitCode = 1;
         return;
       }
-      if (options.json)
-        ctx.out(JSON.stringify({ repaired: true, rotation: repaired.result, failures }, null, 2));
+      if (options.json) printJson(ctx, 'repair', { repaired: true, rotation: repaired.result, failures });
       else {
         printRotation(ctx, repaired.result);
         printFailures(ctx, failures);

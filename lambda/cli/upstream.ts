@@ -39,6 +39,7 @@ import { type BackendOptions, runtimeFor, withBackendOptions } from './runtime-o
 import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './rehearsal';
 import type { Runtime } from './local-runtime';
 import type { CliContext } from './context';
+import { printJson } from './json-output';
 
 type CommonOptions = BackendOptions;
 
@@ -185,7 +186,7 @@ async function announce(ctx: CliContext, name: string, options: AnnounceOptions)
     },
   );
   if (options.json) {
-    ctx.out(JSON.stringify(record, null, 2));
+    printJson(ctx, 'upstream-announce', { announcement: record });
     return;
   }
   ctx.out(
@@ -261,7 +262,7 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
     ...(target ? { announcement: target } : {}),
   };
   if (options.json) {
-    ctx.out(JSON.stringify(result, null, 2));
+    printJson(ctx, 'upstream-import-client-cert', result);
     return;
   }
   ctx.out(
@@ -286,25 +287,20 @@ async function watch(ctx: CliContext, options: CommonOptions): Promise<void> {
     notifications.enabled ? notifications.notify : undefined,
   );
   if (options.json) {
-    ctx.out(
-      JSON.stringify(
-        {
-          upstreams: report.upstreams.map((u) => ({
-            upstream: u.upstream,
-            delivered: u.delivered,
-            retired: u.retired,
-            announcements: u.announcements.map((a) => ({
-              ...statusJson(a),
-              ...cutoverVerdicts(a, ctx.clock()),
-            })),
-          })),
-          events: report.events,
-          failures: report.failures,
-        },
-        null,
-        2,
-      ),
-    );
+    printJson(ctx, 'upstream-watch', {
+      at: ctx.clock().toISOString(),
+      upstreams: report.upstreams.map((u) => ({
+        upstream: u.upstream,
+        delivered: u.delivered,
+        retired: u.retired,
+        announcements: u.announcements.map((a) => ({
+          ...statusJson(a),
+          ...cutoverVerdicts(a, ctx.clock()),
+        })),
+      })),
+      events: report.events,
+      failures: report.failures,
+    });
   } else {
     const lines = renderWatch(report, ctx.clock());
     ctx.out(lines.length > 0 ? lines.join('\n') : 'no announcements');
@@ -338,17 +334,14 @@ async function status(ctx: CliContext, name: string | undefined, options: Common
   const overdue = report.some((r) => r.announcements?.some((a) => a.stage === 'overdue'));
   if (failed || overdue) ctx.exitCode = 1;
   if (options.json) {
-    ctx.out(
-      JSON.stringify(
-        report.map((r) => ({
-          upstream: r.upstream,
-          ...(r.error ? { error: r.error } : {}),
-          announcements: (r.announcements ?? []).map(statusJson),
-        })),
-        null,
-        2,
-      ),
-    );
+    printJson(ctx, 'upstream-status', {
+      at: ctx.clock().toISOString(),
+      upstreams: report.map((r) => ({
+        upstream: r.upstream,
+        ...(r.error ? { error: r.error } : {}),
+        announcements: (r.announcements ?? []).map(statusJson),
+      })),
+    });
     return;
   }
   ctx.out(renderStatus(report));

@@ -114,6 +114,7 @@ describe('certrotor config validate', () => {
     // Assess
     expect(run.code).toBe(1);
     expect(JSON.parse(run.out)).toEqual({
+      schema: 'certrotor.config-validate/1',
       ok: false,
       file,
       backend: 'local',

@@ -109,7 +109,7 @@ async function inspectJson(file: string): Promise<CertificateReport[]> {
   };
   const code = await runCli(['inspect', file, '--json'], ctx);
   expect({ file, code, err }).toEqual({ file, code: 0, err: [] });
-  return JSON.parse(out.join('\n')) as CertificateReport[];
+  return (JSON.parse(out.join('\n')) as { certificates: CertificateReport[] }).certificates;
 }
 
 describe('inspect agrees with openssl x509 on the system trust store', () => {

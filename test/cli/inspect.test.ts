@@ -91,13 +91,13 @@ describe('certrotor inspect', () => {
   });
 
   describe('files', () => {
-    it('prints every certificate of a PEM file as a JSON array, with days left from the clock', async () => {
+    it('prints every certificate of a PEM file in its JSON document, with days left from the clock', async () => {
       // Act
       const run = await certrotor(dir, 'inspect', 'fullchain.pem', '--json');
 
       // Assess
       expect(run).toMatchObject({ code: 0, err: [] });
-      const reports = JSON.parse(run.out) as Record<string, unknown>[];
+      const reports = (JSON.parse(run.out) as { certificates: Record<string, unknown>[] }).certificates;
       expect(reports).toHaveLength(3);
       expect(reports[0]).toEqual({
         fingerprintSha256: fingerprint(chain.leaf.certificatePem),
@@ -121,9 +121,10 @@ describe('certrotor inspect', () => {
       const run = await certrotor(dir, 'inspect', join(dir, 'leaf.der'), '--json');
 
       expect(run.code).toBe(0);
-      expect((JSON.parse(run.out) as { fingerprintSha256: string }[])[0]!.fingerprintSha256).toBe(
-        fingerprint(chain.leaf.certificatePem),
-      );
+      expect(
+        (JSON.parse(run.out) as { certificates: { fingerprintSha256: string }[] }).certificates[0]!
+          .fingerprintSha256,
+      ).toBe(fingerprint(chain.leaf.certificatePem));
     });
 
     it('prints a readable table without --json', async () => {
@@ -199,7 +200,7 @@ describe('certrotor inspect', () => {
 
       // Assess
       expect(run).toMatchObject({ code: 0, err: [] });
-      const reports = JSON.parse(run.out) as Record<string, unknown>[];
+      const reports = (JSON.parse(run.out) as { certificates: Record<string, unknown>[] }).certificates;
       expect(reports.map((r) => [r.position, r.fingerprintSha256])).toEqual([
         [0, fingerprint(served.leaf.certificatePem)],
         [1, fingerprint(served.intermediate.certificatePem)],
@@ -242,7 +243,9 @@ describe('certrotor inspect', () => {
       const run = await certrotorAt(realNow, dir, 'inspect', `[::1]:${port}`, '--json');
 
       expect(run).toMatchObject({ code: 0, err: [] });
-      expect((JSON.parse(run.out) as { address: string }[])[0]!.address).toBe('::1');
+      expect((JSON.parse(run.out) as { certificates: { address: string }[] }).certificates[0]!.address).toBe(
+        '::1',
+      );
     });
 
     it('fails with one line for a refused port', async () => {

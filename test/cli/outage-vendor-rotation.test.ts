@@ -238,7 +238,8 @@ describe('a vendor client-CA rotation with one consumer nothing delivers to, reh
     const real = await certrotor(dir, env, 'upstream', 'status', '--json');
     expect(real.code).toBe(0);
     expect(
-      (JSON.parse(real.stdout) as { announcements: { stage: string }[] }[])[0]!.announcements[0]!.stage,
+      (JSON.parse(real.stdout) as { upstreams: { announcements: { stage: string }[] }[] }).upstreams[0]!
+        .announcements[0]!.stage,
     ).not.toBe('overdue');
 
     // The covered consumers connect with what certrotor delivered; the left-out one has nothing.

@@ -56,7 +56,7 @@ describe('certrotor silence list and silence lift', () => {
       'INC-42',
       '--json',
     );
-    const id = (JSON.parse(created.out) as { id: string }).id;
+    const id = (JSON.parse(created.out) as { silence: { id: string } }).silence.id;
 
     // Act
     const listed = await certrotor(dir, 'silence', 'list', '--json');
@@ -65,7 +65,7 @@ describe('certrotor silence list and silence lift', () => {
 
     // Assess
     expect(created.code).toBe(0);
-    expect(JSON.parse(listed.out)).toEqual([
+    expect((JSON.parse(listed.out) as { silences: unknown[] }).silences).toEqual([
       expect.objectContaining({ id, reason: 'INC-42', origin: 'stored', until: '2027-01-10T16:00:00.000Z' }),
       expect.objectContaining({ reason: 'CHG-9 freeze', origin: 'configuration' }),
     ]);
@@ -78,8 +78,8 @@ describe('certrotor silence list and silence lift', () => {
     // Prepare
     const dir = await workspace();
     const configuredId = (
-      JSON.parse((await certrotor(dir, 'silence', 'list', '--json')).out) as { id: string }[]
-    )[0]!.id;
+      JSON.parse((await certrotor(dir, 'silence', 'list', '--json')).out) as { silences: { id: string }[] }
+    ).silences[0]!.id;
 
     // Act
     const unknown = await certrotor(dir, 'silence', 'lift', 'nope');

@@ -84,7 +84,9 @@ describe('certrotor upstream announce', () => {
     expect(announced.out).toMatch(
       /^recorded payments:manual:[0-9a-f]{16}: payments window from 2026-11-01T00:00:00.000Z, cutover 2026-12-01T13:00:00.000Z$/,
     );
-    const [payments] = JSON.parse(shown.out) as { announcements: Record<string, unknown>[] }[];
+    const [payments] = (
+      JSON.parse(shown.out) as { upstreams: { announcements: Record<string, unknown>[] }[] }
+    ).upstreams;
     expect(payments?.announcements[0]).toMatchObject({
       title: 'VEND-1 client CA rotation',
       stage: 'window-open',
@@ -183,7 +185,7 @@ describe('certrotor upstream announce', () => {
 
     // Assess
     expect(good.code).toBe(0);
-    expect(JSON.parse(good.out).newCaFingerprints).toHaveLength(1);
+    expect(JSON.parse(good.out).announcement.newCaFingerprints).toHaveLength(1);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/leaf\.pem: holds a certificate that is not a CA/);
   });
