@@ -13,26 +13,15 @@ import { outboxPolicy, webhookSettings } from '../config/views/delivery';
 import type { Command } from 'commander';
 import { SlackWebhookNotifier } from '../adapters/net/slack-webhook';
 import { describeError } from '../domain/errors';
-import type { CatalogueEvent } from '../domain/events';
-import { operatorChannel, planEventNotifications, routeEvent } from '../domain/notifications/routing';
+import { operatorChannel } from '../domain/notifications/routing';
 import type { Notifier, OutgoingEvent } from '../domain/ports';
 import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
 import { COLLECTIONS } from '../use-cases/certificate-state';
-import { digestChannels, holdForDigest, sendDueDigests } from '../use-cases/notify/digest';
-import { inhibitDuringIncidents } from '../use-cases/notify/inhibition';
-import { resolvedMessages, watchCritical } from '../use-cases/notify/resolution';
-import {
-  type DrainReport,
-  OutboxDispatcher,
-  drainOutbox,
-  enqueue,
-  pendingItems,
-} from '../use-cases/notify/outbox';
+import { digestChannels, sendDueDigests } from '../use-cases/notify/digest';
+import { type DrainReport, OutboxDispatcher, drainOutbox, pendingItems } from '../use-cases/notify/outbox';
+import { recordNotifications, recordResolutions } from '../use-cases/notify/record';
 import type { CliContext } from './context';
 import type { Runtime } from './local-runtime';
-
-/** Events that are not sent to Slack as such: the outbox already sent their operator alert. */
-const NOT_FOR_SLACK = new Set(['Notification Delivery Failed']);
 
 export class CliNotifications {
   private readonly abort = new AbortController();
@@ -80,54 +69,19 @@ export class CliNotifications {
     const config = this.runtime.config;
     const now = this.ctx.clock();
     this.silences ??= allSilences(this.runtime, now);
-    const forSlack = events.filter((e) => !NOT_FOR_SLACK.has(e.detailType)) as unknown as CatalogueEvent[];
-    const inhibition = config.notifications.inhibition;
-    // During an incident, lower alerts about its environment are summarised in one message.
-    const { events: toPlan, summaries } = inhibition.enabled
-      ? inhibitDuringIncidents(forSlack, config, now, inhibition.window)
-      : { events: forSlack, summaries: [] };
-    const plan = planEventNotifications(toPlan, config, await this.silences, now);
-    const summaryMessages = summaries.flatMap((s) => {
-      const channel = routeEvent(s.held[0]!, config).channel;
-      return channel !== undefined && this.notifiers.has(channel)
-        ? [{ channel, key: s.key, message: s.message }]
-        : [];
-    });
     const problems: string[] = [];
     try {
-      await enqueue(this.runtime.state, summaryMessages, now);
-      await enqueue(
-        this.runtime.state,
-        plan.send
-          .filter((d) => this.notifiers.has(d.channel))
-          .map((d) => ({
-            channel: d.channel,
-            key: d.dedupeKey,
-            message: d.message,
-            detailType: d.detailType,
-          })),
-        now,
-      );
-      // A critical alert is watched until what it is about clears: then one "resolved" message.
-      await watchCritical(
-        this.runtime.state,
-        plan.send
-          .filter((d) => this.notifiers.has(d.channel))
-          .map((d) => ({
-            channel: d.channel,
-            key: d.dedupeKey,
-            detailType: d.detailType,
-            detail: toPlan.find((e) => e.detail.dedupeKey === d.dedupeKey)?.detail ?? {},
-            headline: d.message.text.split('\n')[0] ?? d.dedupeKey,
-          })),
-        now,
-      );
-      // Routine alerts wait for their channel's digest, which `run` sends once its schedule is due.
-      await holdForDigest(
-        this.runtime.state,
-        plan.held.filter((h) => this.notifiers.has(h.channel)),
-        config,
-        now,
+      // Inhibition, silences, digest, the outbox and resolution watches: the same use case as the
+      // deployed scan jobs and notifier, for the channels with a webhook here.
+      await recordNotifications(
+        {
+          store: this.runtime.state,
+          config,
+          silences: await this.silences,
+          now,
+          reachable: (channel) => this.notifiers.has(channel),
+        },
+        events,
       );
     } catch (error) {
       problems.push(`notification outbox: ${describeError(error)}`);
@@ -187,12 +141,7 @@ export class CliNotifications {
     const waitMs = this.runtime.config.notifications.delivery.commandWait;
     try {
       // Critical alerts whose places all serve another certificate now are resolved.
-      const resolved = await resolvedMessages(this.runtime.state, this.clock());
-      await enqueue(
-        this.runtime.state,
-        resolved.filter((m) => this.notifiers.has(m.channel)),
-        this.clock(),
-      );
+      await recordResolutions(this.runtime.state, this.clock(), (channel) => this.notifiers.has(channel));
     } catch (error) {
       this.problems.push(`resolution: ${describeError(error)}`);
     }

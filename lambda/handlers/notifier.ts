@@ -16,18 +16,11 @@ import { eventIdempotency } from '../adapters/aws/event-idempotency';
 import type { CertrotorConfig } from '../config/configuration';
 import { parseEvent } from '../domain/events';
 import { CertrotorError, OperationError, describeError } from '../domain/errors';
-import { operatorChannel, planEventNotifications } from '../domain/notifications/routing';
+import { operatorChannel } from '../domain/notifications/routing';
 import type { Notifier } from '../domain/ports';
-import { type Silence, liveSilences, silencesFromConfig } from '../domain/silences';
-import { COLLECTIONS } from '../use-cases/certificate-state';
-import { holdForDigest } from '../use-cases/notify/digest';
-import {
-  OUTBOX_COLLECTION,
-  type OutboxItem,
-  drainOutbox,
-  enqueue,
-  pendingItems,
-} from '../use-cases/notify/outbox';
+import { OUTBOX_COLLECTION, type OutboxItem, drainOutbox, pendingItems } from '../use-cases/notify/outbox';
+import { recordNotifications } from '../use-cases/notify/record';
+import { activeSilences } from './support/notification-recording';
 import {
   AwsClients,
   eventPublisher,
@@ -75,21 +68,6 @@ async function notifiers(
 }
 
 /**
- * Silences from the configuration and those stored in the table (`certrotor silence --backend aws`).
- * A table that cannot be read leaves only the configured ones: a silence must never block an alert.
- */
-async function activeSilences(config: CertrotorConfig, now: Date): Promise<Silence[]> {
-  const configured = silencesFromConfig(config.silences);
-  try {
-    const stored = await stateStore(env, clients).list<Silence>(COLLECTIONS.silences, now);
-    return liveSilences([...configured, ...stored.map((i) => i.value)], now);
-  } catch (error) {
-    logger.warn('stored silences unreadable; using configured ones only', { error: describeError(error) });
-    return liveSilences(configured, now);
-  }
-}
-
-/**
  * EventBridge delivers at least once: a redelivered event (same `id`) returns the recorded result
  * instead of running again. Records live in the state table (their own partition), hold only the
  * event id's hash and the counts returned, and expire with the table's TTL. A failed invocation
@@ -99,9 +77,6 @@ async function activeSilences(config: CertrotorConfig, now: Date): Promise<Silen
 const idempotency = eventIdempotency(clients, { tableName: env.CERTROTOR_TABLE_NAME, partition: 'notifier' });
 
 export const handler = instrumented(makeIdempotent(notify, idempotency));
-
-/** Events that are not sent as such: the outbox already sent their operator alert. */
-const NOT_FOR_SLACK = new Set(['Notification Delivery Failed']);
 
 /** `context` is the Lambda context: Powertools reads the remaining time from it, and so does the drain. */
 async function notify(
@@ -114,23 +89,17 @@ async function notify(
   const sweep = typeof raw === 'object' && raw !== null && (raw as { job?: unknown }).job === 'outbox';
   const event = sweep ? undefined : parseEvent(raw);
   const store = stateStore(env, clients);
-  const plan =
-    event === undefined || NOT_FOR_SLACK.has(event.detailType)
-      ? { send: [], held: [], inhibited: [], unrouted: [] }
-      : planEventNotifications([event], config, await activeSilences(config, now), now);
-  for (const e of plan.unrouted) logger.warn('event has no channel', { detailType: e.detailType });
+  // The same recording as the CLI and the scan jobs (inhibition, silences, digest, resolution
+  // watches); an event a scan job already recorded, or summarised in an incident, is not sent again.
   // Recorded before anything is sent; failing to record fails the invocation (Lambda retries it).
-  if (plan.held.length > 0) await holdForDigest(store, plan.held, config, now);
-  const recorded = await enqueue(
-    store,
-    plan.send.map((d) => ({
-      channel: d.channel,
-      key: d.dedupeKey,
-      message: d.message,
-      detailType: d.detailType,
-    })),
-    now,
-  );
+  const plan =
+    event === undefined
+      ? { send: [], held: 0, inhibited: 0, silenced: 0, unrouted: [], recorded: 0, duplicates: 0 }
+      : await recordNotifications(
+          { store, config, silences: await activeSilences(config, store, now), now },
+          [event],
+        );
+  for (const e of plan.unrouted) logger.warn('event has no channel', { detailType: e.detailType });
   const itemOf = (d: { channel: string; dedupeKey: string }) =>
     store.get<OutboxItem>(OUTBOX_COLLECTION, `${d.channel}:${d.dedupeKey}`, new Date());
   const deliveredBefore = new Set<string>();
@@ -183,17 +152,20 @@ async function notify(
     else if (item.value.permanent) refused++;
     else retryable++;
   }
-  metrics.addMetric('NotificationsSent', 'Count', report.delivered);
+  // Only when something went out: a metric is billed for every hour it receives data, and the
+  // outbox sweep runs every 5 minutes.
+  if (report.delivered > 0) metrics.addMetric('NotificationsSent', 'Count', report.delivered);
   metrics.publishStoredMetrics();
   logger.info('notified', {
     detailType: event?.detailType ?? 'outbox sweep',
     sent,
-    recorded: recorded.recorded,
-    duplicates: recorded.duplicates,
+    recorded: plan.recorded,
+    duplicates: plan.duplicates,
     deliveredFromOutbox: report.delivered,
     pending: report.pending,
-    held: plan.held.length,
-    inhibited: plan.inhibited.length,
+    held: plan.held,
+    inhibited: plan.inhibited,
+    silenced: plan.silenced,
   });
   if (retryable > 0) {
     throw new Error(

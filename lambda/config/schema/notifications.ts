@@ -150,7 +150,7 @@ export const notificationsSchema = z
       .prefault({})
       .meta({
         description:
-          'While critical alerts cover most of an environment (an incident), lower alerts about it are summarised in one message (CLI).',
+          'While critical alerts cover most of an environment (an incident), lower alerts about it are summarised in one message (CLI and deployed service).',
       }),
   })
   .meta({ description: 'Who is told what, where.' });

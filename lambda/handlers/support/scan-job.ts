@@ -11,6 +11,7 @@ import type { CertificateSource } from '../../domain/ports';
 import { type ScanReport, scan } from '../../use-cases/cycle';
 import { ownershipLookup } from '../../config/views/ownership';
 import { completeScheduledJob } from './heartbeat';
+import { recordClearedAlerts, recordingNotifier } from './notification-recording';
 import { type ScanFailure, observedFacts } from '../../use-cases/scan';
 import { certificateSpecs } from '../../config/views/certificates';
 import { endpointTargets } from '../../config/views/endpoints';
@@ -76,6 +77,7 @@ export async function runScanJob(
 ): Promise<ScanReport> {
   const clock = () => new Date();
   const targets = job === 'probe' ? probeTargets(config) : { endpoints: [], failures: [] };
+  const state = stateStore(env, clients);
   const scanned = await scan(
     {
       sources:
@@ -85,8 +87,11 @@ export async function runScanJob(
             })
           : [],
       prober: configuredProber(config.probe, { clock, inLambda: true }),
-      state: stateStore(env, clients),
+      state,
       publisher: eventPublisher(env, clients),
+      // The batch's messages go into the outbox before the events are published (an incident is
+      // judged on the whole batch, as in the CLI); the notifier sends them.
+      notify: recordingNotifier(config, state, clock),
       clock,
       ownership: ownershipLookup(config),
     },
@@ -97,6 +102,8 @@ export async function runScanJob(
     },
   );
   const report: ScanReport = { ...scanned, failures: [...targets.failures, ...scanned.failures] };
+  // Critical alerts whose places all serve another certificate now: one "resolved" message each.
+  await recordClearedAlerts(state, clock());
   recordDaysLeft(report, clock(), alertHorizonDays(config));
   if (options.scheduled ?? true) await completeScheduledJob(job, config, env, clients);
   for (const failure of report.failures)

@@ -22,9 +22,10 @@ export interface OutboxItem {
   readonly kind: OutboxItemKind;
   /** Detail type of the event the message was built from, when it was built from one. */
   readonly detailType?: string;
-  /** Absent once delivered (the record then only deduplicates). */
+  /** Absent once delivered or when held back by an incident (the record then only deduplicates). */
   readonly message?: ChatMessage;
-  readonly status: 'pending' | 'delivered';
+  /** `inhibited`: never sent, the alert is in its incident's summary (see record.ts). */
+  readonly status: 'pending' | 'delivered' | 'inhibited';
   readonly createdAt: string;
   /** Orders a lane: creation time, then the order of recording. */
   readonly order: string;
@@ -99,6 +100,39 @@ export async function enqueue(
     }
   }
   return { recorded, duplicates };
+}
+
+/**
+ * Records alerts held back by an incident (summarised instead of sent): one record per channel and
+ * key, never sent, so the same alert recorded again (the notifier receiving the event the scan job
+ * already judged) is a duplicate, not a message. An alert the outbox already has stays as it is.
+ */
+export async function markInhibited(
+  store: StateStore,
+  alerts: readonly { readonly channel: string; readonly key: string; readonly detailType?: string }[],
+  now: Date,
+): Promise<void> {
+  for (const a of alerts) {
+    const item: OutboxItem = {
+      channel: a.channel,
+      key: a.key,
+      kind: 'message',
+      ...(a.detailType !== undefined ? { detailType: a.detailType } : {}),
+      status: 'inhibited',
+      createdAt: now.toISOString(),
+      order: `${now.toISOString()}#inhibited`,
+      attempts: 0,
+      nextAttemptAt: now.toISOString(),
+    };
+    try {
+      await store.put(OUTBOX_COLLECTION, itemId(a.channel, a.key), item, now, {
+        ifAbsent: true,
+        expiresAt: new Date(now.getTime() + RETAIN_MS),
+      });
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
 }
 
 export function itemId(channel: string, key: string): string {

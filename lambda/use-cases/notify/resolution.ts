@@ -4,9 +4,9 @@
  *
  * Primary course: when a **Certificate Expired** alert is recorded for a channel, `watchCritical`
  * remembers where the expired certificate was seen (the places of the scan's latest observations
- * serving its fingerprint). `resolvedMessages` later checks those places: once every one of them was
+ * serving its fingerprint). `resolvedWatches` later checks those places: once every one of them was
  * observed again after the alert and serves another certificate without error, the alert is resolved:
- * one message (deduplicated per channel and alert key in the outbox) and the watch ends. A place that
+ * one message (deduplicated per channel and alert key in the outbox), then the watch ends. A place that
  * could not be observed (unreachable, not scanned) keeps the watch open: no resolution on a guess.
  */
 import type { ChatMessage, StateStore } from '../../domain/ports';
@@ -99,13 +99,17 @@ export async function watchCritical(
 }
 
 /**
- * The "resolved" messages of every watched alert whose places all serve another certificate now;
- * their watches end. Call after a scan recorded its observations.
+ * The "resolved" message of every watched alert whose places all serve another certificate now,
+ * each with `end` to end its watch once the message is recorded (`recordResolutions` in record.ts):
+ * a crash in between resolves it again, and the outbox records one message per channel and key.
  */
-export async function resolvedMessages(store: StateStore, now: Date): Promise<NewOutboxMessage[]> {
+export async function resolvedWatches(
+  store: StateStore,
+  now: Date,
+): Promise<{ readonly message: NewOutboxMessage; readonly end: () => Promise<void> }[]> {
   const watches = await store.list<ResolutionWatch>(RESOLUTION_WATCH_COLLECTION, now);
   if (watches.length === 0) return [];
-  const messages: NewOutboxMessage[] = [];
+  const resolved: { message: NewOutboxMessage; end: () => Promise<void> }[] = [];
   for (const watch of watches) {
     const w = watch.value;
     const now_ = await Promise.all(w.places.map((id) => store.get<ObservedPlace>(OBSERVATIONS, id, now)));
@@ -118,19 +122,21 @@ export async function resolvedMessages(store: StateStore, now: Date): Promise<Ne
         normalise(o.value.fingerprintSha256) !== w.fingerprint,
     );
     if (!cleared) continue;
-    messages.push({
-      channel: w.channel,
-      key: `resolved:${w.key}`,
-      kind: 'message',
-      message: resolvedMessage(
-        w,
-        now_.map((o) => o!.value),
-        now,
-      ),
+    resolved.push({
+      message: {
+        channel: w.channel,
+        key: `resolved:${w.key}`,
+        kind: 'message',
+        message: resolvedMessage(
+          w,
+          now_.map((o) => o!.value),
+          now,
+        ),
+      },
+      end: () => store.delete(RESOLUTION_WATCH_COLLECTION, watch.id).catch(() => undefined),
     });
-    await store.delete(RESOLUTION_WATCH_COLLECTION, watch.id).catch(() => undefined);
   }
-  return messages;
+  return resolved;
 }
 
 function resolvedMessage(watch: ResolutionWatch, places: readonly ObservedPlace[], now: Date): ChatMessage {
