@@ -38,8 +38,8 @@ import {
   observationEnvironment,
   observationLocation,
   observedFacts,
-  releaseAlertKeys,
-  selectNewFindings,
+  markAlerted,
+  unalertedFindings,
 } from './scan';
 import type { RenewalPolicy } from '../domain/renewal';
 import {
@@ -127,10 +127,12 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
   }
   const agentDrift = await agentDriftFindings(deps.state, managed, observations, input, now);
   const evaluation: Evaluation = { ...evaluated, findings: [...evaluated.findings, ...agentDrift] };
-  const newFindings = await selectNewFindings(deps.state, evaluation.findings, now);
+  const newFindings = await unalertedFindings(deps.state, evaluation.findings, now);
   const environments = [...new Set(observations.map(observationEnvironment))];
   const events: OutgoingEvent[] = [];
   const problems: ScanFailure[] = [...(input.targetFailures ?? []), ...failures];
+  /** Keys of findings not handed over (no event built, not recorded, not published): not marked. */
+  const withheld = new Set<string>();
   for (const finding of newFindings) {
     try {
       const event = findingToEvent(finding, {
@@ -141,6 +143,7 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
       });
       if (event) events.push(event);
     } catch (error) {
+      withheld.add(finding.dedupeKey);
       problems.push({ what: `event for ${finding.dedupeKey}`, error: describeError(error) });
     }
   }
@@ -152,7 +155,17 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
     input.observationTtlMs ?? 30 * 86_400_000,
     observationIdentities(observations, managed, input.identity),
   );
-  problems.push(...(await deliver(deps, events)));
+  const handed = await handOver(deps, events);
+  problems.push(...handed.failures);
+  for (const event of events)
+    if (!handed.events.includes(event)) withheld.add(String(event.detail.dedupeKey));
+  // Marked alerted only now that the messages are in the outbox and the events published: a scan
+  // that dies before this point raises them again, and the outbox sends each message once.
+  await markAlerted(
+    deps.state,
+    newFindings.filter((f) => !withheld.has(f.dedupeKey)),
+    now,
+  );
   return { observations, evaluation, newFindings, events, failures: problems };
 }
 
@@ -265,11 +278,23 @@ export function eventSink(deps: Pick<CycleDeps, 'publisher' | 'notify'>): {
  * recorded but not yet delivered is no failure (the outbox delivers it later).
  */
 export async function deliver(
-  deps: Pick<CycleDeps, 'publisher' | 'notify'> & { readonly state?: StateStore },
+  deps: Pick<CycleDeps, 'publisher' | 'notify'>,
   events: readonly OutgoingEvent[],
 ): Promise<ScanFailure[]> {
-  if (events.length === 0) return [];
+  return (await handOver(deps, events)).failures;
+}
+
+/**
+ * `deliver`, also returning the events handed over: recorded in the outbox (when there is a
+ * notifier) and published. Only those may be marked as alerted; the others are raised again.
+ */
+export async function handOver(
+  deps: Pick<CycleDeps, 'publisher' | 'notify'>,
+  events: readonly OutgoingEvent[],
+): Promise<{ failures: ScanFailure[]; events: OutgoingEvent[] }> {
+  if (events.length === 0) return { failures: [], events: [] };
   const failures: ScanFailure[] = [];
+  let recorded = true;
   if (deps.notify) {
     let unrecorded: string[];
     try {
@@ -278,20 +303,19 @@ export async function deliver(
       unrecorded = [describeError(error)];
     }
     for (const problem of unrecorded) failures.push({ what: 'notification', error: problem });
-    // Messages that could not even be recorded: the findings are not marked as alerted either, so
-    // the next scan alerts again (the outbox never sends one channel and key twice).
-    if (unrecorded.length > 0 && deps.state) {
-      const keys = events.map((e) => e.detail.dedupeKey).filter((k): k is string => typeof k === 'string');
-      await releaseAlertKeys(deps.state, keys);
-    }
+    recorded = unrecorded.length === 0;
   }
+  let published: OutgoingEvent[] = [];
   try {
     const report = await deps.publisher.publish(events);
     for (const f of report.failed) failures.push({ what: `publish ${f.event.detailType}`, error: f.error });
+    const key = (e: OutgoingEvent) => `${e.detailType}|${String(e.detail.dedupeKey)}`;
+    const unpublished = new Set(report.failed.map((f) => key(f.event)));
+    published = events.filter((e) => !unpublished.has(key(e)));
   } catch (error) {
     failures.push({ what: `publisher ${deps.publisher.name}`, error: describeError(error) });
   }
-  return failures;
+  return { failures, events: recorded ? published : [] };
 }
 
 async function managedViews(

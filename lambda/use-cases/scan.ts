@@ -2,13 +2,12 @@
  * One scan. Primary course: read every inventory source and probe every endpoint (fresh handshakes,
  * bounded concurrency) → observations → findings from pure policy → group the same certificate across
  * environments → keep only findings not alerted before (one alert per certificate version and
- * threshold, recorded in the state store) → report. A source or endpoint that fails is one failure in
- * the report; the rest of the scan goes on.
+ * threshold, recorded in the state store once handed over) → report. A source or endpoint that
+ * fails is one failure in the report; the rest of the scan goes on.
  *
- * A finding's message is recorded in the notification outbox in the same scan (see `deliver`), so
- * marking it alerted here never loses it: the outbox delivers it however long Slack is down, and
- * when the outbox cannot even record it, `releaseAlertKeys` forgets the alert so the next scan
- * raises it again.
+ * A finding is marked alerted (`markAlerted`) only after its message is in the notification outbox
+ * and its event published (see `scan` in cycle.ts): the outbox delivers it however long Slack is
+ * down, and a scan that dies (or cannot record it) before the mark raises it again next time.
  */
 import type { CertificateFacts } from '../domain/certificate';
 import { describeError } from '../domain/errors';
@@ -106,31 +105,47 @@ export async function gatherObservations(
 }
 
 /**
- * Records each finding's deduplication key; returns the findings never alerted before. A grouped
- * finding is new when any of its keys is new (a new environment joining a known problem is news).
+ * The findings never alerted before (nothing is marked here: see `markAlerted`). A grouped finding is
+ * new when any of its keys is new (a new environment joining a known problem is news).
  */
-export async function selectNewFindings(
+export async function unalertedFindings(
+  state: StateStore,
+  findings: readonly Finding[],
+  now: Date,
+): Promise<Finding[]> {
+  const fresh: Finding[] = [];
+  for (const finding of findings) {
+    for (const key of [finding.dedupeKey, ...(finding.relatedKeys ?? [])]) {
+      if ((await state.get(COLLECTIONS.alerts, key, now)) === undefined) {
+        fresh.push(finding);
+        break;
+      }
+    }
+  }
+  return fresh;
+}
+
+/**
+ * Marks findings as alerted: every deduplication key of each. Call only once their messages are in
+ * the notification outbox and their events published, so a crash before this point raises them
+ * again on the next scan (the outbox records one message per channel and key: nothing is sent
+ * twice) and never loses them.
+ */
+export async function markAlerted(
   state: StateStore,
   findings: readonly Finding[],
   now: Date,
   retentionMs = 400 * 86_400_000,
-): Promise<Finding[]> {
-  const fresh: Finding[] = [];
-  for (const finding of findings) {
-    let isNew = false;
-    for (const key of [finding.dedupeKey, ...(finding.relatedKeys ?? [])]) {
-      const claimed = await claimAlertKey(
+): Promise<void> {
+  for (const finding of findings)
+    for (const key of [finding.dedupeKey, ...(finding.relatedKeys ?? [])])
+      await claimAlertKey(
         state,
         key,
         { kind: finding.kind, environments: finding.environments },
         now,
         retentionMs,
       );
-      isNew ||= claimed;
-    }
-    if (isNew) fresh.push(finding);
-  }
-  return fresh;
 }
 
 /**
@@ -153,21 +168,6 @@ export async function claimAlertKey(
   } catch (error) {
     if (error instanceof ConditionFailedError) return false;
     throw error;
-  }
-}
-
-/**
- * Forgets that these alerts were sent, so the next scan alerts again: for findings whose messages
- * could not be recorded in the notification outbox. Never throws (a key left claimed only risks the
- * loss the caller already reported).
- */
-export async function releaseAlertKeys(state: StateStore, keys: readonly string[]): Promise<void> {
-  for (const key of keys) {
-    try {
-      await state.delete(COLLECTIONS.alerts, key);
-    } catch {
-      // Reported by the caller with the notification failure.
-    }
   }
 }
 

@@ -1,15 +1,11 @@
 /**
- * `deliver` and the alert keys: a finding whose message the outbox could not record is not marked
- * as alerted, so the next scan raises it again; one that was recorded stays marked.
+ * `handOver` (what `deliver` and the scan use): an event counts as handed over only when the outbox
+ * recorded its messages and the bus took it; only those findings are then marked alerted, so a
+ * finding whose message could not be recorded (or whose event was not published) is raised again.
  */
-import { join } from 'node:path';
-import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
 import type { OutgoingEvent } from '../../lambda/domain/ports';
-import { deliver } from '../../lambda/use-cases/cycle';
-import { claimAlertKey } from '../../lambda/use-cases/scan';
-import { useTempDirs } from '../support/temp-dir';
+import { deliver, handOver } from '../../lambda/use-cases/cycle';
 
-const temp = useTempDirs();
 const NOW = new Date('2027-01-10T12:00:00Z');
 const event: OutgoingEvent = {
   source: 'certrotor',
@@ -17,35 +13,45 @@ const event: OutgoingEvent = {
   time: NOW.toISOString(),
   detail: { dedupeKey: 'expiry:AB:expired' },
 };
-const publisher = { name: 'none', publish: async () => ({ published: 1, failed: [] }) };
+const publisher = { name: 'bus', publish: async () => ({ published: 1, failed: [] }) };
 
-describe('deliver and the alert keys', () => {
-  it('forgets the alert when its message could not be recorded, so the next scan raises it again', async () => {
-    // Prepare
-    const state = new FileStateStore({ directory: join(await temp.make('deliver'), 'state') });
-    await claimAlertKey(state, 'expiry:AB:expired', {}, NOW);
-
+describe('handing events over', () => {
+  it('hands over nothing when the outbox could not record the messages, and says why', async () => {
     // Act
-    const failures = await deliver(
-      { publisher, notify: async () => ['notification outbox: disk full'], state },
+    const result = await handOver({ publisher, notify: async () => ['notification outbox: disk full'] }, [
+      event,
+    ]);
+
+    // Assess
+    expect(result.failures).toEqual([{ what: 'notification', error: 'notification outbox: disk full' }]);
+    expect(result.events).toEqual([]);
+  });
+
+  it('hands over nothing the bus refused, although the outbox recorded it', async () => {
+    // Act
+    const result = await handOver(
+      {
+        publisher: {
+          name: 'bus',
+          publish: async () => ({ published: 0, failed: [{ event, error: 'throttled' }] }),
+        },
+        notify: async () => [],
+      },
       [event],
     );
 
     // Assess
-    expect(failures).toEqual([{ what: 'notification', error: 'notification outbox: disk full' }]);
-    expect(await claimAlertKey(state, 'expiry:AB:expired', {}, NOW)).toBe(true);
+    expect(result.failures).toEqual([{ what: 'publish Certificate Expired', error: 'throttled' }]);
+    expect(result.events).toEqual([]);
   });
 
-  it('keeps the alert marked when its message was recorded', async () => {
-    // Prepare
-    const state = new FileStateStore({ directory: join(await temp.make('deliver'), 'state') });
-    await claimAlertKey(state, 'expiry:AB:expired', {}, NOW);
-
+  it('hands over an event recorded and published; deliver reports no failure for it', async () => {
     // Act
-    const failures = await deliver({ publisher, notify: async () => [], state }, [event]);
+    const result = await handOver({ publisher, notify: async () => [] }, [event]);
+    const failures = await deliver({ publisher, notify: async () => [] }, [event]);
 
     // Assess
+    expect(result).toEqual({ failures: [], events: [event] });
     expect(failures).toEqual([]);
-    expect(await claimAlertKey(state, 'expiry:AB:expired', {}, NOW)).toBe(false);
   });
 });

@@ -21,7 +21,7 @@ import type { Finding } from '../../domain/findings';
 import type { EventPublisher, OutgoingEvent, StateStore } from '../../domain/ports';
 import { type AnnouncementDraft, windowAnnouncementOf } from '../../domain/upstream/announcement';
 import { COLLECTIONS } from '../certificate-state';
-import { deliver } from '../cycle';
+import { handOver } from '../cycle';
 import { factsRef, type OwnershipLookup } from '../finding-events';
 import { type ScanFailure, claimAlertKey } from '../scan';
 import { type AnnouncementRecord, type UpstreamDeps, type UpstreamSpec } from './model';
@@ -91,13 +91,22 @@ export async function watchUpstreams(
   const fresh: OutgoingEvent[] = [];
   for (const event of candidates) {
     try {
-      if (await claimAlertKey(deps.state, String(event.detail.dedupeKey), { kind: event.detailType }, now))
+      if ((await deps.state.get(COLLECTIONS.alerts, String(event.detail.dedupeKey), now)) === undefined)
         fresh.push(event);
     } catch (error) {
       failures.push({ what: `deduplication of ${event.detailType}`, error: describeError(error) });
     }
   }
-  failures.push(...(await deliver(deps, fresh)));
+  const handed = await handOver(deps, fresh);
+  failures.push(...handed.failures);
+  // Marked as sent only once recorded in the outbox and published: a run that dies first warns again.
+  for (const event of handed.events) {
+    try {
+      await claimAlertKey(deps.state, String(event.detail.dedupeKey), { kind: event.detailType }, now);
+    } catch (error) {
+      failures.push({ what: `deduplication of ${event.detailType}`, error: describeError(error) });
+    }
+  }
   return { upstreams: entries, events: fresh, failures };
 }
 
