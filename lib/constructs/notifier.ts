@@ -1,7 +1,8 @@
 /**
  * From the bus to Slack: the webhook secrets the configuration names (the stack creates them empty;
  * their values are set after deploying), a rule sending every catalogue event to the notifier with
- * retries, an asynchronous-invocation policy, and a dead-letter queue for what cannot be delivered.
+ * retries, a schedule sending what the notification outbox holds every 5 minutes, an
+ * asynchronous-invocation policy, and a dead-letter queue for what cannot be delivered.
  *
  * Created directly in the CertRotor's scope so the logical ids of a deployed stack do not change.
  */
@@ -9,11 +10,14 @@ import {
   Duration,
   type RemovalPolicy,
   Stack,
+  TimeZone,
   aws_events as events,
   aws_events_targets as eventTargets,
   aws_kms as kms,
   aws_lambda as lambda,
   aws_lambda_destinations as lambdaDestinations,
+  aws_scheduler as scheduler,
+  aws_scheduler_targets as schedulerTargets,
   aws_secretsmanager as secretsmanager,
   aws_sqs as sqs,
 } from 'aws-cdk-lib';
@@ -94,7 +98,13 @@ export interface NotifierRoutingProps {
   readonly key: kms.IKey;
 }
 
-/** `NotifierDeadLetters`, `NotifierAsync` and `NotifyRule` in `scope`; returns the dead-letter queue. */
+/** How often the notifier sends what earlier invocations left in the outbox (`NotifierOutboxSchedule`). */
+export const OUTBOX_SWEEP_RATE = Duration.minutes(5);
+
+/**
+ * `NotifierDeadLetters`, `NotifierAsync`, `NotifyRule` and `NotifierOutboxSchedule` in `scope`;
+ * returns the dead-letter queue.
+ */
 export function routeToNotifier(scope: Construct, props: NotifierRoutingProps): sqs.Queue {
   const deadLetters = deadLetterQueue(scope, 'NotifierDeadLetters', props.key);
   new lambda.EventInvokeConfig(scope, 'NotifierAsync', {
@@ -114,6 +124,26 @@ export function routeToNotifier(scope: Construct, props: NotifierRoutingProps): 
         maxEventAge: Duration.hours(6),
       }),
     ],
+  });
+  // The outbox sweep: messages still pending after Lambda's retries (Slack down for a while) and
+  // "resolved" messages the scan jobs recorded go out within minutes, not at the next event. A sweep
+  // fails only when the function does; its failures land in the notifier's dead-letter queue.
+  new scheduler.Schedule(scope, 'NotifierOutboxSchedule', {
+    description: 'certrotor outbox',
+    schedule: scheduler.ScheduleExpression.expression(
+      `rate(${OUTBOX_SWEEP_RATE.toMinutes()} minutes)`,
+      TimeZone.of('UTC'),
+    ),
+    target: new schedulerTargets.LambdaInvoke(props.notifier, {
+      input: scheduler.ScheduleTargetInput.fromObject({
+        job: 'outbox',
+        scheduledAt: '<aws.scheduler.scheduled-time>',
+      }),
+      deadLetterQueue: deadLetters,
+      // The default retry policy of the other schedules (`schedules.retry`); a late sweep is harmless.
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(1),
+    }),
   });
   return deadLetters;
 }
