@@ -357,6 +357,7 @@ export class CertRotor extends Construct {
       upstreamWatch: this.functions['upstream-watch'],
       deadLetterQueue: this.scheduleDeadLetterQueue,
       ...(props.manageAcmAccountSettings ? { acmDaysBeforeExpiry: config.aws.acmDaysBeforeExpiry } : {}),
+      ...(config.issuers.some((i) => i.kind === 'acm') ? { acmRenewals: this.functions.planner } : {}),
     });
 
     const dashboard = createAlarmsAndDashboard(this, {

@@ -1,7 +1,7 @@
 /**
  * The certrotor event bus, and the rules that bring AWS's own signals in: ACM's expiry events to the
- * evaluation (with ACM's expiry window when the construct manages it) and AWS Health scheduled changes
- * to the upstream watcher.
+ * evaluation (with ACM's expiry window when the construct manages it), ACM's issued and renewed
+ * certificates to the planner (acm issuers) and AWS Health scheduled changes to the upstream watcher.
  *
  * Created directly in the CertRotor's scope so the logical ids of a deployed stack do not change.
  */
@@ -17,6 +17,8 @@ import type { Construct } from 'constructs';
 
 /** The event AWS sends before an ACM certificate expires. */
 export const ACM_EXPIRY_DETAIL_TYPE = 'ACM Certificate Approaching Expiration';
+/** The event AWS sends when ACM issued or renewed a certificate. */
+export const ACM_AVAILABLE_DETAIL_TYPE = 'ACM Certificate Available';
 
 export interface EventBusProps {
   /** A fixed bus name. @default a name CloudFormation generates */
@@ -41,9 +43,18 @@ export interface AwsSignalsProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** Days before expiry ACM emits its events, when this construct manages the account setting. */
   readonly acmDaysBeforeExpiry?: number;
+  /**
+   * Receives ACM's Certificate Available events (the planner), when an `acm` issuer is configured: ACM
+   * renewed an exportable certificate, which certrotor redistributes. Its asynchronous failures go where
+   * the planner's schedule sends them.
+   */
+  readonly acmRenewals?: lambda.IFunction;
 }
 
-/** `AcmExpiryRule`, `AcmAccount` (only with `acmDaysBeforeExpiry`) and `HealthRule` in `scope`. */
+/**
+ * `AcmExpiryRule`, `AcmRenewalRule` (only with `acmRenewals`), `AcmAccount` (only with
+ * `acmDaysBeforeExpiry`) and `HealthRule` in `scope`.
+ */
 export function routeAwsSignals(scope: Construct, props: AwsSignalsProps): void {
   new events.Rule(scope, 'AcmExpiryRule', {
     description: 'ACM expiry events into the certrotor evaluation',
@@ -62,6 +73,18 @@ export function routeAwsSignals(scope: Construct, props: AwsSignalsProps): void 
     retryAttempts: 2,
     onFailure: new lambdaDestinations.SqsDestination(props.deadLetterQueue),
   });
+  if (props.acmRenewals) {
+    new events.Rule(scope, 'AcmRenewalRule', {
+      description: "ACM's issued and renewed certificates to the planner (acm issuers: redistribution)",
+      eventPattern: { source: ['aws.acm'], detailType: [ACM_AVAILABLE_DETAIL_TYPE] },
+      targets: [
+        new eventTargets.LambdaFunction(props.acmRenewals, {
+          deadLetterQueue: props.deadLetterQueue,
+          retryAttempts: 8,
+        }),
+      ],
+    });
+  }
   if (props.acmDaysBeforeExpiry !== undefined) {
     new acm.CfnAccount(scope, 'AcmAccount', {
       expiryEventsConfiguration: { daysBeforeExpiry: props.acmDaysBeforeExpiry },

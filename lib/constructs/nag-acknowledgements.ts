@@ -113,6 +113,15 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
     'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
     'GetChange reads the status of a DNS-01 record change, whose id is known only at run time; it changes nothing',
   );
+  // ACM exportable certificates (acm issuers): an ARN exists only once requested.
+  if (rotor.config.issuers.some((i) => i.kind === 'acm')) {
+    for (const f of [rotor.functions['rotation-step'], rotor.functions.planner])
+      ack(
+        f,
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
+        "An acm issuer's certificates get their ARN when requested; describing and exporting them is conditioned on the issuer's certrotor:issuer tag",
+      );
+  }
   for (const machine of [rotor.stateMachine, ...sweeps])
     ack(
       machine,

@@ -78,6 +78,7 @@ export function grantJobPermissions(scope: Construct, props: PermissionsProps): 
   // The upstream watcher delivers vendor material (client certificates, trust bundles) to consumers.
   grantRotation(scope, functions['upstream-watch'], config, key, { issue: false });
   grantInventory(scope, functions.inventory, config, key);
+  grantAcmRenewalChecks(functions.planner, config);
   grantInventory(scope, functions['acm-expiry-event'], config, key);
   for (const secret of props.webhookSecrets) secret.grantRead(functions.notifier);
   grantWebhookParameters(scope, functions.notifier, config);
@@ -228,6 +229,7 @@ function grantRotation(
     );
   }
   if (options.issue !== false) grantAcme(fn, config, secretArn);
+  if (options.issue !== false) grantAcmIssuers(fn, config);
   const acmArns = config.destinations.flatMap((d) => (d.kind === 'acm' ? [d.certificateArn] : []));
   if (acmArns.length > 0) {
     fn.addToRolePolicy(
@@ -336,6 +338,112 @@ function grantAcme(fn: lambda.IFunction, config: CertrotorConfig, secretArn: (na
       }),
     );
   }
+}
+
+/** The ACM certificates of `acm` issuers: those tagged with the issuer's name, in its region. */
+function acmIssuerCertificates(
+  fn: lambda.IFunction,
+  config: CertrotorConfig,
+): iam.PolicyStatementProps | undefined {
+  const stack = Stack.of(fn);
+  const issuers = config.issuers.flatMap((i) => (i.kind === 'acm' ? [i] : []));
+  if (issuers.length === 0) return undefined;
+  return {
+    resources: [
+      ...new Set(
+        issuers.map((i) =>
+          stack.formatArn({
+            service: 'acm',
+            region: i.region ?? stack.region,
+            resource: 'certificate',
+            resourceName: '*',
+          }),
+        ),
+      ),
+    ].sort(),
+    conditions: { StringEquals: { 'aws:ResourceTag/certrotor:issuer': issuers.map((i) => i.name).sort() } },
+  };
+}
+
+/**
+ * `acm` issuers (ACM exportable public certificates): RequestCertificate only with the issuer's tag;
+ * DescribeCertificate and ExportCertificate only of certificates carrying it; ACM's validation CNAMEs
+ * (names starting with `_`, UPSERT only: they stay for ACM's renewals) in the configured zones, and
+ * GetChange to wait for INSYNC.
+ */
+function grantAcmIssuers(fn: lambda.IFunction, config: CertrotorConfig): void {
+  const certificates = acmIssuerCertificates(fn, config);
+  if (!certificates) return;
+  const stack = Stack.of(fn);
+  const issuers = config.issuers.flatMap((i) => (i.kind === 'acm' ? [i] : []));
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'AcmExportableRequest',
+      actions: ['acm:RequestCertificate', 'acm:AddTagsToCertificate'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestTag/certrotor:issuer': issuers.map((i) => i.name).sort() } },
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'AcmExportableCertificates',
+      actions: ['acm:DescribeCertificate', 'acm:ExportCertificate'],
+      ...certificates,
+    }),
+  );
+  const zones = [
+    ...new Set(issuers.map((i) => i.validation.route53.hostedZoneId.replace(/^\/hostedzone\//, ''))),
+  ].sort();
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'AcmValidationRecords',
+      actions: ['route53:ChangeResourceRecordSets'],
+      resources: zones.map((zone) =>
+        stack.formatArn({
+          service: 'route53',
+          region: '',
+          account: '',
+          resource: 'hostedzone',
+          resourceName: zone,
+        }),
+      ),
+      conditions: {
+        'ForAllValues:StringEquals': {
+          'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+          'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+        },
+        'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_*'] },
+      },
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'AcmValidationChanges',
+      actions: ['route53:GetChange'],
+      resources: [
+        stack.formatArn({
+          service: 'route53',
+          region: '',
+          account: '',
+          resource: 'change',
+          resourceName: '*',
+        }),
+      ],
+    }),
+  );
+}
+
+/** The planner compares what ACM holds for each acm-issued certificate with what was distributed. */
+function grantAcmRenewalChecks(fn: lambda.IFunction, config: CertrotorConfig): void {
+  const certificates = acmIssuerCertificates(fn, config);
+  if (!certificates) return;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'AcmRenewalChecks',
+      actions: ['acm:DescribeCertificate'],
+      ...certificates,
+    }),
+  );
 }
 
 function grantInventory(
