@@ -36,6 +36,8 @@ import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './re
 import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
 import { inWords } from '../use-cases/evaluate';
 import { identityLabel } from '../domain/findings';
+import { type ClientAuthSunset, clientAuthMark, publicClientAuthSunset } from '../domain/public-client-auth';
+import { clientCertificateRecords } from '../use-cases/client-auth-use';
 import { printJson } from './json-output';
 
 type CommonOptions = BackendOptions;
@@ -150,6 +152,14 @@ export function registerCycleCommands(program: Command, ctx: CliContext): void {
               daysLeft: r.days ?? null,
               severity: r.severity,
               state: r.state,
+              ...(r.clientAuthSunset
+                ? {
+                    clientAuthSunset: {
+                      date: r.clientAuthSunset.date,
+                      authority: r.clientAuthSunset.authority,
+                    },
+                  }
+                : {}),
             })),
           });
         else if (options.group === 'identity')
@@ -405,6 +415,8 @@ export interface StatusRow {
   days?: number;
   /** How bad this row is by the configured thresholds: what `--fail-on` gates on. */
   severity: 'ok' | 'info' | 'warning' | 'critical';
+  /** A certificate with clientAuth from a public CA: the date after which it cannot be renewed with it. */
+  clientAuthSunset?: ClientAuthSunset;
 }
 
 /** Whole days from now until `notAfter`, toward zero (−2 for "expired 2 days and 6 hours ago"). */
@@ -431,6 +443,9 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
   for (const spec of runtime.specs) {
     const state = (await readCertificateState(runtime.state, spec.name, now))?.value;
     const cur = state?.current;
+    const sunset = cur?.facts
+      ? publicClientAuthSunset(cur.facts, publicCaOf(runtime, spec.issuer))
+      : undefined;
     rows.push({
       environment: spec.environments.join(','),
       where: `managed (${spec.destinations.join(', ')})`,
@@ -440,11 +455,16 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
       ...(cur ? { fingerprintSha256: cur.fingerprintSha256 } : {}),
       ...timed(cur?.notAfter),
       severity: cur ? severityOf(cur.notAfter, cur.facts?.notBefore) : 'warning',
-      state: state?.pending
-        ? `pending ${state.pending.version}`
-        : cur
-          ? `current ${cur.version}`
-          : 'not issued: issue it now (certrotor rotate ' + spec.name + ')',
+      state: withMark(
+        state?.pending
+          ? `pending ${state.pending.version}`
+          : cur
+            ? `current ${cur.version}`
+            : 'not issued: issue it now (certrotor rotate ' + spec.name + ')',
+        sunset,
+        now,
+      ),
+      ...(sunset ? { clientAuthSunset: sunset } : {}),
     });
   }
   const stored = (
@@ -478,10 +498,46 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
       ...(o.fingerprintSha256 ? { fingerprintSha256: o.fingerprintSha256 } : {}),
       ...timed(o.notAfter),
       severity: !o.ok ? 'warning' : severityOf(o.notAfter, o.notBefore),
-      state: !o.ok ? `unreachable: ${o.error ?? ''}` : expired ? 'EXPIRED' : `seen ${o.observedAt}`,
+      state: withMark(
+        !o.ok ? `unreachable: ${o.error ?? ''}` : expired ? 'EXPIRED' : `seen ${o.observedAt}`,
+        o.clientAuthSunset,
+        now,
+      ),
+      ...(o.clientAuthSunset ? { clientAuthSunset: o.clientAuthSunset } : {}),
+    });
+  }
+  // Client certificates presented to upstreams that public CAs will not renew with clientAuth.
+  for (const r of await clientCertificateRecords(runtime.state, now)) {
+    const sunset = publicClientAuthSunset(r.facts);
+    if (!sunset) continue;
+    const past = now.getTime() >= Date.parse(`${sunset.date}T00:00:00Z`);
+    rows.push({
+      environment: r.environments.join(',') || '-',
+      where: `upstream ${r.upstream} client certificate`,
+      certificate: r.certificate,
+      identity: `name:${r.certificate}`,
+      fingerprint: shortFingerprint(r.facts.fingerprintSha256),
+      fingerprintSha256: r.facts.fingerprintSha256,
+      ...timed(r.facts.notAfter),
+      severity: past ? 'critical' : 'warning',
+      state: withMark(`presented to ${r.upstream}`, sunset, now),
+      clientAuthSunset: sunset,
     });
   }
   return rows;
+}
+
+/** The row's state with the public-clientAuth mark after it, when the certificate has one. */
+function withMark(state: string, sunset: ClientAuthSunset | undefined, now: Date): string {
+  return sunset ? `${state}; ${clientAuthMark(sunset, now)}` : state;
+}
+
+/** Whether a managed certificate's issuer is a public CA: ACME CAs are; the local CA and ACM PCA are not. */
+function publicCaOf(runtime: Runtime, issuerName: string): { publicCa?: boolean } {
+  const kind = runtime.config.issuers.find((i) => i.name === issuerName)?.kind;
+  if (kind === 'acme') return { publicCa: true };
+  if (kind === 'local-ca' || kind === 'acm-pca') return { publicCa: false };
+  return {};
 }
 
 /** On a terminal the table fits its width (`shrink`: the columns that may be cut); `--wide` never cuts. */

@@ -19,6 +19,13 @@ const fingerprint = z
 const time = z.iso.datetime({ offset: true }).meta({ description: 'ISO 8601 time, UTC' });
 const wholeDays = z.int().meta({ description: 'whole days (negative once past)' });
 const severity = z.enum(SEVERITIES);
+/** A certificate with clientAuth from a public CA (lambda/domain/public-client-auth.ts). */
+const clientAuthSunset = z
+  .object({
+    date: z.iso.date().meta({ description: 'from this day its CA issues it no more with clientAuth' }),
+    authority: z.string().meta({ description: "who says so: Let's Encrypt, Chrome Root Program" }),
+  })
+  .meta({ description: 'clientAuth from a public CA: the date after which it cannot be renewed with it' });
 const failure = z.looseObject({ what: z.string(), error: z.string() });
 const event = z.looseObject({
   detailType: z.string(),
@@ -153,6 +160,7 @@ const BODIES = {
           daysLeft: wholeDays.nullable(),
           severity: z.enum(['ok', ...SEVERITIES]),
           state: z.string(),
+          clientAuthSunset: clientAuthSunset.optional(),
         }),
       ),
     },
@@ -256,6 +264,7 @@ const BODIES = {
       subject: z.string(),
       notAfter: time,
       announcement: z.string().optional(),
+      clientAuthSunset: clientAuthSunset.optional(),
     },
   },
   'upstream-watch': {

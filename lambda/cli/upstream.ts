@@ -40,6 +40,8 @@ import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './re
 import type { Runtime } from './local-runtime';
 import type { CliContext } from './context';
 import { printJson } from './json-output';
+import { publicClientAuthSunset } from '../domain/public-client-auth';
+import { recordClientCertificate } from '../use-cases/client-auth-use';
 
 type CommonOptions = BackendOptions;
 
@@ -252,6 +254,22 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
       now,
     );
   }
+  // A client certificate from a public CA with clientAuth: its renewal from that CA will lack it.
+  const sunset = publicClientAuthSunset(leaf.facts);
+  await recordClientCertificate(
+    state,
+    {
+      upstream: upstream.name,
+      certificate: bundle.name,
+      version: bundle.version,
+      environments: [...new Set(upstream.endpoints.flatMap((e) => (e.environment ? [e.environment] : [])))],
+      facts: leaf.facts,
+    },
+    now,
+  );
+  const warning = sunset
+    ? `warning: ${bundle.name} carries clientAuth from a public CA (${leaf.facts.issuer}): ${sunset.rule} from ${sunset.date} (${sunset.authority}); its renewal will not authenticate to ${upstream.name} as a client: ask the vendor for a certificate from a private CA`
+    : undefined;
   const result = {
     upstream: upstream.name,
     name: bundle.name,
@@ -260,9 +278,11 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
     subject: leaf.facts.subject,
     notAfter: leaf.facts.notAfter,
     ...(target ? { announcement: target } : {}),
+    ...(sunset ? { clientAuthSunset: { date: sunset.date, authority: sunset.authority } } : {}),
   };
   if (options.json) {
     printJson(ctx, 'upstream-import-client-cert', result);
+    if (warning) ctx.err(warning);
     return;
   }
   ctx.out(
@@ -271,6 +291,7 @@ async function importClientCertificate(ctx: CliContext, name: string, options: I
         ? `; attached to ${target}`
         : '; no announcement ahead: run certrotor upstream announce to schedule its rollout'),
   );
+  if (warning) ctx.err(warning);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ export const FINDING_KINDS = [
   'upstream-window',
   'consumers-not-ready',
   'upstream-certificate-changed',
+  'client-auth-sunset',
 ] as const;
 
 export type FindingKind = (typeof FINDING_KINDS)[number];

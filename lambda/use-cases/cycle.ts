@@ -4,6 +4,8 @@
  * certificate whose renewal is due → publish the rotation events → notify. Publishing and notifying
  * never fail the cycle; their problems are reported with the rest.
  */
+import { type ClientAuthSunset, publicClientAuthSunset } from '../domain/public-client-auth';
+import { clientAuthFindings } from './client-auth-use';
 import { describeError } from '../domain/errors';
 import type { CertificateFacts } from '../domain/certificate';
 import { type Finding, keyFingerprint } from '../domain/findings';
@@ -126,7 +128,12 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
     evaluated = evaluate(observations, managed, policy, now);
   }
   const agentDrift = await agentDriftFindings(deps.state, managed, observations, input, now);
-  const evaluation: Evaluation = { ...evaluated, findings: [...evaluated.findings, ...agentDrift] };
+  // Client certificates presented to upstreams that public CAs will no longer renew with clientAuth.
+  const clientAuth = await clientAuthFindings(deps.state, observations, now);
+  const evaluation: Evaluation = {
+    ...evaluated,
+    findings: [...evaluated.findings, ...agentDrift, ...clientAuth],
+  };
   const newFindings = await unalertedFindings(deps.state, evaluation.findings, now);
   const environments = [...new Set(observations.map(observationEnvironment))];
   const events: OutgoingEvent[] = [];
@@ -357,6 +364,8 @@ export interface StoredObservation {
   readonly observedAt: string;
   /** The certificate's identity (see `certificateIdentity`), for the sibling sweep and `status --group identity`. */
   readonly identity?: string;
+  /** A certificate with clientAuth from a public CA: when it stops being renewable with clientAuth. */
+  readonly clientAuthSunset?: ClientAuthSunset;
   /** The endpoint probed, so a later scan (the inventory job, another run) can probe it again. */
   readonly target?: {
     readonly name: string;
@@ -538,6 +547,7 @@ async function recordObservations(
       ...(o.kind === 'inventory' && o.item.managedName ? { managedName: o.item.managedName } : {}),
       observedAt: now.toISOString(),
       ...(identityOf(o) ? { identity: identityOf(o) } : {}),
+      ...(facts && publicClientAuthSunset(facts) ? { clientAuthSunset: publicClientAuthSunset(facts) } : {}),
       ...(o.kind === 'endpoint'
         ? {
             target: {
