@@ -54,8 +54,9 @@ async function run(event?: unknown): Promise<ScanJobSummary | ShardOutput> {
           { ...config, endpoints: endpointsOfShard(config.endpoints, shard) },
           env,
           clients,
-          // The sweep's heartbeat comes once, from probe-complete; a shard is not a sweep.
-          { scheduled: false },
+          // The sweep's heartbeat comes once, from probe-complete; a shard is not a sweep. Incidents
+          // are judged against the whole placement's endpoints.
+          { scheduled: false, notificationConfig: config },
         );
         return { index: shard.index, probed: report.observations.length, failed: report.failures.length };
       }

@@ -73,7 +73,15 @@ export async function runScanJob(
    * `scheduled: false` for runs triggered by something else (an ACM event): no heartbeat, no job run
    * recorded; `issuerCas: false` leaves the issuers' CA certificates to the scheduled inventory.
    */
-  options: { readonly scheduled?: boolean; readonly issuerCas?: boolean } = {},
+  options: {
+    readonly scheduled?: boolean;
+    readonly issuerCas?: boolean;
+    /**
+     * The configuration the batch's notifications are judged with, when `config` is only part of it
+     * (a probe shard): an incident is "most of an environment", not most of a shard. @default config
+     */
+    readonly notificationConfig?: CertrotorConfig;
+  } = {},
 ): Promise<ScanReport> {
   const clock = () => new Date();
   const targets = job === 'probe' ? probeTargets(config) : { endpoints: [], failures: [] };
@@ -91,7 +99,7 @@ export async function runScanJob(
       publisher: eventPublisher(env, clients),
       // The batch's messages go into the outbox before the events are published (an incident is
       // judged on the whole batch, as in the CLI); the notifier sends them.
-      notify: recordingNotifier(config, state, clock),
+      notify: recordingNotifier(options.notificationConfig ?? config, state, clock),
       clock,
       ownership: ownershipLookup(config),
     },
