@@ -13,16 +13,30 @@
  * MOTO_ACM_VALIDATION_WAIT seconds; this suite starts its own emulator with 2), and its certificates
  * are self-signed under an "Amazon" issuer name, so they chain to no root: the test's handshakes read
  * the served leaf without chain verification (the engine verifies by the served fingerprint, as for
- * every issuer). ACM's managed renewal is not implemented either: a second rotation is refused
- * because ACM still holds the distributed version, which is what real ACM does before it renews.
+ * every issuer). ACM's managed renewal is not implemented either (moto never renews an ARN, and a
+ * re-import makes it an imported, non-exportable certificate): a second rotation through the binary is
+ * refused because ACM still holds the distributed version, which is what real ACM does before it
+ * renews; the renewal itself is the second test, after a first rotation against moto, with ACM's
+ * DescribeCertificate and ExportCertificate of the renewed version from aws-sdk-client-mock (request
+ * and response shapes typed by the SDK) and the reconciliation and the rotation run in this process
+ * through the CLI's local wiring (a mock cannot reach into the binary's process).
  */
 import { spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:tls';
 import { join, resolve } from 'node:path';
-import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand } from '@aws-sdk/client-acm';
+import {
+  ACMClient,
+  DescribeCertificateCommand,
+  type DescribeCertificateCommandOutput,
+  ExportCertificateCommand,
+  type ExportCertificateCommandInput,
+  ListCertificatesCommand,
+  RequestCertificateCommand,
+} from '@aws-sdk/client-acm';
+import { mockClient } from 'aws-sdk-client-mock';
 import {
   CreateHostedZoneCommand,
   ListResourceRecordSetsCommand,
@@ -31,7 +45,14 @@ import {
 import {
   ACM_ISSUANCE_COLLECTION,
   type AcmIssuanceRecord,
+  readAcmCertificateStatus,
 } from '../../lambda/adapters/aws/acm-exportable-issuer';
+import { buildLocalRuntime } from '../../lambda/cli/local-runtime';
+import { validateConfig } from '../../lambda/config/configuration';
+import { acmIssuedCertificates } from '../../lambda/config/views/planner';
+import { reconcileAcmRenewals } from '../../lambda/use-cases/acm-renewals';
+import { rotateCertificate } from '../../lambda/use-cases/rotation/in-process-driver';
+import { buildCertificate } from '../builders/certificates';
 import { FileStateStore } from '../../lambda/adapters/local/file-state-store';
 import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { readCertificateState } from '../../lambda/use-cases/certificate-state';
@@ -202,7 +223,7 @@ function filesUnder(dir: string): string[] {
   );
 }
 
-describe('certrotor rotate with an acm issuer (built binary, moto ACM and Route 53, real TLS hosts)', () => {
+describe('an acm issuer delivering to real TLS hosts (moto ACM and Route 53; the binary, then the renewal in process)', () => {
   it('requests an exportable certificate, validates it through Route 53, exports it and every host serves it, verified by fresh handshakes', async () => {
     const zone = await route53.send(
       new CreateHostedZoneCommand({ Name: 'example.test', CallerReference: `acm-e2e-${Date.now()}` }),
@@ -252,5 +273,97 @@ describe('certrotor rotate with an acm issuer (built binary, moto ACM and Route 
       certificatesBefore,
     );
     expect(await Promise.all(fleet.hosts.map((h) => servedLeaf(h.port)))).toEqual(served);
+  });
+
+  it("redistributes ACM's renewal of the same certificate: the reconciliation finds it, the rotation exports the renewed material with no new request and every host serves it", async () => {
+    const zone = await route53.send(
+      new CreateHostedZoneCommand({ Name: 'example.test', CallerReference: `acm-renew-${Date.now()}` }),
+    );
+    const fleet = await startFleet(zone.HostedZone!.Id!.replace('/hostedzone/', ''));
+    const first = await rotate(fleet.configFile);
+    expect(first.code).toBe(0);
+    const state = new FileStateStore({ directory: join(fleet.root, 'state', 'state') });
+    const arn = (await state.get<AcmIssuanceRecord>(ACM_ISSUANCE_COLLECTION, `public/${CERT}`, new Date()))!
+      .value.certificateArn;
+    const distributed = new X509Certificate(readFileSync(join(fleet.hosts[0]!.dir, 'cert.pem')));
+    const chainPem = readFileSync(join(fleet.hosts[0]!.dir, 'chain.pem'), 'utf8');
+
+    // moto has no managed renewal: ACM's renewed version of the same ARN comes from aws-sdk-client-mock,
+    // in this process (the rotation runs through the use case with the CLI's local wiring).
+    const renewed = await buildCertificate({
+      dnsNames: [NAME],
+      keySpec: 'RSA_2048',
+      lifetimeDays: 400,
+      daysLeft: 399,
+    });
+    const renewedNotAfter = new Date(new X509Certificate(renewed.certificatePem).validTo);
+    const mock = mockClient(ACMClient);
+    try {
+      const described: DescribeCertificateCommandOutput['Certificate'] = {
+        CertificateArn: arn,
+        Status: 'ISSUED',
+        NotAfter: renewedNotAfter,
+        Serial: new X509Certificate(renewed.certificatePem).serialNumber,
+        Options: { Export: 'ENABLED' },
+        RenewalSummary: { RenewalStatus: 'SUCCESS', DomainValidationOptions: [], UpdatedAt: new Date() },
+      };
+      mock.on(DescribeCertificateCommand, { CertificateArn: arn }).resolves({ Certificate: described });
+      mock.on(ExportCertificateCommand).callsFake((input: ExportCertificateCommandInput) => ({
+        Certificate: renewed.certificatePem,
+        CertificateChain: chainPem,
+        PrivateKey: createPrivateKey(renewed.privateKey.reveal())
+          .export({
+            type: 'pkcs8',
+            format: 'pem',
+            cipher: 'aes-256-cbc',
+            passphrase: Buffer.from(input.Passphrase!).toString('ascii'),
+          })
+          .toString(),
+      }));
+      mock.on(RequestCertificateCommand).rejects(new Error('a renewal must not request a new certificate'));
+
+      const config = validateConfig(JSON.parse(readFileSync(fleet.configFile, 'utf8')), fleet.configFile);
+      const runtime = buildLocalRuntime(config, { clock: () => new Date() });
+      const checks = await reconcileAcmRenewals(
+        {
+          state: runtime.state,
+          clock: () => new Date(),
+          status: (_issuer, certificateArn) =>
+            readAcmCertificateStatus(new ACMClient({ region: 'us-east-1' }), certificateArn),
+        },
+        acmIssuedCertificates(config),
+      );
+      expect(checks).toEqual([
+        expect.objectContaining({ name: CERT, certificateArn: arn, outcome: 'renewed' }),
+      ]);
+
+      const result = await rotateCertificate(
+        {
+          issuers: runtime.issuers,
+          destinations: runtime.destinations,
+          bundles: runtime.bundles,
+          state: runtime.state,
+          prober: runtime.prober,
+          clock: () => new Date(),
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        },
+        runtime.specs.find((spec) => spec.name === CERT)!,
+        { reason: checks[0]!.reason, owner: 'acm-renewal-test' },
+      );
+      expect(result.status).toBe('succeeded');
+      expect(mock.commandCalls(RequestCertificateCommand)).toHaveLength(0);
+      expect(mock.commandCalls(ExportCertificateCommand)).toHaveLength(1);
+    } finally {
+      mock.restore();
+    }
+    const renewedFingerprint = new X509Certificate(renewed.certificatePem).fingerprint256;
+    expect(renewedFingerprint).not.toBe(distributed.fingerprint256);
+    expect(await Promise.all(fleet.hosts.map((h) => servedLeaf(h.port)))).toEqual([
+      renewedFingerprint,
+      renewedFingerprint,
+    ]);
+    const current = (await readCertificateState(state, CERT, new Date()))?.value;
+    expect(Date.parse(current!.current!.notAfter)).toBe(renewedNotAfter.getTime());
+    expect(current!.previous?.fingerprintSha256).toBe(distributed.fingerprint256);
   });
 });
