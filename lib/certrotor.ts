@@ -12,6 +12,7 @@ import {
   CfnOutput,
   Duration,
   RemovalPolicy,
+  Stack,
   aws_cloudwatch as cloudwatch,
   aws_dynamodb as dynamodb,
   aws_events as events,
@@ -31,7 +32,10 @@ import {
   PROBE_ENVIRONMENTS_VARIABLE,
   PROBE_PLACEMENT_VARIABLE,
 } from '../lambda/handlers/support/probe-environments';
+import { VERIFIERS_VARIABLE } from '../lambda/use-cases/rotation/placement-prober';
 import { DEFAULT_PROBE_SHARD_SIZE } from '../lambda/use-cases/probe-shards';
+import { readConfigurationFile } from './configuration-file';
+import type { CertRotorConfiguration } from './configuration-type';
 import { createAlarmsAndDashboard } from './constructs/alarms-dashboard';
 import { createEventBus, routeAwsSignals } from './constructs/event-bus';
 import { registerEventSchemas } from './constructs/event-schemas';
@@ -70,10 +74,17 @@ export type CertRotorSchedules = ScheduleOverrides;
 
 export interface CertRotorProps {
   /**
-   * The certrotor configuration document as parsed from YAML/JSON, before validation (the CLI's
-   * `--config` file). Validated here at synth time and again by each function at cold start.
+   * The certrotor configuration, typed: the compiler checks its keys, nesting, kinds and literal
+   * values. Give this or `configuration`. Validated here at synth time (formats, references between
+   * sections) and again by each function at cold start.
    */
-  readonly configuration: unknown;
+  readonly config?: CertRotorConfiguration;
+  /**
+   * The certrotor configuration document as parsed from YAML/JSON, before validation (the CLI's
+   * `--config` file; see `readConfigurationFile` and `CertRotor.fromFile`). Give this or `config`.
+   * Validated here at synth time and again by each function at cold start.
+   */
+  readonly configuration?: unknown;
   /** Names the configuration in validation errors. @default 'configuration' */
   readonly configurationName?: string;
   /** Schedule overrides. @default the configuration's `schedules` section */
@@ -173,6 +184,16 @@ export interface CertRotorProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** The one configuration the props give (`config` or `configuration`). */
+function configurationDocument(props: CertRotorProps): unknown {
+  const given = [props.config, props.configuration].filter((c) => c !== undefined);
+  if (given.length !== 1)
+    throw new ConfigurationError('CertRotor props', [
+      `give config (typed) or configuration (a parsed document)${given.length > 1 ? ', not both' : ''}`,
+    ]);
+  return given[0];
+}
+
 export class CertRotor extends Construct {
   /** @internal The validated configuration (its type lives with the handlers, not in the published API). */
   readonly config: CertrotorConfig;
@@ -205,9 +226,27 @@ export class CertRotor extends Construct {
   /** Only with the `report` prop. */
   readonly report?: ScheduledReport;
 
+  /**
+   * A CertRotor for the configuration file at `path` (YAML or JSON, the CLI's `--config` file); its
+   * problems are reported with the file's name.
+   */
+  static fromFile(
+    scope: Construct,
+    id: string,
+    path: string,
+    props: Omit<CertRotorProps, 'config' | 'configuration'> = {},
+  ): CertRotor {
+    return new CertRotor(scope, id, {
+      configurationName: path,
+      ...props,
+      configuration: readConfigurationFile(path),
+    });
+  }
+
   constructor(scope: Construct, id: string, props: CertRotorProps) {
     super(scope, id);
-    this.config = validateConfig(props.configuration, props.configurationName ?? 'configuration', {
+    const document = configurationDocument(props);
+    this.config = validateConfig(document, props.configurationName ?? 'configuration', {
       backend: 'aws',
     });
     const config = this.config;
@@ -257,7 +296,7 @@ export class CertRotor extends Construct {
       table: this.table,
       bus: this.bus,
       logRetention,
-      configuration: props.configuration,
+      configuration: document,
       ...(props.schedules ? { schedules: props.schedules } : {}),
     });
     const functions = {
@@ -292,6 +331,22 @@ export class CertRotor extends Construct {
         fn('rotation-step', {}, { id: pascal(`rotation-step-${p.name}`), network: placementOptions(p) }),
       ]),
     );
+    // A rollback restores and re-checks every touched target in one step: the rotation's function
+    // probes the other placements' targets through their functions (a `probe` step).
+    if (verifierPlacements.length > 0) {
+      functions['rotation-step'].addEnvironment(
+        VERIFIERS_VARIABLE,
+        Stack.of(this).toJsonString(
+          verifierPlacements.map((p) => ({
+            name: p.name,
+            environments: p.environments,
+            functionName: this.placementVerifiers[p.name]!.functionName,
+          })),
+        ),
+      );
+      for (const verifier of Object.values(this.placementVerifiers))
+        verifier.grantInvoke(functions['rotation-step']);
+    }
     const probeSweeps = createProbeSweeps(this, {
       config,
       placements,
@@ -406,7 +461,7 @@ export class CertRotor extends Construct {
       this.report = new ScheduledReport(this, 'Report', {
         ...props.report,
         rotor: this,
-        configuration: props.configuration,
+        configuration: document,
       });
 
     acknowledgeNagFindings(this);

@@ -2,6 +2,7 @@
  * One step of the rotation state machine: parses the task input and runs the rotation step it names
  * (lambda/use-cases/rotation/step-router.ts), the same steps the CLI's in-process driver runs.
  */
+import { placementProber } from '../use-cases/rotation/placement-prober';
 import { parseRotationStep, runRotationStep } from '../use-cases/rotation/step-router';
 import {
   AwsClients,
@@ -11,6 +12,7 @@ import {
   tracer,
   workflowSpec,
 } from './support/runtime';
+import { VERIFIERS_VARIABLE, parseVerifiers, remotePlacements } from './support/placement-verifiers';
 import { rotationDeps } from './support/rotation-deps';
 import { instrumented } from './support/instrumented';
 
@@ -18,6 +20,8 @@ export type { RotationStepInput } from '../use-cases/rotation/step-router';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
+// The rotation-step functions of the other network placements (set on the rotation's own function).
+const verifiers = parseVerifiers(process.env[VERIFIERS_VARIABLE]);
 
 async function run(event: unknown): Promise<unknown> {
   const step = parseRotationStep(event);
@@ -25,7 +29,14 @@ async function run(event: unknown): Promise<unknown> {
   tracer.putAnnotation('certificate', step.name);
   const config = await loadConfiguration(env);
   try {
-    return await runRotationStep(rotationDeps(config, env, clients), workflowSpec(config, step.name), step);
+    const spec = workflowSpec(config, step.name);
+    const deps = rotationDeps(config, env, clients);
+    // Targets another placement reaches are probed from there (a `probe` step is always local).
+    const prober =
+      step.action === 'probe'
+        ? deps.prober
+        : placementProber(deps.prober, spec, remotePlacements(verifiers, clients, step), deps.clock);
+    return await runRotationStep({ ...deps, prober }, spec, step);
   } catch (error) {
     logger.error('rotation step failed', { error: error instanceof Error ? error.message : String(error) });
     throw error;

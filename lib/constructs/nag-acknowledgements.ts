@@ -151,6 +151,15 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
         'Invoking any version or alias of the certrotor function (the scheduler and Step Functions targets)',
       );
   }
+  // The rotation's function probes other placements' targets through their rotation-step functions.
+  for (const verifier of verifiers) {
+    if (!(verifier instanceof lambda.Function)) continue;
+    ack(
+      rotor.functions['rotation-step'],
+      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(verifier.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      'Invoking any version or alias of the certrotor rotation-step function of another network placement (probes from there)',
+    );
+  }
   ack(
     rotor.scheduleDeadLetterQueue,
     'AwsSolutions-SQS3',

@@ -93,7 +93,7 @@ export function isPrivateEndpoint(host: string): boolean {
 export interface ReachProps {
   readonly config: CertrotorConfig;
   readonly placements: readonly NetworkPlacement[];
-  /** The placement the rotation's verification runs in. */
+  /** The placement the rotation steps run in (each other placement verifies its own environments). */
   readonly rotation?: NetworkPlacement;
   /** The placement the upstream watch runs in. */
   readonly upstreamWatch?: NetworkPlacement;
@@ -103,7 +103,8 @@ export interface ReachProps {
 export function unreachableEndpoints(props: ReachProps): string[] {
   const { config } = props;
   const probed = new Set(props.placements.flatMap((p) => p.environments));
-  const verified = new Set(props.rotation?.environments ?? []);
+  // Each placement verifies its own environments' targets (a rotation-step function per placement).
+  const verified = new Set(props.placements.flatMap((p) => p.environments));
   const lines: string[] = [];
   for (const e of config.endpoints) {
     if (!isPrivateEndpoint(e.host)) continue;
@@ -114,7 +115,7 @@ export function unreachableEndpoints(props: ReachProps): string[] {
     const verifiedBy = config.certificates.filter((c) => c.endpoints.includes(e.name)).map((c) => c.name);
     if (verifiedBy.length > 0 && !verified.has(e.environment))
       lines.push(
-        `endpoint ${e.name} (${e.host}) in environment ${e.environment} is private and the rotation's placement does not reach it: verifying ${verifiedBy.join(', ')} will fail there`,
+        `endpoint ${e.name} (${e.host}) in environment ${e.environment} is private and no network placement reaches it: verifying ${verifiedBy.join(', ')} will fail there`,
       );
   }
   lines.push(...unreachableAcmeDirectories(config, props.rotation));

@@ -11,7 +11,7 @@ import { App, Stack, aws_ec2 as ec2 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { CertRotor, type CertRotorProps } from '../../lib/certrotor';
-import type { ProbeRequest, TlsProber } from '../../lambda/domain/ports';
+import type { ProbeRequest, ProbeResult, TlsProber } from '../../lambda/domain/ports';
 import {
   nextVersionId,
   readCertificateState,
@@ -19,10 +19,15 @@ import {
 } from '../../lambda/use-cases/certificate-state';
 import { DEFAULT_VERIFY } from '../../lambda/use-cases/managed-certificate';
 import type { RotationDeps, RotationSpec } from '../../lambda/use-cases/rotation/spec';
+import {
+  type RemotePlacement,
+  placementProber,
+  probeRequestOf,
+} from '../../lambda/use-cases/rotation/placement-prober';
 import { parseRotationStep, runRotationStep } from '../../lambda/use-cases/rotation/step-router';
 import type { RawConfig } from '../builders/config';
 import { buildCa, buildCertificate } from '../builders/certificates';
-import { FakeFleet, MemoryBundleStore } from '../fakes/fake-fleet';
+import { FakeFleet, type HostFault, MemoryBundleStore } from '../fakes/fake-fleet';
 import { CountingIssuer, minimalFacts } from '../fakes/fake-issuer';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 import { taskStatesOf } from '../support/rotation-definition';
@@ -123,6 +128,28 @@ describe('rotation verification per network placement', () => {
     });
   });
 
+  it("lets the rotation's function probe the Us placement's targets through the Us function (rollback checks)", () => {
+    const [usId] = functionsOf(template, 'rotation-step').find(([id]) =>
+      id.startsWith('CertRotorRotationStepUs'),
+    )!;
+    const [, main] = functionsOf(template, 'rotation-step').find(
+      ([id]) => !id.startsWith('CertRotorRotationStepUs'),
+    )!;
+    expect(JSON.stringify(variables(main).CERTROTOR_VERIFIERS)).toContain(usId);
+    expect(JSON.stringify(variables(main).CERTROTOR_VERIFIERS)).toMatch(/environments.*prod-us/);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'lambda:InvokeFunction',
+            Resource: Match.arrayWith([{ 'Fn::GetAtt': [usId, 'Arn'] }]),
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^CertRotorRotationStepServiceRole') }],
+    });
+  });
+
   it("routes the Verify round of a prod-us target to the Us function and every other target's to the rotation's own", () => {
     const states = statesOf(rotationDefinition(template).States);
     const [[usId], [mainId]] = [
@@ -170,114 +197,191 @@ describe('rotation verification per network placement', () => {
   });
 
   it('verifies each target from the placement that reaches it when the workflow runs', async () => {
-    // Prepare: hosts in three environments; each function reaches only its placement's hosts
-    // (the Eu function also the public staging host).
-    const definition = rotationDefinition(template);
-    const states = statesOf(definition.States);
-    const start = Date.parse('2026-06-01T00:00:00Z');
-    let now = start;
-    const clock = () => new Date((now += 100));
-    const ca = await buildCa({ now: new Date(start) });
-    const old = minimalFacts(
-      (await buildCertificate({ issuer: ca, now: new Date(start), daysLeft: 20, dnsNames: ['api.internal'] }))
-        .certificatePem,
-    );
-    const initial = { fingerprint: old.fingerprintSha256, notAfter: old.notAfter };
-    const fleets = {
-      'prod-eu': new FakeFleet('fleet-eu', ['eu-1', 'eu-2'], initial, () => new Date(now)),
-      'prod-us': new FakeFleet('fleet-us', ['us-1', 'us-2'], initial, () => new Date(now)),
-      staging: new FakeFleet('fleet-staging', ['st-1'], initial, () => new Date(now)),
-    };
-    const nowhere = new FakeFleet('unreachable', [], initial, () => new Date(now));
-    const verifiedFrom: Record<string, string[]> = {};
-    const reaching = (placement: string, environments: (keyof typeof fleets)[]): TlsProber => ({
-      probe: async (request: ProbeRequest) => {
-        const fleet = environments.map((e) => fleets[e]).find((f) => f.hosts.has(request.host));
-        if (!fleet) return nowhere.probe(request);
-        (verifiedFrom[request.host] ??= []).push(placement);
-        return fleet.probe(request);
-      },
-    });
-    const state = new MemoryStateStore();
-    await updateCertificateState(state, 'api', new Date(start), () => ({
-      name: 'api',
-      current: {
-        version: 'v0',
-        fingerprintSha256: old.fingerprintSha256,
-        notAfter: old.notAfter,
-        notBefore: old.notBefore,
-        bundle: { name: 'api', version: 'v0', location: 'memory:api#v0' },
-      },
-      failedAttempts: 0,
-    }));
-    const shared = {
-      issuers: new Map([['test-ca', new CountingIssuer(ca)]]),
-      destinations: new Map(Object.values(fleets).map((f) => [f.name, f])),
-      bundles: new MemoryBundleStore(),
-      state,
-      clock,
-      sleep: async (ms: number) => {
-        now += ms;
-      },
-    };
-    const depsOf: Record<string, RotationDeps> = {
-      Eu: { ...shared, prober: reaching('Eu', ['prod-eu', 'staging']) },
-      Us: { ...shared, prober: reaching('Us', ['prod-us']) },
-    };
-    const spec: RotationSpec = {
-      name: 'api',
-      commonName: 'api.internal',
-      dnsNames: ['api.internal'],
-      keySpec: 'EC_P256',
-      usage: 'server',
-      validityDays: 90,
-      issuer: 'test-ca',
-      destinations: Object.values(fleets).map((f) => f.name),
-      destinationEnvironments: new Map(Object.entries(fleets).map(([e, f]) => [f.name, e])),
-      verify: Object.entries(fleets).flatMap(([environment, f]) =>
-        [...f.hosts.keys()].map((host) => ({ environment, host, port: 443, target: host })),
-      ),
-      environments: Object.keys(fleets),
-      rollout: { canary: 1, batchSize: 2, failureTolerance: 0 },
-      verifyPolicy: { ...DEFAULT_VERIFY, timeoutMs: 1000 },
-      verifyTimeoutMs: 3000,
-      verifyIntervalMs: 1000,
-    };
-    const placementOf = (state: string) => (/RotationStepUs/.test(states[state]!.Resource!) ? 'Us' : 'Eu');
-    const tasks = taskStatesOf(definition.States);
-    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
-    const version = nextVersionId('api', (await readCertificateState(state, 'api', new Date(start)))?.value);
+    // Prepare
+    const r = await rig(template);
 
     // Act
-    const run = machine.run({ name: 'api', version, trigger: 'manual' } as never, {
-      overrides: {
-        taskResourceLocalHandlers: Object.fromEntries(
-          tasks.map((t) => [
-            t,
-            (input: unknown) => runRotationStep(depsOf[placementOf(t)]!, spec, parseRotationStep(input)),
-          ]),
-        ),
-        waitTimeOverrides: { WaitBeforeReprobe: 0 },
-      } as never,
-      context: { Execution: { Name: `api-${version}` } } as never,
-    });
-    await run.result;
+    const status = await r.execute();
 
     // Assess
-    const current = (await readCertificateState(state, 'api', new Date(now)))!.value.current!;
-    expect(current.version).toBe(version);
-    expect(Object.fromEntries(Object.entries(verifiedFrom).map(([h, p]) => [h, [...new Set(p)]]))).toEqual({
+    expect(status).toBe('SUCCEEDED');
+    const current = (await readCertificateState(r.state, 'api', r.now()))!.value.current!;
+    expect(current.version).toBe(r.version);
+    expect(r.probedFrom()).toEqual({
       'eu-1': ['Eu'],
       'eu-2': ['Eu'],
       'st-1': ['Eu'],
       'us-1': ['Us'],
       'us-2': ['Us'],
     });
-    for (const fleet of Object.values(fleets))
+    for (const fleet of Object.values(r.fleets))
       for (const host of fleet.hosts.values())
         expect(host.serving?.fingerprint).toBe(current.fingerprintSha256);
   });
+
+  it("rolls back and re-checks every touched target from the placement that reaches it (the rotation's function probes through the other's)", async () => {
+    // Prepare: us-2 keeps serving the old version, so the rollout rolls back.
+    const r = await rig(template, { 'us-2': 'keeps-old' });
+
+    // Act
+    const status = await r.execute();
+
+    // Assess: rolled back (not failed): every restored target was checked, each from its placement.
+    expect(status).toMatch(/RotationRolledBack|every touched target was rolled back/);
+    expect(r.outputsOf('Rollback')).toEqual([
+      expect.objectContaining({ restored: 5, failed: 0, verified: true }),
+    ]);
+    expect(r.probedFrom()).toEqual({
+      'eu-1': ['Eu'],
+      'eu-2': ['Eu'],
+      'st-1': ['Eu'],
+      'us-1': ['Us'],
+      'us-2': ['Us'],
+    });
+    const remotelyProbed = r.remoteProbes().map((p) => (p as { request: { host: string } }).request.host);
+    expect([...new Set(remotelyProbed)].sort()).toEqual(['us-1', 'us-2']);
+    for (const fleet of Object.values(r.fleets))
+      for (const host of fleet.hosts.values()) expect(host.serving?.fingerprint).toBe(r.old);
+  });
 });
+
+/**
+ * A fleet in three environments and the synthesized workflow bound to two rotation-step "functions":
+ * the rotation's own (Eu: reaches prod-eu and the public staging) and the Us placement's (prod-us).
+ * The Eu function probes prod-us targets through the Us function's `probe` step, as the deployed
+ * rotation-step does (CERTROTOR_VERIFIERS), its payload through JSON as Lambda carries it.
+ */
+async function rig(template: Template, faults: Record<string, HostFault> = {}) {
+  const definition = rotationDefinition(template);
+  const states = statesOf(definition.States);
+  const start = Date.parse('2026-06-01T00:00:00Z');
+  let now = start;
+  const clock = () => new Date((now += 100));
+  const ca = await buildCa({ now: new Date(start) });
+  const old = minimalFacts(
+    (await buildCertificate({ issuer: ca, now: new Date(start), daysLeft: 20, dnsNames: ['api.internal'] }))
+      .certificatePem,
+  );
+  const initial = { fingerprint: old.fingerprintSha256, notAfter: old.notAfter };
+  const fleets = {
+    'prod-eu': new FakeFleet('fleet-eu', ['eu-1', 'eu-2'], initial, () => new Date(now)),
+    'prod-us': new FakeFleet('fleet-us', ['us-1', 'us-2'], initial, () => new Date(now)),
+    staging: new FakeFleet('fleet-staging', ['st-1'], initial, () => new Date(now)),
+  };
+  for (const fleet of Object.values(fleets))
+    for (const [host, fault] of Object.entries(faults))
+      if (fleet.hosts.has(host)) fleet.faults.set(host, fault);
+  const nowhere = new FakeFleet('unreachable', [], initial, () => new Date(now));
+  const probed: Record<string, string[]> = {};
+  const remote: unknown[] = [];
+  const outputs: Record<string, unknown[]> = {};
+  const reaching = (placement: string, environments: (keyof typeof fleets)[]): TlsProber => ({
+    probe: async (request: ProbeRequest) => {
+      const fleet = environments.map((e) => fleets[e]).find((f) => f.hosts.has(request.host));
+      if (!fleet) return nowhere.probe(request);
+      (probed[request.host] ??= []).push(placement);
+      return fleet.probe(request);
+    },
+  });
+  const state = new MemoryStateStore();
+  await updateCertificateState(state, 'api', new Date(start), () => ({
+    name: 'api',
+    current: {
+      version: 'v0',
+      fingerprintSha256: old.fingerprintSha256,
+      notAfter: old.notAfter,
+      notBefore: old.notBefore,
+      bundle: { name: 'api', version: 'v0', location: 'memory:api#v0' },
+    },
+    failedAttempts: 0,
+  }));
+  const spec: RotationSpec = {
+    name: 'api',
+    commonName: 'api.internal',
+    dnsNames: ['api.internal'],
+    keySpec: 'EC_P256',
+    usage: 'server',
+    validityDays: 90,
+    issuer: 'test-ca',
+    destinations: Object.values(fleets).map((f) => f.name),
+    destinationEnvironments: new Map(Object.entries(fleets).map(([e, f]) => [f.name, e])),
+    verify: Object.entries(fleets).flatMap(([environment, f]) =>
+      [...f.hosts.keys()].map((host) => ({ environment, host, port: 443, target: host })),
+    ),
+    environments: Object.keys(fleets),
+    rollout: { canary: 1, batchSize: 2, failureTolerance: 0 },
+    verifyPolicy: { ...DEFAULT_VERIFY, timeoutMs: 1000 },
+    verifyTimeoutMs: 3000,
+    verifyIntervalMs: 1000,
+  };
+  const shared = {
+    issuers: new Map([['test-ca', new CountingIssuer(ca)]]),
+    destinations: new Map(Object.values(fleets).map((f) => [f.name, f])),
+    bundles: new MemoryBundleStore(),
+    state,
+    clock,
+    sleep: async (ms: number) => {
+      now += ms;
+    },
+  };
+  const us: RotationDeps = { ...shared, prober: reaching('Us', ['prod-us']) };
+  const version = nextVersionId('api', (await readCertificateState(state, 'api', new Date(start)))?.value);
+  const ref = { name: 'api', version, execution: `api-${version}` };
+  const throughUs: RemotePlacement = {
+    name: 'Us',
+    environments: ['prod-us'],
+    probe: async (request) => {
+      const payload = JSON.parse(
+        JSON.stringify({ action: 'probe', ...ref, request: probeRequestOf(request) }),
+      ) as unknown;
+      remote.push(payload);
+      return JSON.parse(
+        JSON.stringify(await runRotationStep(us, spec, parseRotationStep(payload))),
+      ) as ProbeResult[];
+    },
+  };
+  const depsOf: Record<string, RotationDeps> = {
+    Eu: { ...shared, prober: placementProber(reaching('Eu', ['prod-eu', 'staging']), spec, [throughUs]) },
+    Us: us,
+  };
+  const placementOf = (state: string) => (/RotationStepUs/.test(states[state]!.Resource!) ? 'Us' : 'Eu');
+  const tasks = taskStatesOf(definition.States);
+  return {
+    fleets,
+    state,
+    version,
+    old: old.fingerprintSha256,
+    now: () => new Date(now),
+    probedFrom: () => Object.fromEntries(Object.entries(probed).map(([h, p]) => [h, [...new Set(p)]])),
+    remoteProbes: () => remote,
+    outputsOf: (state: string) => outputs[state] ?? [],
+    async execute(): Promise<string> {
+      const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+      const run = machine.run({ name: 'api', version, trigger: 'manual' } as never, {
+        overrides: {
+          taskResourceLocalHandlers: Object.fromEntries(
+            tasks.map((t) => [
+              t,
+              async (input: unknown) => {
+                const output = await runRotationStep(depsOf[placementOf(t)]!, spec, parseRotationStep(input));
+                (outputs[t] ??= []).push(output);
+                return output;
+              },
+            ]),
+          ),
+          waitTimeOverrides: { WaitBeforeReprobe: 0 },
+        } as never,
+        context: { Execution: { Name: ref.execution } } as never,
+      });
+      try {
+        await run.result;
+        return 'SUCCEEDED';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
+  };
+}
 
 describe('rotation verification with no rotation placement named', () => {
   it('verifies the targets of every placement from that placement, and the others from outside any VPC', () => {

@@ -43,6 +43,20 @@ const stepSchema = z.discriminatedUnion('action', [
     deadline: z.string(),
   }),
   z.object({ action: z.literal('promote'), ...reference }),
+  // Fresh handshakes on behalf of the rotation steps of another network placement (placement-prober.ts).
+  z.object({
+    action: z.literal('probe'),
+    ...reference,
+    request: z.object({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65_535),
+      servername: z.string().optional(),
+      caPem: z.array(z.string()).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+      connectTimeoutMs: z.number().int().positive().optional(),
+      allAddresses: z.boolean().optional(),
+    }),
+  }),
   z.object({ action: z.literal('rollback'), ...reference }),
   z.object({
     action: z.literal('finish'),
@@ -102,6 +116,8 @@ export async function runRotationStep(
       return verifyStep(deps, spec, ref, step.target, step.fingerprint, step.deadline);
     case 'promote':
       return promoteStep(deps, spec, ref);
+    case 'probe':
+      return deps.prober.probe(step.request);
     case 'rollback': {
       // Counts only: the targets stay in the state store (payloads stay small at any fleet size).
       const { targets: _targets, ...summary } = await rollbackStep(deps, spec, ref);
