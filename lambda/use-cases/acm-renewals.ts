@@ -109,6 +109,6 @@ async function reconcileOne(
   return {
     ...base,
     outcome: 'current',
-    reason: `the hosts have ACM's latest version (notAfter ${acm.notAfter})`,
+    reason: `the hosts have ACM's latest version (notAfter ${acm.notAfter})${acm.renewalStatus ? `; ACM's renewal: ${acm.renewalStatus}` : ''}`,
   };
 }
