@@ -4,7 +4,6 @@
  * check targets in one invocation (rollback) probe those placements' targets through them
  * (lambda/use-cases/rotation/placement-prober.ts). Unset: every probe is local.
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ConfigurationError } from '../../domain/errors';
 import type { ProbeRequest, ProbeResult } from '../../domain/ports';
 import {
@@ -57,6 +56,8 @@ export function remotePlacements(
     name: entry.name,
     environments: entry.environments,
     probe: async (request: ProbeRequest): Promise<ProbeResult[]> => {
+      // Loaded on first use: most rotations never probe another placement (cold starts stay short).
+      const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
       const answer = await clients.get(LambdaClient).send(
         new InvokeCommand({
           FunctionName: entry.functionName,
