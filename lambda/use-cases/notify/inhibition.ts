@@ -42,6 +42,8 @@ export interface InhibitionConfig {
 
 export interface IncidentSummary {
   readonly environment: string;
+  /** The channel the held alerts route to (see `channelOf`); one summary per environment and channel. */
+  readonly channel?: string;
   /** Events of the incident (critical) that went out. */
   readonly critical: number;
   /** Lower alerts held back. */
@@ -54,7 +56,7 @@ export interface IncidentSummary {
 export interface InhibitionResult {
   /** Events to plan and send as usual. */
   readonly events: readonly EventLike[];
-  /** One per environment in an incident with held alerts. */
+  /** One per environment in an incident with held alerts (and per channel they route to). */
   readonly summaries: readonly IncidentSummary[];
 }
 
@@ -86,18 +88,20 @@ export function incidentEnvironments(events: readonly EventLike[], config: Inhib
 
 /**
  * Holds back lower alerts about environments in an incident (every environment the alert names must
- * be in one), except what expires within `windowMs`; returns the rest and one summary per environment.
+ * be in one), except what expires within `windowMs`; returns the rest and one summary per environment
+ * and channel (`channelOf`, the route of each held alert: each channel hears about its own alerts).
  */
 export function inhibitDuringIncidents(
   events: readonly EventLike[],
   config: InhibitionConfig,
   now: Date,
   windowMs: number,
+  channelOf: (event: EventLike) => string | undefined = () => undefined,
 ): InhibitionResult {
   const incidents = incidentEnvironments(events, config);
   if (incidents.size === 0) return { events, summaries: [] };
   const kept: EventLike[] = [];
-  const held = new Map<string, EventLike[]>();
+  const held = new Map<string, { environment: string; channel?: string; events: EventLike[] }>();
   for (const event of events) {
     const d = detailOf(event);
     const environments = d.environments ?? [];
@@ -113,15 +117,24 @@ export function inhibitDuringIncidents(
       continue;
     }
     const environment = environments[0]!;
-    held.set(environment, [...(held.get(environment) ?? []), event]);
+    const channel = channelOf(event);
+    const group = `${environment}\u0000${channel ?? ''}`;
+    const entry = held.get(group) ?? {
+      environment,
+      ...(channel !== undefined ? { channel } : {}),
+      events: [],
+    };
+    entry.events.push(event);
+    held.set(group, entry);
   }
-  const summaries = [...held.entries()].map(([environment, lower]) => {
+  const summaries = [...held.values()].map(({ environment, channel, events: lower }) => {
     const critical = events.filter(
       (e) => detailOf(e).severity === 'critical' && (detailOf(e).environments ?? []).includes(environment),
     ).length;
     const keys = lower.map((e) => detailOf(e).dedupeKey ?? '').sort();
     return {
       environment,
+      ...(channel !== undefined ? { channel } : {}),
       critical,
       held: lower,
       key: `inhibited:${environment}:${shortHash(keys.join('|'))}`,

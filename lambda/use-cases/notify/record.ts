@@ -81,13 +81,13 @@ export async function recordNotifications(
     else fresh.push(event);
   }
   const inhibition = config.notifications.inhibition;
+  // One summary per environment and channel: each channel hears about the alerts routed to it.
   const { events: toPlan, summaries } = inhibition.enabled
-    ? inhibitDuringIncidents(fresh, config, now, inhibition.window)
+    ? inhibitDuringIncidents(fresh, config, now, inhibition.window, (e) => routeEvent(e, config).channel)
     : { events: fresh, summaries: [] };
-  const routed = summaries.flatMap((s) => {
-    const channel = routeEvent(s.held[0]!, config).channel;
-    return channel !== undefined && reachable(channel) ? [{ channel, summary: s }] : [];
-  });
+  const routed = summaries.flatMap((s) =>
+    s.channel !== undefined && reachable(s.channel) ? [{ channel: s.channel, summary: s }] : [],
+  );
   const plan = planEventNotifications(toPlan, config, deps.silences, now);
   const send = plan.send.filter((d) => reachable(d.channel));
   // The summary first, then each held alert's record: a notifier receiving one of them later finds it.
