@@ -15,6 +15,8 @@ import type { AwsClients } from './runtime';
 
 export { VERIFIERS_VARIABLE };
 
+type LambdaSdk = typeof import('@aws-sdk/client-lambda');
+
 export interface PlacementVerifierEntry {
   readonly name: string;
   readonly environments: readonly string[];
@@ -57,7 +59,9 @@ export function remotePlacements(
     environments: entry.environments,
     probe: async (request: ProbeRequest): Promise<ProbeResult[]> => {
       // Loaded on first use: most rotations never probe another placement (cold starts stay short).
-      const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+      // require, not import(): the bundle is CommonJS and the runtime's SDK resolves through NODE_PATH.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { InvokeCommand, LambdaClient } = require('@aws-sdk/client-lambda') as LambdaSdk;
       const answer = await clients.get(LambdaClient).send(
         new InvokeCommand({
           FunctionName: entry.functionName,
