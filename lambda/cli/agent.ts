@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { shortFingerprint } from '../domain/certificate';
 import { awsAgentStores } from '../adapters/aws/agent-stores';
 import { AwsClientPool } from '../adapters/aws/clients';
 import { AgentStateJsonFile } from '../adapters/local/agent-host';
@@ -98,7 +99,7 @@ async function agentCommand(ctx: CliContext, options: AgentOptions): Promise<voi
   if (options.once) {
     const results = await runAgentCycle({ ...deps, log: () => undefined }, { force: true });
     for (const r of results) {
-      const fp = r.report?.installedFingerprint ?? 'none';
+      const fp = r.report?.installedFingerprint ? shortFingerprint(r.report.installedFingerprint) : 'none';
       ctx.out(
         `${deps.host}  ${r.certificate}  ${r.outcome}  installed ${fp}${r.error ? `  ${r.error}` : ''}`,
       );

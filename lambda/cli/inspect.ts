@@ -9,7 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NodeTlsProber, DEFAULT_PROBE_TIMEOUT_MS } from '../adapters/net/tls-prober';
-import { type CertificateFacts, withDaysLeft, type CertificateReport } from '../domain/certificate';
+import {
+  type CertificateFacts,
+  withDaysLeft,
+  type CertificateReport,
+  shortFingerprint,
+} from '../domain/certificate';
 import { formatDuration, parseDuration } from '../domain/duration';
 import { InvalidInputError, OperationError } from '../domain/errors';
 import type { CertificateMaterial, ProbeResult, TlsProber } from '../domain/ports';
@@ -223,7 +228,7 @@ function certificateLines(report: CertificateReport): string[] {
     ['names', facts.subjectAltNames.map((n) => `${n.type}:${n.value}`).join(', ') || '(none)'],
     ['valid', `${facts.notBefore} → ${facts.notAfter} (${describeDays(report.daysLeft)})`],
     ['key', describeKey(facts)],
-    ['sha256', facts.fingerprintSha256],
+    ['sha256', shortFingerprint(facts.fingerprintSha256)],
     ['serial', facts.serialNumber],
     [
       'flags',

@@ -3,7 +3,7 @@
  * (order, issuance, validity, usage, names, key match), before anything is delivered.
  */
 import { X509Certificate } from 'node:crypto';
-import type { CertificateFacts } from './certificate';
+import { type CertificateFacts, shortFingerprint } from './certificate';
 import type { CertificateMaterial, CertificateUsage } from './ports';
 import { type SecretKey } from './secret';
 import { coversName, describeKey, parseCertificates } from './x509';
@@ -80,7 +80,7 @@ function issued(issuer: Parsed, subject: Parsed): boolean {
 }
 
 export function label(facts: CertificateFacts): string {
-  return facts.subject || facts.fingerprintSha256.slice(0, 23);
+  return facts.subject || shortFingerprint(facts.fingerprintSha256);
 }
 
 const USAGE_EKUS: Record<CertificateUsage, readonly string[]> = {

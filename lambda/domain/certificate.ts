@@ -50,7 +50,11 @@ export function withDaysLeft(facts: CertificateFacts, now: Date): CertificateRep
   return { ...facts, daysLeft: daysLeft(facts, now) };
 }
 
-/** The first 8 hex digits of a fingerprint, the way humans compare certificates in a message. */
+/**
+ * The one fingerprint format of text output (CLI tables and lines, messages, errors, logs): the first
+ * 12 hex digits of the SHA-256 fingerprint, uppercase, without separators (`3F2A9C01B4D7`). JSON
+ * output, events and state always carry the whole fingerprint (`3F:2A:9C:…`, 32 bytes).
+ */
 export function shortFingerprint(fingerprintSha256: string): string {
   return fingerprintSha256.replace(/:/g, '').slice(0, 12);
 }

@@ -21,6 +21,7 @@ import {
   updateCertificateState,
 } from '../../lambda/use-cases/certificate-state';
 import { DEFAULT_ROLLOUT, DEFAULT_VERIFY } from '../../lambda/use-cases/managed-certificate';
+import { shortFingerprint } from '../../lambda/domain/certificate';
 import type { TargetRecord, TargetRef } from '../../lambda/domain/rotation/rollout';
 import { finishStep } from '../../lambda/use-cases/rotation/finish';
 import { ROTATION_TARGETS_COLLECTION } from '../../lambda/use-cases/rotation/records';
@@ -283,7 +284,7 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     expect(targets.canary).toEqual([{ destination: DESTINATION, target: 'web-1' }]);
     expect(targets.rest.map((t) => t.target)).toEqual(['web-2', 'web-3']);
     expect(beforeAgent.state).toBe('retry');
-    expect(beforeAgent.error).toContain(initial.facts.fingerprintSha256);
+    expect(beforeAgent.error).toContain(shortFingerprint(initial.facts.fingerprintSha256));
     expect(desiredRecord).toMatchObject({ version: ref.version, fingerprintSha256: issued.fingerprint });
     expect(containsPrivateKey(JSON.stringify(desiredRecord))).toBe(false);
     expect(canaryFiles).toEqual([
@@ -390,7 +391,7 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
     const failed = rollback.targets.find((t) => t.state === 'rollback-failed');
     expect(failed).toMatchObject({ destination: DESTINATION, target: 'web-3' });
     expect(failed?.error).toContain('after rollback not confirmed within 20 s');
-    expect(failed?.error).toContain(`expected ${initial.facts.fingerprintSha256}`);
+    expect(failed?.error).toContain(`expected ${shortFingerprint(initial.facts.fingerprintSha256)}`);
     expect(await r.fingerprints()).toEqual([
       initial.facts.fingerprintSha256,
       initial.facts.fingerprintSha256,

@@ -24,7 +24,7 @@ import {
   type Tag,
   paginateListCertificates,
 } from '@aws-sdk/client-acm';
-import type { CertificateFacts } from '../../domain/certificate';
+import { type CertificateFacts, shortFingerprint } from '../../domain/certificate';
 import { describeError } from '../../domain/errors';
 import type {
   CertificateBundle,
@@ -419,7 +419,7 @@ export class AcmDestination implements Destination, InspectableDestination {
         return {
           target,
           ok: false,
-          error: `rollback ${target}: the key store's previous bundle (${previous.name} ${previous.version}, ${previous.facts.fingerprintSha256}) is not the certificate the last delivery replaced (${last.replacedFingerprint})`,
+          error: `rollback ${target}: the key store's previous bundle (${previous.name} ${previous.version}, ${shortFingerprint(previous.facts.fingerprintSha256)}) is not the certificate the last delivery replaced (${shortFingerprint(last.replacedFingerprint)})`,
         };
       }
     }

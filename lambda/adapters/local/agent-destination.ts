@@ -10,6 +10,7 @@
  * polls `currentFingerprint` until its deadline, in another process, so everything needed to verify
  * or roll back a host is read back from the state store.
  */
+import { shortFingerprint } from '../../domain/certificate';
 import { describeError } from '../../domain/errors';
 import type {
   AsynchronousDestination,
@@ -148,7 +149,7 @@ export class AgentDestination implements Destination, InspectableDestination, As
     return {
       target,
       ok: true,
-      detail: `desired version of ${certificate} on ${target} set to ${version} (${fingerprint}); awaiting the agent's report`,
+      detail: `desired version of ${certificate} on ${target} set to ${version} (${shortFingerprint(fingerprint)}); awaiting the agent's report`,
     };
   }
 
@@ -186,7 +187,7 @@ export class AgentDestination implements Destination, InspectableDestination, As
       }
       if (this.options.clock().getTime() >= deadline) {
         const seen = last
-          ? `last report at ${last.at} shows ${last.installedFingerprint ?? 'nothing'} installed`
+          ? `last report at ${last.at} shows ${last.installedFingerprint ? shortFingerprint(last.installedFingerprint) : 'nothing'} installed`
           : 'no report at all';
         return failed(
           target,

@@ -15,7 +15,7 @@ import { X509Certificate } from 'node:crypto';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { CertificateFacts } from '../../domain/certificate';
+import { type CertificateFacts, shortFingerprint } from '../../domain/certificate';
 import { OperationError } from '../../domain/errors';
 import type { BundleRef, BundleStore, CertificateBundle } from '../../domain/ports';
 import { SecretKey } from '../../domain/secret';
@@ -173,7 +173,7 @@ export class FileBundleStore implements BundleStore {
       throw new OperationError(
         'store',
         `bundle ${bundle.name}@${bundle.version}`,
-        `version already stored with certificate ${existing.facts.fingerprintSha256}; a version never changes`,
+        `version already stored with certificate ${shortFingerprint(existing.facts.fingerprintSha256)}; a version never changes`,
       );
     return { name: bundle.name, version: bundle.version, location };
   }

@@ -13,6 +13,7 @@
  *
  * Ports only; the CLI composes it with the local or AWS adapters.
  */
+import { shortFingerprint } from '../../domain/certificate';
 import { describeError } from '../../domain/errors';
 import type { CertificateBundle, TargetOutcome } from '../../domain/ports';
 import { scrubPrivateKeys } from '../../domain/secret';
@@ -216,7 +217,7 @@ async function installVersion(
       ok: false,
       reloadOk: true,
       ...(before ? { installedFingerprint: before } : {}),
-      error: `${label}: stored bundle has fingerprint ${bundle.facts.fingerprintSha256}, desired ${desired.fingerprintSha256}; not installed`,
+      error: `${label}: stored bundle has fingerprint ${shortFingerprint(bundle.facts.fingerprintSha256)}, desired ${shortFingerprint(desired.fingerprintSha256)}; not installed`,
     };
   }
   const installed = await guard(() => certificate.installer.install(bundle));
@@ -230,7 +231,7 @@ async function installVersion(
       error: `install of ${label} failed: ${clean(installed.error ?? 'unknown error')}`,
     };
   }
-  log(deps, `agent ${deps.host}: installed ${label} (${desired.fingerprintSha256})`);
+  log(deps, `agent ${deps.host}: installed ${label} (${shortFingerprint(desired.fingerprintSha256)})`);
   const health = await checkHealth(certificate, desired.fingerprintSha256);
   if (health.healthy)
     return {

@@ -11,6 +11,7 @@
  * `next` says roll back: every touched target is restored and verified → finish. The old certificate
  * is never removed before the new one is verified everywhere.
  */
+import { shortFingerprint } from '../../domain/certificate';
 import { RotationRefusedError, describeError } from '../../domain/errors';
 import type { BundleRef, CertificateBundle, ProbeResult, TargetOutcome } from '../../domain/ports';
 import { isInspectable, isPromotable, isStaging } from '../../domain/ports';
@@ -396,7 +397,7 @@ export async function checkTarget(
     if (held === fingerprint) return { ok: true, error: '', served: held };
     return {
       ok: false,
-      error: `holds ${held ?? 'nothing'}, expected ${fingerprint}`,
+      error: `holds ${held ? shortFingerprint(held) : 'nothing'}, expected ${shortFingerprint(fingerprint)}`,
       ...(held ? { served: held } : {}),
     };
   } catch (error) {
