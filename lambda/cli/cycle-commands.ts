@@ -37,7 +37,7 @@ import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
 import { inWords } from '../use-cases/evaluate';
 import { identityLabel } from '../domain/findings';
 import { type ClientAuthSunset, clientAuthMark, publicClientAuthSunset } from '../domain/public-client-auth';
-import { clientCertificateRecords } from '../use-cases/client-auth-use';
+import { clientCertificateRecords } from '../use-cases/client-certificate-records';
 import { printJson } from './json-output';
 
 type CommonOptions = BackendOptions;

@@ -41,7 +41,7 @@ import type { Runtime } from './local-runtime';
 import type { CliContext } from './context';
 import { printJson } from './json-output';
 import { publicClientAuthSunset } from '../domain/public-client-auth';
-import { recordClientCertificate } from '../use-cases/client-auth-use';
+import { recordClientCertificate } from '../use-cases/client-certificate-records';
 
 type CommonOptions = BackendOptions;
 

@@ -22,6 +22,8 @@ import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream
 import { type ConsumerReadiness, evaluateWindow } from '../domain/upstream/window';
 import { COLLECTIONS, type CertificateState } from './certificate-state';
 import type { StoredObservation } from './cycle';
+import { type ClientCertificateRecord, clientCertificateRecords } from './client-certificate-records';
+import { type ClientAuthSunset, clientAuthMark, publicClientAuthSunset } from '../domain/public-client-auth';
 
 export type {
   AnnouncementView,
@@ -55,6 +57,8 @@ export interface FleetReportInput {
     { readonly consumers: readonly string[]; readonly safetyMarginMs: number }
   >;
   readonly rotations: readonly (RotationView & { readonly id: string })[];
+  /** Client certificates presented to upstreams that come from public CAs with clientAuth. */
+  readonly clientCertificates?: readonly ClientCertificateRecord[];
 }
 
 export const DEFAULT_HORIZON_DAYS = 120;
@@ -92,7 +96,10 @@ export function fleetReport(
         ...(current ? { fingerprint: current.fingerprintSha256, notAfter: current.notAfter } : {}),
         ...(daysLeft !== undefined ? { daysLeft } : {}),
         state: daysLeft === undefined ? 'not issued' : expiryState(daysLeft),
-        ...(state.pending ? { detail: `rotation ${state.pending.version} pending` } : {}),
+        ...detailOf([
+          state.pending ? `rotation ${state.pending.version} pending` : undefined,
+          markOf(current?.facts ? publicClientAuthSunset(current.facts) : undefined, now),
+        ]),
         ...(current?.promotedAt ? { observedAt: current.promotedAt } : {}),
       });
     }
@@ -108,9 +115,27 @@ export function fleetReport(
       ...(o.notAfter ? { notAfter: o.notAfter } : {}),
       ...(daysLeft !== undefined ? { daysLeft } : {}),
       state: !o.ok ? 'unreachable' : daysLeft === undefined ? 'not issued' : expiryState(daysLeft),
-      ...(o.error ? { detail: o.error } : {}),
+      ...detailOf([o.error, markOf(o.clientAuthSunset, now)]),
       observedAt: o.observedAt,
     });
+  }
+  for (const r of input.clientCertificates ?? []) {
+    const sunset = publicClientAuthSunset(r.facts);
+    if (!sunset) continue;
+    const daysLeft = daysUntil(r.facts.notAfter, now);
+    for (const environment of r.environments.length > 0 ? r.environments : ['-'])
+      rows.push({
+        environment,
+        where: `upstream ${r.upstream} client certificate`,
+        certificate: r.certificate,
+        subject: r.facts.subject,
+        fingerprint: r.facts.fingerprintSha256,
+        notAfter: r.facts.notAfter,
+        ...(daysLeft !== undefined ? { daysLeft } : {}),
+        state: daysLeft === undefined ? 'not issued' : expiryState(daysLeft),
+        ...detailOf([markOf(sunset, now)]),
+        observedAt: r.recordedAt,
+      });
   }
   rows.sort(
     (a, b) =>
@@ -259,19 +284,32 @@ function announcementView(
   }
 }
 
+/** `detail` from the parts that apply, joined. */
+function detailOf(parts: readonly (string | undefined)[]): { detail?: string } {
+  const present = parts.filter((p): p is string => p !== undefined && p !== '');
+  return present.length > 0 ? { detail: present.join('; ') } : {};
+}
+
+function markOf(sunset: ClientAuthSunset | undefined, now: Date): string | undefined {
+  return sunset ? clientAuthMark(sunset, now) : undefined;
+}
+
 /** Reads everything the report needs from the state store. */
 export async function readFleetReportInput(
   state: StateStore,
   now: Date,
   configured: Pick<FleetReportInput, 'environments' | 'managedEnvironments' | 'expectedHosts' | 'upstreams'>,
 ): Promise<FleetReportInput> {
-  const [certificates, observations, hosts, announcements, rotations] = await Promise.all([
-    state.list<CertificateState>(COLLECTIONS.certificates, now),
-    state.list<StoredObservation | Record<string, unknown>>(COLLECTIONS.observations, now),
-    state.list<HostReportFacts>(COLLECTIONS.hosts, now),
-    state.list<FleetReportInput['announcements'][number]>(COLLECTIONS.announcements, now),
-    state.list<{ status: string; at: string; reason?: string }>(COLLECTIONS.rotations, now),
-  ]);
+  const [certificates, observations, hosts, announcements, rotations, clientCertificates] = await Promise.all(
+    [
+      state.list<CertificateState>(COLLECTIONS.certificates, now),
+      state.list<StoredObservation | Record<string, unknown>>(COLLECTIONS.observations, now),
+      state.list<HostReportFacts>(COLLECTIONS.hosts, now),
+      state.list<FleetReportInput['announcements'][number]>(COLLECTIONS.announcements, now),
+      state.list<{ status: string; at: string; reason?: string }>(COLLECTIONS.rotations, now),
+      clientCertificateRecords(state, now),
+    ],
+  );
   return {
     ...configured,
     certificates: certificates.map((i) => i.value),
@@ -284,6 +322,7 @@ export async function readFleetReportInput(
       .map((i) => i.value)
       .filter((h) => typeof h.host === 'string' && typeof h.certificate === 'string'),
     announcements: announcements.map((i) => i.value).filter((a) => typeof a.upstream === 'string'),
+    clientCertificates,
     rotations: rotations.map((i) => {
       const [certificate = i.id, version = ''] = i.id.split('#');
       return {

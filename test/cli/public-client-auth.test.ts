@@ -10,7 +10,7 @@
  * issuer organization is how certrotor recognises a public CA).
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { exportPrivateKey, generateKeyPair, mintCertificate } from '../../lambda/adapters/crypto/mint';
 import { createTempDirs } from '../support/temp-dir';
@@ -190,6 +190,16 @@ describe('client certificates from public CAs (built binary)', () => {
     expect(byWhere(ws.files.privateClient)?.clientAuthSunset).toBeUndefined();
     expect(byWhere(ws.files.privateClient)?.state).not.toMatch(/clientAuth/);
     expect(byWhere(ws.files.leServerOnly)?.clientAuthSunset).toBeUndefined();
+
+    // The fleet report marks them too.
+    const page = join(ws.dir, 'report.html');
+    expect((await certrotor(ws, 'report', '--out', page)).code).toBe(0);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toContain('upstream payments client certificate');
+    expect(html).toMatch(
+      /public clientAuth: [^<]*2026-05-13 \(Let&#39;s Encrypt\)|public clientAuth: [^<]*2026-05-13 \(Let's Encrypt\)/,
+    );
+    expect(html).toMatch(/public clientAuth: [^<]*2027-03-15 \(Chrome Root Program\)/);
 
     const table = await certrotor(ws, 'status', '--wide');
     expect(table.out).toMatch(
