@@ -25,7 +25,12 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { exportPrivateKey, generateKeyPair, mintCertificate } from '../lambda/adapters/crypto/mint';
-import { DEFAULT_PROBE_WORKERS, NodeTlsProber, probeMany } from '../lambda/adapters/net/tls-prober';
+import {
+  DEFAULT_PROBE_WORKERS,
+  HANDSHAKE_CHOICES,
+  NodeTlsProber,
+  probeMany,
+} from '../lambda/adapters/net/tls-prober';
 import type { ProbeRequest } from '../lambda/domain/ports';
 import { type Blackbox, blackboxProbe, ensureBlackbox, startBlackbox } from './bench-blackbox';
 
@@ -322,9 +327,12 @@ async function main(options: Options): Promise<void> {
       }
     }
 
+    // The same key exchange groups and suites as the prober offers, so the raw rows measure the
+    // handshake it does.
     const secureContext = tls.createSecureContext({
       ca: caPem,
       secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+      ...HANDSHAKE_CHOICES,
     });
     const bare = rawHandshake(secureContext, false);
     const raw = rawHandshake(secureContext, true);

@@ -14,35 +14,59 @@ export interface ContextSpec {
   readonly cert?: string;
   readonly key?: string;
   readonly secureOptions: number;
+  /** Key exchange groups offered, in order (OpenSSL's list syntax). */
+  readonly ecdhCurve?: string;
+  /** TLS 1.3 cipher suites offered, in order. */
+  readonly ciphersuites?: string;
 }
 
+// Messages travel in batches, both ways: every job started in one turn of the caller's event loop
+// goes in one message, and every outcome a worker has in one turn of its loop comes back in one.
+// Each message costs a wake-up and a dispatch on the other side, which under load cost more than
+// the copying.
 const WORKER_SOURCE = `'use strict';
 const { parentPort } = require('node:worker_threads');
 const tls = require('node:tls');
 const freshHandshake = (${freshHandshake.toString()});
 const contexts = new Map();
-parentPort.on('message', (message) => {
-  if (message.type === 'context') {
-    contexts.set(message.id, tls.createSecureContext(message.spec));
-    return;
+let outbox = [];
+const flush = () => {
+  const batch = outbox;
+  outbox = [];
+  parentPort.postMessage(batch);
+};
+const send = (id, outcome) => {
+  if (outbox.push({ id, outcome }) === 1) setImmediate(flush);
+};
+parentPort.on('message', (batch) => {
+  for (const message of batch) {
+    if (message.type === 'context') {
+      contexts.set(message.id, tls.createSecureContext(message.spec));
+      continue;
+    }
+    freshHandshake(tls, message.job, contexts.get(message.contextId)).then(
+      (outcome) => send(message.id, outcome),
+      (error) => send(message.id, {
+        ok: false, failure: 'error', stage: 'connect', message: String(error && error.message || error),
+      }),
+    );
   }
-  freshHandshake(tls, message.job, contexts.get(message.contextId)).then(
-    (outcome) => parentPort.postMessage({ id: message.id, outcome }),
-    (error) => parentPort.postMessage({
-      id: message.id,
-      outcome: { ok: false, failure: 'error', stage: 'connect', message: String(error && error.message || error) },
-    }),
-  );
 });
 `;
 
 /** Young generation of each worker's heap, in MB (see `spawn`). */
 const WORKER_YOUNG_GENERATION_MB = 2;
 
+type ToWorker =
+  | { readonly type: 'context'; readonly id: number; readonly spec: ContextSpec }
+  | { readonly type: 'job'; readonly id: number; readonly job: HandshakeJob; readonly contextId: number };
+
 interface PoolWorker {
   readonly worker: Worker;
   readonly contexts: Set<number>;
   readonly pending: Map<number, (outcome: HandshakeOutcome) => void>;
+  /** Messages not posted yet: they leave together once this turn of the event loop is over. */
+  outbox: ToWorker[];
   dead: boolean;
 }
 
@@ -63,14 +87,23 @@ export class HandshakeWorkers {
   ): Promise<HandshakeOutcome> {
     const target = this.pick();
     if (!target.contexts.has(context.id)) {
-      target.worker.postMessage({ type: 'context', id: context.id, spec: context.spec });
+      this.post(target, { type: 'context', id: context.id, spec: context.spec });
       target.contexts.add(context.id);
     }
     const id = this.nextJob++;
     return new Promise<HandshakeOutcome>((resolve) => {
       if (target.pending.size === 0) target.worker.ref();
       target.pending.set(id, resolve);
-      target.worker.postMessage({ type: 'job', id, job, contextId: context.id });
+      this.post(target, { type: 'job', id, job, contextId: context.id });
+    });
+  }
+
+  private post(target: PoolWorker, message: ToWorker): void {
+    if (target.outbox.push(message) > 1) return;
+    setImmediate(() => {
+      const batch = target.outbox;
+      target.outbox = [];
+      if (!target.dead) target.worker.postMessage(batch);
     });
   }
 
@@ -95,14 +128,16 @@ export class HandshakeWorkers {
       eval: true,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
-    const entry: PoolWorker = { worker, contexts: new Set(), pending: new Map(), dead: false };
+    const entry: PoolWorker = { worker, contexts: new Set(), pending: new Map(), outbox: [], dead: false };
     worker.unref();
-    worker.on('message', (message: { id: number; outcome: HandshakeOutcome }) => {
-      const resolve = entry.pending.get(message.id);
-      if (!resolve) return;
-      entry.pending.delete(message.id);
+    worker.on('message', (batch: readonly { id: number; outcome: HandshakeOutcome }[]) => {
+      for (const { id, outcome } of batch) {
+        const resolve = entry.pending.get(id);
+        if (!resolve) continue;
+        entry.pending.delete(id);
+        resolve(outcome);
+      }
       if (entry.pending.size === 0) worker.unref();
-      resolve(message.outcome);
     });
     const fail = (why: string) => {
       entry.dead = true;

@@ -50,12 +50,20 @@ function track(server: net.Server, host: string, port = 0): Promise<RunningServe
 
 async function startTlsServer(
   served: { certificatePem: string; privateKey: BuiltCertificate['privateKey']; chainPem?: string },
-  options: { host?: string; port?: number; requestCert?: boolean } = {},
+  options: {
+    host?: string;
+    port?: number;
+    requestCert?: boolean;
+    ecdhCurve?: string;
+    maxVersion?: tls.SecureVersion;
+  } = {},
 ): Promise<RunningServer> {
   const server = tls.createServer({
     cert: served.certificatePem + (served.chainPem ?? ''),
     key: served.privateKey.reveal(),
     ...(options.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
+    ...(options.ecdhCurve ? { ecdhCurve: options.ecdhCurve } : {}),
+    ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
   });
   const running = await track(server, options.host ?? '127.0.0.1', options.port);
   server.on('secureConnection', (socket: tls.TLSSocket) => {
@@ -302,6 +310,27 @@ describe('probing TLS endpoints with a fresh handshake', () => {
     const result = await probeOne(prober, { host: '127.0.0.1', port });
 
     expect(result.hostnameMatches).toBe(true);
+  });
+
+  it('reaches servers that accept other key exchange groups than the first one it offers', async () => {
+    const anchors = [chain.root.certificatePem];
+    const endpoints = [
+      await startTlsServer(chain.leaf, { ecdhCurve: 'P-256' }),
+      await startTlsServer(chain.leaf, { ecdhCurve: 'P-384' }),
+      await startTlsServer(chain.leaf, { ecdhCurve: 'P-384', maxVersion: 'TLSv1.2' }),
+    ];
+
+    const results = await Promise.all(
+      endpoints.map(({ port }) =>
+        probeOne(prober, { host: '127.0.0.1', port, servername: 'api.example.test', caPem: anchors }),
+      ),
+    );
+
+    expect(results.map((r) => [r.ok, r.authorized, r.protocol, r.chain.length])).toEqual([
+      [true, true, 'TLSv1.3', 3],
+      [true, true, 'TLSv1.3', 3],
+      [true, true, 'TLSv1.2', 3],
+    ]);
   });
 
   it('presents a client certificate when given one', async () => {
