@@ -3,6 +3,9 @@
  * and the handler bundles), the tarball installed with npm into a fresh CDK app in a temporary
  * directory (offline; the peer dependencies aws-cdk-lib and constructs come from this repository's
  * node_modules), the app synthesized with real asset staging, and the CLI run from the same tarball.
+ * A TypeScript app in the same directory gives the typed `config` prop: tsc (this repository's) compiles
+ * it against the installed declarations and the compiled app synthesizes, and a configuration with a
+ * wrong kind of value is a compile error naming the key.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -34,10 +37,59 @@ new CertRotorStack(app, 'Consumer', {
 app.synth();
 `;
 
+// The compiler options `cdk init app --language typescript` sets up (without @types/node and jest).
+const TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['es2022'],
+    strict: true,
+    noImplicitReturns: true,
+    isolatedModules: true,
+    skipLibCheck: true,
+    types: [],
+    outDir: 'build',
+  },
+};
+
+const TYPED_APP = `
+import { App } from 'aws-cdk-lib';
+import { CertRotorStack, type CertRotorConfiguration } from 'certrotor';
+
+const config: CertRotorConfiguration = {
+  version: 1,
+  environments: [{ name: 'prod' }],
+  endpoints: [{ name: 'api', host: 'api.example.com', port: 443, environment: 'prod' }],
+  notifications: {
+    channels: [{ name: 'alerts', kind: 'slack', webhook: { parameter: '/certrotor/slack/alerts' } }],
+  },
+};
+
+const app = new App();
+new CertRotorStack(app, 'Typed', { config });
+app.synth();
+`;
+
+// The port as a string, and a channel kind certrotor does not have.
+const MISTYPED_APP = `
+import { App } from 'aws-cdk-lib';
+import { CertRotorStack } from 'certrotor';
+
+new CertRotorStack(new App(), 'Mistyped', {
+  config: {
+    version: 1,
+    environments: [{ name: 'prod' }],
+    endpoints: [{ name: 'api', host: 'api.example.com', port: '443', environment: 'prod' }],
+    notifications: { channels: [{ name: 'alerts', kind: 'teams', webhook: {} }] },
+  },
+});
+`;
+
 describe('the packed certrotor package', () => {
   jest.setTimeout(180_000);
 
-  it('installs from its tarball into a fresh CDK app that synthesizes with the pre-built handler bundles, and runs the CLI', async () => {
+  it('installs from its tarball into a fresh CDK app that synthesizes with the pre-built handler bundles, type-checks a typed config with tsc (a wrong type is a compile error), and runs the CLI', async () => {
     const dir = await temp.make('pack-install');
     const packed = run('npm', ['pack', '--pack-destination', dir, '--json'], root);
     expect({ status: packed.status, stderr: packed.status === 0 ? '' : packed.stderr }).toEqual({
@@ -120,6 +172,42 @@ describe('the packed certrotor package', () => {
         'index.js',
         'index.js.map',
       ]);
+
+    // The typed config prop: compiled by tsc against the installed declarations, then synthesized.
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    writeFileSync(join(app, 'typed-app.ts'), TYPED_APP);
+    writeFileSync(join(app, 'mistyped-app.ts'), MISTYPED_APP);
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ ...TSCONFIG, files: ['typed-app.ts'] }));
+    writeFileSync(
+      join(app, 'tsconfig.mistyped.json'),
+      JSON.stringify({
+        ...TSCONFIG,
+        files: ['mistyped-app.ts'],
+        compilerOptions: { ...TSCONFIG.compilerOptions, noEmit: true },
+      }),
+    );
+    const compiled = run(process.execPath, [tsc, '-p', 'tsconfig.json'], app);
+    expect({ status: compiled.status, output: compiled.stdout + compiled.stderr }).toEqual({
+      status: 0,
+      output: '',
+    });
+    const typedOut = join(app, 'cdk.typed.out');
+    const typedSynth = run(process.execPath, [join('build', 'typed-app.js')], app, { CDK_OUTDIR: typedOut });
+    expect({ status: typedSynth.status, stderr: typedSynth.status === 0 ? '' : typedSynth.stderr }).toEqual({
+      status: 0,
+      stderr: '',
+    });
+    const typedTemplate = JSON.parse(readFileSync(join(typedOut, 'Typed.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string }>;
+    };
+    expect(
+      Object.values(typedTemplate.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length,
+    ).toBeGreaterThan(0);
+    const mistyped = run(process.execPath, [tsc, '-p', 'tsconfig.mistyped.json'], app);
+    expect(mistyped.status).not.toBe(0);
+    const errors = mistyped.stdout.split('\n').filter((l) => l.startsWith('mistyped-app.ts('));
+    expect(errors.join('\n')).toMatch(/error TS2322: Type 'string' is not assignable to type 'number'/);
+    expect(errors.join('\n')).toMatch(/error TS2322: Type '"teams"' is not assignable to type '"slack"'/);
 
     const cli = run(
       process.execPath,
