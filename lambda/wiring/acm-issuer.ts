@@ -24,6 +24,12 @@ export interface AcmIssuerDeps {
   readonly acm: (region: string | undefined) => ACMClient;
   /** Route 53 is global; a configured region only picks the endpoint. */
   readonly route53: (region: string | undefined) => Route53Client;
+  /**
+   * The longest wait within one call, whatever `validationTimeout` says: a deployed rotation step is a
+   * Lambda invocation of a few minutes, which should fail with the status named, not time out (the
+   * next attempt resumes the same request). @default no cap
+   */
+  readonly maxWaitMs?: number;
 }
 
 export function acmIssuerWith(issuer: AcmIssuerConfig, deps: AcmIssuerDeps): AcmExportableIssuer {
@@ -36,7 +42,7 @@ export function acmIssuerWith(issuer: AcmIssuerConfig, deps: AcmIssuerDeps): Acm
     state: deps.state,
     clock: deps.clock,
     sleep: deps.sleep,
-    validationTimeoutMs: issuer.validationTimeout,
+    validationTimeoutMs: Math.min(issuer.validationTimeout, deps.maxWaitMs ?? Number.POSITIVE_INFINITY),
     currentNotAfter: async (name) =>
       (await readCertificateState(deps.state, name, deps.clock()))?.value.current?.notAfter,
   });

@@ -107,6 +107,8 @@ export const AWS_ISSUERS: Registry<IssuerConfig, typeof ISSUER_KINDS, 'aws', Aws
           acm: (region) => clients.get(ACMClient, region),
           // Route 53 is a global service: its API is in us-east-1 unless the issuer names a region.
           route53: (region) => clients.get(Route53Client, region ?? 'us-east-1'),
+          // Within the rotation step's 5-minute Lambda timeout (lib/constructs/job-functions.ts).
+          maxWaitMs: 240_000,
         })
       : undefined,
   // A vendor supplies these; nothing issues.
