@@ -248,10 +248,11 @@ describe('the sharded probe sweep with the real probe handler', () => {
     expect(heartbeats().length).toBe(beats);
   });
 
-  it("observes the replacement at e4's place on the next whole sweep, whose heartbeat names its placement", async () => {
+  it("observes the replacement at e4's place on the next whole sweep of a placement's probe, whose heartbeat names its placement", async () => {
     // Prepare: the sweep of a placement's probe function.
     process.env.CERTROTOR_PROBE_PLACEMENT = 'Lab';
     const beats = heartbeats().length;
+    const defaultRun = await stateStore(TABLE).get(HEARTBEATS_COLLECTION, 'probe', new Date());
 
     // Act
     const second = await sweep();
@@ -268,5 +269,9 @@ describe('the sharded probe sweep with the real probe handler', () => {
     const newBeats = heartbeats().slice(beats);
     expect(newBeats).toHaveLength(1);
     expect(newBeats[0]).toMatchObject({ placement: 'Lab', ProbeHeartbeat: 1 });
+    // The recorded run is the default probe's: a placement's sweep does not hide it stopping.
+    expect((await stateStore(TABLE).get(HEARTBEATS_COLLECTION, 'probe', new Date()))?.value).toEqual(
+      defaultRun?.value,
+    );
   });
 });

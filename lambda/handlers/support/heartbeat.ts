@@ -37,10 +37,14 @@ export async function completeScheduledJob(
   }
   const store = stateStore(env, clients);
   const clock = () => new Date();
-  try {
-    await recordJobRun(store, job, clock());
-  } catch (error) {
-    logger.error('could not record the job run', { job, error: describeError(error) });
+  // The recorded run is the default probe's: a placement's probe running must not hide the default
+  // one stopping (each placement's own stop raises its own heartbeat alarm).
+  if (placement === undefined) {
+    try {
+      await recordJobRun(store, job, clock());
+    } catch (error) {
+      logger.error('could not record the job run', { job, error: describeError(error) });
+    }
   }
   const report = await checkMissedJobs(
     { store, publisher: eventPublisher(env, clients), clock },
