@@ -402,3 +402,31 @@ describe('rotation verification with no rotation placement named', () => {
     ]);
   });
 });
+
+describe('sharded probe sweeps per network placement', () => {
+  it("sweeps each placement's probe with more endpoints than a shard through its own workflow, scheduled instead of the function", () => {
+    // prod-eu and prod-us have two endpoints each, staging (the default probe's) one.
+    const { template } = synthesize((s) => ({
+      networkPlacements: placements(s),
+      rotationPlacement: 'Eu',
+      probeShardSize: 1,
+    }));
+    const machines = resourcesOf(template, 'AWS::StepFunctions::StateMachine');
+    const sweeps = Object.keys(machines)
+      .filter((id) => id.includes('ProbeShards'))
+      .map((id) => id.replace(/Workflow[0-9A-F]{8}$/, ''));
+    expect(sweeps.sort()).toEqual(['CertRotorProbeShardsEu', 'CertRotorProbeShardsUs']);
+    const targetOf = (prefix: string) =>
+      JSON.stringify(
+        Object.entries(resourcesOf(template, 'AWS::Scheduler::Schedule')).find(([id]) =>
+          id.startsWith(prefix),
+        )![1].Properties.Target,
+      );
+    expect(targetOf('CertRotorProbeEuSchedule')).toMatch(/"Arn":\{"Ref":"CertRotorProbeShardsEuWorkflow/);
+    expect(targetOf('CertRotorProbeUsSchedule')).toMatch(/"Arn":\{"Ref":"CertRotorProbeShardsUsWorkflow/);
+    expect(targetOf('CertRotorProbeSchedule')).toMatch(/"Arn":\{"Fn::GetAtt":\["CertRotorProbe[0-9A-F]{8}"/);
+    const euSweep = Object.entries(machines).find(([id]) => id.startsWith('CertRotorProbeShardsEu'))![1];
+    expect(JSON.stringify(euSweep.Properties.DefinitionString)).toMatch(/CertRotorProbeEu[0-9A-F]{8}/);
+    expect(JSON.stringify(euSweep.Properties.DefinitionString)).not.toMatch(/CertRotorProbeUs[0-9A-F]{8}/);
+  });
+});
