@@ -45,7 +45,7 @@ import type { CertificateBundle, Clock, IssueRequest, Issuer, KeySpec, StateStor
 import { keyMatchesCertificate } from '../../domain/private-keys';
 import { SecretKey } from '../../domain/secret';
 import { parseCertificates } from '../../domain/x509';
-import { describeAwsError } from './clients';
+import { describeAwsError, isAwsError } from './clients';
 
 export { ACM_ISSUANCE_COLLECTION, type AcmIssuanceRecord, acmIssuanceId };
 
@@ -121,10 +121,10 @@ export class AcmExportableIssuer implements Issuer {
     const id = acmIssuanceId(this.name, request.name);
     const recorded = (await state.get<AcmIssuanceRecord>(ACM_ISSUANCE_COLLECTION, id, clock()))?.value;
     if (recorded && sameNames(recorded.names, names) && recorded.keyAlgorithm === keyAlgorithm) {
-      const status = (await this.describe(recorded.certificateArn)).Status;
-      if (!status || !DEAD_STATUSES.has(status)) return recorded.certificateArn;
+      const status = await this.statusOrGone(recorded.certificateArn);
+      if (status !== 'GONE' && !DEAD_STATUSES.has(status)) return recorded.certificateArn;
     }
-    const certificateArn = await this.request(request, names, keyAlgorithm);
+    const certificateArn = await this.request(request, names, keyAlgorithm, recorded?.certificateArn);
     const record: AcmIssuanceRecord = {
       issuer: this.name,
       certificate: request.name,
@@ -137,10 +137,29 @@ export class AcmExportableIssuer implements Issuer {
     return certificateArn;
   }
 
+  /** The recorded certificate's status, or GONE when it was deleted from ACM. */
+  private async statusOrGone(certificateArn: string): Promise<string> {
+    try {
+      const detail = (
+        await this.options.acm.send(new DescribeCertificateCommand({ CertificateArn: certificateArn }))
+      ).Certificate;
+      return detail?.Status ?? 'unknown';
+    } catch (error) {
+      if (isAwsError(error, 'ResourceNotFoundException')) return 'GONE';
+      throw describeAwsError('acm:DescribeCertificate', certificateArn, error);
+    }
+  }
+
+  /**
+   * RequestCertificate. The idempotency token is the rotation's, and names the certificate it replaces
+   * when there is one: ACM answers a token seen within the hour with the same ARN, which for a retry
+   * after a failed request would be the failed certificate again.
+   */
   private async request(
     request: IssueRequest,
     names: readonly string[],
     keyAlgorithm: KeyAlgorithm,
+    replaces: string | undefined,
   ): Promise<string> {
     const input: RequestCertificateCommandInput = {
       DomainName: names[0]!,
@@ -148,7 +167,9 @@ export class AcmExportableIssuer implements Issuer {
       ValidationMethod: 'DNS',
       KeyAlgorithm: keyAlgorithm,
       Options: { Export: 'ENABLED' },
-      IdempotencyToken: acmIdempotencyToken(request.idempotencyKey),
+      IdempotencyToken: acmIdempotencyToken(
+        replaces ? `${request.idempotencyKey}|replaces ${replaces}` : request.idempotencyKey,
+      ),
       Tags: [
         { Key: 'certrotor:certificate', Value: request.name },
         { Key: 'certrotor:issuer', Value: this.name },

@@ -21,6 +21,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import {
   ACMClient,
+  DeleteCertificateCommand,
   DescribeCertificateCommand,
   type DescribeCertificateCommandInput,
   ExportCertificateCommand,
@@ -38,6 +39,7 @@ import {
   ACM_ISSUANCE_COLLECTION,
   AcmExportableIssuer,
   type AcmIssuanceRecord,
+  acmIdempotencyToken,
   acmIssuanceId,
 } from '../../../lambda/adapters/aws/acm-exportable-issuer';
 import type { IssueRequest } from '../../../lambda/domain/ports';
@@ -168,6 +170,27 @@ describe('against the AWS emulator', () => {
     expect(new X509Certificate(changed.certificatePem).subjectAltName).toContain('DNS:api2.example.test');
   });
 
+  it('a recorded certificate that was deleted from ACM is requested again', async () => {
+    const state = new MemoryStateStore();
+    const first = await issuerWith(state).issue(requestFor('v9'), new Date());
+    const recorded = (await state.get<AcmIssuanceRecord>(
+      ACM_ISSUANCE_COLLECTION,
+      acmIssuanceId('public', 'api'),
+      new Date(),
+    ))!.value.certificateArn;
+    await acm.send(new DeleteCertificateCommand({ CertificateArn: recorded }));
+
+    const again = await issuerWith(state).issue(requestFor('v9'), new Date());
+
+    const now = (await state.get<AcmIssuanceRecord>(
+      ACM_ISSUANCE_COLLECTION,
+      acmIssuanceId('public', 'api'),
+      new Date(),
+    ))!.value.certificateArn;
+    expect(now).not.toBe(recorded);
+    expect(again.facts.fingerprintSha256).not.toBe(first.facts.fingerprintSha256);
+  });
+
   it('key specs and IP addresses ACM public certificates cannot have are refused with the field named', async () => {
     const issuer = issuerWith(new MemoryStateStore());
     await expect(issuer.issue(requestFor('v7', { keySpec: 'RSA_4096' }), new Date())).rejects.toThrow(
@@ -258,6 +281,45 @@ describe('where the emulator has no behaviour (aws-sdk-client-mock)', () => {
     expect(passphrases).toHaveLength(2);
     expect(passphrases[0]).not.toBe(passphrases[1]);
     expect(passphrases[0]).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    mock.restore();
+  });
+
+  it('a recorded certificate ACM failed is replaced by a new request whose idempotency token differs from the first', async () => {
+    const client = new ACMClient({ region: 'us-east-1' });
+    const mock = mockClient(client);
+    const NEW_ARN = ARN.replace(/1$/, '2');
+    mock.on(DescribeCertificateCommand, { CertificateArn: ARN }).resolves({
+      Certificate: { CertificateArn: ARN, Status: 'FAILED', FailureReason: 'CAA_ERROR' },
+    });
+    mock.on(DescribeCertificateCommand, { CertificateArn: NEW_ARN }).resolves({
+      Certificate: { CertificateArn: NEW_ARN, Status: 'FAILED', FailureReason: 'CAA_ERROR' },
+    });
+    mock.on(RequestCertificateCommand).resolves({ CertificateArn: NEW_ARN });
+    const state = await recordedState();
+
+    await expect(
+      mockedIssuer(client, state).issue(
+        requestFor('v1', { dnsNames: [NAME], keySpec: 'EC_P256' }),
+        new Date(),
+      ),
+    ).rejects.toThrow(/ACM will not issue it: FAILED \(CAA_ERROR\)/);
+
+    const requests = mock.commandCalls(RequestCertificateCommand).map((c) => c.args[0].input);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({
+      DomainName: NAME,
+      ValidationMethod: 'DNS',
+      KeyAlgorithm: 'EC_prime256v1',
+      Options: { Export: 'ENABLED' },
+    });
+    expect(requests[0]!.IdempotencyToken).not.toBe(acmIdempotencyToken('api-v1'));
+    expect(requests[0]!.IdempotencyToken).toMatch(/^\w{1,32}$/);
+    const record = (await state.get<AcmIssuanceRecord>(
+      ACM_ISSUANCE_COLLECTION,
+      acmIssuanceId('public', 'api'),
+      new Date(),
+    ))!;
+    expect(record.value.certificateArn).toBe(NEW_ARN);
     mock.restore();
   });
 
