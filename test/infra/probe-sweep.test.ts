@@ -155,6 +155,14 @@ describe('a fleet larger than one shard', () => {
     ]);
   });
 
+  it('refuses a shard size that is not a whole number of at least 1, naming the prop', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const configuration = { version: 1, environments: [{ name: 'lab' }] };
+    expect(
+      () => new CertRotor(new Stack(app, 'Zero'), 'CertRotor', { configuration, probeShardSize: 0 }),
+    ).toThrow('probeShardSize: 0 must be a whole number of at least 1');
+  });
+
   it('has no unacknowledged AwsSolutions or ServerlessChecks findings on the sweep', () => {
     const unacknowledged = [new AwsSolutionsChecks(stack), new ServerlessChecks(stack)].flatMap((pack) =>
       pack
