@@ -117,6 +117,38 @@ export function crossedThreshold(
   return { threshold, severity: thresholdSeverity(threshold), daysLeft: daysLeft(facts, now), remainingMs };
 }
 
+/** How a certificate stands by the alert thresholds: see `expiryStanding`. */
+export type ExpiryStanding = 'expired' | Severity | 'ok';
+
+/**
+ * The one rule behind every expiry severity a person sees (scan findings, `status`, `inspect`, the
+ * fleet report, escalation and the digest): `expired` once past notAfter, else the severity of the
+ * most severe threshold crossed (`crossedThreshold`: scaled by lifetime unless `absolute`), else `ok`.
+ */
+export function expiryStanding(
+  facts: Pick<CertificateFacts, 'notAfter'> & { readonly notBefore?: string; readonly isCA?: boolean },
+  thresholds: readonly Threshold[],
+  now: Date,
+  scaling: ThresholdScaling = 'absolute',
+): ExpiryStanding {
+  if (Date.parse(facts.notAfter) < now.getTime()) return 'expired';
+  return crossedThreshold(facts, thresholds, now, scaling)?.severity ?? 'ok';
+}
+
+/**
+ * A day count that works like a threshold (the owner mention's `escalation.mentionAtDays`), in
+ * milliseconds for this certificate: scaled by its lifetime like every threshold (see
+ * `effectiveThresholdDays`); as written when the lifetime is unknown.
+ */
+export function thresholdMs(
+  days: number,
+  facts: { readonly notAfter?: string; readonly notBefore?: string; readonly isCA?: boolean },
+  scaling: ThresholdScaling = 'absolute',
+): number {
+  if (facts.notAfter === undefined) return days * DAY_MS;
+  return effectiveThresholdDays(days, { ...facts, notAfter: facts.notAfter }, scaling) * DAY_MS;
+}
+
 /** Orders thresholds from least to most severe: larger day counts first, `expired` last. */
 export function compareThresholds(a: Threshold, b: Threshold): number {
   return thresholdRank(a) - thresholdRank(b);

@@ -17,7 +17,12 @@ import type {
 } from '../domain/fleet-report';
 import { type ExpectedHost, type HostReportFacts, hostDrift } from '../domain/host-drift';
 import type { StateStore } from '../domain/ports';
-import { CRITICAL_DAYS, WARNING_DAYS } from '../domain/thresholds';
+import {
+  DEFAULT_THRESHOLDS,
+  type Threshold,
+  type ThresholdScaling,
+  expiryStanding,
+} from '../domain/thresholds';
 import { type AnnouncementDraft, windowAnnouncementOf } from '../domain/upstream/announcement';
 import { type ConsumerReadiness, evaluateWindow } from '../domain/upstream/window';
 import { COLLECTIONS, type CertificateState } from './certificate-state';
@@ -59,15 +64,27 @@ export interface FleetReportInput {
   readonly rotations: readonly (RotationView & { readonly id: string })[];
   /** Client certificates presented to upstreams that come from public CAs with clientAuth. */
   readonly clientCertificates?: readonly ClientCertificateRecord[];
+  /** Alert thresholds (`notifications.thresholds`). @default DEFAULT_THRESHOLDS */
+  readonly thresholds?: readonly Threshold[];
+  /** How day thresholds apply (`notifications.thresholdScaling`). @default 'absolute' */
+  readonly thresholdScaling?: ThresholdScaling;
 }
 
 export const DEFAULT_HORIZON_DAYS = 120;
 
-function expiryState(daysLeft: number): ExpiryState {
-  if (daysLeft < 0) return 'expired';
-  if (daysLeft <= CRITICAL_DAYS) return 'critical';
-  if (daysLeft <= WARNING_DAYS) return 'warning';
-  return 'ok';
+/** A row's state by the one threshold rule (`expiryStanding`), as the scan and `status` judge it. */
+function expiryState(
+  facts: { readonly notAfter: string; readonly notBefore?: string; readonly isCA?: boolean },
+  input: Pick<FleetReportInput, 'thresholds' | 'thresholdScaling'>,
+  now: Date,
+): ExpiryState {
+  const standing = expiryStanding(
+    facts,
+    input.thresholds ?? DEFAULT_THRESHOLDS,
+    now,
+    input.thresholdScaling ?? 'absolute',
+  );
+  return standing === 'info' ? 'ok' : standing;
 }
 
 function daysUntil(notAfter: string | undefined, now: Date): number | undefined {
@@ -95,7 +112,10 @@ export function fleetReport(
         ...(current?.facts?.subject ? { subject: current.facts.subject } : {}),
         ...(current ? { fingerprint: current.fingerprintSha256, notAfter: current.notAfter } : {}),
         ...(daysLeft !== undefined ? { daysLeft } : {}),
-        state: daysLeft === undefined ? 'not issued' : expiryState(daysLeft),
+        state:
+          current === undefined
+            ? 'not issued'
+            : expiryState({ ...current, ...(current.facts ? { isCA: current.facts.isCA } : {}) }, input, now),
         ...detailOf([
           state.pending ? `rotation ${state.pending.version} pending` : undefined,
           markOf(current?.facts ? publicClientAuthSunset(current.facts) : undefined, now),
@@ -114,7 +134,15 @@ export function fleetReport(
       ...(o.fingerprintSha256 ? { fingerprint: o.fingerprintSha256 } : {}),
       ...(o.notAfter ? { notAfter: o.notAfter } : {}),
       ...(daysLeft !== undefined ? { daysLeft } : {}),
-      state: !o.ok ? 'unreachable' : daysLeft === undefined ? 'not issued' : expiryState(daysLeft),
+      state: !o.ok
+        ? 'unreachable'
+        : o.notAfter === undefined
+          ? 'not issued'
+          : expiryState(
+              { notAfter: o.notAfter, ...(o.notBefore ? { notBefore: o.notBefore } : {}) },
+              input,
+              now,
+            ),
       ...detailOf([o.error, markOf(o.clientAuthSunset, now)]),
       observedAt: o.observedAt,
     });
@@ -132,7 +160,7 @@ export function fleetReport(
         fingerprint: r.facts.fingerprintSha256,
         notAfter: r.facts.notAfter,
         ...(daysLeft !== undefined ? { daysLeft } : {}),
-        state: daysLeft === undefined ? 'not issued' : expiryState(daysLeft),
+        state: expiryState(r.facts, input, now),
         ...detailOf([markOf(sunset, now)]),
         observedAt: r.recordedAt,
       });
@@ -298,7 +326,7 @@ function markOf(sunset: ClientAuthSunset | undefined, now: Date): string | undef
 export async function readFleetReportInput(
   state: StateStore,
   now: Date,
-  configured: Pick<FleetReportInput, 'environments' | 'managedEnvironments' | 'expectedHosts' | 'upstreams'>,
+  configured: FleetReportSettings,
 ): Promise<FleetReportInput> {
   const [certificates, observations, hosts, announcements, rotations, clientCertificates] = await Promise.all(
     [
@@ -345,7 +373,7 @@ export function shortOf(fingerprint: string | undefined): string {
 /** What the report needs of the configuration (lambda/wiring/upstreams.ts `fleetReportSettings`). */
 export type FleetReportSettings = Pick<
   FleetReportInput,
-  'environments' | 'managedEnvironments' | 'expectedHosts' | 'upstreams'
+  'environments' | 'managedEnvironments' | 'expectedHosts' | 'upstreams' | 'thresholds' | 'thresholdScaling'
 >;
 
 /**

@@ -78,5 +78,8 @@ export async function fleetReportSettings(
     managedEnvironments: new Map(certificateSpecs(config).map((s) => [s.name, s.environments])),
     expectedHosts: expectedAgentHosts(config),
     upstreams,
+    // Row states by the same threshold rule as the scan: thresholds scaled by lifetime by default.
+    thresholds: config.notifications.thresholds,
+    thresholdScaling: config.notifications.thresholdScaling,
   };
 }

@@ -195,12 +195,13 @@ describe('the fleet report view model', () => {
       120,
     );
 
+    // States follow the scan's threshold rule: 3 days and a minute left has not crossed "3 days" yet.
     expect(report.calendar.map((c) => [c.where, c.daysLeft, c.state])).toEqual([
       ['h1:443', -2, 'expired'],
-      ['h3:443', 3, 'critical'],
+      ['h3:443', 3, 'warning'],
       ['h0:443', 10, 'warning'],
     ]);
-    expect(report.counts).toMatchObject({ expired: 1, critical: 1, warning: 1, ok: 1 });
+    expect(report.counts).toMatchObject({ expired: 1, critical: 0, warning: 2, ok: 1 });
   });
 });
 
