@@ -81,14 +81,14 @@ export function grantJobPermissions(scope: Construct, props: PermissionsProps): 
   grantAcmRenewalChecks(functions.planner, config);
   grantInventory(scope, functions['acm-expiry-event'], config, key);
   for (const secret of props.webhookSecrets) secret.grantRead(functions.notifier);
-  grantWebhookParameters(scope, functions.notifier, config);
+  grantWebhookReads(scope, functions.notifier, config);
   const digestFunction = functions.digest;
   if (digestFunction) {
     // Reads held items and claims each occurrence (table), reports missed jobs (bus), posts (webhooks).
     table.grantReadWriteData(digestFunction);
     bus.grantPutEventsTo(digestFunction);
     for (const secret of props.webhookSecrets) secret.grantRead(digestFunction);
-    grantWebhookParameters(scope, digestFunction, config);
+    grantWebhookReads(scope, digestFunction, config);
   }
 }
 
@@ -104,24 +104,42 @@ export function parameterArn(scope: Construct, nameOrArn: string): string {
 }
 
 /**
- * Reading the SecureString parameters that hold the channels' webhook URLs. Decrypting needs no more:
- * the default `aws/ssm` key lets the account's principals use it through SSM, and the Slack posters
- * already use the stack's key (table grant) for a parameter encrypted with it.
+ * Reading the SecureString parameters that hold the channels' webhook URLs, and the webhook secrets
+ * the configuration gives by ARN (their key, if not the default one, must let the posters decrypt).
+ * Decrypting a parameter needs no more: the default `aws/ssm` key lets the account's principals use
+ * it through SSM, and the Slack posters already use the stack's key (table grant) for a parameter
+ * encrypted with it.
  */
-function grantWebhookParameters(scope: Construct, fn: lambda.IFunction, config: CertrotorConfig): void {
+function grantWebhookReads(scope: Construct, fn: lambda.IFunction, config: CertrotorConfig): void {
   const parameters = [
     ...new Set(
       config.notifications.channels.flatMap((c) => (c.webhook.parameter ? [c.webhook.parameter] : [])),
     ),
   ];
-  if (parameters.length === 0) return;
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      sid: 'WebhookParameters',
-      actions: ['ssm:GetParameter'],
-      resources: parameters.map((p) => parameterArn(scope, p)),
-    }),
-  );
+  if (parameters.length > 0)
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WebhookParameters',
+        actions: ['ssm:GetParameter'],
+        resources: parameters.map((p) => parameterArn(scope, p)),
+      }),
+    );
+  // A webhook secret given by ARN exists already (the stack creates only those given by name).
+  const secretArns = [
+    ...new Set(
+      config.notifications.channels.flatMap((c) =>
+        c.webhook.secretId?.startsWith('arn:') ? [c.webhook.secretId] : [],
+      ),
+    ),
+  ];
+  if (secretArns.length > 0)
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WebhookSecretsByArn',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: secretArns,
+      }),
+    );
 }
 
 /** grantReadWriteData's table actions, without its unconditioned grant on the table's key. */

@@ -161,4 +161,26 @@ describe('two certrotor deployments side by side', () => {
       expect(read).toContain(':parameter/certrotor/slack/payments');
     }
   });
+
+  it('lets the Slack posters read a webhook secret the configuration gives by ARN, and creates none for it', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:team/slack-AbCdEf';
+    const document = exampleConfiguration() as {
+      notifications: { channels: { webhook: Record<string, unknown> }[] };
+    };
+    document.notifications.channels[0]!.webhook = { secretId: arn };
+    const template = Template.fromStack(new CertRotorStack(newApp(), 'ByArn', { configuration: document }));
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const reads = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap((p) =>
+      (
+        p.Properties.PolicyDocument as { Statement: { Sid?: string; Action: unknown; Resource: unknown }[] }
+      ).Statement.filter((s) => s.Sid === 'WebhookSecretsByArn').map((s) => ({
+        action: s.Action,
+        resource: s.Resource,
+      })),
+    );
+    expect(reads).toEqual([
+      { action: 'secretsmanager:GetSecretValue', resource: arn },
+      { action: 'secretsmanager:GetSecretValue', resource: arn },
+    ]);
+  });
 });
