@@ -21,7 +21,7 @@ import type { Finding } from '../../domain/findings';
 import type { EventPublisher, OutgoingEvent, StateStore } from '../../domain/ports';
 import { type AnnouncementDraft, windowAnnouncementOf } from '../../domain/upstream/announcement';
 import { COLLECTIONS } from '../certificate-state';
-import { handOver } from '../cycle';
+import { handOver } from '../hand-over';
 import { factsRef, type OwnershipLookup } from '../finding-events';
 import { type ScanFailure, claimAlertKey } from '../scan';
 import { type AnnouncementRecord, type UpstreamDeps, type UpstreamSpec } from './model';
