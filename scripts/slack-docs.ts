@@ -70,13 +70,13 @@ export const DOCS_NOTIFICATIONS = {
     {
       name: 'platform-alerts',
       kind: 'slack',
-      webhook: { env: 'SLACK_WEBHOOK_URL', secretId: 'certrotor/slack/platform' },
+      webhook: { env: 'SLACK_WEBHOOK_URL', parameter: '/certrotor/slack/platform' },
       mention: '<!subteam^S0PLATFORM>',
     },
     {
       name: 'payments-alerts',
       kind: 'slack',
-      webhook: { env: 'PAYMENTS_SLACK_WEBHOOK_URL', secretId: 'certrotor/slack/payments' },
+      webhook: { env: 'PAYMENTS_SLACK_WEBHOOK_URL', parameter: '/certrotor/slack/payments' },
     },
   ],
   defaultChannel: 'platform-alerts',
