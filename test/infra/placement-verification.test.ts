@@ -24,7 +24,11 @@ import {
   placementProber,
   probeRequestOf,
 } from '../../lambda/use-cases/rotation/placement-prober';
-import { parseRotationStep, runRotationStep } from '../../lambda/use-cases/rotation/step-router';
+import {
+  parseRotationStep,
+  runRotationStep,
+  targetEnvironment,
+} from '../../lambda/use-cases/rotation/step-router';
 import type { RawConfig } from '../builders/config';
 import { buildCa, buildCertificate } from '../builders/certificates';
 import { FakeFleet, type HostFault, MemoryBundleStore } from '../fakes/fake-fleet';
@@ -428,5 +432,17 @@ describe('sharded probe sweeps per network placement', () => {
     const euSweep = Object.entries(machines).find(([id]) => id.startsWith('CertRotorProbeShardsEu'))![1];
     expect(JSON.stringify(euSweep.Properties.DefinitionString)).toMatch(/CertRotorProbeEu[0-9A-F]{8}/);
     expect(JSON.stringify(euSweep.Properties.DefinitionString)).not.toMatch(/CertRotorProbeUs[0-9A-F]{8}/);
+  });
+});
+
+describe("a target's environment, as the next step names it for the Verify routing", () => {
+  it("is its destination's, else that of the verify endpoints naming it, else empty (verified by the rotation's own function)", () => {
+    const spec = {
+      destinationEnvironments: new Map([['fleet-us', 'prod-us']]),
+      verify: [{ environment: 'prod-eu', host: 'eu-9', port: 443, target: 'eu-9' }],
+    } as unknown as RotationSpec;
+    expect(targetEnvironment(spec, { destination: 'fleet-us', target: 'us-1' })).toBe('prod-us');
+    expect(targetEnvironment(spec, { destination: 'agents', target: 'eu-9' })).toBe('prod-eu');
+    expect(targetEnvironment(spec, { destination: 'agents', target: 'elsewhere' })).toBe('');
   });
 });
