@@ -6,6 +6,7 @@ import {
   renderConfigurationMarkdown,
   writeGeneratedFiles,
 } from '../../scripts/generate-docs';
+import { writeConfigurationTypeFile } from '../../scripts/config-type';
 
 const root = join(__dirname, '..', '..');
 
@@ -18,6 +19,8 @@ describe('the generated configuration reference', () => {
   if (process.env.UPDATE_DOCS === '1') {
     it('is rewritten when UPDATE_DOCS=1', () => {
       expect(writeGeneratedFiles(root, files)).toHaveLength(2);
+      // The construct's CertRotorConfiguration type comes from the same schema (test/infra/config-type.test.ts).
+      writeConfigurationTypeFile(root);
     });
   }
 
