@@ -134,6 +134,7 @@ async function startEndpoints(options: Options, cert: string, key: string): Prom
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       children.push(child);
+      if (child.pid !== undefined) serverPids.push(child.pid);
       return new Promise<number[]>((resolve, reject) => {
         child.once('message', (reply: { ports: number[] }) => resolve(reply.ports));
         child.once('exit', (code) => reject(new Error(`endpoint server exited (${code}) before listening`)));
@@ -151,21 +152,31 @@ interface Measurement {
   readonly rate: number;
   /** Client-side CPU seconds (this process, plus blackbox_exporter's for it): robust on a busy machine. */
   readonly cpuSeconds: number;
+  /** CPU seconds the endpoint server processes spent answering these probes. */
+  readonly serverCpuSeconds: number;
+}
+
+/** The endpoint server processes' pids, for their CPU time. */
+const serverPids: number[] = [];
+
+function serversCpuNow(): number {
+  return serverPids.reduce((sum, pid) => sum + processCpu(pid), 0);
 }
 
 /** CPU seconds used so far by this process and, when given, another process (from /proc). */
 function cpuNow(otherPid?: number): number {
   const own = process.cpuUsage();
-  let other = 0;
-  if (otherPid !== undefined) {
-    try {
-      const fields = readFileSync(`/proc/${otherPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      other = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
-    } catch {
-      other = 0;
-    }
+  return (own.user + own.system) / 1e6 + (otherPid !== undefined ? processCpu(otherPid) : 0);
+}
+
+/** CPU seconds of another process so far (from /proc), 0 when it cannot be read. */
+function processCpu(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
+  } catch {
+    return 0;
   }
-  return (own.user + own.system) / 1e6 + other;
 }
 
 /** Runs whole passes over `ports` with `concurrency` in flight until `seconds` have passed. */
@@ -176,6 +187,7 @@ async function measure(
   otherPid?: number,
 ): Promise<Measurement> {
   const cpuStart = cpuNow(otherPid);
+  const serverCpuStart = serversCpuNow();
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   let probes = 0;
@@ -193,7 +205,14 @@ async function measure(
     await Promise.all(Array.from({ length: Math.min(options.concurrency, ports.length) }, worker));
   }
   const seconds = elapsed();
-  return { probes, failures, seconds, rate: probes / seconds, cpuSeconds: cpuNow(otherPid) - cpuStart };
+  return {
+    probes,
+    failures,
+    seconds,
+    rate: probes / seconds,
+    cpuSeconds: cpuNow(otherPid) - cpuStart,
+    serverCpuSeconds: serversCpuNow() - serverCpuStart,
+  };
 }
 
 /**
@@ -247,6 +266,7 @@ function certrotorProbe(
   const anchors = [caPem]; // loaded once, as a scan loads its configuration once
   return async (ports) => {
     const cpuStart = cpuNow();
+    const serverCpuStart = serversCpuNow();
     const requests: ProbeRequest[] = ports.map((port) => ({
       host: '127.0.0.1',
       port,
@@ -267,7 +287,14 @@ function certrotorProbe(
       }
     }
     const seconds = elapsed();
-    return { probes, failures, seconds, rate: probes / seconds, cpuSeconds: cpuNow() - cpuStart };
+    return {
+      probes,
+      failures,
+      seconds,
+      rate: probes / seconds,
+      cpuSeconds: cpuNow() - cpuStart,
+      serverCpuSeconds: serversCpuNow() - serverCpuStart,
+    };
   };
 }
 
@@ -276,7 +303,8 @@ function certrotorProbe(
 function format(m: Measurement): string {
   const failures = m.failures > 0 ? `, ${m.failures} failed` : '';
   const perCpu = m.cpuSeconds > 0 ? (m.probes / m.cpuSeconds).toFixed(0) : '?';
-  return `${m.rate.toFixed(0).padStart(6)} probes/s ${perCpu.padStart(6)} probes/CPU-s  (${m.probes} probes in ${m.seconds.toFixed(1)} s${failures})`;
+  const server = m.probes > 0 ? ((m.serverCpuSeconds / m.probes) * 1e6).toFixed(0) : '?';
+  return `${m.rate.toFixed(0).padStart(6)} probes/s ${perCpu.padStart(6)} probes/CPU-s ${server.padStart(5)} µs server CPU/probe  (${m.probes} probes in ${m.seconds.toFixed(1)} s${failures})`;
 }
 
 async function main(options: Options): Promise<void> {
@@ -376,6 +404,8 @@ async function main(options: Options): Promise<void> {
     const rate = (kind: Kind) => sum(results[kind], (m) => m.probes) / sum(results[kind], (m) => m.seconds);
     const perCpu = (kind: Kind) =>
       sum(results[kind], (m) => m.probes) / sum(results[kind], (m) => m.cpuSeconds);
+    const serverMicros = (kind: Kind) =>
+      (sum(results[kind], (m) => m.serverCpuSeconds) / sum(results[kind], (m) => m.probes)) * 1e6;
     const [endLoad1] = loadavg();
     console.log('');
     console.log(
@@ -391,16 +421,19 @@ async function main(options: Options): Promise<void> {
           ? `  ${((rate(kind) / rawRate) * 100).toFixed(0)}% of raw (target ≥ 80%), ` +
             `${((perCpu(kind) / rawPerCpu) * 100).toFixed(0)}% per CPU-s` +
             (results.blackbox.length > 0
-              ? `, ${(rate(kind) / rate('blackbox')).toFixed(2)}x blackbox_exporter`
+              ? `, ${(rate(kind) / rate('blackbox')).toFixed(2)}x blackbox_exporter` +
+                ` (${(perCpu(kind) / perCpu('blackbox')).toFixed(2)}x per CPU-s)`
               : '')
           : '';
       console.log(
-        `  ${labels[kind]} ${rate(kind).toFixed(0).padStart(6)} probes/s ${perCpu(kind).toFixed(0).padStart(6)} probes/CPU-s${versus}`,
+        `  ${labels[kind]} ${rate(kind).toFixed(0).padStart(6)} probes/s ${perCpu(kind).toFixed(0).padStart(6)} probes/CPU-s` +
+          ` ${serverMicros(kind).toFixed(0).padStart(5)} µs server CPU/probe${versus}`,
       );
     }
     console.log(
-      '  (CPU-s: this process, all threads; for blackbox_exporter, its process plus this one asking it over HTTP)',
+      '  (CPU-s: this process, all threads; for blackbox_exporter, its process plus this one asking it over HTTP;',
     );
+    console.log('   server CPU: the endpoint server processes, per probe answered)');
     blackbox?.agent.destroy();
     const failed = Object.values(results)
       .flat()
