@@ -282,6 +282,12 @@ describe('the certrotor stack', () => {
     expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(0);
     expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(2);
     expect(JSON.stringify(alarms)).toContain('ExecutionsFailed');
+    // A failure alone raises it: each term is filled, so a period without a time-out still sums.
+    const workflow = alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('ExecutionsFailed'));
+    expect(workflow).toHaveLength(1);
+    expect(JSON.stringify(workflow[0]!.Metrics)).toContain(
+      '"Expression":"FILL(failed, 0) + FILL(timedOut, 0)"',
+    );
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
   });
