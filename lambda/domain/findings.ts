@@ -35,6 +35,8 @@ export interface FindingCertificate {
   readonly subject: string;
   readonly serialNumber?: string;
   readonly notAfter?: string;
+  /** With notAfter, the lifetime thresholds (and the owner mention) scale with. */
+  readonly notBefore?: string;
   /** Managed certificate name, when the certificate is one of ours. */
   readonly name?: string;
 }
@@ -139,7 +141,9 @@ export function maxSeverity(a: Severity, b: Severity): Severity {
 }
 
 export function certificateOf(
-  facts: Pick<CertificateFacts, 'fingerprintSha256' | 'subject' | 'serialNumber' | 'notAfter'>,
+  facts: Pick<CertificateFacts, 'fingerprintSha256' | 'subject' | 'serialNumber' | 'notAfter'> & {
+    readonly notBefore?: string;
+  },
   name?: string,
 ): FindingCertificate {
   return {
@@ -147,6 +151,7 @@ export function certificateOf(
     subject: facts.subject,
     serialNumber: facts.serialNumber,
     notAfter: facts.notAfter,
+    ...(facts.notBefore !== undefined ? { notBefore: facts.notBefore } : {}),
     ...(name !== undefined ? { name } : {}),
   };
 }

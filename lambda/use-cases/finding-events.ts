@@ -212,6 +212,7 @@ function ref(c: FindingCertificate): CertificateRef {
     ...(c.name ? { name: c.name } : {}),
     ...(c.serialNumber && /^[0-9A-F]{1,64}$/.test(c.serialNumber) ? { serialNumber: c.serialNumber } : {}),
     ...(c.notAfter ? { notAfter: c.notAfter } : {}),
+    ...(c.notBefore ? { notBefore: c.notBefore } : {}),
   };
 }
 
@@ -222,6 +223,7 @@ export function factsRef(f: CertificateFacts, name?: string): CertificateRef {
       subject: f.subject,
       serialNumber: f.serialNumber,
       notAfter: f.notAfter,
+      notBefore: f.notBefore,
       ...(name ? { name } : {}),
     }),
     ...(f.issuer ? { issuer: truncate(f.issuer, 1000) } : {}),

@@ -80,6 +80,7 @@ describe('certificateOf', () => {
       subject: api.subject,
       serialNumber: api.serialNumber,
       notAfter: api.notAfter,
+      notBefore: api.notBefore,
       name: 'api',
     });
   });

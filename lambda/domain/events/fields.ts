@@ -33,6 +33,9 @@ export const certificateRefSchema = z
       .meta({ description: 'Serial number, uppercase hex.' })
       .optional(),
     notAfter: isoTime('Expiry, ISO 8601 UTC.').optional(),
+    notBefore: isoTime(
+      'Start of validity, ISO 8601 UTC: with notAfter, the lifetime the alert thresholds scale with.',
+    ).optional(),
     dnsNames: list(text('A DNS name.', 253), 'DNS subject alternative names.').optional(),
   })
   .meta({ description: 'A certificate by its public facts.' });

@@ -5,7 +5,7 @@ import { DAY_MS } from '../certificate';
 import { HOUR_MS, MINUTE_MS, parseDuration } from '../duration';
 import { type CatalogueEvent, type CertificateRef } from '../events';
 import type { ChatMessage } from '../ports';
-import { CRITICAL_DAYS } from '../thresholds';
+import { CRITICAL_DAYS, type ThresholdScaling, thresholdMs } from '../thresholds';
 import {
   type Block,
   SLACK_LIMITS,
@@ -41,6 +41,8 @@ export interface DigestItem {
   readonly owner?: string;
   readonly fingerprintSha256?: string;
   readonly severity?: string;
+  /** The certificate's start of validity, when known: the owner mention scales with its lifetime. */
+  readonly notBefore?: string;
 }
 
 export interface DigestOptions {
@@ -52,8 +54,10 @@ export interface DigestOptions {
   readonly runbookBaseUrl?: string;
   /** Mention for an owner with anything at or below `escalateAtDays`. */
   readonly mentionFor?: (owner: string) => string | undefined;
-  /** @default 3 */
+  /** @default 3, scaled by each item's lifetime like every threshold (see `mentionThresholdMs`) */
   readonly escalateAtDays?: number;
+  /** How day thresholds apply (`notifications.thresholdScaling`). @default 'absolute' */
+  readonly thresholdScaling?: ThresholdScaling;
 }
 
 interface Bucket {
@@ -97,6 +101,12 @@ export function digestItemFromEvent(event: Pick<CatalogueEvent, 'detailType' | '
     event.detailType;
   const expiresAt = d.announcement?.deadline ?? d.certificate?.notAfter ?? d.previous?.notAfter;
   const fingerprint = d.certificate?.fingerprintSha256;
+  // The lifetime of the certificate whose expiry this is (not an upstream deadline's).
+  const notBefore = d.announcement?.deadline
+    ? undefined
+    : d.certificate?.notAfter !== undefined
+      ? d.certificate.notBefore
+      : d.previous?.notBefore;
   return {
     title,
     kind: event.detailType,
@@ -105,6 +115,7 @@ export function digestItemFromEvent(event: Pick<CatalogueEvent, 'detailType' | '
     ...(expiresAt !== undefined ? { expiresAt } : {}),
     ...(d.owner !== undefined ? { owner: d.owner } : {}),
     ...(fingerprint !== undefined ? { fingerprintSha256: fingerprint } : {}),
+    ...(notBefore !== undefined ? { notBefore } : {}),
   };
 }
 
@@ -115,7 +126,14 @@ export function digestItemFromEvent(event: Pick<CatalogueEvent, 'detailType' | '
 export function buildDigest(items: readonly DigestItem[], options: DigestOptions): ChatMessage {
   const horizonMs =
     typeof options.horizon === 'number' ? options.horizon : parseDuration(options.horizon, 'digest horizon');
-  const escalateMs = (options.escalateAtDays ?? CRITICAL_DAYS) * DAY_MS;
+  const escalateMs = (item: DigestItem) =>
+    thresholdMs(
+      options.escalateAtDays ?? CRITICAL_DAYS,
+      item.expiresAt !== undefined && item.notBefore !== undefined
+        ? { notAfter: item.expiresAt, notBefore: item.notBefore }
+        : {},
+      options.thresholdScaling,
+    );
 
   const timed: { item: DigestItem; remaining: number }[] = [];
   const untimed: DigestItem[] = [];
@@ -143,7 +161,9 @@ export function buildDigest(items: readonly DigestItem[], options: DigestOptions
     header(`certrotor digest for ${options.channel}: ${plural(total, 'item')} within ${horizonLabel}`),
   );
 
-  const urgentOwners = new Set(timed.filter((e) => e.remaining <= escalateMs).map((e) => e.item.owner ?? ''));
+  const urgentOwners = new Set(
+    timed.filter((e) => e.remaining <= escalateMs(e.item)).map((e) => e.item.owner ?? ''),
+  );
   // Owners sharing a channel often share its mention: ping each group once.
   const mentions = [
     ...new Set(

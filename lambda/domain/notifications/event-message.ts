@@ -13,7 +13,7 @@ import {
   slugOf,
 } from '../events';
 import type { ChatMessage } from '../ports';
-import { CRITICAL_DAYS } from '../thresholds';
+import { CRITICAL_DAYS, type ThresholdScaling, thresholdMs } from '../thresholds';
 import {
   type Block,
   SLACK_LIMITS,
@@ -45,8 +45,13 @@ export interface SlackMessageOptions {
   readonly owner?: string;
   /** How to mention the owner group when escalating: `<!subteam^S0123>`, `<@U0123>`, `<!here>`. */
   readonly ownerMention?: string;
-  /** Mention the owner at or below this many days (or hours, fractional) left. @default 3 */
+  /**
+   * Mention the owner at or below this many days (or hours, fractional) left, scaled by the
+   * certificate's lifetime like every threshold (`mentionThresholdMs`). @default 3
+   */
   readonly escalateAtDays?: number;
+  /** How day thresholds apply (`notifications.thresholdScaling`). @default 'absolute' */
+  readonly thresholdScaling?: ThresholdScaling;
   /** Items shown per list before "…and N more". @default 15 */
   readonly maxListItems?: number;
 }
@@ -95,6 +100,27 @@ export function shouldEscalate(
   return remainingMs !== undefined && remainingMs <= escalateAtDays * DAY_MS;
 }
 
+/**
+ * The owner mention's threshold for an event, in milliseconds: `mentionAtDays` scaled like every day
+ * threshold by the lifetime of the certificate whose expiry the event is about (see `thresholdMs`, the
+ * one threshold rule); an upstream deadline, or a certificate of unknown lifetime, as written. What
+ * the message, the digest and the hold-for-digest decision all compare the time left with.
+ */
+export function mentionThresholdMs(
+  detail: unknown,
+  mentionAtDays: number,
+  scaling: ThresholdScaling = 'absolute',
+): number {
+  const d = detail as {
+    readonly announcement?: { readonly deadline?: string };
+    readonly certificate?: { readonly notAfter?: string; readonly notBefore?: string };
+    readonly previous?: { readonly notAfter?: string; readonly notBefore?: string };
+  };
+  if (d.announcement?.deadline !== undefined) return mentionAtDays * DAY_MS;
+  const certificate = d.certificate?.notAfter !== undefined ? d.certificate : d.previous;
+  return thresholdMs(mentionAtDays, certificate ?? {}, scaling);
+}
+
 /** Builds the Block Kit message for one catalogue event. */
 export function buildSlackMessage(
   event: Pick<CatalogueEvent, 'detailType' | 'detail'>,
@@ -108,7 +134,8 @@ export function buildSlackMessage(
     parts.timeCritical ? parts.remainingMs : undefined,
     common.severity,
     parts.escalate === true,
-    options.escalateAtDays,
+    mentionThresholdMs(event.detail, options.escalateAtDays ?? CRITICAL_DAYS, options.thresholdScaling) /
+      DAY_MS,
   );
   const runbook = runbookUrlFor(event.detailType, common, options.runbookBaseUrl, options.runbookUrl);
   const maxItems = options.maxListItems ?? 15;

@@ -7,12 +7,11 @@
  * the default channel), check silences, hold routine expiry alerts for the digest when one is enabled,
  * and build the Slack message with the channel's mention and the runbook base.
  */
-import { DAY_MS } from '../certificate';
 import type { CertrotorConfig, NotificationsConfig } from '../../config/configuration';
 import type { CatalogueEvent, DetailTypeName } from '../events';
 import type { ChatMessage } from '../ports';
 import { type AlertSubject, type InhibitionDecision, type Silence, isInhibited } from '../silences';
-import { type SlackMessageOptions, buildSlackMessage } from './event-message';
+import { type SlackMessageOptions, buildSlackMessage, mentionThresholdMs } from './event-message';
 
 type EventLike = Pick<CatalogueEvent, 'detailType' | 'detail'>;
 
@@ -21,7 +20,8 @@ export type RoutingConfig = Pick<CertrotorConfig, 'certificates' | 'endpoints' |
   readonly notifications: Pick<
     NotificationsConfig,
     'channels' | 'defaultChannel' | 'operatorChannel' | 'routes' | 'runbookBaseUrl' | 'escalation' | 'digest'
-  >;
+  > &
+    Partial<Pick<NotificationsConfig, 'thresholdScaling'>>;
 };
 
 export interface RouteDecision {
@@ -161,6 +161,7 @@ export function messageOptionsFor(
   return {
     now,
     escalateAtDays: n.escalation.mentionAtDays,
+    ...(n.thresholdScaling !== undefined ? { thresholdScaling: n.thresholdScaling } : {}),
     ...(n.runbookBaseUrl !== undefined ? { runbookBaseUrl: n.runbookBaseUrl } : {}),
     ...(decision.owner !== undefined ? { owner: decision.owner } : {}),
     ...(decision.runbookUrl !== undefined ? { runbookUrl: decision.runbookUrl } : {}),
@@ -216,7 +217,15 @@ export function heldForDigest(event: EventLike, channel: string, config: Routing
   if (d.severity === 'critical') return false;
   const expiresAt = expiryOf(event);
   if (expiresAt === undefined) return true;
-  return Date.parse(expiresAt) - now.getTime() > config.notifications.escalation.mentionAtDays * DAY_MS;
+  // The owner mention's threshold, scaled by the certificate's lifetime like every threshold.
+  return (
+    Date.parse(expiresAt) - now.getTime() >
+    mentionThresholdMs(
+      event.detail,
+      config.notifications.escalation.mentionAtDays,
+      config.notifications.thresholdScaling,
+    )
+  );
 }
 
 export interface PlannedNotification {

@@ -46,7 +46,8 @@ export interface DigestConfig {
   readonly notifications: Pick<
     NotificationsConfig,
     'digest' | 'channels' | 'routes' | 'runbookBaseUrl' | 'escalation'
-  >;
+  > &
+    Partial<Pick<NotificationsConfig, 'thresholdScaling'>>;
   readonly schedules: Pick<CertrotorConfig['schedules'], 'timeZone'>;
 }
 
@@ -193,6 +194,9 @@ export async function sendDueDigests(deps: DigestDeps, config: DigestConfig): Pr
         now,
         channel,
         escalateAtDays: config.notifications.escalation.mentionAtDays,
+        ...(config.notifications.thresholdScaling !== undefined
+          ? { thresholdScaling: config.notifications.thresholdScaling }
+          : {}),
         mentionFor: (owner) => mentionFor(config, channel, owner),
         ...(config.notifications.runbookBaseUrl !== undefined
           ? { runbookBaseUrl: config.notifications.runbookBaseUrl }

@@ -14,6 +14,7 @@ import {
   resolveOwner,
   routeEvent,
 } from '../../../lambda/domain/notifications/routing';
+import { mentionThresholdMs } from '../../../lambda/domain/notifications/event-message';
 import { createSilence } from '../../../lambda/domain/silences';
 import { messageText } from '../../support/slack-limits';
 
@@ -246,6 +247,30 @@ describe('planEventNotifications', () => {
     // Assess
     expect(plan.held.map((h) => h.channel)).toEqual(['platform-alerts']);
     expect(plan.send.map((p) => p.dedupeKey)).toEqual(['expiry:billing:2']);
+  });
+
+  it('scales the owner mention with the certificate’s lifetime: 2 days left of 90 is routine, of 365 it is not', () => {
+    // Prepare: warnings 2 days before expiry; the mention is at 3 days, scaled by lifetime (90/180).
+    const digesting = config({ digest: { enabled: true } });
+    const warning = (days: number) => {
+      const e = expiring('billing', 2);
+      const certificate = (e.detail as { certificate: { notAfter: string } }).certificate;
+      return event('Certificate Expiring', {
+        ...e.detail,
+        severity: 'warning',
+        certificate: {
+          ...certificate,
+          notBefore: new Date(Date.parse(certificate.notAfter) - days * DAY).toISOString(),
+        },
+      });
+    };
+
+    // Act + Assess
+    expect(heldForDigest(warning(90), 'platform-alerts', digesting, NOW)).toBe(true);
+    expect(heldForDigest(warning(365), 'platform-alerts', digesting, NOW)).toBe(false);
+    expect(mentionThresholdMs(warning(90).detail, 3, 'lifetime')).toBe(1.5 * DAY);
+    expect(mentionThresholdMs(warning(90).detail, 3, 'absolute')).toBe(3 * DAY);
+    expect(mentionThresholdMs(event('Consumers Not Ready').detail, 3, 'lifetime')).toBe(3 * DAY);
   });
 
   it('holds nothing for channels the digest does not cover', () => {
