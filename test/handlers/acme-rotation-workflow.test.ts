@@ -44,6 +44,9 @@ const moto = useMoto();
 const temp = createTempDirs();
 let pebble: Pebble | undefined;
 let mirror: Route53Mirror | undefined;
+// The global agent's options override each request's (a test file later in this worker passes its
+// own `ca`): restored exactly, the key removed when it was not there.
+const hadCa = Object.hasOwn(globalAgent.options, 'ca');
 const savedCa = globalAgent.options.ca;
 const savedEndpoint = process.env.AWS_ENDPOINT_URL;
 const zombies: Promise<unknown>[] = [];
@@ -52,8 +55,10 @@ afterAll(async () => {
   await pebble?.stop();
   await mirror?.close();
   await Promise.allSettled(zombies);
-  globalAgent.options.ca = savedCa;
-  process.env.AWS_ENDPOINT_URL = savedEndpoint;
+  if (hadCa) globalAgent.options.ca = savedCa;
+  else delete globalAgent.options.ca;
+  if (savedEndpoint === undefined) delete process.env.AWS_ENDPOINT_URL;
+  else process.env.AWS_ENDPOINT_URL = savedEndpoint;
   await temp.cleanup();
 });
 
