@@ -45,7 +45,10 @@ const acmeChallengeSchema = z
         .meta({ description: 'TXT records through Route 53 (UPSERT, wait for INSYNC, DELETE).' }),
     }),
   ])
-  .meta({ description: 'How challenges are answered: http-01 (listen or webroot) or dns-01 (route53).' });
+  .meta({
+    description:
+      'How challenges are answered: http-01 (listen or webroot; the CLI on a host) or dns-01 (route53; also the deployed service, which answers dns-01 only).',
+  });
 
 const acmeEabSchema = z
   .strictObject({
