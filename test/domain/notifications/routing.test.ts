@@ -253,15 +253,20 @@ describe('planEventNotifications', () => {
     // Prepare: warnings 2 days before expiry; the mention is at 3 days, scaled by lifetime (90/180).
     const digesting = config({ digest: { enabled: true } });
     const warning = (days: number) => {
-      const e = expiring('billing', 2);
-      const certificate = (e.detail as { certificate: { notAfter: string } }).certificate;
+      const notAfter = new Date(NOW.getTime() + 2 * DAY);
       return event('Certificate Expiring', {
-        ...e.detail,
-        severity: 'warning',
         certificate: {
-          ...certificate,
-          notBefore: new Date(Date.parse(certificate.notAfter) - days * DAY).toISOString(),
+          ...catalogue['Certificate Expiring'].example.certificate,
+          name: 'billing',
+          notAfter: notAfter.toISOString(),
+          notBefore: new Date(notAfter.getTime() - days * DAY).toISOString(),
         },
+        daysLeft: 2,
+        threshold: 7,
+        severity: 'warning',
+        environments: ['prod-eu'],
+        locations: [{ environment: 'prod-eu', location: 'billing.example.com:443' }],
+        dedupeKey: `expiry:billing:${days}`,
       });
     };
 
