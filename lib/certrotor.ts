@@ -32,7 +32,7 @@ import {
   PROBE_ENVIRONMENTS_VARIABLE,
   PROBE_PLACEMENT_VARIABLE,
 } from '../lambda/handlers/support/probe-environments';
-import { VERIFIERS_VARIABLE } from '../lambda/use-cases/rotation/placement-prober';
+import { VERIFIERS_VARIABLE } from '../lambda/domain/rotation/placements';
 import { DEFAULT_PROBE_SHARD_SIZE } from '../lambda/use-cases/probe-shards';
 import { readConfigurationFile } from './configuration-file';
 import type { CertRotorConfiguration } from './configuration-type';

@@ -12,7 +12,7 @@ import {
   tracer,
   workflowSpec,
 } from './support/runtime';
-import { VERIFIERS_VARIABLE, parseVerifiers, remotePlacements } from './support/placement-verifiers';
+import { VERIFIERS_VARIABLE, parseVerifiers, remotePlacements } from '../adapters/aws/placement-verifiers';
 import { rotationDeps } from './support/rotation-deps';
 import { instrumented } from './support/instrumented';
 

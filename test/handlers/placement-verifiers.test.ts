@@ -10,7 +10,7 @@ import { AwsClientPool } from '../../lambda/adapters/aws/clients';
 import { configuredProber } from '../../lambda/adapters/net/tls-prober';
 import type { ProbeRequest, TlsProber } from '../../lambda/domain/ports';
 import type { AwsClients } from '../../lambda/handlers/support/runtime';
-import { parseVerifiers, remotePlacements } from '../../lambda/handlers/support/placement-verifiers';
+import { parseVerifiers, remotePlacements } from '../../lambda/adapters/aws/placement-verifiers';
 import { placementProber } from '../../lambda/use-cases/rotation/placement-prober';
 import type { RotationDeps, RotationSpec } from '../../lambda/use-cases/rotation/spec';
 import { parseRotationStep, runRotationStep } from '../../lambda/use-cases/rotation/step-router';
@@ -96,6 +96,7 @@ function prober(local: TlsProber): TlsProber {
     local,
     spec,
     remotePlacements(entries, clients, { name: 'api', version: 'v2', execution: 'api-v2' }),
+    () => new Date(),
   );
 }
 

@@ -345,7 +345,10 @@ async function rig(template: Template, faults: Record<string, HostFault> = {}) {
     },
   };
   const depsOf: Record<string, RotationDeps> = {
-    Eu: { ...shared, prober: placementProber(reaching('Eu', ['prod-eu', 'staging']), spec, [throughUs]) },
+    Eu: {
+      ...shared,
+      prober: placementProber(reaching('Eu', ['prod-eu', 'staging']), spec, [throughUs], () => new Date()),
+    },
     Us: us,
   };
   const placementOf = (state: string) => (/RotationStepUs/.test(states[state]!.Resource!) ? 'Us' : 'Eu');

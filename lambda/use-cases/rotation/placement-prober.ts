@@ -7,29 +7,18 @@
  * certificate's verify endpoints (host, port and SNI name).
  */
 import { describeError } from '../../domain/errors';
-import type { ProbeRequest, ProbeResult, TlsProber } from '../../domain/ports';
+import type { TlsProber } from '../../domain/ports';
+import { type RemotePlacement } from '../../domain/rotation/placements';
 import type { RotationSpec } from './spec';
 
-/**
- * The Lambda environment variable listing the other placements' rotation-step functions (a JSON list
- * of { name, environments, functionName }), set by the CDK construct on the rotation's own function.
- */
-export const VERIFIERS_VARIABLE = 'CERTROTOR_VERIFIERS';
-
-/** A placement whose rotation-step function probes on this one's behalf. */
-export interface RemotePlacement {
-  readonly name: string;
-  readonly environments: readonly string[];
-  /** Probes from that placement (the deployed service invokes its rotation-step function). */
-  readonly probe: (request: ProbeRequest) => Promise<ProbeResult[]>;
-}
+export { type RemotePlacement, VERIFIERS_VARIABLE, probeRequestOf } from '../../domain/rotation/placements';
 
 /** `local` for the environments no remote placement reaches, each remote placement for its own. */
 export function placementProber(
   local: TlsProber,
   spec: Pick<RotationSpec, 'verify'>,
   remotes: readonly RemotePlacement[],
-  clock: () => Date = () => new Date(),
+  clock: () => Date,
 ): TlsProber {
   if (remotes.length === 0) return local;
   return {
@@ -64,10 +53,4 @@ export function placementProber(
       }
     },
   };
-}
-
-/** What a `probe` step may be asked (no client certificate: rotation checks present none). */
-export function probeRequestOf(request: ProbeRequest): ProbeRequest {
-  const { clientCertificate: _dropped, ...rest } = request;
-  return rest;
 }

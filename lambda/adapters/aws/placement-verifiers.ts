@@ -6,12 +6,8 @@
  */
 import { ConfigurationError } from '../../domain/errors';
 import type { ProbeRequest, ProbeResult } from '../../domain/ports';
-import {
-  type RemotePlacement,
-  VERIFIERS_VARIABLE,
-  probeRequestOf,
-} from '../../use-cases/rotation/placement-prober';
-import type { AwsClients } from './runtime';
+import { type RemotePlacement, VERIFIERS_VARIABLE, probeRequestOf } from '../../domain/rotation/placements';
+import type { AwsClientProvider } from './clients';
 
 export { VERIFIERS_VARIABLE };
 
@@ -51,7 +47,7 @@ export function parseVerifiers(variable: string | undefined): PlacementVerifierE
 /** Each placement's probe: one synchronous invocation of its rotation-step function (`probe` step). */
 export function remotePlacements(
   entries: readonly PlacementVerifierEntry[],
-  clients: AwsClients,
+  clients: AwsClientProvider,
   ref: { readonly name: string; readonly version: string; readonly execution: string },
 ): RemotePlacement[] {
   return entries.map((entry) => ({
