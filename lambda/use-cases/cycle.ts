@@ -294,6 +294,8 @@ export interface StoredObservation {
   readonly subject?: string;
   readonly notBefore?: string;
   readonly notAfter?: string;
+  /** The certificate's names, so a later sweep can tell its identity without reading it again. */
+  readonly subjectAltNames?: CertificateFacts['subjectAltNames'];
   readonly managedName?: string;
   readonly observedAt: string;
   /** The certificate's identity (see `certificateIdentity`), for the sibling sweep and `status --group identity`. */
@@ -337,12 +339,12 @@ async function sweepSiblings(
     observations.map((o) => `${observationEnvironment(o)}|${observationLocation(o)}`),
   );
   const targets = new Map<string, EndpointTarget>();
-  let inventoryToReread = false;
+  const storedInventory: StoredObservation[] = [];
   for (const { value } of await deps.state.list<StoredObservation>(COLLECTIONS.observations, now)) {
     if (!value.identity || !wanted.has(value.identity)) continue;
     if (!value.target) {
       if (value.source !== 'probe' && !seenPlaces.has(`${value.environment}|${value.location}`))
-        inventoryToReread = true;
+        storedInventory.push(value);
       continue;
     }
     const target = { environment: value.environment, ...value.target };
@@ -353,7 +355,8 @@ async function sweepSiblings(
     targets.set(key, configured ?? target);
   }
   const read = new Set(deps.sources.map((s) => s.name));
-  const rereadSources = inventoryToReread ? (deps.siblingSources ?? []).filter((s) => !read.has(s.name)) : [];
+  const rereadSources =
+    storedInventory.length > 0 ? (deps.siblingSources ?? []).filter((s) => !read.has(s.name)) : [];
   const gathered =
     targets.size > 0 || rereadSources.length > 0
       ? await gatherObservations({ ...deps, sources: rereadSources }, [...targets.values()], {
@@ -365,7 +368,15 @@ async function sweepSiblings(
     return [];
   });
   // Inventory items and agent places join the scan only when they hold a certificate with a finding.
-  const candidates = [...gathered.observations, ...agents];
+  // Inventory places no source here could read again (a probe job has no inventory access): their
+  // last recorded certificate, judged as of now, never recorded again as if seen now.
+  const reread = new Set(
+    gathered.observations.map((o) => `${observationEnvironment(o)}|${observationLocation(o)}`),
+  );
+  const carried = storedInventory
+    .filter((v) => !reread.has(`${v.environment}|${v.location}`))
+    .flatMap((v) => (storedPlace(v) ? [storedPlace(v)!] : []));
+  const candidates = [...gathered.observations, ...agents, ...carried];
   const identityOf = observationIdentities([...observations, ...candidates], managed, input.identity);
   // A named place (an agent's certificate) can give an unnamed certificate its name: still wanted.
   const before = observationIdentities(observations, managed, input.identity);
@@ -382,8 +393,41 @@ async function sweepSiblings(
 /** The source name of agent-report places (see `agentPlaces`). */
 export const AGENT_PLACE_SOURCE = 'agent';
 
+/** Places whose facts come from the state store (agent reports, stored inventory): never recorded as seen now. */
+const FROM_STORE = new WeakSet<Observation>();
+
 function isAgentPlace(o: Observation): boolean {
-  return o.kind === 'inventory' && o.item.source === AGENT_PLACE_SOURCE;
+  return FROM_STORE.has(o) || (o.kind === 'inventory' && o.item.source === AGENT_PLACE_SOURCE);
+}
+
+/** An inventory place as an earlier scan recorded it, for the sweep (undefined without its facts). */
+function storedPlace(v: StoredObservation): Observation | undefined {
+  if (!v.fingerprintSha256 || !v.notAfter) return undefined;
+  const place: Observation = {
+    kind: 'inventory',
+    item: {
+      id: `${v.environment}|${v.location}`,
+      source: v.source,
+      environment: v.environment,
+      location: v.location,
+      facts: {
+        fingerprintSha256: v.fingerprintSha256,
+        serialNumber: '',
+        subject: v.subject ?? '',
+        issuer: '',
+        subjectAltNames: v.subjectAltNames ?? [],
+        notBefore: v.notBefore ?? v.notAfter,
+        notAfter: v.notAfter,
+        keyAlgorithm: 'unknown',
+        isCA: false,
+        selfSigned: false,
+        extendedKeyUsage: [],
+      },
+      ...(v.managedName ? { managedName: v.managedName } : {}),
+    },
+  };
+  FROM_STORE.add(place);
+  return place;
 }
 
 /**
@@ -475,6 +519,7 @@ async function recordObservations(
             subject: facts.subject,
             notBefore: facts.notBefore,
             notAfter: facts.notAfter,
+            ...(facts.subjectAltNames.length > 0 ? { subjectAltNames: facts.subjectAltNames } : {}),
           }
         : {}),
       ...(o.kind === 'endpoint' && o.endpoint.expects ? { managedName: o.endpoint.expects } : {}),

@@ -246,4 +246,62 @@ describe('scan with the sibling sweep', () => {
       ]),
     );
   });
+  it('names an inventory place a probe job cannot read, from what the inventory job recorded, judged as of now', async () => {
+    // Prepare: the inventory job recorded the certificate in a prod file, 4 days before its expiry.
+    const now = Date.now();
+    const dir = await temp.make('sweep-stored-inventory');
+    const ca = await buildCa({ commonName: 'Stored inventory CA', now: new Date(now - 400 * DAY) });
+    const name = 'ledger.internal.example';
+    const build = (notAfter: number) =>
+      buildCertificate({ issuer: ca, commonName: name, notAfter: new Date(notAfter), lifetimeDays: 365 });
+    const file = join(dir, 'ledger.pem');
+    writeFileSync(file, (await build(now + 4 * DAY + 3_600_000)).certificatePem);
+    const state = new MemoryStateStore();
+    const base = {
+      prober,
+      state,
+      clock: () => new Date(),
+      ownership: () => ({}),
+      publisher: { name: 'memory', publish: async () => ({ published: 0, failed: [] }) },
+    } satisfies Omit<CycleDeps, 'sources'>;
+    const input = (endpoints: EndpointTarget[]): ScanInput => ({
+      endpoints,
+      specs: [],
+      renewal: new Map(),
+      thresholds: DEFAULT_THRESHOLDS,
+      concurrency: 4,
+    });
+    await scan({ ...base, sources: [new FilesSource('prod-files', 'prod', [file])] }, input([]));
+    const recorded = await state.list<{ location: string; observedAt: string }>(
+      COLLECTIONS.observations,
+      new Date(),
+    );
+    const staging = await serve(await build(now - 2 * DAY));
+
+    // Act: a probe job's scan with no inventory access at all.
+    const scanned = await scan(
+      { ...base, sources: [] },
+      input([
+        {
+          name: 'ledger-staging',
+          environment: 'staging',
+          host: '127.0.0.1',
+          port: staging.port,
+          servername: name,
+          caPem: [ca.certificatePem],
+        },
+      ]),
+    );
+
+    // Assess: the file is named with its state now; its record is not refreshed as if read now.
+    const finding = scanned.evaluation.findings.find((f) => f.kind === 'expired')!;
+    expect(finding.message).toMatch(/; also in prod: expires in 4 days$/);
+    const after = await state.list<{ location: string; observedAt: string }>(
+      COLLECTIONS.observations,
+      new Date(),
+    );
+    expect(after.find((i) => i.value.location === file)?.value.observedAt).toBe(
+      recorded.find((i) => i.value.location === file)?.value.observedAt,
+    );
+  });
 });
