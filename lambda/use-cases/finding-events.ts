@@ -57,6 +57,8 @@ export function findingToEvent(finding: Finding, ctx: FindingEventContext): Outg
       ? places.map((p) => ({
           environment: p.environment,
           location: truncate(`${p.location} — ${p.status}`, 500),
+          // What a host agent reports installed: the host, by name.
+          ...(p.host !== undefined ? { source: 'agent', host: truncate(p.host, 253) } : {}),
         }))
       : finding.locations.map((location, i) => ({
           environment: finding.environments[Math.min(i, finding.environments.length - 1)] ?? 'default',

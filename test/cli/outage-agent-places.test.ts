@@ -133,7 +133,10 @@ describe('a certificate a host agent reports installed', () => {
     expect(scanned.code).toBe(0);
     const report = JSON.parse(scanned.stdout) as {
       findings: { kind: string; message: string; environments: string[]; places: Place[] }[];
-      events: { detailType: string; detail: { environments: string[]; summary?: string } }[];
+      events: {
+        detailType: string;
+        detail: { environments: string[]; summary?: string; locations: Record<string, unknown>[] };
+      }[];
     };
     const expired = report.findings.filter((f) => f.kind === 'expired');
     expect(expired).toHaveLength(1);
@@ -146,6 +149,12 @@ describe('a certificate a host agent reports installed', () => {
     );
     const event = report.events.find((e) => e.detailType === 'Certificate Expired');
     expect(event?.detail.environments).toEqual(['staging', 'prod']);
+    expect(event?.detail.locations).toContainEqual({
+      environment: 'prod',
+      location: expect.stringMatching(/^host worker-1 — expires in [34] days$/),
+      source: 'agent',
+      host: 'worker-1',
+    });
     // Nothing is repeated: the second scan reports the finding as already reported.
     expect(text.stdout).toMatch(/also on host worker-1: expires in [34] days {2}\[already reported\]/);
   });
