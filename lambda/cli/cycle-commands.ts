@@ -16,7 +16,7 @@ import {
   type Silence,
 } from '../domain/silences';
 import { shortFingerprint } from '../domain/certificate';
-import { crossedThreshold } from '../domain/thresholds';
+import { expiryStanding } from '../domain/thresholds';
 import { isLocalHolderGone } from '../adapters/local/process-holder';
 import { acmeRenewalWindows } from '../wiring/acme';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
@@ -430,10 +430,14 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
   const scaling = thresholdScalingOf(runtime.config);
   const severityOf = (notAfter: string | undefined, notBefore?: string): StatusRow['severity'] => {
     if (!notAfter) return 'ok';
-    return (
-      crossedThreshold({ notAfter, ...(notBefore ? { notBefore } : {}) }, thresholds, now, scaling)
-        ?.severity ?? (Date.parse(notAfter) < now.getTime() ? 'critical' : 'ok')
+    // The scan's threshold rule; an expired certificate is critical.
+    const standing = expiryStanding(
+      { notAfter, ...(notBefore ? { notBefore } : {}) },
+      thresholds,
+      now,
+      scaling,
     );
+    return standing === 'expired' ? 'critical' : standing;
   };
   const timed = (notAfter: string | undefined) =>
     notAfter

@@ -2,7 +2,7 @@
  * `certrotor inspect <file|host:port>`: the facts of every certificate in a file, or of the whole
  * chain an endpoint serves on a fresh handshake. Bad input of any kind ends with one line naming it.
  */
-import { DEFAULT_THRESHOLDS, crossedThreshold } from '../domain/thresholds';
+import { DEFAULT_THRESHOLDS, expiryStanding } from '../domain/thresholds';
 import { printJson } from './json-output';
 import { type GateOptions, gate, parseFailOn } from './gate';
 import { existsSync, readFileSync } from 'node:fs';
@@ -101,9 +101,10 @@ function reportSeverity(report: CertificateReport, index: number, now: Date): st
   const leaf = served ? served.position === 0 : index === 0;
   if (leaf && Date.parse(report.notBefore) > now.getTime()) return 'critical';
   if (served && leaf && !served.hostnameMatches) return 'critical';
-  const crossing = crossedThreshold(report, DEFAULT_THRESHOLDS, now, 'lifetime');
-  if (served && leaf && !served.chainVerified && crossing?.severity !== 'critical') return 'warning';
-  return crossing?.severity ?? 'ok';
+  const standing = expiryStanding(report, DEFAULT_THRESHOLDS, now, 'lifetime');
+  const severity = standing === 'expired' ? 'critical' : standing;
+  if (served && leaf && !served.chainVerified && severity !== 'critical') return 'warning';
+  return severity;
 }
 
 function readInput(path: string, ctx: CliContext): Buffer {
