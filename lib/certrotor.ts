@@ -109,7 +109,10 @@ export interface CertRotorProps {
   readonly report?: Omit<ScheduledReportProps, 'rotor' | 'configuration'>;
   /** Longest a rotation may run before Step Functions stops it. @default 2 hours */
   readonly rotationTimeout?: Duration;
-  /** Alarm when the soonest-expiring certificate has fewer days left than this. @default 14 */
+  /**
+   * Alarm when a certificate has fewer days left than this, on the thresholds' scale (scaled by
+   * lifetime like every alert, `notifications.thresholdScaling`). @default 14
+   */
   readonly minimumDaysLeftAlarm?: number;
   /**
    * Alarm when the probe has not reported a heartbeat for this long (dead man's switch). The other

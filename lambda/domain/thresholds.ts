@@ -149,6 +149,21 @@ export function thresholdMs(
   return effectiveThresholdDays(days, { ...facts, notAfter: facts.notAfter }, scaling) * DAY_MS;
 }
 
+/**
+ * Days left on the thresholds' own scale (floored; negative once expired): a certificate crosses the
+ * day threshold T exactly when this is at most T. As written under `absolute`, for CAs and for
+ * lifetimes of 180 days or more; a 30-day certificate with 2 days left is at 12. What a days-left
+ * alarm compares with a threshold, so it agrees with the alerts.
+ */
+export function thresholdDaysLeft(
+  facts: Pick<CertificateFacts, 'notAfter'> & { readonly notBefore?: string; readonly isCA?: boolean },
+  now: Date,
+  scaling: ThresholdScaling = 'absolute',
+): number {
+  const remainingMs = Date.parse(facts.notAfter) - now.getTime();
+  return Math.floor(remainingMs / (effectiveThresholdDays(1, facts, scaling) * DAY_MS));
+}
+
 /** Orders thresholds from least to most severe: larger day counts first, `expired` last. */
 export function compareThresholds(a: Threshold, b: Threshold): number {
   return thresholdRank(a) - thresholdRank(b);

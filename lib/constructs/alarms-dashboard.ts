@@ -33,6 +33,7 @@ const SCHEDULED_JOBS: Record<WatchedJob, HandlerName> = {
   digest: 'digest',
 };
 
+/** @internal The construct's own wiring; only heartbeatWindowFor and alarmShape are public. */
 export interface AlarmsDashboardProps {
   readonly alarmTopic: sns.ITopic;
   readonly schedules: ScheduleSettings;
@@ -59,7 +60,7 @@ export interface AlarmsDashboardProps {
   readonly dashboard?: boolean;
 }
 
-/** The alarms (`<Name>Alarm`) and the dashboard (`Dashboard`) in `scope`. */
+/** @internal The alarms (`<Name>Alarm`) and the dashboard (`Dashboard`) in `scope`. */
 export function createAlarmsAndDashboard(
   scope: Construct,
   props: AlarmsDashboardProps,
@@ -83,7 +84,8 @@ export function createAlarmsAndDashboard(
   };
   const minimumDaysLeft = metric('MinimumDaysLeft', 'Minimum');
   alarm('MinimumDaysLeftAlarm', {
-    alarmDescription: `A certificate certrotor sees has fewer than ${props.minimumDaysLeftAlarm ?? 14} days left (missing data means the inventory stopped reporting)`,
+    // MinimumDaysLeft is on the thresholds' scale (scaled by lifetime like every alert).
+    alarmDescription: `A certificate certrotor sees has crossed its ${props.minimumDaysLeftAlarm ?? 14}-day threshold (days left scaled by lifetime like every alert; missing data means the inventory stopped reporting)`,
     metric: minimumDaysLeft.with({ period: Duration.days(1) }),
     threshold: props.minimumDaysLeftAlarm ?? 14,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

@@ -6,7 +6,10 @@ import {
   crossedThreshold,
   escalates,
   expiryFinding,
+  expiryStanding,
   normalizeThresholds,
+  thresholdDaysLeft,
+  thresholdMs,
   thresholdSeverity,
 } from '../../lambda/domain/thresholds';
 import { DAY, HOUR, NOW, at, buildFacts } from '../builders/facts';
@@ -213,5 +216,33 @@ describe('expiryFinding', () => {
     // Assess
     expect(finding?.message).toMatch(/^CN=api\.example\.test, O=certrotor tests expires in 1d/);
     expect(finding?.locations).toEqual([]);
+  });
+});
+
+describe('the one threshold rule for everything a person sees', () => {
+  /** 10 days and an hour left, of a 30-day and of a one-year lifetime. */
+  const short = buildFacts({ notAfter: at(10 * DAY + HOUR), lifetimeMs: 30 * DAY });
+  const long = buildFacts({ notAfter: at(10 * DAY + HOUR), lifetimeMs: 365 * DAY });
+
+  it('stands a certificate as the scan would: scaled by lifetime, or as written', () => {
+    expect(expiryStanding(short, DEFAULT_THRESHOLDS, NOW, 'lifetime')).toBe('ok');
+    expect(expiryStanding(long, DEFAULT_THRESHOLDS, NOW, 'lifetime')).toBe('warning');
+    expect(expiryStanding(short, DEFAULT_THRESHOLDS, NOW, 'absolute')).toBe('warning');
+    expect(expiryStanding(buildFacts({ notAfter: at(-HOUR) }), DEFAULT_THRESHOLDS, NOW, 'lifetime')).toBe(
+      'expired',
+    );
+  });
+
+  it('puts days left on the thresholds’ scale, so a days-left alarm agrees with the alerts', () => {
+    // 10 days of a 30-day lifetime is 60 days on the scale of thresholds written for 180 days.
+    expect(thresholdDaysLeft(short, NOW, 'lifetime')).toBe(60);
+    expect(thresholdDaysLeft(long, NOW, 'lifetime')).toBe(10);
+    expect(thresholdDaysLeft(short, NOW, 'absolute')).toBe(10);
+  });
+
+  it('scales a day count that works like a threshold (the owner mention), as written without a lifetime', () => {
+    expect(thresholdMs(3, short, 'lifetime')).toBe(0.5 * DAY);
+    expect(thresholdMs(3, long, 'lifetime')).toBe(3 * DAY);
+    expect(thresholdMs(3, {}, 'lifetime')).toBe(3 * DAY);
   });
 });

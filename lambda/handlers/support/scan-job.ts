@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { configuredProber } from '../../adapters/net/tls-prober';
 import { daysLeft } from '../../domain/certificate';
+import { type ThresholdScaling, thresholdDaysLeft } from '../../domain/thresholds';
 import type { CertrotorConfig } from '../../config/configuration';
 import type { CertificateSource } from '../../domain/ports';
 import { type ScanReport, scan } from '../../use-cases/cycle';
@@ -112,7 +113,7 @@ export async function runScanJob(
   const report: ScanReport = { ...scanned, failures: [...targets.failures, ...scanned.failures] };
   // Critical alerts whose places all serve another certificate now: one "resolved" message each.
   await recordClearedAlerts(state, clock());
-  recordDaysLeft(report, clock(), alertHorizonDays(config));
+  recordDaysLeft(report, clock(), alertHorizonDays(config), config.notifications.thresholdScaling);
   if (options.scheduled ?? true) await completeScheduledJob(job, config, env, clients);
   for (const failure of report.failures)
     logger.warn('scan problem', { what: failure.what, error: failure.error });
@@ -141,10 +142,13 @@ function alertHorizonDays(config: CertrotorConfig): number {
 /**
  * Days left per certificate (by fingerprint prefix or managed name) inside the alert horizon, the
  * minimum over all, and counters only when not zero (a metric costs for each hour it receives data;
- * the alarms treat no data as zero).
+ * the alarms treat no data as zero). The horizon and `MinimumDaysLeft` (what the days-left alarm
+ * compares with its threshold) are on the thresholds' scale (`thresholdDaysLeft`: scaled by lifetime
+ * like every alert), so a 30-day certificate renewed on time never trips a 14-day alarm.
  */
-function recordDaysLeft(report: ScanReport, now: Date, horizonDays: number): void {
+function recordDaysLeft(report: ScanReport, now: Date, horizonDays: number, scaling: ThresholdScaling): void {
   const perCertificate = new Map<string, number>();
+  const onScale = new Map<string, number>();
   for (const observation of report.observations) {
     const facts = observedFacts(observation);
     if (!facts) continue;
@@ -153,16 +157,17 @@ function recordDaysLeft(report: ScanReport, now: Date, horizonDays: number): voi
       facts.fingerprintSha256.replace(/:/g, '').slice(0, 16);
     const left = daysLeft(facts, now);
     perCertificate.set(name, Math.min(left, perCertificate.get(name) ?? Number.POSITIVE_INFINITY));
+    const scaled = thresholdDaysLeft(facts, now, scaling);
+    onScale.set(name, Math.min(scaled, onScale.get(name) ?? Number.POSITIVE_INFINITY));
   }
   if (perCertificate.size > 0) logger.info('days left', { certificates: Object.fromEntries(perCertificate) });
   for (const [name, left] of perCertificate) {
-    if (left > horizonDays) continue;
+    if ((onScale.get(name) ?? left) > horizonDays) continue;
     const single = metrics.singleMetric();
     single.addDimension('Certificate', name);
     single.addMetric('DaysLeft', 'Count', left);
   }
-  if (perCertificate.size > 0)
-    metrics.addMetric('MinimumDaysLeft', 'Count', Math.min(...perCertificate.values()));
+  if (perCertificate.size > 0) metrics.addMetric('MinimumDaysLeft', 'Count', Math.min(...onScale.values()));
   if (report.newFindings.length > 0) metrics.addMetric('NewFindings', 'Count', report.newFindings.length);
   if (report.failures.length > 0) metrics.addMetric('ScanFailures', 'Count', report.failures.length);
 }
