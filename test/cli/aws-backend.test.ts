@@ -401,10 +401,11 @@ describe('certrotor upstream with --backend aws', () => {
     expect(parseSecretBundle(stored.SecretString!, 'certrotor/vendor-client').facts.fingerprintSha256).toBe(
       client.facts.fingerprintSha256,
     );
-    const [entry] = JSON.parse(status.out) as {
-      upstream: string;
-      announcements: { title: string; stage: string }[];
-    }[];
+    const [entry] = (
+      JSON.parse(status.out) as {
+        upstreams: { upstream: string; announcements: { title: string; stage: string }[] }[];
+      }
+    ).upstreams;
     expect(entry).toMatchObject({
       upstream: 'vendor',
       announcements: [{ title: 'VEND-1 client CA rotation', stage: 'completed' }], // no consumers to wait for
