@@ -4,8 +4,10 @@
  * directory (offline; the peer dependencies aws-cdk-lib and constructs come from this repository's
  * node_modules), the app synthesized with real asset staging, and the CLI run from the same tarball.
  * A TypeScript app in the same directory gives the typed `config` prop: tsc (this repository's) compiles
- * it against the installed declarations and the compiled app synthesizes, and a configuration with a
- * wrong kind of value is a compile error naming the key.
+ * it against the installed declarations with `skipLibCheck: false` (so every declaration it reaches is
+ * checked: they need only the peer dependencies and @types/node, not zod, which is a devDependency
+ * bundled into the JavaScript) and the compiled app synthesizes, and a configuration with a wrong kind
+ * of value is a compile error naming the key.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -37,7 +39,8 @@ new CertRotorStack(app, 'Consumer', {
 app.synth();
 `;
 
-// The compiler options `cdk init app --language typescript` sets up (without @types/node and jest).
+// The compiler options `cdk init app --language typescript` sets up (without jest), but with every
+// library declaration checked.
 const TSCONFIG = {
   compilerOptions: {
     target: 'ES2022',
@@ -47,8 +50,8 @@ const TSCONFIG = {
     strict: true,
     noImplicitReturns: true,
     isolatedModules: true,
-    skipLibCheck: true,
-    types: [],
+    skipLibCheck: false,
+    types: ['node'],
     outDir: 'build',
   },
 };
@@ -89,7 +92,7 @@ new CertRotorStack(new App(), 'Mistyped', {
 describe('the packed certrotor package', () => {
   jest.setTimeout(180_000);
 
-  it('installs from its tarball into a fresh CDK app that synthesizes with the pre-built handler bundles, type-checks a typed config with tsc (a wrong type is a compile error), and runs the CLI', async () => {
+  it('installs from its tarball into a fresh CDK app that synthesizes with the pre-built handler bundles, type-checks a typed config with tsc, every declaration it reaches included (no zod needed; a wrong type is a compile error), and runs the CLI', async () => {
     const dir = await temp.make('pack-install');
     const packed = run('npm', ['pack', '--pack-destination', dir, '--json'], root);
     expect({ status: packed.status, stderr: packed.status === 0 ? '' : packed.stderr }).toEqual({
@@ -108,6 +111,8 @@ describe('the packed certrotor package', () => {
       ]),
     );
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    // Only the public entry's declarations ship (the handlers' and the configuration schema's import zod).
+    expect(files.filter((f) => f.endsWith('.d.ts') && !f.startsWith('dist-lib/lib/'))).toEqual([]);
 
     const app = join(dir, 'app');
     run('mkdir', ['-p', app], dir);
@@ -128,6 +133,7 @@ describe('the packed certrotor package', () => {
         join(dir, manifest!.filename),
         join(root, 'node_modules', 'aws-cdk-lib'),
         join(root, 'node_modules', 'constructs'),
+        join(root, 'node_modules', '@types', 'node'),
       ],
       app,
     );
@@ -174,6 +180,23 @@ describe('the packed certrotor package', () => {
       ]);
 
     // The typed config prop: compiled by tsc against the installed declarations, then synthesized.
+    // Every installed declaration imports only relative files and the peer dependencies.
+    const declarations = readdirSync(join(app, 'node_modules', 'certrotor'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.d.ts'));
+    expect(declarations).toContain(join('dist-lib', 'lib', 'index.d.ts'));
+    const imported = declarations.flatMap((f) =>
+      [
+        ...readFileSync(join(app, 'node_modules', 'certrotor', f), 'utf8').matchAll(
+          /(?:from|import\()\s*['"]([^'"]+)['"]/g,
+        ),
+      ].map((m) => m[1]!),
+    );
+    expect([...new Set(imported.filter((s) => !s.startsWith('.')))].sort()).toEqual([
+      'aws-cdk-lib',
+      'constructs',
+    ]);
+
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     writeFileSync(join(app, 'typed-app.ts'), TYPED_APP);
     writeFileSync(join(app, 'mistyped-app.ts'), MISTYPED_APP);
