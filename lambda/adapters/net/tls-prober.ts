@@ -169,6 +169,7 @@ class ContextCache {
   private readonly byIdentity = new WeakMap<object, WeakMap<object, ProbeContext>>();
   private readonly byContent = new Map<string, ProbeContext>();
   private defaultContext: ProbeContext | undefined;
+  private readonly fallbacks = new WeakMap<ProbeContext, ProbeContext>();
   private nextId = 0;
 
   get(request: ProbeRequest): ProbeContext {
@@ -211,6 +212,17 @@ class ContextCache {
     return context;
   }
 
+  /** The same trust anchors and client certificate with OpenSSL's default groups and suites. */
+  withDefaultChoices(context: ProbeContext): ProbeContext {
+    let fallback = this.fallbacks.get(context);
+    if (!fallback) {
+      const { ecdhCurve: _groups, ciphersuites: _suites, ...spec } = context.spec;
+      fallback = this.create(spec);
+      this.fallbacks.set(context, fallback);
+    }
+    return fallback;
+  }
+
   private create(spec: ContextSpec): ProbeContext {
     return { id: this.nextId++, spec, context: tls.createSecureContext(spec) };
   }
@@ -219,15 +231,22 @@ class ContextCache {
 const NONE = {};
 /** A TLS 1.2 client sends no session ticket extension, so no server issues one for it. */
 const NO_TICKETS = cryptoConstants.SSL_OP_NO_TICKET;
+/** The server's handshake_failure alert, as Node 22 (OpenSSL 3.5) and Node 20 (OpenSSL 3.0) name it. */
+const HANDSHAKE_FAILURE_ALERTS = new Set([
+  'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+]);
+
 /**
  * What the probe offers to negotiate. Key exchange: the classical groups of OpenSSL's default list,
  * X25519 first (the one key share sent) then P-256, P-384, P-521 as Go's crypto/tls orders them.
  * Not OpenSSL 3.5's default post-quantum hybrid X25519MLKEM768: a probe protects no secret worth
  * recording for later, and the hybrid costs both ends an ML-KEM operation and a 1.2 KB larger
  * ClientHello on every handshake (profiled here: 9% of the prober's CPU). Listing it after X25519
- * would make a server that prefers it ask again (HelloRetryRequest), so it is not offered at all.
- * TLS 1.3 suites: OpenSSL's default three, AES-128-GCM first (a SHA-256 transcript). Which
- * certificate a server presents does not depend on either choice.
+ * would make a server that prefers it ask again (HelloRetryRequest), so it is not offered at all;
+ * a server that refuses the handshake is tried once more with OpenSSL's defaults (see
+ * NodeTlsProber.handshake). TLS 1.3 suites: OpenSSL's default three, AES-128-GCM first (a SHA-256
+ * transcript). Which certificate a server presents does not depend on either choice.
  */
 export const HANDSHAKE_CHOICES = {
   ecdhCurve: 'X25519:P-256:P-384:P-521:X448:ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192',
@@ -341,18 +360,36 @@ export class NodeTlsProber implements TlsProber {
       timeoutMs,
       ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
     };
-    let outcome: HandshakeOutcome;
-    if (this.workers && this.inProcess + this.workers.inFlight >= this.workerThreshold) {
-      outcome = await this.workers.run(job, context);
-    } else {
-      this.inProcess++;
-      try {
-        outcome = await freshHandshake(tls, job, context.context);
-      } finally {
-        this.inProcess--;
-      }
+    const started = Date.now();
+    let outcome = await this.run(job, context);
+    if (!outcome.ok && outcome.stage === 'handshake' && HANDSHAKE_FAILURE_ALERTS.has(outcome.code ?? '')) {
+      // The server refused the handshake: perhaps it accepts none of the groups or suites offered
+      // (a server that only does post-quantum key exchange). Once more, fresh, with OpenSSL's own
+      // choices and what is left of the budget; a server that refuses both is reported as before.
+      const left = Math.max(1, timeoutMs - (Date.now() - started));
+      const retry: HandshakeJob = {
+        ...job,
+        timeoutMs: left,
+        ...(job.connectTimeoutMs !== undefined
+          ? { connectTimeoutMs: Math.min(job.connectTimeoutMs, left) }
+          : {}),
+      };
+      const second = await this.run(retry, this.contexts.withDefaultChoices(context));
+      if (second.ok) outcome = second;
     }
     return this.result(request, host, job, outcome);
+  }
+
+  private async run(job: HandshakeJob, context: ProbeContext): Promise<HandshakeOutcome> {
+    if (this.workers && this.inProcess + this.workers.inFlight >= this.workerThreshold) {
+      return this.workers.run(job, context);
+    }
+    this.inProcess++;
+    try {
+      return await freshHandshake(tls, job, context.context);
+    } finally {
+      this.inProcess--;
+    }
   }
 
   private result(

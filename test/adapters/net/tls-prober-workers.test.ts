@@ -107,6 +107,25 @@ describe('probing on worker threads', () => {
     ]);
   });
 
+  it('tries a refused handshake once more from a worker too', async () => {
+    const server = tls.createServer({
+      cert: chain.leaf.certificatePem + chain.leaf.chainPem,
+      key: chain.leaf.privateKey.reveal(),
+      ecdhCurve: 'X25519MLKEM768',
+    });
+    server.on('secureConnection', (socket) => socket.on('error', () => undefined));
+    server.on('tlsClientError', () => undefined);
+    const port = await listen(server);
+    const onWorkers = prober({ workers: 2, workerThreshold: 0 });
+
+    const [[result]] = await probeMany(onWorkers, [
+      { host: '127.0.0.1', port, servername: 'api.example.test', caPem: [chain.root.certificatePem] },
+    ]);
+
+    expect(result).toMatchObject({ ok: true, authorized: true, hostnameMatches: true });
+    expect(result!.chain).toHaveLength(3);
+  });
+
   it('never resumes a session from a worker', async () => {
     const resumed: boolean[] = [];
     const server = tls.createServer({

@@ -333,6 +333,30 @@ describe('probing TLS endpoints with a fresh handshake', () => {
     ]);
   });
 
+  it('reaches a server that accepts only post-quantum key exchange, on a second fresh handshake', async () => {
+    const running = await startTlsServer(chain.leaf, { ecdhCurve: 'X25519MLKEM768' });
+
+    const result = await probeOne(prober, {
+      host: '127.0.0.1',
+      port: running.port,
+      servername: 'api.example.test',
+      caPem: [chain.root.certificatePem],
+    });
+
+    expect(result).toMatchObject({ ok: true, authorized: true, protocol: 'TLSv1.3', hostnameMatches: true });
+    expect(result.chain).toHaveLength(3);
+    await eventually(() => expect(running.resumed).toEqual([false]));
+  });
+
+  it('reports a server that refuses every handshake once, as a handshake failure', async () => {
+    const running = await startTlsServer(chain.leaf, { ecdhCurve: 'brainpoolP256r1', maxVersion: 'TLSv1.2' });
+
+    const result = await probeOne(prober, { host: '127.0.0.1', port: running.port });
+
+    expect(result).toMatchObject({ ok: false, chain: [] });
+    expect(result.error).toMatch(/^TLS handshake failed: .*handshake failure/);
+  });
+
   it('presents a client certificate when given one', async () => {
     const running = await startTlsServer(chain.leaf, { requestCert: true });
 
