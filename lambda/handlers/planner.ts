@@ -6,6 +6,10 @@
  * holds with what was distributed (lambda/use-cases/acm-renewals.ts) and starts a rotation of each
  * one ACM renewed. ACM's "ACM Certificate Available" event invokes it too, for the event's
  * certificates only; the schedule is the reconciliation for events that never arrived.
+ *
+ * Certificates of `acme` issuers are judged with the CA's suggested renewal window (ARI, RFC 9773) of
+ * their current version, as the CLI's scan and run judge them: a CA-suggested early renewal (an
+ * incident, a revocation) starts a rotation, and the plan's reason names the window.
  */
 import * as z from 'zod';
 import { SFNClient, executionStarter } from '../adapters/aws/step-functions';
@@ -14,6 +18,8 @@ import { ConfigurationError } from '../domain/errors';
 import { reconcileAcmRenewals } from '../use-cases/acm-renewals';
 import { type PlannedStart, planRotations } from '../use-cases/rotation/plan-rotations';
 import { acmStatusReader } from '../wiring/acm-issuer';
+import { acmeRenewalWindows } from '../wiring/acme';
+import { buildRotationAdapters } from '../wiring/aws';
 import {
   AwsClients,
   loadConfiguration,
@@ -74,12 +80,21 @@ async function run(event?: unknown): Promise<{
     .map((c) => (renewed.has(c.name) ? { ...c, dueBecause: renewed.get(c.name)! } : c))
     // An ACM event plans only the certificates it renewed; the schedule plans every certificate.
     .filter((c) => !eventArns || renewed.has(c.name));
+  // ARI needs the current version's certificate (the key store) and the issuer's directory.
+  const acme = config.issuers.some((i) => i.kind === 'acme')
+    ? buildRotationAdapters(config, clients, {
+        ...(env.CERTROTOR_KMS_KEY_ID ? { kmsKeyId: env.CERTROTOR_KMS_KEY_ID } : {}),
+        clock: () => new Date(),
+        state,
+      })
+    : undefined;
   const results: PlannedStart[] = [
     ...(await planRotations(
       planned,
       state,
       executionStarter(clients.get(SFNClient), stateMachineArn),
       new Date(),
+      acme ? acmeRenewalWindows(acme.issuers, acme.bundles) : undefined,
     )),
     ...reconciled.flatMap((r): PlannedStart[] =>
       r.outcome === 'failed'

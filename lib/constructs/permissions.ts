@@ -79,6 +79,7 @@ export function grantJobPermissions(scope: Construct, props: PermissionsProps): 
   grantRotation(scope, functions['upstream-watch'], config, key, { issue: false });
   grantInventory(scope, functions.inventory, config, key);
   grantAcmRenewalChecks(functions.planner, config);
+  grantRenewalInfoReads(scope, functions.planner, config);
   grantInventory(scope, functions['acm-expiry-event'], config, key);
   for (const secret of props.webhookSecrets) secret.grantRead(functions.notifier);
   grantWebhookReads(scope, functions.notifier, config);
@@ -460,6 +461,33 @@ function grantAcmRenewalChecks(fn: lambda.IFunction, config: CertrotorConfig): v
       sid: 'AcmRenewalChecks',
       actions: ['acm:DescribeCertificate'],
       ...certificates,
+    }),
+  );
+}
+
+/**
+ * ARI: the planner reads the current certificate of each acme-issued certificate to ask its CA for the
+ * renewal window. Bundles in the table need the table grant it has; a bundle hosts read is the secret
+ * `<secretPrefix><name>`: only those names, not the prefix (account keys live under it).
+ */
+function grantRenewalInfoReads(scope: Construct, fn: lambda.IFunction, config: CertrotorConfig): void {
+  const acme = new Set(config.issuers.filter((i) => i.kind === 'acme').map((i) => i.name));
+  const names = config.certificates.filter((c) => acme.has(c.issuer)).map((c) => c.name);
+  if (names.length === 0) return;
+  const resourceName = (name: string) => `${config.aws.secretPrefix}${name}-??????`;
+  const arnFormat = ArnFormat.COLON_RESOURCE_NAME;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'RenewalInfoCertificates',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: names.map((n) =>
+        Stack.of(scope).formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: resourceName(n),
+          arnFormat,
+        }),
+      ),
     }),
   );
 }

@@ -41,20 +41,19 @@ function withAcme(): RawConfig {
   return configuration;
 }
 
-function synthesizeWithAcme(): { stack: CertRotorStack; template: Template } {
+function synthesizeWithAcme(configuration = withAcme()): { stack: CertRotorStack; template: Template } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new CertRotorStack(app, 'CertRotor', {
-    configuration: withAcme(),
+    configuration,
     configurationName: 'acme.yaml',
   });
   return { stack, template: Template.fromStack(stack) };
 }
 
-function rotationStatements(template: Template): Statement[] {
+function rotationStatements(template: Template, role = 'CertRotorRotationStepServiceRole'): Statement[] {
   const json = template.toJSON() as { Resources: Record<string, { Type: string }> };
   const roleId = Object.keys(json.Resources).find(
-    (id) =>
-      id.startsWith('CertRotorRotationStepServiceRole') && json.Resources[id]!.Type === 'AWS::IAM::Role',
+    (id) => id.startsWith(role) && json.Resources[id]!.Type === 'AWS::IAM::Role',
   )!;
   return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId))
@@ -125,6 +124,33 @@ describe('the deployed rotation with ACME issuers', () => {
   it('has no Route 53 or EAB grant without an ACME issuer', () => {
     const plain = rotationStatements(synthesizeExample().template);
     expect(plain.filter((s) => s.Sid?.startsWith('Acme'))).toEqual([]);
+  });
+});
+
+describe('the planner with ACME issuers (ARI)', () => {
+  const configuration = withAcme();
+  const issued = configuration.certificates[0]!;
+  issued.issuer = 'public';
+  const { stack, template } = synthesizeWithAcme(configuration);
+  const planner = rotationStatements(template, 'CertRotorPlannerServiceRole');
+
+  it("may read the secret bundle of each acme-issued certificate (its current version, for the CA's renewal window) and no other secret", () => {
+    const reads = bySid(planner, 'RenewalInfoCertificates');
+
+    expect(reads?.Action).toBe('secretsmanager:GetSecretValue');
+    // One certificate: one resource (a single resource is not a list in the template).
+    expect(JSON.stringify(reads?.Resource)).toContain(`:secret:certrotor/${issued.name}-??????`);
+    expect(JSON.stringify(planner)).not.toMatch(/secret:(certrotor\/)?\*/);
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions findings', () => {
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('gives the planner no secret read without an acme-issued certificate', () => {
+    const plain = rotationStatements(synthesizeWithAcme().template, 'CertRotorPlannerServiceRole');
+    expect(bySid(plain, 'RenewalInfoCertificates')).toBeUndefined();
   });
 });
 

@@ -20,6 +20,7 @@ function issuedByDeployedService(issuer: IssuerConfig | undefined): boolean {
 export function plannedCertificates(config: CertrotorConfig): PlannedCertificate[] {
   return config.certificates.map((c) => ({
     name: c.name,
+    issuer: c.issuer,
     environments: toCertificateSpec(config, c).environments,
     renewal: renewalPolicy(c),
     // ACM renews exportable certificates itself; the planner redistributes its renewals.

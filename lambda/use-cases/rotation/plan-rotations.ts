@@ -10,9 +10,10 @@
  * progress: the certificate is reported as locked and nothing is started.
  */
 import { describeError } from '../../domain/errors';
+import type { VersionRecord } from '../../domain/certificate-state';
 import type { StartExecution, StateStore } from '../../domain/ports';
 import type { RenewalPolicy } from '../../domain/renewal';
-import { type ServedFacts, renewalVerdict } from '../../domain/renewal-verdict';
+import { type RenewalSubject, type ServedFacts, renewalVerdict } from '../../domain/renewal-verdict';
 import { retryNotBefore } from '../../domain/rotation/backoff';
 import { COLLECTIONS, nextVersionId, readCertificateState } from '../certificate-state';
 import type { StoredObservation } from '../cycle';
@@ -21,6 +22,8 @@ import { acquireRotationLock, releaseRotationLock } from './lock';
 /** A managed certificate as the planner sees it (lambda/config/views/planner.ts). */
 export interface PlannedCertificate {
   readonly name: string;
+  /** Its issuer's name (configuration), for the CA's renewal window (ARI). */
+  readonly issuer?: string;
   readonly environments: readonly string[];
   readonly renewal: RenewalPolicy;
   /** Why the deployed service does not rotate it (its issuer runs only in the CLI), if so. */
@@ -56,11 +59,22 @@ export function executionNameFor(name: string, version: string, attempt = 0): st
 
 export type { StartExecution };
 
+/**
+ * ARI (RFC 9773): the CA's suggested renewal window for a certificate's current version, when its
+ * issuer offers one (ACME); the same question the CLI's scan asks (lambda/wiring/acme.ts). A failure
+ * to ask is no window: certrotor's own policy decides.
+ */
+export type RenewalWindowReader = (
+  certificate: { readonly name: string; readonly issuer: string },
+  current: VersionRecord,
+) => Promise<RenewalSubject['suggestedWindow']>;
+
 export async function planRotations(
   certificates: readonly PlannedCertificate[],
   state: StateStore,
   start: StartExecution,
   now: Date,
+  renewalWindow?: RenewalWindowReader,
 ): Promise<PlannedStart[]> {
   const results: PlannedStart[] = [];
   for (const certificate of certificates) {
@@ -70,7 +84,7 @@ export async function planRotations(
     }
     // One certificate's failure (state unreadable, start refused) never keeps the others from rotating.
     try {
-      results.push(await planOne(certificate, state, start, now));
+      results.push(await planOne(certificate, state, start, now, renewalWindow));
     } catch (error) {
       results.push({ name: certificate.name, status: 'failed', reason: describeError(error) });
     }
@@ -83,6 +97,7 @@ async function planOne(
   state: StateStore,
   start: StartExecution,
   now: Date,
+  renewalWindow?: RenewalWindowReader,
 ): Promise<PlannedStart> {
   const current = (await readCertificateState(state, certificate.name, now))?.value;
   const version = nextVersionId(certificate.name, current);
@@ -90,6 +105,7 @@ async function planOne(
   const attempt = current?.pending === undefined ? (current?.failedAttempts ?? 0) : 0;
   const executionName = executionNameFor(certificate.name, version, attempt);
   const base = { name: certificate.name, version, executionName };
+  let dueReason: string | undefined;
   // A pending version is an unfinished rotation: resuming it is due whatever the renewal time says.
   if (current?.pending?.version !== version) {
     if (certificate.dueBecause === undefined) {
@@ -100,12 +116,25 @@ async function planOne(
           reason: 'its CA renews it: a rotation follows when the CA has renewed it',
         };
       const served = current?.current ? [] : await servedFacts(state, certificate.name, now);
+      const window =
+        current?.current && renewalWindow && certificate.issuer !== undefined
+          ? await renewalWindow(
+              { name: certificate.name, issuer: certificate.issuer },
+              current.current,
+            ).catch(() => undefined)
+          : undefined;
       const { verdict } = renewalVerdict(
-        { ...certificate, ...(current?.current ? { current: current.current } : {}) },
+        {
+          ...certificate,
+          ...(current?.current ? { current: current.current } : {}),
+          ...(window ? { suggestedWindow: window } : {}),
+        },
         served,
         now,
       );
       if (!verdict.due) return { ...base, status: 'not-due', reason: verdict.reason };
+      // Said why when the CA moved it earlier (an incident, a revocation): the verdict names the window.
+      if (window) dueReason = verdict.reason;
     }
     const notBefore = retryNotBefore(current?.failedAttempts ?? 0, current?.lastFailure?.at, now);
     if (notBefore)
@@ -135,7 +164,8 @@ async function planOne(
       reason:
         status === 'already-started'
           ? `execution ${executionName} was started earlier`
-          : (certificate.dueBecause ?? (current?.current ? 'renewal due' : 'no current version')),
+          : (certificate.dueBecause ??
+            (current?.current ? (dueReason ?? 'renewal due') : 'no current version')),
     };
   } catch (error) {
     // Nothing will run under this lock: free it so the next schedule (or a manual rotation) can.
