@@ -20,7 +20,13 @@ import { expiryStanding } from '../domain/thresholds';
 import { isLocalHolderGone } from '../adapters/local/process-holder';
 import { acmeRenewalWindows } from '../wiring/acme';
 import { COLLECTIONS, readCertificateState } from '../use-cases/certificate-state';
-import { type CycleDeps, type ScanInput, scan, type StoredObservation } from '../use-cases/cycle';
+import {
+  type CycleDeps,
+  type ScanInput,
+  agentPlaces,
+  scan,
+  type StoredObservation,
+} from '../use-cases/cycle';
 import type { UpstreamObservation } from '../use-cases/upstream/observation';
 import type { RotationDeps } from '../use-cases/rotation/spec';
 import type { ScanFailure } from '../use-cases/scan';
@@ -35,7 +41,7 @@ import { cliNotifications, registerNotificationFinish } from './notification-out
 import { type RehearsalOptions, applyRehearsal, withRehearsalOption } from './rehearsal';
 import { type GateOptions, gate, parseFailOn, withFailOnOption } from './gate';
 import { inWords } from '../use-cases/evaluate';
-import { identityLabel } from '../domain/findings';
+import { certificateIdentity, identityLabel } from '../domain/findings';
 import { type ClientAuthSunset, clientAuthMark, publicClientAuthSunset } from '../domain/public-client-auth';
 import { clientCertificateRecords } from '../use-cases/client-certificate-records';
 import { printJson } from './json-output';
@@ -508,6 +514,22 @@ async function statusRows(runtime: Runtime, now: Date): Promise<StatusRow[]> {
         now,
       ),
       ...(o.clientAuthSunset ? { clientAuthSunset: o.clientAuthSunset } : {}),
+    });
+  }
+  // What host agents report installed: places of their certificate, as the sibling sweep counts them.
+  for (const o of await agentPlaces(runtime.state, [], now)) {
+    if (o.kind !== 'inventory') continue;
+    const facts = o.item.facts;
+    rows.push({
+      environment: o.item.environment,
+      where: o.item.location,
+      certificate: o.item.managedName ?? facts.subject,
+      identity: certificateIdentity(facts, o.item.managedName, runtime.config.notifications.identity),
+      fingerprint: shortFingerprint(facts.fingerprintSha256),
+      fingerprintSha256: facts.fingerprintSha256,
+      ...timed(facts.notAfter),
+      severity: severityOf(facts.notAfter, facts.notBefore),
+      state: Date.parse(facts.notAfter) < now.getTime() ? 'EXPIRED' : 'installed (agent report)',
     });
   }
   // Client certificates presented to upstreams that public CAs will not renew with clientAuth.

@@ -435,7 +435,7 @@ function storedPlace(v: StoredObservation): Observation | undefined {
  * looked up among the certificate's known versions (current, previous, pending) for its facts. A
  * report of a version certrotor no longer knows has no facts to judge and is left to the drift check.
  */
-async function agentPlaces(
+export async function agentPlaces(
   state: StateStore,
   managed: readonly ManagedView[],
   now: Date,

@@ -157,5 +157,17 @@ describe('a certificate a host agent reports installed', () => {
     });
     // Nothing is repeated: the second scan reports the finding as already reported.
     expect(text.stdout).toMatch(/also on host worker-1: expires in [34] days {2}\[already reported\]/);
+    // status lists the host among the places of its identity.
+    const status = JSON.parse(
+      (await certrotor(dir, 'status', '--json', '--group', 'identity', '--at', '26d')).stdout,
+    ) as {
+      rows: { environment: string; where: string; identity: string | null; state: string }[];
+    };
+    expect(status.rows.filter((r) => r.identity === 'name:api').map((r) => [r.environment, r.where])).toEqual(
+      expect.arrayContaining([
+        ['prod', 'host worker-1'],
+        ['staging', expect.stringMatching(/^127\.0\.0\.1:\d+$/)],
+      ]),
+    );
   });
 });
