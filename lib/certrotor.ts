@@ -30,6 +30,7 @@ import { type CertrotorConfig, validateConfig } from '../lambda/config/configura
 import { ConfigurationError } from '../lambda/domain/errors';
 import {
   PROBE_ENVIRONMENTS_VARIABLE,
+  PROBE_PLACEMENTS_VARIABLE,
   PROBE_PLACEMENT_VARIABLE,
 } from '../lambda/handlers/support/probe-environments';
 import { VERIFIERS_VARIABLE } from '../lambda/domain/rotation/placements';
@@ -301,6 +302,16 @@ export class CertRotor extends Construct {
       logRetention,
       configuration: document,
       ...(props.schedules ? { schedules: props.schedules } : {}),
+      // Every scheduled job's Scan Missed check watches each placement's probe on its own.
+      ...(placements.length > 0
+        ? {
+            environment: {
+              [PROBE_PLACEMENTS_VARIABLE]: JSON.stringify(
+                placements.map((p) => ({ name: p.name, environments: p.environments })),
+              ),
+            },
+          }
+        : {}),
     });
     const functions = {
       inventory: fn('inventory'),

@@ -16,6 +16,13 @@ export type WatchedJob = (typeof WATCHED_JOBS)[number];
 
 export interface JobSchedule {
   readonly job: WatchedJob;
+  /**
+   * A network placement's own probe function (the construct's `networkPlacements[].name`), watched on
+   * its own. @default the job's one function (for the probe: the one outside any VPC)
+   */
+  readonly placement?: string;
+  /** The environments that placement's probe serves: its miss names them. @default none */
+  readonly environments?: readonly string[];
   /** Scheduler expression: `rate(1 hour)`, `cron(0 8 ? * MON-FRI *)`. */
   readonly expression: string;
   /** @default UTC */
@@ -34,11 +41,26 @@ export interface JobRunRecord {
 export type OverdueDecision =
   | {
       readonly overdue: true;
-      /** When the job should have completed; names the miss (`scan-missed:<job>:<expectedBy>`). */
+      /** When the job should have completed; names the miss (`scan-missed:<key>:<expectedBy>`, see watchedJobKey). */
       readonly expectedBy: Date;
       readonly reason: string;
     }
   | { readonly overdue: false; readonly reason: string };
+
+/**
+ * The key a job's runs and misses are recorded under: the job's name, `<job>@<placement>` for a
+ * network placement's own function.
+ */
+export function watchedJobKey(schedule: Pick<JobSchedule, 'job' | 'placement'>): string {
+  return schedule.placement === undefined ? schedule.job : `${schedule.job}@${schedule.placement}`;
+}
+
+/** The job as a sentence names it: `probe`, `probe (placement Edge)`. */
+function jobLabel(schedule: JobSchedule): string {
+  return schedule.placement === undefined
+    ? schedule.job
+    : `${schedule.job} (placement ${schedule.placement})`;
+}
 
 /** Decides whether `schedule`'s job is overdue at `now` given its last recorded run. */
 export function jobOverdue(schedule: JobSchedule, record: JobRunRecord, now: Date): OverdueDecision {
@@ -54,7 +76,7 @@ export function jobOverdue(schedule: JobSchedule, record: JobRunRecord, now: Dat
     return {
       overdue: true,
       expectedBy: new Date(expectedBy),
-      reason: `${schedule.job} has not completed since ${lastRun !== undefined ? iso(lastRun) : `watching began at ${iso(since)}`}; a run was due by ${iso(expectedBy)} (${schedule.expression})`,
+      reason: `${jobLabel(schedule)} has not completed since ${lastRun !== undefined ? iso(lastRun) : `watching began at ${iso(since)}`}; a run was due by ${iso(expectedBy)} (${schedule.expression})`,
     };
   }
   const occurrence = latestOccurrence(parsed, new Date(at - schedule.graceMs), schedule.timeZone ?? 'UTC');
@@ -70,7 +92,7 @@ export function jobOverdue(schedule: JobSchedule, record: JobRunRecord, now: Dat
   return {
     overdue: true,
     expectedBy: new Date(expectedBy),
-    reason: `${schedule.job} was due at ${occurrence.toISOString()} (${schedule.expression}) and has not completed since ${lastRun !== undefined ? iso(lastRun) : 'watching began'}`,
+    reason: `${jobLabel(schedule)} was due at ${occurrence.toISOString()} (${schedule.expression}) and has not completed since ${lastRun !== undefined ? iso(lastRun) : 'watching began'}`,
   };
 }
 

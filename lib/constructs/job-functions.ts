@@ -114,6 +114,8 @@ export interface JobFunctionsProps {
   readonly configuration: unknown;
   /** Schedule overrides the jobs' Scan Missed check must know (CERTROTOR_SCHEDULES). */
   readonly schedules?: object;
+  /** Variables every function gets (e.g. the placement probes the Scan Missed check watches). */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export interface JobFunctionOptions {
@@ -184,6 +186,7 @@ export function jobFunctionFactory(scope: Construct, props: JobFunctionsProps): 
         CERTROTOR_EVENT_BUS_NAME: props.bus.eventBusName,
         CERTROTOR_KMS_KEY_ID: props.key.keyArn,
         ...(props.schedules ? { CERTROTOR_SCHEDULES: JSON.stringify(props.schedules) } : {}),
+        ...props.environment,
         ...environment,
       },
     };

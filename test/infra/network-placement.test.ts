@@ -108,6 +108,16 @@ describe('certrotor functions in network placements', () => {
     });
   });
 
+  it("tells every scheduled job's function the placement probes, so each one's stop is a Scan Missed naming it", () => {
+    const watched = JSON.stringify([
+      { name: 'Eu', environments: ['prod-eu'] },
+      { name: 'Us', environments: ['prod-us'] },
+    ]);
+    for (const handler of ['inventory', 'probe', 'upstream-watch'])
+      for (const [id, f] of byHandler(template, handler))
+        expect({ id, watched: variables(f).CERTROTOR_PROBE_PLACEMENTS }).toEqual({ id, watched });
+  });
+
   it('warns about no endpoint when placements reach them all, and has no unacknowledged cdk-nag findings on its resources', () => {
     expect(
       Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('certrotor: endpoint')),
@@ -139,10 +149,12 @@ describe('certrotor without network placements', () => {
     ]);
   });
 
-  it('keeps every function outside any VPC', () => {
+  it('keeps every function outside any VPC, with no placement probes to watch', () => {
     const { template } = synthesize(() => ({}));
-    for (const f of Object.values(resourcesOf(template, 'AWS::Lambda::Function')))
+    for (const f of Object.values(resourcesOf(template, 'AWS::Lambda::Function'))) {
       expect(f.Properties.VpcConfig).toBeUndefined();
+      expect(variables(f).CERTROTOR_PROBE_PLACEMENTS).toBeUndefined();
+    }
   });
 });
 

@@ -1,6 +1,11 @@
 import { type CertrotorConfig, validateConfig } from '../../lambda/config/configuration';
 import type { EventPublisher, OutgoingEvent, PublishReport } from '../../lambda/domain/ports';
-import { checkMissedJobs, recordJobRun, watchedJobSchedules } from '../../lambda/use-cases/job-heartbeats';
+import {
+  checkMissedJobs,
+  recordJobRun,
+  watchedJobSchedules,
+  withPlacementProbes,
+} from '../../lambda/use-cases/job-heartbeats';
 import { type RawConfig, buildConfig } from '../builders/config';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 
@@ -115,5 +120,61 @@ describe('checkMissedJobs', () => {
     // Assess
     expect(failed.failures).toEqual(['publishing Scan Missed for upstream: bus unavailable']);
     expect(retried.events.map((e) => e.detail.schedule)).toEqual(['upstream']);
+  });
+
+  it("reports a network placement's probe that stopped while the others run, naming the placement and its environments", async () => {
+    // Prepare: the default probe and placement Edge's probe ran at the start; then only the default one runs
+    const store = new MemoryStateStore();
+    const publisher = new RecordingPublisher();
+    const probes = withPlacementProbes(schedules, [
+      { name: 'Edge', environments: ['edge', 'edge-eu'] },
+    ]).filter((s) => s.job === 'probe');
+    await recordJobRun(store, 'probe', START);
+    await recordJobRun(store, 'probe', START, 'Edge');
+
+    // Act
+    const reports = [];
+    for (let hour = 1; hour <= 4; hour++) {
+      await recordJobRun(store, 'probe', at(hour));
+      reports.push(await checkMissedJobs({ store, publisher, clock: () => at(hour) }, probes, 'probe'));
+    }
+
+    // Assess: one hour plus 75 minutes of grace after its last run, once
+    expect(probes.map((s) => [s.job, s.placement])).toEqual([
+      ['probe', undefined],
+      ['probe', 'Edge'],
+    ]);
+    expect(reports.map((r) => r.events.length)).toEqual([0, 0, 1, 0]);
+    expect(publisher.published.map((e) => e.detail)).toEqual([
+      expect.objectContaining({
+        dedupeKey: 'scan-missed:probe@Edge:2026-03-02T02:15:00.000Z',
+        schedule: 'probe',
+        placement: 'Edge',
+        environments: ['edge', 'edge-eu'],
+        lastRunAt: START.toISOString(),
+        summary: expect.stringMatching(/^probe \(placement Edge\) has not completed since/),
+      }),
+    ]);
+  });
+
+  it("does not report a placement's probe from its own check, and a placement's probe reports the default one", async () => {
+    // Prepare: only placement Edge's probe keeps running
+    const store = new MemoryStateStore();
+    const publisher = new RecordingPublisher();
+    const probes = withPlacementProbes(schedules, [{ name: 'Edge', environments: ['edge'] }]).filter(
+      (s) => s.job === 'probe',
+    );
+    await recordJobRun(store, 'probe', START);
+
+    // Act
+    for (let hour = 1; hour <= 3; hour++) {
+      await recordJobRun(store, 'probe', at(hour), 'Edge');
+      await checkMissedJobs({ store, publisher, clock: () => at(hour) }, probes, 'probe@Edge');
+    }
+
+    // Assess
+    expect(publisher.published.map((e) => [e.detail.dedupeKey, e.detail.placement])).toEqual([
+      ['scan-missed:probe:2026-03-02T02:15:00.000Z', undefined],
+    ]);
   });
 });

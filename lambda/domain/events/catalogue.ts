@@ -428,8 +428,9 @@ export const catalogue: { readonly [T in DetailTypeName]: CatalogueEntry<T> } = 
   'Scan Missed': {
     detailType: 'Scan Missed',
     emittedWhen:
-      "A scheduled job (inventory, probe, upstream watch, digest) did not complete on schedule: certrotor's own dead man's switch.",
-    dedupeKeyRule: '`scan-missed:<schedule>:<expectedBy>`',
+      "A scheduled job (inventory, probe, upstream watch, digest) did not complete on schedule: certrotor's own dead man's switch. Each network placement's probe is watched on its own: its miss names the placement and its environments.",
+    dedupeKeyRule:
+      "`scan-missed:<schedule>:<expectedBy>`; a placement's probe: `scan-missed:probe@<placement>:<expectedBy>`",
     example: {
       ...common,
       dedupeKey: 'scan-missed:probe:2026-02-26T09:00:00.000Z',

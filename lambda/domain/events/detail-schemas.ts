@@ -248,6 +248,10 @@ export const detailSchemas = {
     schedule: z
       .enum(['inventory', 'probe', 'upstream', 'digest'])
       .meta({ description: 'The job that did not run.' }),
+    placement: text(
+      "The network placement whose probe did not run (the construct's networkPlacements[].name); absent for the probe outside any VPC and the other jobs.",
+      200,
+    ).optional(),
     lastRunAt: isoTime('When it last completed, if ever.').optional(),
     expectedBy: isoTime('When it should have completed.'),
   }),

@@ -396,11 +396,13 @@ export const partsBuilders: { readonly [T in DetailTypeName]: PartsBuilder<T> } 
     escalate: d.permanent,
   }),
   'Scan Missed': (d, { now }) => ({
-    title: `Scheduled ${d.schedule} job did not run`,
-    subject: `${d.schedule} job`,
-    what: `The ${bold(d.schedule)} job should have completed by ${escapeText(formatTime(d.expectedBy))}; ${d.lastRunAt ? `it last completed at ${escapeText(formatTime(d.lastRunAt))} (${escapeText(describeTimeLeft(-(now.getTime() - Date.parse(d.lastRunAt))).replace('expired ', ''))})` : 'it has never completed'}. Until it runs, nothing it watches is checked.`,
+    title: `Scheduled ${d.schedule} job${d.placement ? ` of placement ${d.placement}` : ''} did not run`,
+    subject: `${d.schedule} job${d.placement ? ` of placement ${d.placement}` : ''}`,
+    what: `The ${bold(d.schedule)} job${d.placement ? ` of network placement ${bold(d.placement)}` : ''} should have completed by ${escapeText(formatTime(d.expectedBy))}; ${d.lastRunAt ? `it last completed at ${escapeText(formatTime(d.lastRunAt))} (${escapeText(describeTimeLeft(-(now.getTime() - Date.parse(d.lastRunAt))).replace('expired ', ''))})` : 'it has never completed'}. Until it runs, nothing it watches is checked.`,
     where: envLines(d.environments.length > 0 ? d.environments : ['all environments']),
-    next: `Check the ${escapeText(d.schedule)} schedule and the errors of its function (CloudWatch alarm and logs), or run ${code('certrotor run')} locally.`,
+    next: d.placement
+      ? `Check the errors of placement ${escapeText(d.placement)}'s probe function (its heartbeat alarm and logs) and its route to AWS APIs from the VPC (NAT gateway or VPC endpoints), or run ${code('certrotor run')} from inside that network.`
+      : `Check the ${escapeText(d.schedule)} schedule and the errors of its function (CloudWatch alarm and logs), or run ${code('certrotor run')} locally.`,
     escalate: true,
   }),
 };

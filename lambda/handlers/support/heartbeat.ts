@@ -10,8 +10,9 @@ import { type WatchedJob, heartbeatMetricName } from '../../domain/job-heartbeat
 export { heartbeatMetricName };
 import type { MetricPoint } from '../../use-cases/deadline-metrics';
 import { watchedJobSchedules } from '../../config/views/schedules';
-import { checkMissedJobs, recordJobRun } from '../../use-cases/job-heartbeats';
-import { probePlacement } from './probe-environments';
+import { checkMissedJobs, recordJobRun, withPlacementProbes } from '../../use-cases/job-heartbeats';
+import { watchedJobKey } from '../../domain/job-heartbeat';
+import { probePlacement, probePlacements } from './probe-environments';
 import {
   type AwsClients,
   type HandlerEnvironment,
@@ -37,19 +38,17 @@ export async function completeScheduledJob(
   }
   const store = stateStore(env, clients);
   const clock = () => new Date();
-  // The recorded run is the default probe's: a placement's probe running must not hide the default
-  // one stopping (each placement's own stop raises its own heartbeat alarm).
-  if (placement === undefined) {
-    try {
-      await recordJobRun(store, job, clock());
-    } catch (error) {
-      logger.error('could not record the job run', { job, error: describeError(error) });
-    }
+  // A placement's probe records its own run (`probe@<placement>`): one probe running must not hide
+  // another stopping, and each one's miss names its placement.
+  try {
+    await recordJobRun(store, job, clock(), placement);
+  } catch (error) {
+    logger.error('could not record the job run', { job, placement, error: describeError(error) });
   }
   const report = await checkMissedJobs(
     { store, publisher: eventPublisher(env, clients), clock },
-    watchedJobSchedules(config, scheduleOverrides(env)),
-    job,
+    withPlacementProbes(watchedJobSchedules(config, scheduleOverrides(env)), placementsToWatch()),
+    watchedJobKey({ job, ...(placement !== undefined ? { placement } : {}) }),
   );
   for (const event of report.events)
     logger.warn('scheduled job missed', { detail: event.detail as Record<string, unknown> });
@@ -68,6 +67,16 @@ export function publishMetricPoints(points: readonly MetricPoint[]): void {
     const single = metrics.singleMetric();
     for (const [name, value] of dimensions) single.addDimension(name, value);
     single.addMetric(point.name, point.unit, point.value);
+  }
+}
+
+/** The placement probes the construct created (CERTROTOR_PROBE_PLACEMENTS); a bad value watches none of them. */
+function placementsToWatch(): ReturnType<typeof probePlacements> {
+  try {
+    return probePlacements();
+  } catch (error) {
+    logger.error('placement probes are not watched', { error: describeError(error) });
+    return [];
   }
 }
 

@@ -26,3 +26,30 @@ export function probePlacement(
 ): string | undefined {
   return variable === undefined || variable === '' ? undefined : variable;
 }
+
+/**
+ * Every network placement's probe function, as JSON `[{ name, environments }]`, given to every function
+ * so each scheduled job's Scan Missed check watches each placement's probe on its own.
+ */
+export const PROBE_PLACEMENTS_VARIABLE = 'CERTROTOR_PROBE_PLACEMENTS';
+
+/** The placement probes named in CERTROTOR_PROBE_PLACEMENTS (none when unset); throws on a malformed value. */
+export function probePlacements(
+  variable: string | undefined = process.env[PROBE_PLACEMENTS_VARIABLE],
+): { name: string; environments: string[] }[] {
+  if (variable === undefined || variable === '') return [];
+  const parsed = JSON.parse(variable) as unknown;
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.every(
+      (p: unknown) =>
+        typeof (p as { name?: unknown } | null)?.name === 'string' &&
+        Array.isArray((p as { environments?: unknown }).environments) &&
+        (p as { environments: unknown[] }).environments.every((e) => typeof e === 'string'),
+    );
+  if (!valid) throw new Error(`${PROBE_PLACEMENTS_VARIABLE} is not a JSON array of { name, environments }`);
+  return (parsed as { name: string; environments: string[] }[]).map((p) => ({
+    name: p.name,
+    environments: [...p.environments],
+  }));
+}
