@@ -54,6 +54,7 @@ import {
   routeToNotifier,
   webhookSecretEnvironment,
 } from './constructs/notifier';
+import { withTrustFileContents } from './constructs/bundled-trust';
 import { grantJobPermissions } from './constructs/permissions';
 import { ProbeShards } from './constructs/probe-shards';
 import { createRotationWorkflow } from './constructs/rotation-workflow';
@@ -195,7 +196,8 @@ function configurationDocument(props: CertRotorProps): unknown {
     throw new ConfigurationError('CertRotor props', [
       `give config (typed) or configuration (a parsed document)${given.length > 1 ? ', not both' : ''}`,
     ]);
-  return given[0];
+  // The functions carry an ACME issuer's trustFile contents: its path exists only here.
+  return withTrustFileContents(given[0]);
 }
 
 export class CertRotor extends Construct {

@@ -71,7 +71,7 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
   }
   const state = awsStateStore(clients, tableName);
   const kmsKeyId = env[KMS_KEY_ENV];
-  const { issuers, destinations, bundles } = buildRotationAdapters(config, clients, {
+  const { issuers, destinations, bundles, trustFor } = buildRotationAdapters(config, clients, {
     clock: options.clock,
     state,
     // The deployed service's key: bundles and ACME order keys are then sealed in the table as the
@@ -84,7 +84,8 @@ export async function buildAwsRuntime(config: CertrotorConfig, options: AwsRunti
       new StreamEventPublisher({ name: 'stdout', stream: options.eventStream, format: humanEventLine }),
     );
   }
-  const specs = certificateSpecs(config);
+  // The issuers' roots (an ACME trustFile) verify hosts and feed the renewal guard, as locally.
+  const specs = certificateSpecs(config, { trustFor });
   return {
     config,
     state,

@@ -32,7 +32,8 @@ import { type CaCertificateReader } from '../domain/ports';
 import { ISSUER_SOURCE, issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-source';
 import { type OwnershipLookup } from '../use-cases/finding-events';
 import { ownershipLookup } from '../config/views/ownership';
-import { buildLocalAdapters, localCaTrust } from '../wiring/local';
+import { buildLocalAdapters } from '../wiring/local';
+import { issuerTrust } from '../wiring/trust';
 
 export interface Runtime {
   readonly config: CertrotorConfig;
@@ -127,7 +128,7 @@ export function endpointTargetsWithFailures(
 ): EndpointTargets {
   return configuredTargets(config, {
     readCaFile: (path) => [readFileSync(path, 'utf8')],
-    trustFor: (issuer) => localCaTrust(issuers.get(issuer)),
+    trustFor: issuerTrust(config, issuers),
   });
 }
 

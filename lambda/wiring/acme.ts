@@ -140,10 +140,15 @@ export function acmeRenewalWindows(
   };
 }
 
-/** An ACME issuer's `trustFile`: the roots its certificates' consumers trust (undefined: the system store). */
+/**
+ * An ACME issuer's `trustFile`: the roots its certificates' consumers trust (undefined: the system
+ * store). The deployed functions get the file's contents in place of its path (lib/constructs/
+ * bundled-trust.ts reads it at synth: the synthesizing machine's paths do not exist in a Lambda).
+ */
 export function acmeTrust(config: CertrotorConfig, issuerName: string): string[] | undefined {
   const issuer = config.issuers.find((i) => i.name === issuerName);
   if (issuer?.kind !== 'acme' || issuer.trustFile === undefined) return undefined;
+  if (issuer.trustFile.includes(PEM_CERTIFICATE)) return [issuer.trustFile];
   try {
     return [readFileSync(issuer.trustFile, 'utf8')];
   } catch (error) {
@@ -152,3 +157,6 @@ export function acmeTrust(config: CertrotorConfig, issuerName: string): string[]
     );
   }
 }
+
+/** What a PEM certificate starts with: a `trustFile` holding it is the file's contents, not a path. */
+export const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----';

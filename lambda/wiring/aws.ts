@@ -37,6 +37,7 @@ import { issuerCaSources, issuerEnvironments } from '../use-cases/issuer-ca-sour
 import { type AcmeIssuerConfig, acmeIssuerWith } from './acme';
 import { acmIssuerWith } from './acm-issuer';
 import { type Registry, buildByKind, buildListByKind } from './registry';
+import { issuerTrust } from './trust';
 
 export interface RotationAdapterSettings {
   /** KMS key for secrets certrotor creates; a destination's own `kmsKeyId` wins. @default the account's default key */
@@ -59,6 +60,8 @@ export interface RotationAdapters {
   readonly bundles: BundleStore;
   readonly issuers: Map<string, Issuer>;
   readonly destinations: Map<string, Destination>;
+  /** Roots verifying the endpoints of an issuer's certificates (an ACME `trustFile`), as locally. */
+  readonly trustFor: (issuer: string) => string[] | undefined;
 }
 
 export interface AwsDeps {
@@ -321,10 +324,12 @@ export function buildRotationAdapters(
   settings: RotationAdapterSettings,
 ): RotationAdapters {
   const deps = awsDeps(config, clients, settings);
+  const issuers = buildByKind(config.issuers, AWS_ISSUERS, deps);
   return {
     bundles: deps.bundles,
-    issuers: buildByKind(config.issuers, AWS_ISSUERS, deps),
+    issuers,
     destinations: buildByKind(config.destinations, AWS_DESTINATIONS, deps),
+    trustFor: issuerTrust(config, issuers),
   };
 }
 

@@ -20,10 +20,13 @@ import type { CertrotorConfig, DestinationConfig, IssuerConfig, SourceConfig } f
 import { agentDestinationHosts, agentReportTimeoutMs } from '../config/views/agent-hosts';
 import type { EndpointTargetOptions } from '../config/views/endpoints';
 import type { BundleStore, CertificateSource, Clock, Destination, Issuer, StateStore } from '../domain/ports';
-import { acmeTrust, buildAcmeIssuer } from './acme';
+import { buildAcmeIssuer } from './acme';
 import { acmIssuerWith } from './acm-issuer';
 import { installLayout, resolveFileOwner } from './file-install';
 import { type Registry, buildByKind, buildListByKind } from './registry';
+import { issuerTrust } from './trust';
+
+export { localCaTrust } from './local-ca-trust';
 
 export interface LocalDeps {
   readonly config: CertrotorConfig;
@@ -150,17 +153,7 @@ export function buildLocalAdapters(
     issuers,
     destinations: buildByKind(config.destinations, LOCAL_DESTINATIONS, deps),
     sources: buildListByKind(config.sources, LOCAL_SOURCES, deps),
-    trustFor: (name) => localCaTrust(issuers.get(name)) ?? acmeTrust(config, name),
+    trustFor: issuerTrust(config, issuers),
     readCaFile: (path) => [readFileSync(path, 'utf8')],
   };
-}
-
-/** The local CA's certificate as a trust anchor; none before the CA's first issue creates it. */
-export function localCaTrust(issuer: Issuer | undefined): string[] | undefined {
-  if (!(issuer instanceof LocalCaIssuer)) return undefined;
-  try {
-    return [readFileSync(issuer.caCertificatePath, 'utf8')];
-  } catch {
-    return undefined; // created on first issue
-  }
 }

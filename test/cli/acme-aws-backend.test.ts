@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -32,6 +32,7 @@ import { MOTO_REGION, useMoto } from '../support/moto';
 import { type Pebble, startPebble } from '../support/pebble';
 import { type Route53Mirror, startRoute53Mirror } from '../support/route53-mirror';
 import { createTempDirs } from '../support/temp-dir';
+import { buildCertificate } from '../builders/certificates';
 
 jest.setTimeout(120_000);
 
@@ -269,5 +270,36 @@ describe('certrotor rotate --backend aws with an ACME issuer (built binary, Pebb
     );
     expect(sealed).toHaveLength(1);
     expect((await currentCertificate(setup)).issuer).toMatch(/Pebble Intermediate CA/);
+  });
+
+  it("holds a renewal whose chain leads to no root in the issuer's trustFile, before anything is delivered", async () => {
+    const setup = await setUp();
+    mirror = await startRoute53Mirror(moto.endpoint, setup.zoneId, setup.pebble);
+    expect((await certrotor(setup, mirror.url, 'rotate', CERT).done).code).toBe(0);
+    const delivered = (await currentCertificate(setup)).fingerprint256;
+    // The consumers of the certificate's endpoint trust another root than Pebble's.
+    const trustFile = join(setup.root, 'consumers-trust.pem');
+    writeFileSync(
+      trustFile,
+      (await buildCertificate({ commonName: 'Consumers Root', isCA: true, daysLeft: 300 })).certificatePem,
+    );
+    const document = JSON.parse(readFileSync(setup.configFile, 'utf8')) as {
+      issuers: Record<string, unknown>[];
+      certificates: Record<string, unknown>[];
+      endpoints?: unknown[];
+    };
+    document.issuers[0]!.trustFile = trustFile;
+    document.endpoints = [{ name: 'api', environment: 'prod', host: '127.0.0.1', port: 9, servername: NAME }];
+    document.certificates[0]!.endpoints = ['api'];
+    writeFileSync(setup.configFile, JSON.stringify(document));
+
+    const held = await certrotor(setup, mirror.url, 'rotate', CERT).done;
+
+    expect(held.code).not.toBe(0);
+    expect(held.out).toMatch(
+      /renewal held before distribution: the new chain \(root CN=Pebble Root CA \w+\) leads to no root the endpoints' consumers trust/,
+    );
+    expect(held.out).not.toContain('PRIVATE KEY');
+    expect((await currentCertificate(setup)).fingerprint256).toBe(delivered);
   });
 });

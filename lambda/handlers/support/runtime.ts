@@ -21,6 +21,7 @@ import {
 } from '../../config/configuration';
 import { type CertificateSpec, certificateSpec, toCertificateSpec } from '../../config/views/certificates';
 import { ConfigurationError } from '../../domain/errors';
+import { issuerTrust } from '../../wiring/trust';
 
 /** The configuration file name inside each bundle (lib/certrotor.ts copies it there). */
 const BUNDLED_CONFIG_FILE = 'certrotor-config.json';
@@ -95,10 +96,10 @@ export function eventPublisher(env: HandlerEnvironment, clients: AwsClients): Ev
  * @throws ConfigurationError when the configuration has no certificate of that name
  */
 export function workflowSpec(config: CertrotorConfig, name: string): CertificateSpec {
-  return certificateSpec(config, name);
+  return certificateSpec(config, name, { trustFor: issuerTrust(config) });
 }
 
 /** One configured certificate's rotation spec; see workflowSpec. */
 export function toWorkflowSpec(config: CertrotorConfig, c: ManagedCertificateConfig): CertificateSpec {
-  return toCertificateSpec(config, c);
+  return toCertificateSpec(config, c, { trustFor: issuerTrust(config) });
 }

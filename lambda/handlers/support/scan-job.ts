@@ -18,6 +18,7 @@ import { certificateSpecs } from '../../config/views/certificates';
 import { endpointTargets } from '../../config/views/endpoints';
 import { scanSettings } from '../../config/views/scan';
 import { awsInventorySources } from '../../wiring/aws';
+import { issuerTrust } from '../../wiring/trust';
 import {
   type AwsClients,
   type HandlerEnvironment,
@@ -46,6 +47,7 @@ export function sourcesFrom(
 export function probeTargets(config: CertrotorConfig) {
   return endpointTargets(config, {
     readCaFile: (path) => [readFileSync(path, 'utf8')],
+    trustFor: issuerTrust(config),
     hostEndpoints: false,
   });
 }
@@ -106,7 +108,7 @@ export async function runScanJob(
     },
     {
       endpoints: targets.endpoints,
-      specs: certificateSpecs(config),
+      specs: certificateSpecs(config, { trustFor: issuerTrust(config) }),
       ...scanSettings(config),
     },
   );
