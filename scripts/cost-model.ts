@@ -253,7 +253,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
     ['NotificationsSent (hours with messages)', Math.min(HOURS_PER_MONTH, usage.slackMessagesPerMonth / 2)],
     ['DigestsSent', hoursOf('digest')],
     [
-      'ScanFailures, NewFindings, RotationStartFailures, upstream counters (only when not zero)',
+      'ScanProblems, NewFindings, upstream counters (only when not zero)',
       3 * usage.hoursWithProblems,
     ],
   ];

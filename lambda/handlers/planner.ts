@@ -15,6 +15,7 @@ import * as z from 'zod';
 import { SFNClient, executionStarter } from '../adapters/aws/step-functions';
 import { acmIssuedCertificates, plannedCertificates } from '../config/views/planner';
 import { ConfigurationError } from '../domain/errors';
+import { SCAN_PROBLEMS_METRIC } from '../domain/health-metrics';
 import { reconcileAcmRenewals } from '../use-cases/acm-renewals';
 import { type PlannedStart, planRotations } from '../use-cases/rotation/plan-rotations';
 import { acmStatusReader } from '../wiring/acm-issuer';
@@ -108,7 +109,7 @@ async function run(event?: unknown): Promise<{
   const failed = results.filter((r) => r.status === 'failed').length;
   // Only when not zero: a metric costs for each hour it receives data; the alarm fills no data with 0.
   if (started > 0) metrics.addMetric('RotationsStarted', 'Count', started);
-  if (failed > 0) metrics.addMetric('RotationStartFailures', 'Count', failed);
+  if (failed > 0) metrics.addMetric(SCAN_PROBLEMS_METRIC, 'Count', failed);
   metrics.publishStoredMetrics();
   tracer.putAnnotation('started', started);
   if (failed > 0)

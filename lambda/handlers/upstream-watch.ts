@@ -10,6 +10,7 @@ import { NodeClientAuthProber } from '../adapters/net/mtls-handshake';
 import { type HealthSubscription, healthAnnouncements } from '../domain/aws-health';
 import type { CertrotorConfig } from '../config/configuration';
 import { describeError } from '../domain/errors';
+import { SCAN_PROBLEMS_METRIC } from '../domain/health-metrics';
 import type { AnnouncementDraft } from '../domain/upstream/announcement';
 import { announcementDeadlineMetrics } from '../use-cases/deadline-metrics';
 import type { ScanFailure } from '../use-cases/scan';
@@ -79,7 +80,7 @@ async function run(event: unknown): Promise<UpstreamWatchSummary> {
     publishMetricPoints(announcementDeadlineMetrics(statuses, clock()));
     // Only when not zero: a metric costs for each hour it receives data; the alarm fills no data with 0.
     if (report.events.length > 0) metrics.addMetric('UpstreamEventsPublished', 'Count', report.events.length);
-    if (failures.length > 0) metrics.addMetric('UpstreamWatchFailures', 'Count', failures.length);
+    if (failures.length > 0) metrics.addMetric(SCAN_PROBLEMS_METRIC, 'Count', failures.length);
     for (const failure of failures) logger.warn('upstream watch problem', { failure });
     if (!fromHealth) await completeScheduledJob('upstream', config, env, clients);
     return {

@@ -16,6 +16,7 @@ import {
   aws_stepfunctions as sfn,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { SCAN_PROBLEMS_METRIC } from '../../lambda/domain/health-metrics';
 import { type WatchedJob, heartbeatMetricName } from '../../lambda/domain/job-heartbeat';
 import { longestGap } from '../../lambda/domain/schedule-expression';
 import {
@@ -150,20 +151,13 @@ export function createAlarmsAndDashboard(
     // No open announcement means no data: nothing to worry about.
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
-  // A scan that ran but could not read a source, probe an endpoint or watch an upstream completes
-  // (the rest of the run is not lost) and says so in these metrics; someone must look.
+  // A scan that ran but could not read a source, probe an endpoint or watch an upstream, and a planner
+  // run that could not start a rotation, complete (the rest of the run is not lost) and count it in one
+  // metric (ScanProblems, lambda/domain/health-metrics.ts): one alarm metric, not one per job.
   alarm('ScanProblemsAlarm', {
     alarmDescription:
-      'A scheduled scan could not read a source, probe an endpoint or watch an upstream (the logs name each "scan problem" and "upstream watch problem")',
-    metric: new cloudwatch.MathExpression({
-      expression: 'FILL(scan, 0) + FILL(upstream, 0) + FILL(starts, 0)',
-      usingMetrics: {
-        scan: metric('ScanFailures', 'Sum', Duration.hours(1)),
-        upstream: metric('UpstreamWatchFailures', 'Sum', Duration.hours(1)),
-        starts: metric('RotationStartFailures', 'Sum', Duration.hours(1)),
-      },
-      period: Duration.hours(1),
-    }),
+      'A scheduled scan could not read a source, probe an endpoint or watch an upstream, or the planner could not start a rotation (the logs name each "scan problem", "upstream watch problem" and failed "rotation plan")',
+    metric: metric(SCAN_PROBLEMS_METRIC, 'Sum', Duration.hours(1)),
     threshold: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     evaluationPeriods: 1,

@@ -11,6 +11,7 @@ import type { CertrotorConfig } from '../../config/configuration';
 import type { CertificateSource } from '../../domain/ports';
 import { type ScanReport, scan } from '../../use-cases/cycle';
 import { ownershipLookup } from '../../config/views/ownership';
+import { SCAN_PROBLEMS_METRIC } from '../../domain/health-metrics';
 import { completeScheduledJob } from './heartbeat';
 import { recordClearedAlerts, recordingNotifier } from './notification-recording';
 import { type ScanFailure, observedFacts } from '../../use-cases/scan';
@@ -171,5 +172,5 @@ function recordDaysLeft(report: ScanReport, now: Date, horizonDays: number, scal
   }
   if (perCertificate.size > 0) metrics.addMetric('MinimumDaysLeft', 'Count', Math.min(...onScale.values()));
   if (report.newFindings.length > 0) metrics.addMetric('NewFindings', 'Count', report.newFindings.length);
-  if (report.failures.length > 0) metrics.addMetric('ScanFailures', 'Count', report.failures.length);
+  if (report.failures.length > 0) metrics.addMetric(SCAN_PROBLEMS_METRIC, 'Count', report.failures.length);
 }
