@@ -370,11 +370,15 @@ async function sweepSiblings(
   // Inventory items and agent places join the scan only when they hold a certificate with a finding.
   // Inventory places no source here could read again (a probe job has no inventory access): their
   // last recorded certificate, judged as of now, never recorded again as if seen now.
-  const reread = new Set(
-    gathered.observations.map((o) => `${observationEnvironment(o)}|${observationLocation(o)}`),
+  // Only for sources of a kind nothing in this scan read: a source read now that no longer lists a
+  // place (a file removed, a certificate deleted) has no such place any more.
+  const readKinds = new Set(
+    [...observations, ...gathered.observations].flatMap((o) =>
+      o.kind === 'inventory' && !isAgentPlace(o) ? [`${o.item.environment}|${o.item.source}`] : [],
+    ),
   );
   const carried = storedInventory
-    .filter((v) => !reread.has(`${v.environment}|${v.location}`))
+    .filter((v) => !readKinds.has(`${v.environment}|${v.source}`))
     .flatMap((v) => (storedPlace(v) ? [storedPlace(v)!] : []));
   const candidates = [...gathered.observations, ...agents, ...carried];
   const identityOf = observationIdentities([...observations, ...candidates], managed, input.identity);

@@ -304,4 +304,54 @@ describe('scan with the sibling sweep', () => {
       recorded.find((i) => i.value.location === file)?.value.observedAt,
     );
   });
+  it('does not carry a place its source, read in this scan, no longer lists', async () => {
+    // Prepare: the prod files source listed the certificate once; now it lists another file only.
+    const now = Date.now();
+    const dir = await temp.make('sweep-removed-place');
+    const ca = await buildCa({ commonName: 'Removed place CA', now: new Date(now - 400 * DAY) });
+    const name = 'removed.internal.example';
+    const build = (commonName: string, notAfter: number) =>
+      buildCertificate({ issuer: ca, commonName, notAfter: new Date(notAfter), lifetimeDays: 365 });
+    const gone = join(dir, 'gone.pem');
+    const other = join(dir, 'other.pem');
+    writeFileSync(gone, (await build(name, now + 4 * DAY)).certificatePem);
+    writeFileSync(other, (await build('other.internal.example', now + 200 * DAY)).certificatePem);
+    const state = new MemoryStateStore();
+    const base = {
+      prober,
+      state,
+      clock: () => new Date(),
+      ownership: () => ({}),
+      publisher: { name: 'memory', publish: async () => ({ published: 0, failed: [] }) },
+    } satisfies Omit<CycleDeps, 'sources'>;
+    const input = (endpoints: EndpointTarget[]): ScanInput => ({
+      endpoints,
+      specs: [],
+      renewal: new Map(),
+      thresholds: DEFAULT_THRESHOLDS,
+      concurrency: 4,
+    });
+    await scan({ ...base, sources: [new FilesSource('prod-files', 'prod', [gone, other])] }, input([]));
+    const staging = await serve(await build(name, now - 2 * DAY));
+
+    // Act
+    const scanned = await scan(
+      { ...base, sources: [new FilesSource('prod-files', 'prod', [other])] },
+      input([
+        {
+          name: 'removed-staging',
+          environment: 'staging',
+          host: '127.0.0.1',
+          port: staging.port,
+          servername: name,
+          caPem: [ca.certificatePem],
+        },
+      ]),
+    );
+
+    // Assess: the expired copy is reported alone.
+    const finding = scanned.evaluation.findings.find((f) => f.kind === 'expired')!;
+    expect(finding.environments).toEqual(['staging']);
+    expect(finding.message).not.toContain('also in prod');
+  });
 });
