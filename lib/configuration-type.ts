@@ -582,6 +582,7 @@ export interface CertRotorConfiguration {
         | 'Consumers Not Ready'
         | 'Notification Delivery Failed'
         | 'Scan Missed'
+        | 'Client Certificate Sunset'
       )[];
       /** Channel name from `notifications.channels`. */
       readonly channel: string;

@@ -172,7 +172,8 @@ export function clientAuthSunsetFinding(use: ClientCertificateUse, now: Date): F
     locations: [use.location],
     daysLeft: days,
     message: `${use.certificate} is presented to upstream ${use.upstream} as a client certificate and carries clientAuth from a public CA (${use.facts.issuer}): ${sunset.rule} ${past ? 'since' : 'from'} ${sunset.date} (${sunset.authority}), so its renewal will not authenticate as a client; ask the vendor for a certificate from a private CA`,
-    dedupeKey: `client-auth-sunset:${use.upstream}:${keyFingerprint(use.facts.fingerprintSha256)}`,
+    // One alert per level: the warning once, then critical once the date has come.
+    dedupeKey: `client-auth-sunset:${use.upstream}:${keyFingerprint(use.facts.fingerprintSha256)}:${severity}`,
     details: {
       upstream: use.upstream,
       authority: sunset.authority,

@@ -174,6 +174,21 @@ export function findingToEvent(finding: Finding, ctx: FindingEventContext): Outg
         ctx.now,
       );
     }
+    case 'client-auth-sunset':
+      return buildEvent(
+        DetailType.ClientCertificateSunset,
+        {
+          ...common,
+          certificate: ref(finding.certificate!),
+          upstream: { name: String(finding.details.upstream) },
+          authority: String(finding.details.authority),
+          sunsetDate: String(finding.details.sunsetDate),
+          daysLeft: finding.daysLeft ?? 0,
+          locations,
+          ...(typeof finding.details.source === 'string' ? { source: finding.details.source } : {}),
+        },
+        ctx.now,
+      );
     default:
       return undefined;
   }

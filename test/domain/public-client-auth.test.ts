@@ -80,10 +80,14 @@ describe('public CAs and the clientAuth EKU', () => {
     expect(before).toMatchObject({
       kind: 'client-auth-sunset',
       severity: 'warning',
-      dedupeKey: 'client-auth-sunset:payments:ABCD',
+      dedupeKey: 'client-auth-sunset:payments:ABCD:warning',
       details: { upstream: 'payments', sunsetDate: '2026-05-13' },
     });
-    expect(clientAuthSunsetFinding(use, new Date('2026-06-01T00:00:00Z'))?.severity).toBe('critical');
+    // Critical from the date on, under a key of its own: people hear of it once more.
+    expect(clientAuthSunsetFinding(use, new Date('2026-06-01T00:00:00Z'))).toMatchObject({
+      severity: 'critical',
+      dedupeKey: 'client-auth-sunset:payments:ABCD:critical',
+    });
     expect(
       clientAuthSunsetFinding(
         { ...use, facts: { ...use.facts, issuer: 'CN=Vendor CA, O=Vendor' } },

@@ -127,6 +127,7 @@ const mustName: Record<DetailTypeName, readonly string[]> = {
   'Consumers Not Ready': ['payments-gateway', 'billing-worker', 'test handshake'],
   'Notification Delivery Failed': ['payments-alerts', 'channel_not_found'],
   'Scan Missed': ['probe'],
+  'Client Certificate Sunset': ['api-public', 'payments-gateway', '2027-03-15', 'Chrome Root Program'],
 };
 
 beforeAll(async () => {

@@ -441,4 +441,25 @@ export const catalogue: { readonly [T in DetailTypeName]: CatalogueEntry<T> } = 
       expectedBy: '2026-02-26T09:00:00.000Z',
     },
   },
+  'Client Certificate Sunset': {
+    detailType: 'Client Certificate Sunset',
+    emittedWhen:
+      "A certificate presented to an upstream as a client certificate carries clientAuth from a public CA that stops issuing clientAuth certificates (Let's Encrypt, every public CA under Chrome's root program): its renewal will not authenticate as a client. A warning once, then critical once from the sunset date on.",
+    dedupeKeyRule: '`client-auth-sunset:<upstream>:<fingerprint hex>:<severity>`, one per level',
+    example: {
+      ...common,
+      dedupeKey: `client-auth-sunset:payments-gateway:${FP_OLD_HEX}:warning`,
+      severity: 'warning',
+      environments: ['prod-eu'],
+      summary:
+        'api-public is presented to upstream payments-gateway as a client certificate and carries clientAuth from a public CA',
+      certificate: exampleCertificate,
+      upstream: { name: 'payments-gateway' },
+      authority: 'Chrome Root Program',
+      sunsetDate: '2027-03-15',
+      daysLeft: 383,
+      locations: [{ environment: 'prod-eu', location: 'upstream payments-gateway client certificate' }],
+      source: 'https://googlechrome.github.io/chromerootprogram/',
+    },
+  },
 };

@@ -255,6 +255,21 @@ export const detailSchemas = {
     lastRunAt: isoTime('When it last completed, if ever.').optional(),
     expectedBy: isoTime('When it should have completed.'),
   }),
+  [DetailType.ClientCertificateSunset]: detail({
+    certificate: certificateRefSchema.meta({ description: 'The client certificate presented.' }),
+    upstream: upstreamSchema.meta({
+      description: 'The upstream it is presented to as a client certificate.',
+    }),
+    authority: text('Who stops clientAuth issuance: the CA, or a root program for every public CA.', 200),
+    sunsetDate: z.iso
+      .date()
+      .meta({ description: 'From this day (UTC) it can no longer be renewed with clientAuth.' }),
+    daysLeft: days('Whole days until the sunset date (zero or negative from it on).'),
+    locations: list(locationSchema, 'Where it is recorded (the upstream) and seen (hosts, inventory).').min(
+      1,
+    ),
+    source: z.url().max(2000).meta({ description: 'The announcement of the sunset.' }).optional(),
+  }),
 } as const satisfies Record<DetailTypeName, z.ZodType>;
 
 type Schemas = typeof detailSchemas;
@@ -281,6 +296,7 @@ export type UpstreamAnnouncementNeedsReviewDetail = EventDetail<'Upstream Announ
 export type ConsumersNotReadyDetail = EventDetail<'Consumers Not Ready'>;
 export type NotificationDeliveryFailedDetail = EventDetail<'Notification Delivery Failed'>;
 export type ScanMissedDetail = EventDetail<'Scan Missed'>;
+export type ClientCertificateSunsetDetail = EventDetail<'Client Certificate Sunset'>;
 
 /** A validated event of one detail type: what consumers (the Slack notifier, tests) work with. */
 export type CatalogueEvent = {

@@ -21,6 +21,7 @@ export const DetailType = {
   ConsumersNotReady: 'Consumers Not Ready',
   NotificationDeliveryFailed: 'Notification Delivery Failed',
   ScanMissed: 'Scan Missed',
+  ClientCertificateSunset: 'Client Certificate Sunset',
 } as const;
 
 export type DetailTypeName = (typeof DetailType)[keyof typeof DetailType];

@@ -38,6 +38,7 @@ export type {
   ConsumersNotReadyDetail,
   NotificationDeliveryFailedDetail,
   ScanMissedDetail,
+  ClientCertificateSunsetDetail,
   CatalogueEvent,
 } from './detail-schemas';
 export { EventSchemaError, parseDetail, buildEvent, parseEvent } from './envelope';

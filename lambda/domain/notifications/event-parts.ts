@@ -405,6 +405,25 @@ export const partsBuilders: { readonly [T in DetailTypeName]: PartsBuilder<T> } 
       : `Check the ${escapeText(d.schedule)} schedule and the errors of its function (CloudWatch alarm and logs), or run ${code('certrotor run')} locally.`,
     escalate: true,
   }),
+  'Client Certificate Sunset': (d, { now }) => {
+    const label = certLabel(d.certificate);
+    const past = d.daysLeft <= 0;
+    return {
+      title: `Client certificate losing clientAuth: ${label} (upstream ${d.upstream.name})`,
+      subject: label,
+      what: `${bold(label)} is presented to upstream ${bold(d.upstream.name)} as a client certificate and carries clientAuth from a public CA${d.certificate.issuer ? ` (${escapeText(d.certificate.issuer)})` : ''}. ${escapeText(d.authority)} ${past ? 'no longer issues' : 'stops issuing'} certificates with clientAuth ${past ? 'since' : 'from'} ${bold(d.sunsetDate)}${past ? '' : ` (in ${plural(d.daysLeft, 'day')})`}: its renewal will not authenticate as a client.`,
+      certificate: d.certificate,
+      remainingMs: remainingMsUntil(d.certificate.notAfter, now),
+      fields: [
+        ['Upstream', bold(d.upstream.name)],
+        ['No clientAuth from', escapeText(`${d.sunsetDate} (${d.authority})`)],
+        ...(d.source ? ([['Source', `<${d.source}|announcement>`]] as const) : []),
+      ],
+      where: d.locations.map(locationLine),
+      next: `Ask the vendor of ${bold(d.upstream.name)} to accept a client certificate from a private CA (or their own), issue it (an ${code('acm-pca')} or local CA issuer) and import it with ${code(`certrotor upstream import-client-cert ${d.upstream.name} …`)} before this one expires${past ? '' : ` or ${escapeText(d.sunsetDate)} comes`}.`,
+      escalate: past,
+    };
+  },
 };
 /** Every detail type this module formats: all of them (the builders object is exhaustive by type). */
 export const FORMATTED_DETAIL_TYPES: readonly DetailTypeName[] = DETAIL_TYPES.filter(
