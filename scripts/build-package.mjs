@@ -11,11 +11,13 @@
 //   have. The public surface reaches none of them (the configuration's type is the generated, zod-free
 //   CertRotorConfiguration; the construct's internals are @internal), and the build fails if a reached
 //   declaration imports anything but aws-cdk-lib and constructs (the peer dependencies), so a consumer
-//   compiling with skipLibCheck: false needs nothing else. Declaring zod a dependency instead would
-//   make every install download a validation library that no installed code runs (it is bundled).
+//   compiling with skipLibCheck: false needs nothing else (scripts/prune-declarations.mjs). Declaring zod
+//   a dependency instead would make every install download a validation library that no installed code
+//   runs (it is bundled).
 import { build } from 'esbuild';
-import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pruneDeclarations } from './prune-declarations.mjs';
 
 const logLevel = process.argv.includes('--quiet') ? 'error' : 'warning';
 const handlers = readdirSync('lambda/handlers')
@@ -52,58 +54,9 @@ await Promise.all([
   ),
 ]);
 
-/** The packages a published declaration may import: the peer dependencies. */
-const DECLARATION_IMPORTS = /^(aws-cdk-lib(\/.*)?|constructs)$/;
-
-/** Every `.d.ts` under `dir`. */
-function declarationFiles(dir) {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.d.ts'))
-    .map((e) => join(e.parentPath, e.name));
+try {
+  pruneDeclarations('dist-lib');
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
 }
-
-/** The module specifiers a declaration file imports or re-exports (static and `import('…')` types). */
-function specifiers(file) {
-  const text = readFileSync(file, 'utf8');
-  const found = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?\bfrom\s+['"]([^'"]+)['"]/g))
-    found.push(m[1]);
-  for (const m of text.matchAll(/(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)) found.push(m[1]);
-  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push(m[1]);
-  return found;
-}
-
-/** Keeps the declarations `dist-lib/lib/index.d.ts` reaches, deletes the others (see the header). */
-function pruneDeclarations(outDir) {
-  const entry = resolve(outDir, 'lib', 'index.d.ts');
-  if (!existsSync(entry)) return;
-  const reached = new Set();
-  const pending = [entry];
-  const problems = [];
-  while (pending.length > 0) {
-    const file = pending.pop();
-    if (reached.has(file)) continue;
-    reached.add(file);
-    for (const specifier of specifiers(file)) {
-      if (specifier.startsWith('.')) {
-        const base = resolve(dirname(file), specifier).replace(/\.js$/, '');
-        const target = [`${base}.d.ts`, join(base, 'index.d.ts')].find((f) => existsSync(f));
-        if (target) pending.push(target);
-        else problems.push(`${relative(outDir, file)} imports ${specifier}, which has no declaration`);
-      } else if (!DECLARATION_IMPORTS.test(specifier)) {
-        problems.push(
-          `${relative(outDir, file)} imports ${specifier}, which is not a peer dependency (keep it off the public surface: @internal)`,
-        );
-      }
-    }
-  }
-  if (problems.length > 0) throw new Error(`published declarations:\n  ${problems.join('\n  ')}`);
-  for (const file of declarationFiles(outDir)) if (!reached.has(resolve(file))) rmSync(file);
-  const directories = readdirSync(outDir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => join(e.parentPath, e.name))
-    .sort((a, b) => b.length - a.length);
-  for (const directory of directories) if (readdirSync(directory).length === 0) rmdirSync(directory);
-}
-
-pruneDeclarations('dist-lib');
