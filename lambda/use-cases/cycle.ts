@@ -4,7 +4,7 @@
  * certificate whose renewal is due → publish the rotation events → notify. Publishing and notifying
  * never fail the cycle; their problems are reported with the rest.
  */
-import { clientAuthFindings } from './client-auth-use';
+import { type ClientAuthScanInput, clientAuthFindings } from './client-auth-use';
 import { describeError } from '../domain/errors';
 import type { Finding } from '../domain/findings';
 import type { Threshold, ThresholdScaling } from '../domain/thresholds';
@@ -73,7 +73,7 @@ export interface CycleDeps {
   readonly siblingSources?: readonly CertificateSource[];
 }
 
-export interface ScanInput {
+export interface ScanInput extends ClientAuthScanInput {
   readonly endpoints: readonly EndpointTarget[];
   readonly specs: readonly ManagedCertificateSpec[];
   readonly renewal: ReadonlyMap<string, RenewalPolicy>;
@@ -126,7 +126,7 @@ export async function scan(deps: CycleDeps, input: ScanInput): Promise<ScanRepor
   }
   const agentDrift = await agentDriftFindings(deps.state, managed, observations, input, now);
   // Client certificates presented to upstreams that public CAs will no longer renew with clientAuth.
-  const clientAuth = await clientAuthFindings(deps.state, observations, now);
+  const clientAuth = await clientAuthFindings(deps.state, observations, now, input);
   const evaluation: Evaluation = {
     ...evaluated,
     findings: [...evaluated.findings, ...agentDrift, ...clientAuth],

@@ -57,7 +57,7 @@ interface Workspace {
 }
 
 /** Inventory: a DigiCert-named client+server certificate, a private CA's client certificate, a Let's Encrypt server-only one. */
-async function workspace(): Promise<Workspace> {
+async function workspace(options: { ledger?: boolean } = {}): Promise<Workspace> {
   const dir = await temp.make('cli-public-client-auth');
   const digicertCa = await mint('C=US, O=DigiCert Inc, CN=DigiCert Test TLS CA', { isCA: true });
   const privateCa = await mint('O=Example Corp, CN=Payments private CA', { isCA: true });
@@ -94,6 +94,17 @@ async function workspace(): Promise<Workspace> {
           clientCertificate: 'vendor-client',
           consumers: { hosts: ['web-1'] },
         },
+        // A second upstream the same client certificate is presented to, never imported for it.
+        ...(options.ledger
+          ? [
+              {
+                name: 'ledger',
+                endpoints: [{ host: 'ledger.example.net', port: 443, environment: 'prod' }],
+                clientCertificate: 'vendor-client',
+                consumers: { hosts: ['web-1'] },
+              },
+            ]
+          : []),
       ],
       sources: [{ name: 'pems', kind: 'files', environment: 'prod', paths: Object.values(files) }],
       local: { stateDirectory: join(dir, 'state') },
@@ -227,5 +238,25 @@ describe('client certificates from public CAs (built binary)', () => {
     expect(scanned.findings.filter((f) => f.kind === 'client-auth-sunset')).toEqual([]);
     const status = await certrotor(ws, 'status', '--wide');
     expect(status.out).not.toMatch(/upstream payments client certificate/);
+  });
+
+  it('checks a configured upstream client certificate never imported for that upstream, from the version certrotor holds', async () => {
+    const ws = await workspace({ ledger: true });
+    const digicert = await mint('C=US, O=DigiCert Inc, CN=DigiCert Test TLS CA', { isCA: true });
+    expect(
+      (await importClientCertificate(ws, await mint('CN=client.example.com', { issuer: digicert }))).code,
+    ).toBe(0);
+
+    const scanned = JSON.parse((await certrotor(ws, 'scan', '--json')).out) as {
+      findings: { kind: string; severity: string; locations: string[]; details: Record<string, unknown> }[];
+    };
+
+    const sunset = scanned.findings.filter((f) => f.kind === 'client-auth-sunset');
+    expect(sunset.map((f) => f.details.upstream).sort()).toEqual(['ledger', 'payments']);
+    expect(sunset.find((f) => f.details.upstream === 'ledger')).toMatchObject({
+      severity: 'warning',
+      locations: ['upstream ledger client certificate'],
+      details: { authority: 'Chrome Root Program', sunsetDate: '2027-03-15' },
+    });
   });
 });

@@ -277,7 +277,7 @@ describe('renewal policies and scan settings', () => {
     expect(policies.get('api')).toEqual(expected);
   });
 
-  it('gives the scan the thresholds, concurrency, observation lifetime and the hosts whose agents must report', () => {
+  it('gives the scan the thresholds, concurrency, observation lifetime, the hosts whose agents must report and the upstreams’ client certificates', () => {
     // Prepare
     const cfg = config((c) => {
       c.destinations.push({ name: 'agents', kind: 'agent', hosts: ['web-1'], directory: '/tls' });
@@ -299,6 +299,7 @@ describe('renewal policies and scan settings', () => {
       expectedHosts: [expect.objectContaining({ host: 'web-1', certificate: 'api', environment: 'staging' })],
       thresholdScaling: 'lifetime',
       identity: 'name',
+      clientCertificateUses: [{ upstream: 'payments', certificate: 'vendor-client', environments: ['prod'] }],
     });
   });
 });

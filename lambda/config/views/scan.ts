@@ -1,7 +1,7 @@
 /**
  * The scan's settings from configuration (renewal policies, alert thresholds, concurrency, the hosts
- * whose agents must report, how long observations are kept): one answer for `scan`/`run` in the CLI
- * and the inventory and probe jobs.
+ * whose agents must report, how long observations are kept, the upstreams' client certificates): one
+ * answer for `scan`/`run` in the CLI and the inventory and probe jobs.
  */
 import type { CertrotorConfig } from '../configuration';
 import type { ScanInput } from '../../use-cases/cycle';
@@ -17,6 +17,7 @@ export type ScanSettings = Pick<
   | 'observationTtlMs'
   | 'thresholdScaling'
   | 'identity'
+  | 'clientCertificateUses'
 >;
 
 export function scanSettings(config: CertrotorConfig): ScanSettings {
@@ -31,6 +32,18 @@ export function scanSettings(config: CertrotorConfig): ScanSettings {
     // Agent reports (hosts that run `certrotor agent`) are judged for drift in the same scan.
     expectedHosts: expectedAgentHosts(config),
     observationTtlMs: config.aws.observationTtl,
+    // Checked for clientAuth from a public CA whether or not they were imported.
+    clientCertificateUses: config.upstreams.flatMap((u) =>
+      u.clientCertificate
+        ? [
+            {
+              upstream: u.name,
+              certificate: u.clientCertificate,
+              environments: [...new Set(u.endpoints.flatMap((e) => (e.environment ? [e.environment] : [])))],
+            },
+          ]
+        : [],
+    ),
   };
 }
 
