@@ -9,6 +9,7 @@ import { currentHolder } from '../adapters/local/process-holder';
 import { InvalidInputError, describeError } from '../domain/errors';
 import { eventSink, rotateWithEvents, runCycle } from '../use-cases/cycle';
 import { repairRotation } from '../use-cases/rotation/repair';
+import { acmRenewalSource } from '../wiring/acm-issuer';
 import { withConfigOption } from './config-option';
 import type { CliContext } from './context';
 import { cycleDeps, scanInput } from './cycle-commands';
@@ -83,7 +84,9 @@ export function registerRotationCommands(program: Command, ctx: CliContext): voi
       parseFailOn(options.failOn);
       applyRehearsal(ctx, options);
       const runtime = await runtimeFor(ctx, options);
-      const deps = cycleDeps(runtime, ctx);
+      // ACM's renewals decide when its certificates rotate, as in the deployed planner.
+      const acm = acmRenewalSource(runtime.config, runtime.issuers);
+      const deps = { ...cycleDeps(runtime, ctx), ...(acm ? { acm } : {}) };
       const interrupt = onInterrupt(ctx);
       const report = await runCycle(deps, {
         ...scanInput(runtime),

@@ -16,7 +16,7 @@ import { SFNClient, executionStarter } from '../adapters/aws/step-functions';
 import { acmIssuedCertificates, plannedCertificates } from '../config/views/planner';
 import { ConfigurationError } from '../domain/errors';
 import { SCAN_PROBLEMS_METRIC } from '../domain/health-metrics';
-import { reconcileAcmRenewals } from '../use-cases/acm-renewals';
+import { reconcileAcmRenewals, renewedReasons } from '../use-cases/acm-renewals';
 import { type PlannedStart, planRotations } from '../use-cases/rotation/plan-rotations';
 import { acmStatusReader } from '../wiring/acm-issuer';
 import { acmeRenewalWindows } from '../wiring/acme';
@@ -74,9 +74,8 @@ async function run(event?: unknown): Promise<{
     eventArns,
   );
   for (const r of reconciled) logger.info('ACM renewal check', { ...r });
-  const renewed = new Map(
-    reconciled.flatMap((r) => (r.outcome === 'renewed' ? [[r.name, r.reason] as const] : [])),
-  );
+  // Renewed by ACM: due, with why (caRenewalDecision, the same decision as `certrotor run`'s).
+  const renewed = renewedReasons(reconciled);
   const planned = plannedCertificates(config)
     .map((c) => (renewed.has(c.name) ? { ...c, dueBecause: renewed.get(c.name)! } : c))
     // An ACM event plans only the certificates it renewed; the schedule plans every certificate.

@@ -4,8 +4,8 @@
  * renewals: for each certificate of an `acm` issuer, what ACM holds now (DescribeCertificate) against
  * the version distributed (the certificate state's current version). ACM's "ACM Certificate Available"
  * event runs it for the event's ARNs; the planner runs it for all on its schedule, because events are
- * best effort. A renewed certificate becomes due: the planner starts a rotation of it, which exports
- * the renewed material of the same ARN (no new request).
+ * best effort; `certrotor run` runs it on every cycle. A renewed certificate becomes due: a rotation of it exports
+ * the renewed material of the same ARN (no new request). `caRenewalDecision` is the one decision both use.
  */
 import {
   ACM_ISSUANCE_COLLECTION,
@@ -110,5 +110,83 @@ async function reconcileOne(
     ...base,
     outcome: 'current',
     reason: `the hosts have ACM's latest version (notAfter ${acm.notAfter})${acm.renewalStatus ? `; ACM's renewal: ${acm.renewalStatus}` : ''}`,
+  };
+}
+
+/** Why a certificate whose CA renews it is not due: the hosts have the CA's latest version. */
+export const CA_RENEWS_NOT_DUE = 'its CA renews it: a rotation follows when the CA has renewed it';
+
+/**
+ * The renewal decision for a certificate its CA renews (ACM), the deployed planner's and
+ * `certrotor run`'s alike: due when the CA renewed it (`dueBecause`, from the reconciliation); not due
+ * once a version was distributed and the CA has not renewed it, whatever certrotor's own renewal time
+ * says; undefined otherwise (never distributed, or not renewed by its CA): certrotor's own renewal
+ * decision applies (it starts the first rotation).
+ */
+export function caRenewalDecision(
+  certificate: { readonly caRenews?: boolean; readonly dueBecause?: string },
+  distributed: boolean,
+): { readonly due: boolean; readonly reason: string } | undefined {
+  if (certificate.dueBecause !== undefined) return { due: true, reason: certificate.dueBecause };
+  if (certificate.caRenews && distributed) return { due: false, reason: CA_RENEWS_NOT_DUE };
+  return undefined;
+}
+
+/** Why each reconciled certificate is due: those ACM renewed (the `dueBecause` of the decision). */
+export function renewedReasons(reconciled: readonly AcmReconciliation[]): Map<string, string> {
+  return new Map(reconciled.flatMap((r) => (r.outcome === 'renewed' ? [[r.name, r.reason] as const] : [])));
+}
+
+/** What `certrotor run` needs to reconcile ACM's renewals: the `acm` certificates and ACM's view. */
+export interface AcmRenewalSource {
+  readonly certificates: readonly AcmIssuedCertificate[];
+  readonly status: AcmRenewalDeps['status'];
+}
+
+/**
+ * A cycle's rotations: certrotor's own verdicts, except for the certificates ACM renews, which the
+ * reconciliation decides as the planner does (`caRenewalDecision`). An unfinished rotation (a pending
+ * version) keeps its own verdict: finishing it is not a renewal. A failed reconciliation is reported
+ * and leaves its certificate not due.
+ */
+export async function dueInCycle<
+  V extends { readonly name: string; readonly due: boolean; readonly reason: string },
+>(
+  deps: { readonly state: StateStore; readonly clock: Clock; readonly acm?: AcmRenewalSource },
+  verdicts: readonly V[],
+): Promise<{ due: V[]; failures: { what: string; error: string }[] }> {
+  const certificates = deps.acm?.certificates ?? [];
+  if (!deps.acm || certificates.length === 0) return { due: verdicts.filter((v) => v.due), failures: [] };
+  const reconciled = await reconcileAcmRenewals(
+    { state: deps.state, clock: deps.clock, status: deps.acm.status },
+    certificates,
+  );
+  const dueBecause = renewedReasons(reconciled);
+  const caRenews = new Set(certificates.map((c) => c.name));
+  const due: V[] = [];
+  for (const verdict of verdicts) {
+    if (!caRenews.has(verdict.name)) {
+      if (verdict.due) due.push(verdict);
+      continue;
+    }
+    const stored = (await readCertificateState(deps.state, verdict.name, deps.clock()))?.value;
+    const decided =
+      stored?.pending === undefined
+        ? caRenewalDecision(
+            {
+              caRenews: true,
+              ...(dueBecause.has(verdict.name) ? { dueBecause: dueBecause.get(verdict.name)! } : {}),
+            },
+            stored?.current !== undefined,
+          )
+        : undefined;
+    if (decided ? decided.due : verdict.due)
+      due.push(decided ? { ...verdict, due: true, reason: decided.reason } : verdict);
+  }
+  return {
+    due,
+    failures: reconciled
+      .filter((r) => r.outcome === 'failed')
+      .map((r) => ({ what: `ACM renewal check ${r.name}`, error: r.reason })),
   };
 }

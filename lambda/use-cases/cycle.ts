@@ -4,6 +4,7 @@
  * certificate whose renewal is due → publish the rotation events → notify. Publishing and notifying
  * never fail the cycle; their problems are reported with the rest.
  */
+import { type AcmRenewalSource, dueInCycle } from './acm-renewals';
 import { type ClientAuthScanInput, clientAuthFindings } from './client-auth-use';
 import { describeError } from '../domain/errors';
 import type { Finding } from '../domain/findings';
@@ -71,6 +72,8 @@ export interface CycleDeps {
    * certificate that has a finding now.
    */
   readonly siblingSources?: readonly CertificateSource[];
+  /** ACM exportable certificates: a cycle rotates them when ACM renewed them (acm-renewals.ts). */
+  readonly acm?: AcmRenewalSource;
 }
 
 export interface ScanInput extends ClientAuthScanInput {
@@ -196,7 +199,10 @@ export async function runCycle(
   const failures: ScanFailure[] = [...report.failures];
   const rotations: RotationResult[] = [];
   const deferred: DeferredRotation[] = [];
-  for (const verdict of report.evaluation.renewals.filter((r) => r.due)) {
+  // Certificates ACM renews are due when ACM renewed them, as in the planner (acm-renewals.ts).
+  const due = await dueInCycle(deps, report.evaluation.renewals);
+  failures.push(...due.failures);
+  for (const verdict of due.due) {
     const spec = input.specs.find((s) => s.name === verdict.name);
     if (!spec) continue;
     // Interrupted: no new rotation starts.

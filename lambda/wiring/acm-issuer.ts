@@ -11,7 +11,9 @@ import type { AwsClientProvider } from '../adapters/aws/clients';
 import type { CertrotorConfig, IssuerConfig } from '../config/configuration';
 import type { AcmCertificateStatus } from '../domain/acm-issuance';
 import { InvalidInputError } from '../domain/errors';
-import type { Clock, StateStore } from '../domain/ports';
+import type { Clock, Issuer, StateStore } from '../domain/ports';
+import { acmIssuedCertificates } from '../config/views/planner';
+import type { AcmRenewalSource } from '../use-cases/acm-renewals';
 import { readCertificateState } from '../use-cases/certificate-state';
 
 export type AcmIssuerConfig = Extract<IssuerConfig, { kind: 'acm' }>;
@@ -58,5 +60,26 @@ export function acmStatusReader(
     if (issuer?.kind !== 'acm')
       throw new InvalidInputError(`issuers.${issuerName}: not an acm issuer (reading ${certificateArn})`);
     return readAcmCertificateStatus(clients.get(ACMClient, issuer.region), certificateArn);
+  };
+}
+
+/**
+ * `certrotor run`'s view of ACM's renewals: the `acm` certificates, and what ACM holds for an ARN read
+ * through the issuer the runtime built (its region, the SDK's credentials and endpoint).
+ */
+export function acmRenewalSource(
+  config: CertrotorConfig,
+  issuers: ReadonlyMap<string, Issuer>,
+): AcmRenewalSource | undefined {
+  const certificates = acmIssuedCertificates(config);
+  if (certificates.length === 0) return undefined;
+  return {
+    certificates,
+    status: async (issuerName, certificateArn) => {
+      const issuer = issuers.get(issuerName);
+      if (!(issuer instanceof AcmExportableIssuer))
+        throw new InvalidInputError(`issuers.${issuerName}: not an acm issuer (reading ${certificateArn})`);
+      return issuer.status(certificateArn);
+    },
   };
 }

@@ -175,6 +175,8 @@ export interface StartMotoOptions {
   readonly timeoutMs?: number;
   /** Where the server's request log goes; removed by a clean `stop()`. @default .cache/moto/server-<port>.log */
   readonly logFile?: string;
+  /** A Python script run with the venv's python instead of moto_server (it adds what moto lacks). */
+  readonly launcher?: string;
 }
 
 /** Starts `.venv/bin/moto_server` on a free loopback port and waits until it answers. */
@@ -194,7 +196,11 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<Running
     // A file, not a pipe: moto logs every request and a full pipe would stall it.
     const log = openSync(logFile, 'w');
     const started = Date.now();
-    const child = spawn(MOTO_SERVER_BIN, ['-H', '127.0.0.1', '-p', String(port)], {
+    const serverArgs = ['-H', '127.0.0.1', '-p', String(port)];
+    const [command, args] = options.launcher
+      ? [join(ROOT, '.venv', 'bin', 'python'), [options.launcher, ...serverArgs]]
+      : [MOTO_SERVER_BIN, serverArgs];
+    const child = spawn(command, args, {
       stdio: ['ignore', log, log],
       env: { ...process.env, PYTHONUNBUFFERED: '1' },
     });

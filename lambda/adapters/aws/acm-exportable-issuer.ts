@@ -111,6 +111,11 @@ export class AcmExportableIssuer implements Issuer {
     return describeAcmCertificate(this.options.acm, certificateArn);
   }
 
+  /** What ACM holds now for an ARN, as the renewal reconciliation reads it (lambda/use-cases/acm-renewals.ts). */
+  async status(certificateArn: string): Promise<AcmCertificateStatus> {
+    return readAcmCertificateStatus(this.options.acm, certificateArn);
+  }
+
   /** The recorded request when it still fits, else a new request recorded before anything else. */
   private async certificateFor(
     request: IssueRequest,

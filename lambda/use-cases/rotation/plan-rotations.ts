@@ -18,6 +18,7 @@ import { retryNotBefore } from '../../domain/rotation/backoff';
 import { COLLECTIONS, nextVersionId, readCertificateState } from '../certificate-state';
 import type { StoredObservation } from '../cycle';
 import { acquireRotationLock, releaseRotationLock } from './lock';
+import { caRenewalDecision } from '../acm-renewals';
 
 /** A managed certificate as the planner sees it (lambda/config/views/planner.ts). */
 export interface PlannedCertificate {
@@ -108,13 +109,10 @@ async function planOne(
   let dueReason: string | undefined;
   // A pending version is an unfinished rotation: resuming it is due whatever the renewal time says.
   if (current?.pending?.version !== version) {
-    if (certificate.dueBecause === undefined) {
-      if (certificate.caRenews && current?.current)
-        return {
-          ...base,
-          status: 'not-due',
-          reason: 'its CA renews it: a rotation follows when the CA has renewed it',
-        };
+    // Its CA renews it (ACM): the same decision as `certrotor run`'s (../acm-renewals.ts).
+    const byCa = caRenewalDecision(certificate, current?.current !== undefined);
+    if (byCa && !byCa.due) return { ...base, status: 'not-due', reason: byCa.reason };
+    if (byCa === undefined) {
       const served = current?.current ? [] : await servedFacts(state, certificate.name, now);
       const window =
         current?.current && renewalWindow && certificate.issuer !== undefined
