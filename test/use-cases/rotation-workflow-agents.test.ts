@@ -24,6 +24,7 @@ import { DEFAULT_ROLLOUT, DEFAULT_VERIFY } from '../../lambda/use-cases/managed-
 import { shortFingerprint } from '../../lambda/domain/certificate';
 import type { TargetRecord, TargetRef } from '../../lambda/domain/rotation/rollout';
 import { finishStep } from '../../lambda/use-cases/rotation/finish';
+import { acquireRotationLock } from '../../lambda/use-cases/rotation/lock';
 import { ROTATION_TARGETS_COLLECTION } from '../../lambda/use-cases/rotation/records';
 import { rollbackStep } from '../../lambda/use-cases/rotation/rollback';
 import type { RotationDeps, RotationRef, RotationSpec } from '../../lambda/use-cases/rotation/spec';
@@ -397,5 +398,23 @@ describe('rotation workflow steps with agent hosts (non-blocking agent destinati
       initial.facts.fingerprintSha256,
       issued.fingerprint,
     ]);
+  });
+
+  it('starts with the reason the planner gave in the lock it took for the execution, and says it', async () => {
+    // Prepare: the planner takes the lock for the execution it starts, saying why.
+    const r = await rig();
+    await withCurrentVersion(r);
+    const ref = await reference(r);
+    const why = "inside the CA's suggested renewal window (ARI): the CA moved it earlier";
+    await acquireRotationLock(r.state, CERT, { ...ref, reason: why }, r.clock.now);
+
+    // Act: the workflow's Start step, whose input carries no reason.
+    expect(await startStep(r.deps(), spec, ref)).toEqual({ started: true, resumed: false });
+
+    // Assess
+    const pending = (await readCertificateState(r.state, CERT, r.clock.now))?.value.pending;
+    expect(pending?.reason).toBe(why);
+    const started = r.events.find((e) => e.detailType === 'Rotation Started');
+    expect(String(started?.detail.summary)).toContain(why);
   });
 });

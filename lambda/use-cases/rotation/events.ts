@@ -37,7 +37,7 @@ export async function publishStarted(
           'started',
           'info',
           now,
-          `${spec.name}: rotation ${ref.version} started for ${targets} target(s)`,
+          `${spec.name}: rotation ${ref.version} started for ${targets} target(s)${ref.reason ? `: ${ref.reason}` : ''}`,
         ),
         rotation: rotation(spec, ref),
         ...(current ? { previous: versionRef(spec.name, current) } : {}),

@@ -19,11 +19,16 @@ export const RENEWAL_INTERVAL_MS = 15_000;
 export interface RotationLock extends Lock {
   readonly leaseUntil?: string;
   readonly holder?: LockHolder;
+  /** Why the rotation runs, as whoever took the lock said it (the planner, for the workflow it starts). */
+  readonly reason?: string;
 }
 
 export type LockOutcome =
-  /** `alreadyHeld`: the owner held it already (a retried start, or the planner's lock for this execution). */
-  | { readonly taken: true; readonly alreadyHeld: boolean }
+  /**
+   * `alreadyHeld`: the owner held it already (a retried start, or the planner's lock for this
+   * execution), with the reason it was taken for.
+   */
+  | { readonly taken: true; readonly alreadyHeld: boolean; readonly reason?: string }
   | { readonly taken: false; readonly reason: string };
 
 /** Takes the lock for `ref.owner`, or finds it already held by that owner (a retried start). */
@@ -40,6 +45,7 @@ export async function acquireRotationLock(
     purpose: `rotate ${name} ${ref.version}`,
     leaseUntil: new Date(now.getTime() + ROTATION_LOCK_LEASE_MS).toISOString(),
     ...(ref.holder ? { holder: ref.holder } : {}),
+    ...(ref.reason ? { reason: ref.reason.slice(0, 500) } : {}),
   };
   try {
     await state.put(COLLECTIONS.locks, name, lock, now, {
@@ -54,7 +60,7 @@ export async function acquireRotationLock(
   if (!held) return acquireRotationLock(state, name, ref, now);
   if (held.value.owner === ref.owner) {
     await renewRotationLock(state, name, ref, now);
-    return { taken: true, alreadyHeld: true };
+    return { taken: true, alreadyHeld: true, ...(held.value.reason ? { reason: held.value.reason } : {}) };
   }
   // Its holder died (a killed process on this host): take the lock over, as its lease would allow later.
   if (held.value.holder && isHolderGone?.(held.value.holder)) {

@@ -142,7 +142,10 @@ async function planOne(
         reason: `backing off after ${current!.failedAttempts} failed attempt(s): next attempt after ${notBefore.toISOString()}`,
       };
   }
-  const owner = { name: certificate.name, version, owner: executionName };
+  const why =
+    certificate.dueBecause ?? (current?.current ? (dueReason ?? 'renewal due') : 'no current version');
+  // The reason rides in the lock: the workflow's Start step records it and Rotation Started says it.
+  const owner = { name: certificate.name, version, owner: executionName, reason: why };
   const lock = await acquireRotationLock(state, certificate.name, owner, now);
   if (!lock.taken) return { ...base, status: 'locked', reason: lock.reason };
   try {
@@ -159,11 +162,7 @@ async function planOne(
     return {
       ...base,
       status,
-      reason:
-        status === 'already-started'
-          ? `execution ${executionName} was started earlier`
-          : (certificate.dueBecause ??
-            (current?.current ? (dueReason ?? 'renewal due') : 'no current version')),
+      reason: status === 'already-started' ? `execution ${executionName} was started earlier` : why,
     };
   } catch (error) {
     // Nothing will run under this lock: free it so the next schedule (or a manual rotation) can.

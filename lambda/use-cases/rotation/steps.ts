@@ -70,6 +70,9 @@ export async function startStep(
   }
   const lock = await acquireRotationLock(deps.state, spec.name, ref, now, deps.isHolderGone);
   if (!lock.taken) return { started: false, kind: 'locked', reason: lock.reason };
+  // The planner says why in the lock it takes for the workflow it starts: the pending record and
+  // Rotation Started carry it, as the CLI's reason does.
+  if (ref.reason === undefined && lock.reason !== undefined) ref = { ...ref, reason: lock.reason };
   const state = (await readCertificateState(deps.state, spec.name, now))?.value;
   if (state?.pending && state.pending.version !== ref.version) {
     return {
