@@ -252,10 +252,7 @@ export function costLines(template: Record<string, unknown>, usage: UsageModel):
     ],
     ['NotificationsSent (hours with messages)', Math.min(HOURS_PER_MONTH, usage.slackMessagesPerMonth / 2)],
     ['DigestsSent', hoursOf('digest')],
-    [
-      'ScanProblems, NewFindings, upstream counters (only when not zero)',
-      3 * usage.hoursWithProblems,
-    ],
+    ['ScanProblems, NewFindings, upstream counters (only when not zero)', 3 * usage.hoursWithProblems],
   ];
   const metricMonths = metricHours.reduce((sum, [, h]) => sum + h, 0) / HOURS_PER_MONTH;
 
