@@ -9,7 +9,13 @@ import {
   type AcmIssuanceRecord,
   acmIssuanceId,
 } from '../../lambda/domain/acm-issuance';
-import { reconcileAcmRenewals } from '../../lambda/use-cases/acm-renewals';
+import {
+  CA_RENEWS_NOT_DUE,
+  dueInCycle,
+  reconcileAcmRenewals,
+  renewedReasons,
+} from '../../lambda/use-cases/acm-renewals';
+import { planRotations } from '../../lambda/use-cases/rotation/plan-rotations';
 import { COLLECTIONS, type CertificateState } from '../../lambda/use-cases/certificate-state';
 import { MemoryStateStore } from '../fakes/memory-state-store';
 
@@ -101,5 +107,70 @@ describe('the ACM renewal reconciliation', () => {
     );
 
     expect(results.map((r) => [r.name, r.outcome])).toEqual([['renewed', 'renewed']]);
+  });
+
+  it("is one decision for certrotor run and the deployed planner: due where ACM renewed or nothing was distributed yet, never by certrotor's own renewal time once distributed", async () => {
+    const names = [...all, 'never-requested'];
+    const certificates = names.map((name) => ({ name, issuer: 'public' }));
+    // certrotor's own renewal time says due for every one of them.
+    const ownVerdicts = names.map((name) => ({ name, due: true, reason: 'renewal was due' }));
+
+    const cycleState = await stateWith(all, ['renewed', 'same', 'renewing', 'pending', 'unreadable']);
+    const cycle = await dueInCycle(
+      { state: cycleState, clock: () => NOW, acm: { certificates, status } },
+      ownVerdicts,
+    );
+
+    const plannerState = await stateWith(all, ['renewed', 'same', 'renewing', 'pending', 'unreadable']);
+    const reconciled = await reconcileAcmRenewals(
+      { state: plannerState, clock: () => NOW, status },
+      certificates,
+    );
+    const renewed = renewedReasons(reconciled);
+    const started: string[] = [];
+    const plans = await planRotations(
+      names.map((name) => ({
+        name,
+        issuer: 'public',
+        environments: ['prod'],
+        renewal: {},
+        caRenews: true,
+        ...(renewed.has(name) ? { dueBecause: renewed.get(name)! } : {}),
+      })),
+      plannerState,
+      async (_execution, input) => {
+        started.push(String(input.name));
+        return 'started';
+      },
+      NOW,
+    );
+
+    expect(cycle.due.map((v) => v.name)).toEqual(['renewed', 'undistributed', 'never-requested']);
+    expect(started).toEqual(cycle.due.map((v) => v.name));
+    expect(cycle.due.find((v) => v.name === 'renewed')?.reason).toBe(renewed.get('renewed'));
+    expect(plans.filter((p) => p.status === 'not-due').map((p) => [p.name, p.reason])).toEqual(
+      ['same', 'renewing', 'pending', 'unreadable'].map((name) => [name, CA_RENEWS_NOT_DUE]),
+    );
+    // An ACM status that cannot be read is reported; its certificate is not rotated.
+    expect(cycle.failures).toEqual([
+      { what: 'ACM renewal check unreadable', error: expect.stringContaining('AccessDeniedException') },
+    ]);
+  });
+
+  it('leaves an unfinished rotation of an acm certificate to its own verdict: finishing it is no renewal', async () => {
+    const state = await stateWith(['same'], ['same']);
+    const stored = (await state.get<CertificateState>(COLLECTIONS.certificates, 'same', NOW))!.value;
+    await state.put(
+      COLLECTIONS.certificates,
+      'same',
+      { ...stored, pending: { ...stored.current!, version: 'v2' } },
+      NOW,
+    );
+    const cycle = await dueInCycle(
+      { state, clock: () => NOW, acm: { certificates: [{ name: 'same', issuer: 'public' }], status } },
+      [{ name: 'same', due: true, reason: 'resume v2' }],
+    );
+
+    expect(cycle.due).toEqual([{ name: 'same', due: true, reason: 'resume v2' }]);
   });
 });
