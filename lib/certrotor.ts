@@ -32,6 +32,7 @@ import {
   PROBE_ENVIRONMENTS_VARIABLE,
   PROBE_PLACEMENTS_VARIABLE,
   PROBE_PLACEMENT_VARIABLE,
+  PROBE_READS_INVENTORY_VARIABLE,
 } from '../lambda/handlers/support/probe-environments';
 import { VERIFIERS_VARIABLE } from '../lambda/domain/rotation/placements';
 import { DEFAULT_PROBE_SHARD_SIZE } from '../lambda/use-cases/probe-shards';
@@ -333,6 +334,7 @@ export class CertRotor extends Construct {
           {
             [PROBE_ENVIRONMENTS_VARIABLE]: JSON.stringify(p.environments),
             [PROBE_PLACEMENT_VARIABLE]: p.name,
+            [PROBE_READS_INVENTORY_VARIABLE]: String(p.readsInventory ?? false),
           },
           { id: pascal(`probe-${p.name}`), network: placementOptions(p) },
         ),
@@ -394,6 +396,7 @@ export class CertRotor extends Construct {
     const planner = fn('planner', { CERTROTOR_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn });
     this.functions = { ...functions, planner };
 
+    const readers = placements.filter((p) => p.readsInventory).map((p) => this.placementProbes[p.name]!);
     grantJobPermissions(this, {
       config,
       key: this.key,
@@ -403,6 +406,7 @@ export class CertRotor extends Construct {
       webhookSecrets: this.webhookSecrets,
       functions: this.functions,
       additionalProbes: additionalProbes.map((p) => p.function),
+      inventoryProbes: readers,
       additionalVerifiers: Object.values(this.placementVerifiers),
     });
 
@@ -480,7 +484,7 @@ export class CertRotor extends Construct {
         configuration: document,
       });
 
-    acknowledgeNagFindings(this);
+    acknowledgeNagFindings(this, { inventoryProbes: readers });
   }
 }
 

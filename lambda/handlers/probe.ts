@@ -19,13 +19,15 @@ import {
   planProbeShards,
 } from '../use-cases/probe-shards';
 import { completeScheduledJob } from './support/heartbeat';
-import { servedEndpoints } from './support/probe-environments';
+import { probeReadsInventory, servedEndpoints } from './support/probe-environments';
 import { type ScanJobSummary, runScanJob, summarizeScanJob } from './support/scan-job';
 import { AwsClients, loadConfiguration, logger, metrics, parseEnvironment } from './support/runtime';
 import { instrumented } from './support/instrumented';
 
 const env = parseEnvironment();
 const clients = new AwsClients(env.AWS_REGION);
+/** The sibling sweep reads inventory sources again (not from a placement that cannot reach them). */
+const siblingInventory = probeReadsInventory();
 
 type ShardOutput = ProbeShardPlan | ProbeShardResult | { readonly swept: number };
 type LambdaContext = Parameters<ReturnType<typeof instrumented>>[1];
@@ -36,7 +38,7 @@ async function run(event?: unknown): Promise<ScanJobSummary | ShardOutput> {
     const config = servedEndpoints(await loadConfiguration(env));
     const job = (event as { job?: unknown } | undefined)?.job;
     if (typeof job !== 'string' || !PROBE_SHARD_JOBS.includes(job))
-      return summarizeScanJob(await runScanJob('probe', config, env, clients));
+      return summarizeScanJob(await runScanJob('probe', config, env, clients, { siblingInventory }));
     const request = parseProbeShardRequest(event);
     switch (request.job) {
       case 'probe-plan':
@@ -56,7 +58,7 @@ async function run(event?: unknown): Promise<ScanJobSummary | ShardOutput> {
           clients,
           // The sweep's heartbeat comes once, from probe-complete; a shard is not a sweep. Incidents
           // are judged against the whole placement's endpoints.
-          { scheduled: false, notificationConfig: config },
+          { scheduled: false, notificationConfig: config, siblingInventory },
         );
         return { index: shard.index, probed: report.observations.length, failed: report.failures.length };
       }

@@ -120,7 +120,7 @@ export async function sweepSiblings(
     return [];
   });
   // Inventory items and agent places join the scan only when they hold a certificate with a finding.
-  // Inventory places no source here could read again (a probe job has no inventory access): their
+  // Inventory places no source here could read again (a probe that does not read the inventory): their
   // last recorded certificate, judged as of now, never recorded again as if seen now.
   // Only for sources of a kind nothing in this scan read: a source read now that no longer lists a
   // place (a file removed, a certificate deleted) has no such place any more.

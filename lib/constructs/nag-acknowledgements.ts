@@ -35,7 +35,11 @@ export interface NagSubject {
  * cdk-nag AwsSolutions findings that are intended, each with its reason. Scoped as narrowly as the
  * finding allows (granular IAM5 ids name the exact action or resource).
  */
-export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
+export function acknowledgeNagFindings(
+  rotor: NagSubject & Construct,
+  /** Placement probes with the inventory's read grants (`readsInventory`). */
+  options: { readonly inventoryProbes?: readonly lambda.IFunction[] } = {},
+): void {
   const ack = (scope: Construct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id, reason });
   const verifiers = Object.values(rotor.placementVerifiers ?? {});
@@ -81,6 +85,13 @@ export function acknowledgeNagFindings(rotor: NagSubject & Construct): void {
       rotor.functions[name],
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
       'The inventory reads every ACM certificate of the account and region: discovering them is its job',
+    );
+  }
+  for (const probe of [rotor.functions.probe, ...(options.inventoryProbes ?? [])]) {
+    ack(
+      probe,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
+      "The probe's sibling sweep reads the inventory's ACM certificates again (read-only) when one holds a certificate with a finding",
     );
   }
   // The rotation steps and the upstream watcher (which delivers vendor material) share the delivery grants.

@@ -26,6 +26,17 @@ export interface NetworkPlacement {
   readonly subnets?: ec2.SubnetSelection;
   /** @default one security group per function, allowing all outbound traffic and no inbound */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * The subnets also reach ACM, Secrets Manager and ACM PCA (a NAT gateway, or VPC endpoints for
+   * `acm`, `secretsmanager` and `acm-pca`): this placement's probe then reads the inventory sources
+   * again in its sibling sweep, with the inventory job's read-only grants, so an inventory place
+   * holding a certificate with a finding shows what its source holds now. Without it, the probe
+   * judges those places by the inventory job's last recorded facts: a placement that reaches
+   * DynamoDB and EventBridge only through their VPC endpoints could not reach ACM, and a call that
+   * never connects would hold the probe run. The default probe (outside any VPC) always reads them.
+   * @default false
+   */
+  readonly readsInventory?: boolean;
 }
 
 /** The VPC settings of a function in `placement`. */

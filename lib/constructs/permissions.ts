@@ -2,7 +2,8 @@
  * Each function's role, scoped to its job: the state table and the bus for the jobs that use them;
  * certificate secrets under the certrotor prefix (or named as destinations), the configured private
  * CAs, ACM certificates and SSM install documents for the rotation and the upstream watcher; read-only
- * discovery for the inventory; only the webhook parameters and secrets for the Slack posters.
+ * discovery for the inventory and the probes' sibling sweep; only the webhook parameters and secrets
+ * for the Slack posters.
  */
 import {
   ArnFormat,
@@ -39,6 +40,11 @@ export interface PermissionsProps {
   readonly functions: JobFunctions;
   /** Probe functions of the network placements: the probe's grants. */
   readonly additionalProbes?: readonly lambda.IFunction[];
+  /**
+   * Those of them whose placement reaches the inventory's APIs (`readsInventory`): like the default
+   * probe, the inventory's read-only grants for the sibling sweep.
+   */
+  readonly inventoryProbes?: readonly lambda.IFunction[];
   /** Rotation-step functions of other network placements (Verify only): the rotation's grants, issuing aside. */
   readonly additionalVerifiers?: readonly lambda.IFunction[];
 }
@@ -78,6 +84,10 @@ export function grantJobPermissions(scope: Construct, props: PermissionsProps): 
   // The upstream watcher delivers vendor material (client certificates, trust bundles) to consumers.
   grantRotation(scope, functions['upstream-watch'], config, key, { issue: false });
   grantInventory(scope, functions.inventory, config, key);
+  // The probe's sibling sweep reads the inventory sources again (read-only, the inventory's grants)
+  // when a finding's certificate was last recorded in one of their places.
+  for (const probe of [functions.probe, ...(props.inventoryProbes ?? [])])
+    grantInventory(scope, probe, config, key);
   grantAcmRenewalChecks(functions.planner, config);
   grantRenewalInfoReads(scope, functions.planner, config);
   grantInventory(scope, functions['acm-expiry-event'], config, key);

@@ -28,6 +28,21 @@ export function probePlacement(
 }
 
 /**
+ * Whether this probe function reads the inventory sources again in the sibling sweep (ACM, Secrets
+ * Manager, the private CAs' certificates), so an inventory place with a finding's certificate shows
+ * what its source holds now, not what the inventory job last recorded. Unset: it does (the default
+ * probe, outside any VPC, reaches every AWS API). A network placement's probe has `false` unless the
+ * placement declares `readsInventory` (its subnets reach those APIs; see lib/constructs/network-placement.ts).
+ */
+export const PROBE_READS_INVENTORY_VARIABLE = 'CERTROTOR_PROBE_READS_INVENTORY';
+
+export function probeReadsInventory(
+  variable: string | undefined = process.env[PROBE_READS_INVENTORY_VARIABLE],
+): boolean {
+  return variable !== 'false';
+}
+
+/**
  * Every network placement's probe function, as JSON `[{ name, environments }]`, given to every function
  * so each scheduled job's Scan Missed check watches each placement's probe on its own.
  */

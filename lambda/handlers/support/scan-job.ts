@@ -85,6 +85,13 @@ export async function runScanJob(
      * (a probe shard): an incident is "most of an environment", not most of a shard. @default config
      */
     readonly notificationConfig?: CertrotorConfig;
+    /**
+     * A probe run's sibling sweep reads the inventory sources again (the inventory job's sources,
+     * `sourcesFrom`) when a finding's certificate was last recorded in one of their places: a
+     * certificate replaced in ACM since the last inventory run shows its new dates. Off, those places
+     * are judged by their last recorded facts. @default false
+     */
+    readonly siblingInventory?: boolean;
   } = {},
 ): Promise<ScanReport> {
   const clock = () => new Date();
@@ -98,6 +105,9 @@ export async function runScanJob(
               ...(options.issuerCas === false ? { issuerCas: false } : {}),
             })
           : [],
+      ...(job === 'probe' && options.siblingInventory
+        ? { siblingSources: sourcesFrom(config, clients, env.AWS_REGION) }
+        : {}),
       prober: configuredProber(config.probe, { clock, inLambda: true }),
       state,
       publisher: eventPublisher(env, clients),
