@@ -4,12 +4,13 @@
  * against the same N loopback endpoints at the same concurrency.
  *
  *   node dist/bench-probe.js [--endpoints 2000] [--concurrency 50] [--seconds 5] [--rounds 2]
- *                            [--servers 2] [--workers N] [--no-blackbox]
+ *                            [--servers 2] [--workers N[,N...]] [--no-blackbox]
  *
  * Measured, each round, in this order: a bare Node handshake (no certificate read), the raw baseline
  * (a fresh handshake that reads the served chain's DER the one non-leaking way Node offers: the work
- * any Node prober must do), certrotor's NodeTlsProber on one thread, certrotor with worker threads,
- * and blackbox_exporter. The target (≥ 80%) is against the raw baseline; figures per client
+ * any Node prober must do), certrotor's NodeTlsProber on one thread, certrotor with worker threads
+ * (each count given to --workers, e.g. `--workers 2,3,4,6`, with the main thread's share of the
+ * process's CPU and its event-loop utilisation), and blackbox_exporter. The target (≥ 80%) is against the raw baseline; figures per client
  * CPU-second are printed too, since wall-clock rates on a shared machine move with its load.
  *
  * Endpoints are TLS listeners on 127.0.0.1 spread over a few child processes (so the probing process
@@ -23,6 +24,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import * as net from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import * as tls from 'node:tls';
 import { exportPrivateKey, generateKeyPair, mintCertificate } from '../lambda/adapters/crypto/mint';
 import {
@@ -42,7 +44,7 @@ interface Options {
   servers: number;
   maxPasses: number;
   deadline: number;
-  workers: number;
+  workers: number[];
   blackbox: boolean;
 }
 
@@ -55,7 +57,7 @@ function parseArgs(argv: readonly string[]): Options {
     servers: 2,
     maxPasses: 20,
     deadline: 600,
-    workers: DEFAULT_PROBE_WORKERS,
+    workers: [DEFAULT_PROBE_WORKERS],
     blackbox: true,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -64,15 +66,17 @@ function parseArgs(argv: readonly string[]): Options {
       options.blackbox = false;
       continue;
     }
+    if (arg === '--workers') {
+      const counts = (argv[++i] ?? '').split(',').map(Number);
+      if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 0)) {
+        throw new Error(`bench-probe: bad argument ${arg} ${argv[i] ?? ''}`);
+      }
+      options.workers = counts;
+      continue;
+    }
     const key = arg.replace(/^--/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof Options;
     const value = Number(argv[++i]);
-    if (
-      !(key in options) ||
-      key === 'blackbox' ||
-      !Number.isFinite(value) ||
-      value < 0 ||
-      (value === 0 && key !== 'workers')
-    ) {
+    if (!(key in options) || key === 'blackbox' || !Number.isFinite(value) || value <= 0) {
       throw new Error(`bench-probe: bad argument ${arg} ${argv[i] ?? ''}`);
     }
     (options[key] as number) = value;
@@ -154,6 +158,9 @@ interface Measurement {
   readonly cpuSeconds: number;
   /** CPU seconds the endpoint server processes spent answering these probes. */
   readonly serverCpuSeconds: number;
+  /** certrotor: CPU seconds of this process's main thread, and its event-loop utilisation (0..1). */
+  readonly mainCpuSeconds?: number;
+  readonly mainElu?: number;
 }
 
 /** The endpoint server processes' pids, for their CPU time. */
@@ -169,10 +176,15 @@ function cpuNow(otherPid?: number): number {
   return (own.user + own.system) / 1e6 + (otherPid !== undefined ? processCpu(otherPid) : 0);
 }
 
+/** CPU seconds of this process's main thread so far (from /proc), 0 when it cannot be read. */
+function mainThreadCpu(): number {
+  return processCpu(process.pid, `/proc/${process.pid}/task/${process.pid}/stat`);
+}
+
 /** CPU seconds of another process so far (from /proc), 0 when it cannot be read. */
-function processCpu(pid: number): number {
+function processCpu(pid: number, statFile = `/proc/${pid}/stat`): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
   } catch {
     return 0;
@@ -266,6 +278,8 @@ function certrotorProbe(
   const anchors = [caPem]; // loaded once, as a scan loads its configuration once
   return async (ports) => {
     const cpuStart = cpuNow();
+    const mainCpuStart = mainThreadCpu();
+    const eluStart = performance.eventLoopUtilization();
     const serverCpuStart = serversCpuNow();
     const requests: ProbeRequest[] = ports.map((port) => ({
       host: '127.0.0.1',
@@ -294,6 +308,8 @@ function certrotorProbe(
       rate: probes / seconds,
       cpuSeconds: cpuNow() - cpuStart,
       serverCpuSeconds: serversCpuNow() - serverCpuStart,
+      mainCpuSeconds: mainThreadCpu() - mainCpuStart,
+      mainElu: performance.eventLoopUtilization(eluStart).utilization,
     };
   };
 }
@@ -304,7 +320,11 @@ function format(m: Measurement): string {
   const failures = m.failures > 0 ? `, ${m.failures} failed` : '';
   const perCpu = m.cpuSeconds > 0 ? (m.probes / m.cpuSeconds).toFixed(0) : '?';
   const server = m.probes > 0 ? ((m.serverCpuSeconds / m.probes) * 1e6).toFixed(0) : '?';
-  return `${m.rate.toFixed(0).padStart(6)} probes/s ${perCpu.padStart(6)} probes/CPU-s ${server.padStart(5)} µs server CPU/probe  (${m.probes} probes in ${m.seconds.toFixed(1)} s${failures})`;
+  const main =
+    m.mainCpuSeconds !== undefined && m.cpuSeconds > 0
+      ? `, main thread ${((m.mainCpuSeconds / m.cpuSeconds) * 100).toFixed(0)}% of CPU, ELU ${(m.mainElu ?? 0).toFixed(2)}`
+      : '';
+  return `${m.rate.toFixed(0).padStart(6)} probes/s ${perCpu.padStart(6)} probes/CPU-s ${server.padStart(5)} µs server CPU/probe  (${m.probes} probes in ${m.seconds.toFixed(1)} s${failures}${main})`;
 }
 
 async function main(options: Options): Promise<void> {
@@ -342,7 +362,7 @@ async function main(options: Options): Promise<void> {
     );
     console.log(
       `Node ${process.version}, ${availableParallelism()} CPUs, load average at start ${load1!.toFixed(2)} (1 min) ` +
-        `${load5!.toFixed(2)} (5 min); certrotor workers: ${options.workers}`,
+        `${load5!.toFixed(2)} (5 min); certrotor workers: ${options.workers.join(', ')}`,
     );
 
     let blackbox: Blackbox | undefined;
@@ -365,47 +385,52 @@ async function main(options: Options): Promise<void> {
     const bare = rawHandshake(secureContext, false);
     const raw = rawHandshake(secureContext, true);
     const single = new NodeTlsProber({ workers: 0 });
-    const multi = new NodeTlsProber({ workers: options.workers });
+    const pools = options.workers
+      .filter((n) => n > 1)
+      .map((n) => ({ n, prober: new NodeTlsProber({ workers: n }) }));
     const certrotorSingle = certrotorProbe(single, caPem, options);
-    const certrotorMulti = certrotorProbe(multi, caPem, options);
+    const certrotorPools = pools.map(({ n, prober }) => ({ n, run: certrotorProbe(prober, caPem, options) }));
     // Warm up every path (JIT, worker threads, connection pools) on a slice of the endpoints.
     const warm = ports.slice(0, Math.min(200, ports.length));
     const once = { ...options, seconds: 0, maxPasses: 1 };
     await measure(warm, once, bare);
     await measure(warm, once, raw);
     await certrotorSingle(warm).catch(() => undefined);
-    await certrotorMulti(warm).catch(() => undefined);
+    for (const { run } of certrotorPools) await run(warm).catch(() => undefined);
     if (blackbox) await measure(warm, once, blackboxProbe(blackbox));
 
-    type Kind = 'bare' | 'raw' | 'single' | 'multi' | 'blackbox';
-    const labels: Record<Kind, string> = {
+    // 'bare' | 'raw' | 'single' | 'multi<N>' | 'blackbox'
+    const kinds = ['bare', 'raw', 'single', ...certrotorPools.map(({ n }) => `multi${n}`), 'blackbox'];
+    const labels: Record<string, string> = {
       bare: 'bare Node TLS handshake      ',
       raw: 'raw Node handshake + chain   ',
       single: 'certrotor, 1 thread          ',
-      multi: `certrotor, ${options.workers} worker threads`.padEnd(29),
       blackbox: 'blackbox_exporter tcp+tls    ',
     };
-    const results: Record<Kind, Measurement[]> = { bare: [], raw: [], single: [], multi: [], blackbox: [] };
-    const record = (round: number, kind: Kind, m: Measurement) => {
-      results[kind].push(m);
+    for (const { n } of certrotorPools) labels[`multi${n}`] = `certrotor, ${n} worker threads`.padEnd(29);
+    const results: Record<string, Measurement[]> = Object.fromEntries(kinds.map((k) => [k, []]));
+    const record = (round: number, kind: string, m: Measurement) => {
+      results[kind]!.push(m);
       console.log(`round ${round}  ${labels[kind]} ${format(m)}`);
     };
     for (let round = 1; round <= options.rounds; round++) {
       record(round, 'bare', await measure(ports, options, bare));
       record(round, 'raw', await measure(ports, options, raw));
       record(round, 'single', await certrotorSingle(ports));
-      if (options.workers > 1) record(round, 'multi', await certrotorMulti(ports));
+      for (const { n, run } of certrotorPools) record(round, `multi${n}`, await run(ports));
       if (blackbox)
         record(round, 'blackbox', await measure(ports, options, blackboxProbe(blackbox), blackbox.pid));
     }
-    await Promise.all([single.close(), multi.close()]);
+    await Promise.all([single.close(), ...pools.map(({ prober }) => prober.close())]);
 
     const sum = (ms: Measurement[], pick: (m: Measurement) => number) => ms.reduce((s, m) => s + pick(m), 0);
-    const rate = (kind: Kind) => sum(results[kind], (m) => m.probes) / sum(results[kind], (m) => m.seconds);
-    const perCpu = (kind: Kind) =>
-      sum(results[kind], (m) => m.probes) / sum(results[kind], (m) => m.cpuSeconds);
-    const serverMicros = (kind: Kind) =>
-      (sum(results[kind], (m) => m.serverCpuSeconds) / sum(results[kind], (m) => m.probes)) * 1e6;
+    const of = (kind: string) => results[kind] ?? [];
+    const rate = (kind: string) => sum(of(kind), (m) => m.probes) / sum(of(kind), (m) => m.seconds);
+    const perCpu = (kind: string) => sum(of(kind), (m) => m.probes) / sum(of(kind), (m) => m.cpuSeconds);
+    const serverMicros = (kind: string) =>
+      (sum(of(kind), (m) => m.serverCpuSeconds) / sum(of(kind), (m) => m.probes)) * 1e6;
+    const mainShare = (kind: string) =>
+      sum(of(kind), (m) => m.mainCpuSeconds ?? 0) / sum(of(kind), (m) => m.cpuSeconds);
     const [endLoad1] = loadavg();
     console.log('');
     console.log(
@@ -414,17 +439,18 @@ async function main(options: Options): Promise<void> {
     );
     const rawRate = rate('raw');
     const rawPerCpu = perCpu('raw');
-    for (const kind of ['bare', 'raw', 'single', 'multi', 'blackbox'] as const) {
-      if (results[kind].length === 0) continue;
-      const versus =
-        kind === 'single' || kind === 'multi'
-          ? `  ${((rate(kind) / rawRate) * 100).toFixed(0)}% of raw (target ≥ 80%), ` +
-            `${((perCpu(kind) / rawPerCpu) * 100).toFixed(0)}% per CPU-s` +
-            (results.blackbox.length > 0
-              ? `, ${(rate(kind) / rate('blackbox')).toFixed(2)}x blackbox_exporter` +
-                ` (${(perCpu(kind) / perCpu('blackbox')).toFixed(2)}x per CPU-s)`
-              : '')
-          : '';
+    for (const kind of kinds) {
+      if (of(kind).length === 0) continue;
+      const certrotor = kind === 'single' || kind.startsWith('multi');
+      const versus = certrotor
+        ? `  ${((rate(kind) / rawRate) * 100).toFixed(0)}% of raw (target ≥ 80%), ` +
+          `${((perCpu(kind) / rawPerCpu) * 100).toFixed(0)}% per CPU-s` +
+          (of('blackbox').length > 0
+            ? `, ${(rate(kind) / rate('blackbox')).toFixed(2)}x blackbox_exporter` +
+              ` (${(perCpu(kind) / perCpu('blackbox')).toFixed(2)}x per CPU-s)`
+            : '') +
+          (kind.startsWith('multi') ? `; main thread ${(mainShare(kind) * 100).toFixed(0)}% of CPU` : '')
+        : '';
       console.log(
         `  ${labels[kind]} ${rate(kind).toFixed(0).padStart(6)} probes/s ${perCpu(kind).toFixed(0).padStart(6)} probes/CPU-s` +
           ` ${serverMicros(kind).toFixed(0).padStart(5)} µs server CPU/probe${versus}`,
