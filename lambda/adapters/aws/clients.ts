@@ -9,6 +9,8 @@
  * (`retryMode: 'adaptive'`), but it slows every call of that client after one throttle, so it is
  * not the default.
  *
+ * Timeouts: 5 s to connect, 30 s without a byte of the answer; either is retried like a 5xx.
+ *
  * Proxies: when the environment names one (`HTTPS_PROXY`/`HTTP_PROXY`, `NO_PROXY`; see
  * `net/proxy.ts`), every client's connections go through a CONNECT tunnel, decided per host so a
  * `NO_PROXY` entry (a VPC endpoint, the emulator) is reached directly.
@@ -39,7 +41,14 @@ export interface AwsClientOptions {
   readonly maxAttempts?: number;
   /** Where the proxy variables are read. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /** How long a connection may take to open. @default 5000 */
+  readonly connectionTimeoutMs?: number;
+  /** How long a request may go without a byte before it is a (retried) timeout. @default 30000 */
+  readonly idleTimeoutMs?: number;
 }
+
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_RETRY_MODE: RetryMode = 'standard';
@@ -64,13 +73,19 @@ export function awsClientConfig(options: AwsClientOptions = {}): AwsClientConfig
   if (options.profile !== undefined) config.profile = options.profile;
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
   if (options.credentials !== undefined) config.credentials = { ...options.credentials };
+  // The SDK waits forever by default: an endpoint that never answers (a VPC without a route to the
+  // service) would hold a whole run. A timeout is a transient error the retry strategy retries.
   const env = options.env ?? process.env;
-  if (hasProxyEnvironment(env)) {
-    config.requestHandler = new NodeHttpHandler({
-      httpAgent: new EnvProxyHttpAgent(env, { keepAlive: true }),
-      httpsAgent: new EnvProxyHttpsAgent(env, { keepAlive: true }),
-    });
-  }
+  config.requestHandler = new NodeHttpHandler({
+    connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    ...(hasProxyEnvironment(env)
+      ? {
+          httpAgent: new EnvProxyHttpAgent(env, { keepAlive: true }),
+          httpsAgent: new EnvProxyHttpsAgent(env, { keepAlive: true }),
+        }
+      : {}),
+  });
   return config;
 }
 

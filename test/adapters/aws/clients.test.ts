@@ -1,4 +1,10 @@
-import { SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
+import {
+  ListSecretsCommand,
+  SecretsManagerClient,
+  SecretsManagerServiceException,
+} from '@aws-sdk/client-secrets-manager';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   AwsClientPool,
   DEFAULT_MAX_ATTEMPTS,
@@ -21,11 +27,34 @@ function serviceError(name: string, message: string, status: number): SecretsMan
 }
 
 describe('AWS client configuration', () => {
+  it('gives up on an endpoint that accepts the connection and never answers, with a timeout error', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const client = createAwsClient(SecretsManagerClient, {
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'fake' },
+      maxAttempts: 2,
+      idleTimeoutMs: 200,
+    });
+    try {
+      await expect(client.send(new ListSecretsCommand({}))).rejects.toMatchObject({ name: 'TimeoutError' });
+      // Retried once, as any transient failure: two connections reached the silent endpoint.
+      expect(sockets).toHaveLength(2);
+    } finally {
+      client.destroy();
+      sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('uses the standard retry mode with five attempts unless told otherwise', () => {
     expect(awsClientConfig({ region: 'eu-west-1' })).toEqual({
       region: 'eu-west-1',
       retryMode: 'standard',
       maxAttempts: DEFAULT_MAX_ATTEMPTS,
+      requestHandler: expect.any(NodeHttpHandler),
     });
     expect(awsClientConfig({ retryMode: 'adaptive', maxAttempts: 8 })).toMatchObject({
       retryMode: 'adaptive',
