@@ -19,10 +19,19 @@ import {
   stableRandom,
 } from './renewal';
 
+/** Why a certificate its CA renews (ACM) is not due by certrotor's own renewal time. */
+export const CA_RENEWS_NOT_DUE = 'its CA renews it: a rotation follows when the CA has renewed it';
+
 export interface RenewalSubject {
   readonly name: string;
   readonly environments: readonly string[];
   readonly renewal: RenewalPolicy;
+  /**
+   * Its CA renews it (ACM exportable certificates): once certrotor has distributed a version, its own
+   * renewal time neither makes it due nor raises a finding; the CA's renewal does (acm-renewals.ts).
+   * Expiry thresholds still alert, as for any certificate.
+   */
+  readonly caRenews?: boolean;
   /** The version certrotor promoted, if any. */
   readonly current?: {
     readonly fingerprintSha256: string;
@@ -70,6 +79,18 @@ export function renewalVerdict(
         due: true,
         reason: 'never issued by certrotor and not observed anywhere',
         basis: 'none',
+      },
+    };
+  }
+  if (subject.caRenews && subject.current) {
+    return {
+      verdict: {
+        name: subject.name,
+        due: false,
+        reason: CA_RENEWS_NOT_DUE,
+        basis: basis.kind,
+        notAfter: basis.facts.notAfter,
+        daysLeft: Math.floor((Date.parse(basis.facts.notAfter) - now.getTime()) / 86_400_000),
       },
     };
   }

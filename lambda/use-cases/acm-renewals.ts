@@ -7,6 +7,7 @@
  * best effort; `certrotor run` runs it on every cycle. A renewed certificate becomes due: a rotation of it exports
  * the renewed material of the same ARN (no new request). `caRenewalDecision` is the one decision both use.
  */
+import { CA_RENEWS_NOT_DUE } from '../domain/renewal-verdict';
 import {
   ACM_ISSUANCE_COLLECTION,
   type AcmCertificateStatus,
@@ -16,6 +17,8 @@ import {
 import { describeError } from '../domain/errors';
 import type { Clock, StateStore } from '../domain/ports';
 import { readCertificateState } from './certificate-state';
+
+export { CA_RENEWS_NOT_DUE };
 
 /** A managed certificate issued by an `acm` issuer. */
 export interface AcmIssuedCertificate {
@@ -114,7 +117,6 @@ async function reconcileOne(
 }
 
 /** Why a certificate whose CA renews it is not due: the hosts have the CA's latest version. */
-export const CA_RENEWS_NOT_DUE = 'its CA renews it: a rotation follows when the CA has renewed it';
 
 /**
  * The renewal decision for a certificate its CA renews (ACM), the deployed planner's and

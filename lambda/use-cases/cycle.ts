@@ -273,6 +273,7 @@ async function managedViews(
         current && renewalWindow ? await renewalWindow(spec, current).catch(() => undefined) : undefined;
       return {
         ...(window ? { suggestedWindow: window } : {}),
+        ...(spec.caRenews ? { caRenews: true } : {}),
         name: spec.name,
         environments: spec.environments,
         renewal: input.renewal.get(spec.name) ?? {},

@@ -35,6 +35,8 @@ export interface ManagedView {
   readonly endpoints: readonly string[];
   /** ARI: the CA's suggested renewal window for the current version, when its issuer offers one. */
   readonly suggestedWindow?: RenewalSubject['suggestedWindow'];
+  /** Its CA renews it (ACM): see `RenewalSubject.caRenews`. */
+  readonly caRenews?: boolean;
 }
 
 export interface EvaluationPolicy {
@@ -124,6 +126,7 @@ export function evaluate(
         renewal: m.renewal,
         ...(m.state?.current ? { current: m.state.current } : {}),
         ...(m.suggestedWindow ? { suggestedWindow: m.suggestedWindow } : {}),
+        ...(m.caRenews ? { caRenews: true } : {}),
       },
       servedBy(m, observations),
       now,

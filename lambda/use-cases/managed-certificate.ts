@@ -46,6 +46,8 @@ export interface ManagedCertificateSpec {
   readonly usage: CertificateUsage;
   readonly validityDays: number;
   readonly issuer: string;
+  /** Its CA renews it (an `acm` issuer): certrotor redistributes the CA's renewals. */
+  readonly caRenews?: boolean;
   readonly destinations: readonly string[];
   readonly verify: readonly VerifyEndpoint[];
   readonly environments: readonly string[];

@@ -249,6 +249,8 @@ describe('certrotor run with an acm issuer (the binary, moto ACM and Route 53, t
     expect(waiting.report.deferred).toEqual([]);
     expect(waiting.report.failures).toEqual([]);
     expect(waiting.all).not.toContain('ACM has not renewed it yet');
+    // Nor does it report a renewal due that it will not act on: ACM renews it.
+    expect(waiting.all).not.toContain('renewal-due');
     expect(waiting.code).toBe(0);
     const untouched = (await readCertificateState(state, CERT, new Date()))!.value;
     expect(untouched.failedAttempts ?? 0).toBe(0);

@@ -1,4 +1,4 @@
-import { renewalVerdict, type RenewalSubject } from '../../lambda/domain/renewal-verdict';
+import { CA_RENEWS_NOT_DUE, renewalVerdict, type RenewalSubject } from '../../lambda/domain/renewal-verdict';
 
 const DAY = 86_400_000;
 const issued = Date.parse('2026-03-01T00:00:00.000Z');
@@ -74,5 +74,22 @@ describe('renewalVerdict with the CA’s suggested window (ARI)', () => {
       new Date(issued + 5 * DAY),
     );
     expect(verdict.renewAt).toBe(new Date(policyRenewAt).toISOString());
+  });
+});
+
+describe('renewalVerdict for a certificate its CA renews (ACM)', () => {
+  it('is never due by certrotor’s own time once a version is distributed, and raises no finding', () => {
+    const { verdict, finding } = renewalVerdict(
+      { ...subject, caRenews: true },
+      [],
+      new Date(issued + 40 * DAY),
+    );
+    expect(verdict).toMatchObject({ due: false, reason: CA_RENEWS_NOT_DUE, notAfter: current.notAfter });
+    expect(finding).toBeUndefined();
+  });
+
+  it('is due by certrotor’s own time before the first version (the first request)', () => {
+    const { current: _none, ...first } = subject;
+    expect(renewalVerdict({ ...first, caRenews: true }, [], new Date(issued)).verdict.due).toBe(true);
   });
 });

@@ -121,6 +121,7 @@ export function toCertificateSpec(
     usage: c.usage,
     validityDays: Math.max(1, Math.round(c.validity / DAY_MS)),
     issuer: c.issuer,
+    ...(config.issuers.find((i) => i.name === c.issuer)?.kind === 'acm' ? { caRenews: true } : {}),
     destinations: c.destinations,
     verify,
     // Events always name an environment; a certificate with no placed target belongs to the first.
