@@ -16,16 +16,29 @@ import { useTempDirs } from '../support/temp-dir';
 jest.setTimeout(60_000);
 
 const CLI = resolve(__dirname, '..', '..', 'dist', 'certrotor.js');
-const temp = useTempDirs();
 const SERVERNAME = 'api.internal.example';
 
 const servers: tls.Server[] = [];
 const agents: ChildProcess[] = [];
 
 afterAll(async () => {
-  for (const agent of agents) agent.kill();
+  // Wait for each agent to exit: on SIGTERM it still writes its state file, which must not race the
+  // removal of the temporary directory.
+  await Promise.all(
+    agents.map(
+      (agent) =>
+        new Promise<void>((done) => {
+          if (agent.exitCode !== null || agent.signalCode !== null) return done();
+          agent.once('exit', () => done());
+          agent.kill();
+        }),
+    ),
+  );
   await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
 });
+// Declared after the hook above: Jest runs a scope's afterAll hooks in order, so the agents have
+// exited before their directories are removed.
+const temp = useTempDirs();
 
 function certrotor(
   dir: string,

@@ -25,7 +25,10 @@ export function createTempDirs(): TempDirs {
     },
     async cleanup() {
       const dirs = made.splice(0);
-      await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+      // Retried: a process a test stopped may still be closing a file inside (ENOTEMPTY, EBUSY).
+      await Promise.all(
+        dirs.map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })),
+      );
     },
   };
 }
