@@ -292,6 +292,10 @@ describe('certrotor rotate --backend aws with an ACME issuer (built binary, Pebb
     document.endpoints = [{ name: 'api', environment: 'prod', host: '127.0.0.1', port: 9, servername: NAME }];
     document.certificates[0]!.endpoints = ['api'];
     writeFileSync(setup.configFile, JSON.stringify(document));
+    // Pebble stamps validity to the second, and a renewal must expire later than the version it
+    // replaces (checked first): let the second of the first issuance pass.
+    const nextSecond = Math.floor(Date.now() / 1000) * 1000 + 1_050;
+    await new Promise((resolve) => setTimeout(resolve, nextSecond - Date.now()));
 
     const held = await certrotor(setup, mirror.url, 'rotate', CERT).done;
 
