@@ -22,7 +22,8 @@ import { LocalCaIssuer } from '../../lambda/adapters/local/local-ca-issuer';
 import { readCertificateState } from '../../lambda/use-cases/certificate-state';
 import { type ServerProcess, startDemoHost, stopAllServers } from '../support/fleet-hosts';
 import { servedFingerprint } from '../support/handshake-watch';
-import { awsClientConfig, useMoto } from '../support/moto';
+import { useMoto } from '../support/moto';
+import { startRoute53Mirror } from '../support/route53-mirror';
 import { type Pebble, startPebble } from '../support/pebble';
 import { createTempDirs } from '../support/temp-dir';
 
@@ -256,7 +257,8 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
       new CreateHostedZoneCommand({ Name: 'example.test', CallerReference: `acme-e2e-${Date.now()}` }),
     );
     const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
-    const route53 = await route53Mirror(moto.endpoint, zoneId, fleet.pebble);
+    const route53 = await startRoute53Mirror(moto.endpoint, zoneId, fleet.pebble);
+    servers.push(route53.server);
     writeConfig(fleet, {
       issuer: 'pebble',
       challenge: { type: 'dns-01', route53: { hostedZoneId: zoneId } },
@@ -423,57 +425,3 @@ describe('certrotor rotate with an ACME issuer (built binary, Pebble, real TLS h
     expect(await served(fleet)).toEqual([renewed.fingerprint256, renewed.fingerprint256]);
   });
 });
-
-/**
- * A pass-through proxy in front of moto's Route 53 (what the binary's AWS_ENDPOINT_URL points at):
- * every call goes to moto, and once moto has applied a ChangeResourceRecordSets, the zone's TXT
- * values for that name are copied to challtestsrv (the resolver Pebble asks) before the answer goes
- * back, so Pebble sees exactly what the adapter wrote into Route 53.
- */
-async function route53Mirror(
-  motoUrl: string,
-  zoneId: string,
-  server: Pebble,
-): Promise<{ url: string; actions: string[] }> {
-  const actions: string[] = [];
-  const route53 = createAwsClient(Route53Client, { ...awsClientConfig(motoUrl), maxAttempts: 1 });
-  const proxy = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const body = Buffer.concat(chunks);
-        const target = new URL(req.url ?? '/', motoUrl);
-        const headers = Object.fromEntries(
-          Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
-        ) as Record<string, string>;
-        const answer = await fetch(target, {
-          method: req.method ?? 'GET',
-          headers,
-          ...(body.length > 0 ? { body } : {}),
-        });
-        const text = await answer.text();
-        if (req.method === 'POST' && /\/rrset\/?$/.test(target.pathname) && answer.ok) {
-          const xml = body.toString();
-          const action = /<Action>(\w+)<\/Action>/.exec(xml)?.[1] ?? '';
-          const name = /<Name>([^<]+)<\/Name>/.exec(xml)?.[1] ?? '';
-          actions.push(`${action} ${name}`);
-          const sets = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
-          const values = (sets.ResourceRecordSets ?? [])
-            .filter((r) => r.Type === 'TXT' && r.Name === name)
-            .flatMap((r) => (r.ResourceRecords ?? []).map((v) => v.Value!.replace(/^"|"$/g, '')));
-          const host = name.replace(/\.$/, '');
-          await server.dns.clearTxt(host);
-          for (const v of values) await server.dns.setTxt(host, v);
-        }
-        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/xml' });
-        res.end(text);
-      })().catch((error: unknown) => res.writeHead(502).end(String(error)));
-    });
-  });
-  servers.push(proxy);
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const address = proxy.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, actions };
-}
